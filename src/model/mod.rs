@@ -1,0 +1,18 @@
+//! Models: reading HF model directories, the transformer encoder, the bi-encoder and cross-encoder
+//! built on it, and the importer that makes the default model out of registry packages.
+//! Knows nothing of indexes or HTTP.
+
+pub mod batch;
+pub mod bi_encoder;
+pub mod config;
+pub mod cross_encoder;
+pub mod e5s1;
+pub mod encoder;
+pub mod fixture;
+pub mod import;
+pub mod registry;
+pub mod tokenize;
+
+pub use bi_encoder::{BiEncoder, Embedded, Embedding, Role};
+pub use config::{EncoderConfig, Family, ModelDir, Pooling, Prompts};
+pub use cross_encoder::CrossEncoder;

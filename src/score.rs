@@ -1,0 +1,90 @@
+//! Typed scores. A cosine of two bi-encoder vectors, an STS score from the cross-encoder and a BM25
+//! score live on different scales; keeping them in distinct types makes mixing them a compile error
+//! rather than a silently wrong threshold.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Cosine similarity of two L2-normalised embeddings, in [-1, 1]. With e5-small even unrelated
+/// Korean sentences score about 0.80, so thresholds on it must be calibrated.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cosine(pub f32);
+
+/// Semantic textual similarity on the KLUE STS scale: 0 (unrelated) to 5 (same meaning).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StsScore(f32);
+
+impl StsScore {
+    /// The top of the scale.
+    pub const MAX: f32 = 5.0;
+
+    /// Clamps into [0, 5]: a regression head can overshoot, and the scale has hard ends.
+    pub fn new(value: f32) -> Self {
+        StsScore(value.clamp(0.0, Self::MAX))
+    }
+
+    pub fn value(self) -> f32 {
+        self.0
+    }
+}
+
+/// Which kind of similarity a result carries, for outputs that must say what they measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Similarity {
+    Cosine(Cosine),
+    Sts(StsScore),
+}
+
+impl Cosine {
+    /// Dot product of two vectors that are already L2-normalised.
+    pub fn between(a: &[f32], b: &[f32]) -> Cosine {
+        Cosine(a.iter().zip(b).map(|(x, y)| x * y).sum())
+    }
+
+    pub fn value(self) -> f32 {
+        self.0
+    }
+}
+
+impl fmt::Display for Cosine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cosine {:.4}", self.0)
+    }
+}
+
+impl fmt::Display for StsScore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "STS {:.2}/5", self.0)
+    }
+}
+
+impl fmt::Display for Similarity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Similarity::Cosine(c) => c.fmt(f),
+            Similarity::Sts(s) => s.fmt(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sts_is_clamped_to_its_scale() {
+        assert_eq!(StsScore::new(7.0).value(), 5.0);
+        assert_eq!(StsScore::new(-1.0).value(), 0.0);
+        assert_eq!(StsScore::new(3.2).value(), 3.2);
+    }
+
+    #[test]
+    fn cosine_of_unit_vectors() {
+        let a = [0.6, 0.8];
+        assert!((Cosine::between(&a, &a).value() - 1.0).abs() < 1e-6);
+        assert!(Cosine::between(&a, &[0.8, -0.6]).value().abs() < 1e-6);
+    }
+}
