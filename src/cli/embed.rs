@@ -172,6 +172,7 @@ pub fn run_embed(cli: &Cli, args: &EmbedArgs) -> Result<()> {
             "tokens": tokens,
             "truncated": truncated,
             "seconds": secs,
+            "load_seconds": load_s,
             "items": items,
             "cosine": matrix,
             "top_pairs": pairs,

