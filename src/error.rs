@@ -51,6 +51,22 @@ pub enum Error {
     Candle(#[from] candle_core::Error),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    Incompatible(String),
+    #[error("collection `{0}` not found")]
+    CollectionNotFound(String),
+    #[error("collection `{0}` already exists")]
+    CollectionExists(String),
+    #[error("invalid collection name `{0}`: use 1-64 letters, digits, `_` or `-`")]
+    BadCollectionName(String),
+    #[error("the encoder queue is full; retry shortly")]
+    Overloaded,
+    #[error("no cross-encoder is configured (put one under models/ko-sts-cross-encoder or pass --cross-encoder)")]
+    NoCrossEncoder,
+    #[error("too large: {0}")]
+    TooLarge(String),
+    #[error("invalid request: {0}")]
+    BadRequest(String),
 }
 
 /// Result with the library's [`Error`].

@@ -1,11 +1,18 @@
 //! yusa (유사, "similar"): Korean semantic search and near-duplicate detection.
 //!
 //! Data flows one way: text → [`model`] (tokenise, encode) → index → candidates → rerank → response.
-//! This crate currently holds the model layer; see `README.md` for the architecture.
+//! See `README.md` for the architecture; [`engine::Engine`] is where the stages are wired together.
 
+pub mod api;
 pub mod cli;
+pub mod engine;
 pub mod error;
+pub mod eval;
+pub mod index;
 pub mod model;
+pub mod queue;
 pub mod score;
+pub mod search;
+pub mod text;
 
 pub use error::{Error, Result};

@@ -30,6 +30,17 @@ impl StsScore {
     }
 }
 
+/// A BM25 relevance score from the lexical index: unbounded, comparable only within one query.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Bm25(pub f32);
+
+impl Bm25 {
+    pub fn value(self) -> f32 {
+        self.0
+    }
+}
+
 /// Which kind of similarity a result carries, for outputs that must say what they measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]

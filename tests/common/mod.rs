@@ -2,6 +2,8 @@
 //! that the candle encoder is checked against.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

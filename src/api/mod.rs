@@ -1,0 +1,416 @@
+//! The HTTP API (actix-web, JSON). Handlers validate, then run the engine call on actix's blocking
+//! pool, so inference and fsyncs never stall the async workers. Routes and their bodies are listed in
+//! `GET /openapi.json` and the README.
+
+mod error;
+mod metrics;
+mod openapi;
+
+pub use error::{ApiError, ErrorBody};
+
+use crate::engine::Engine;
+use crate::index::{DocRole, NewDoc};
+use crate::model::Role;
+use crate::search::SearchRequest;
+use actix_web::dev::Service;
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use metrics::Metrics;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Largest request body accepted (413 beyond).
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    metrics: Metrics,
+    started: std::time::Instant,
+}
+
+type Res<T> = Result<T, ApiError>;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::Result<T> + Send + 'static,
+) -> Res<T> {
+    Ok(web::block(f).await??)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCollection {
+    name: String,
+    /// Embed documents as passages (question → passage search); default: sentences (similar-sentence lookup).
+    #[serde(default)]
+    asymmetric: bool,
+}
+
+async fn create_collection(
+    st: web::Data<AppState>,
+    body: web::Json<CreateCollection>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let b = body.into_inner();
+    let role = if b.asymmetric {
+        DocRole::Asymmetric
+    } else {
+        DocRole::Symmetric
+    };
+    let stats = blocking(move || Ok(engine.catalog.create(&b.name, role)?.stats())).await?;
+    Ok(HttpResponse::Created().json(stats))
+}
+
+async fn list_collections(st: web::Data<AppState>) -> Res<HttpResponse> {
+    let stats: Vec<_> = st.engine.catalog.all().iter().map(|c| c.stats()).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "collections": stats })))
+}
+
+async fn delete_collection(st: web::Data<AppState>, name: web::Path<String>) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let name = name.into_inner();
+    let n = name.clone();
+    blocking(move || engine.catalog.drop_collection(&n)).await?;
+    st.metrics.documents.remove_label_values(&[&name]).ok();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddDocuments {
+    documents: Vec<NewDoc>,
+}
+
+async fn add_documents(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Json<AddDocuments>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let name = name.into_inner();
+    let docs = body.into_inner().documents;
+    let n = name.clone();
+    let (out, total) = blocking(move || {
+        let out = engine.add_documents(&n, docs)?;
+        Ok((out, engine.catalog.get(&n)?.len()))
+    })
+    .await?;
+    st.metrics
+        .documents
+        .with_label_values(&[&name])
+        .set(total as i64);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "documents": out, "collection_size": total })))
+}
+
+async fn get_document(
+    st: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Res<HttpResponse> {
+    let (name, id) = path.into_inner();
+    let coll = st.engine.catalog.get(&name)?;
+    match coll.get(&id) {
+        Some(d) => Ok(HttpResponse::Ok().json(d)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no document `{id}` in `{name}`"),
+        )),
+    }
+}
+
+async fn delete_document(
+    st: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Res<HttpResponse> {
+    let (name, id) = path.into_inner();
+    let coll = st.engine.catalog.get(&name)?;
+    let i = id.clone();
+    let c = coll.clone();
+    let deleted = blocking(move || c.delete(&i)).await?;
+    if !deleted {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no document `{id}` in `{name}`"),
+        ));
+    }
+    st.metrics
+        .documents
+        .with_label_values(&[&name])
+        .set(coll.len() as i64);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": id })))
+}
+
+async fn search(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Json<SearchRequest>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let name = name.into_inner();
+    let req = body.into_inner();
+    req.validate()?;
+    let resp = blocking(move || engine.search(&name, &req)).await?;
+    Ok(HttpResponse::Ok().json(resp))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimilarityRequest {
+    pairs: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct SimilarityResponse {
+    method: &'static str,
+    model: String,
+    scores: Vec<crate::score::Similarity>,
+}
+
+async fn similarity(
+    st: web::Data<AppState>,
+    body: web::Json<SimilarityRequest>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let pairs = body.into_inner().pairs;
+    if pairs.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "pairs is empty",
+        ));
+    }
+    let info = st.engine.queue.info().clone();
+    let scores = blocking(move || engine.similarity(pairs)).await?;
+    let (method, model) = match info.cross_encoder {
+        Some(m) => ("cross-encoder", m),
+        None => ("bi-encoder-cosine", info.bi_encoder),
+    };
+    Ok(HttpResponse::Ok().json(SimilarityResponse {
+        method,
+        model,
+        scores,
+    }))
+}
+
+/// text-embeddings-inference's `/embed`: `inputs` is one string or a list.
+#[derive(Deserialize)]
+struct EmbedRequest {
+    inputs: StringOrList,
+    #[serde(default = "yes")]
+    normalize: bool,
+    /// yusa extension: `query` (default), `passage` or `raw` prefixing.
+    #[serde(default)]
+    role: Option<Role>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+async fn embed(st: web::Data<AppState>, body: web::Json<EmbedRequest>) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let b = body.into_inner();
+    let texts = match b.inputs {
+        StringOrList::One(s) => vec![s],
+        StringOrList::Many(v) => v,
+    };
+    if texts.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "inputs is empty",
+        ));
+    }
+    let role = b.role.unwrap_or(Role::Query);
+    let vectors = blocking(move || engine.embed(texts, role)).await?;
+    // Vectors are unit length; `normalize: false` cannot recover the raw pooled norm, so say so.
+    if !b.normalize {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "normalize=false is not supported: yusa's bi-encoder returns L2-normalised vectors",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(vectors))
+}
+
+/// text-embeddings-inference's `/rerank`.
+#[derive(Deserialize)]
+struct RerankRequest {
+    query: String,
+    texts: Vec<String>,
+    #[serde(default)]
+    return_text: bool,
+    #[serde(default)]
+    raw_scores: bool,
+}
+
+#[derive(Serialize)]
+struct Rank {
+    index: usize,
+    /// STS score scaled to 0–1 (TEI clients expect a probability-like score); `raw_scores` gives 0–5.
+    score: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+async fn rerank(st: web::Data<AppState>, body: web::Json<RerankRequest>) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let b = body.into_inner();
+    if b.texts.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "texts is empty",
+        ));
+    }
+    let q = b.query.clone();
+    let texts = b.texts.clone();
+    let scores = blocking(move || engine.rerank(&q, &texts)).await?;
+    let mut ranks: Vec<Rank> = scores
+        .into_iter()
+        .enumerate()
+        .map(|(index, s)| Rank {
+            index,
+            score: if b.raw_scores {
+                s.value()
+            } else {
+                s.value() / crate::score::StsScore::MAX
+            },
+            text: b.return_text.then(|| b.texts[index].clone()),
+        })
+        .collect();
+    ranks.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Ok(HttpResponse::Ok().json(ranks))
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn info(st: web::Data<AppState>) -> HttpResponse {
+    let colls: Vec<_> = st.engine.catalog.all().iter().map(|c| c.stats()).collect();
+    HttpResponse::Ok().json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "models": st.engine.queue.info(),
+        "collections": colls,
+        "limits": st.engine.limits,
+        "max_body_bytes": MAX_BODY_BYTES,
+        "queue_depth": st.engine.queue.depth(),
+        "uptime_seconds": st.started.elapsed().as_secs(),
+    }))
+}
+
+async fn metrics_route(st: web::Data<AppState>) -> HttpResponse {
+    st.metrics.queue_depth.set(st.engine.queue.depth() as i64);
+    for c in st.engine.catalog.all() {
+        st.metrics
+            .documents
+            .with_label_values(&[c.name()])
+            .set(c.len() as i64);
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(st.metrics.render())
+}
+
+async fn openapi_route() -> HttpResponse {
+    HttpResponse::Ok().json(openapi::spec())
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound().json(ErrorBody {
+        error: "not_found",
+        detail: format!("no route for {} {}", req.method(), req.path()),
+    })
+}
+
+/// Registers every route; shared by the server and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(error::json_error),
+    )
+    .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .route("/health", web::get().to(health))
+    .route("/info", web::get().to(info))
+    .route("/metrics", web::get().to(metrics_route))
+    .route("/openapi.json", web::get().to(openapi_route))
+    .route("/collections", web::post().to(create_collection))
+    .route("/collections", web::get().to(list_collections))
+    .route("/collections/{name}", web::delete().to(delete_collection))
+    .route(
+        "/collections/{name}/documents",
+        web::post().to(add_documents),
+    )
+    .route(
+        "/collections/{name}/documents/{id}",
+        web::get().to(get_document),
+    )
+    .route(
+        "/collections/{name}/documents/{id}",
+        web::delete().to(delete_document),
+    )
+    .route("/collections/{name}/search", web::post().to(search))
+    .route("/similarity", web::post().to(similarity))
+    .route("/embed", web::post().to(embed))
+    .route("/rerank", web::post().to(rerank))
+    .default_service(web::to(not_found));
+}
+
+/// Serves until SIGINT/SIGTERM, then checkpoints every collection.
+pub async fn serve(engine: Arc<Engine>, addr: &str, workers: usize) -> std::io::Result<()> {
+    let state = web::Data::new(AppState {
+        engine: engine.clone(),
+        metrics: Metrics::new(),
+        started: std::time::Instant::now(),
+    });
+    let server = HttpServer::new(move || {
+        let st = state.clone();
+        App::new()
+            .app_data(state.clone())
+            .wrap_fn(move |req, srv| {
+                let t0 = std::time::Instant::now();
+                let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                let st = st.clone();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await;
+                    let status = match &res {
+                        Ok(r) => r.status().as_u16().to_string(),
+                        Err(e) => e.as_response_error().status_code().as_u16().to_string(),
+                    };
+                    st.metrics
+                        .requests
+                        .with_label_values(&[&route, &status])
+                        .inc();
+                    st.metrics
+                        .latency
+                        .with_label_values(&[&route])
+                        .observe(t0.elapsed().as_secs_f64());
+                    res
+                }
+            })
+            .configure(configure)
+    })
+    .workers(workers.max(1))
+    .bind(addr)?;
+    for a in server.addrs() {
+        println!("yusa listening on http://{a}");
+    }
+    server.run().await?;
+    tracing::info!("shutting down: checkpointing collections");
+    engine
+        .catalog
+        .checkpoint_all()
+        .map_err(std::io::Error::other)?;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `GET /openapi.json`: an OpenAPI 3.0 description of the routes, written out by hand so that it
+//! documents exactly the bodies `api` accepts (kept in step by the API tests, which post the examples).
+
+use serde_json::{json, Value};
+
+fn body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+fn ok(desc: &str) -> Value {
+    json!({
+        "200": {"description": desc},
+        "4XX": {"description": "bad input: JSON body {error, detail}", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "503": {"description": "encoder queue full; retry after the Retry-After header"}
+    })
+}
+
+pub fn spec() -> Value {
+    let name = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$"}});
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "yusa", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Korean semantic search and near-duplicate detection"},
+        "paths": {
+            "/health": {"get": {"summary": "Liveness", "responses": ok("{status: ok}")}},
+            "/info": {"get": {"summary": "Models, collections, limits", "responses": ok("server facts")}},
+            "/metrics": {"get": {"summary": "Prometheus metrics (text format)", "responses": ok("metrics")}},
+            "/collections": {
+                "post": {"summary": "Create a collection", "requestBody": body(json!({"type": "object", "required": ["name"],
+                    "properties": {"name": {"type": "string"}, "asymmetric": {"type": "boolean", "default": false,
+                    "description": "embed documents as passages (question → passage search)"}}})),
+                    "responses": ok("collection stats (201)")},
+                "get": {"summary": "List collections", "responses": ok("{collections: [stats]}")}
+            },
+            "/collections/{name}": {"delete": {"summary": "Delete a collection", "parameters": [name], "responses": ok("{deleted}")}},
+            "/collections/{name}/documents": {"post": {"summary": "Add or upsert documents (durable and searchable on return)",
+                "parameters": [name],
+                "requestBody": body(json!({"type": "object", "required": ["documents"], "properties": {"documents": {"type": "array", "maxItems": 1000,
+                    "items": {"$ref": "#/components/schemas/NewDoc"}}}})),
+                "responses": ok("{documents: [{id, replaced}], collection_size}")}},
+            "/collections/{name}/documents/{id}": {
+                "get": {"summary": "Get a document", "parameters": [name, id], "responses": ok("{id, text, metadata}")},
+                "delete": {"summary": "Delete a document", "parameters": [name, id], "responses": ok("{deleted}")}
+            },
+            "/collections/{name}/search": {"post": {"summary": "Hybrid / dense / lexical search with optional rerank",
+                "parameters": [name], "requestBody": body(json!({"$ref": "#/components/schemas/SearchRequest"})),
+                "responses": ok("{hits: [{id, text, metadata, score, score_kind, sts?, cosine?, bm25?, fused?, dense_rank?, lexical_rank?}], mode, reranked, notice?, took_ms}")}},
+            "/similarity": {"post": {"summary": "Pair similarity: STS 0–5 from the cross-encoder, else bi-encoder cosine",
+                "requestBody": body(json!({"type": "object", "required": ["pairs"], "properties": {"pairs": {"type": "array",
+                    "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}})),
+                "responses": ok("{method, model, scores: [{kind: sts|cosine, value}]}")}},
+            "/embed": {"post": {"summary": "text-embeddings-inference compatible embeddings",
+                "requestBody": body(json!({"type": "object", "required": ["inputs"], "properties": {
+                    "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+                    "normalize": {"type": "boolean", "default": true},
+                    "role": {"type": "string", "enum": ["query", "passage", "raw"], "default": "query"}}})),
+                "responses": ok("[[float]]")}},
+            "/rerank": {"post": {"summary": "text-embeddings-inference compatible rerank (cross-encoder)",
+                "requestBody": body(json!({"type": "object", "required": ["query", "texts"], "properties": {
+                    "query": {"type": "string"}, "texts": {"type": "array", "items": {"type": "string"}},
+                    "return_text": {"type": "boolean"}, "raw_scores": {"type": "boolean", "description": "STS 0–5 instead of 0–1"}}})),
+                "responses": ok("[{index, score, text?}] best first")}}
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}},
+            "NewDoc": {"type": "object", "required": ["text"], "properties": {"id": {"type": "string"}, "text": {"type": "string", "maxLength": 32768},
+                "metadata": {"type": "object"}}},
+            "SearchRequest": {"type": "object", "required": ["query"], "properties": {
+                "query": {"type": "string"}, "k": {"type": "integer", "default": 10, "minimum": 1, "maximum": 1000},
+                "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"},
+                "rerank": {"type": "boolean", "description": "default: true when a cross-encoder is configured"},
+                "rerank_depth": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200},
+                "fusion": {"oneOf": [
+                    {"type": "object", "properties": {"method": {"enum": ["rrf"]}, "k": {"type": "number"}}},
+                    {"type": "object", "properties": {"method": {"enum": ["weighted"]}, "dense_weight": {"type": "number"}}}]},
+                "candidates": {"type": "integer"}, "ef_search": {"type": "integer"}}}
+        }}
+    })
+}

@@ -1,0 +1,488 @@
+//! `yusa index`, `yusa search`, `yusa collections …` and `yusa eval retrieval`: the collection
+//! commands, all through [`crate::engine::Engine`].
+
+use super::{print_json, progress_bar, resolve_model, Cli};
+use crate::engine::{Engine, EngineConfig};
+use crate::eval::retrieval::{self, BeirSet, Variant};
+use crate::index::{DocRole, NewDoc};
+use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
+use crate::search::{Fusion, Mode, SearchRequest};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use std::io::BufRead;
+use std::path::PathBuf;
+
+/// Options shared by every command that opens the engine.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Folder of collections.
+    #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
+    pub index_dir: PathBuf,
+    /// Bi-encoder (name under --models-dir, or a path).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// STS cross-encoder for reranking (default: models/ko-sts-cross-encoder when present).
+    #[arg(long)]
+    pub cross_encoder: Option<String>,
+    /// Run without a cross-encoder even if one is present.
+    #[arg(long)]
+    pub no_cross_encoder: bool,
+}
+
+impl EngineArgs {
+    pub fn config(&self, cli: &Cli) -> EngineConfig {
+        let mut cfg = EngineConfig::new(&cli.models_dir, &self.index_dir);
+        cfg.bi_encoder = resolve_model(cli, self.model.as_deref(), DEFAULT_BI_ENCODER);
+        if let Some(ce) = &self.cross_encoder {
+            cfg.cross_encoder = Some(resolve_model(cli, Some(ce), DEFAULT_CROSS_ENCODER));
+        }
+        cfg.no_cross_encoder = self.no_cross_encoder;
+        cfg
+    }
+
+    pub fn open(&self, cli: &Cli) -> Result<Engine> {
+        Ok(Engine::open(&self.config(cli))?)
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum InputFormat {
+    Jsonl,
+    Csv,
+    Tsv,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[arg(long, default_value = "default")]
+    pub collection: String,
+    /// JSONL ({"text", "id"?, "metadata"?} per line), CSV or TSV; `-` reads stdin.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Input format (default: from the file extension; JSONL for stdin).
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+    /// CSV/TSV column holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_column: String,
+    /// CSV/TSV column holding the id (optional); other columns become metadata.
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Embed documents as passages (question → passage search) instead of as sentences (similar-sentence lookup).
+    #[arg(long)]
+    pub asymmetric: bool,
+    /// Index at most N documents.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Documents per embedding call.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[arg(long, default_value = "default")]
+    pub collection: String,
+    /// One or more queries.
+    #[arg(required = true)]
+    pub queries: Vec<String>,
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value = "hybrid")]
+    pub mode: Mode,
+    /// Rerank with the cross-encoder (default: on when one is configured).
+    #[arg(long)]
+    pub rerank: Option<bool>,
+    #[arg(long, default_value_t = 20)]
+    pub rerank_depth: usize,
+    /// Use reciprocal rank fusion (k = 60) instead of the default weighted fusion.
+    #[arg(long)]
+    pub rrf: bool,
+    /// Weight of the dense list in weighted fusion (0–1).
+    #[arg(long)]
+    pub dense_weight: Option<f32>,
+    #[arg(long)]
+    pub ef_search: Option<usize>,
+}
+
+fn read_docs(args: &IndexArgs) -> Result<Vec<NewDoc>> {
+    let is_stdin = args.input.as_os_str() == "-";
+    let format =
+        args.format
+            .unwrap_or_else(|| match args.input.extension().and_then(|e| e.to_str()) {
+                Some("csv") => InputFormat::Csv,
+                Some("tsv") | Some("txt") if !is_stdin => InputFormat::Tsv,
+                _ => InputFormat::Jsonl,
+            });
+    let reader: Box<dyn std::io::Read> = if is_stdin {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.input)
+                .with_context(|| format!("opening {}", args.input.display()))?,
+        )
+    };
+    let mut docs = vec![];
+    match format {
+        InputFormat::Jsonl => {
+            for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let d: NewDoc = serde_json::from_str(&line)
+                    .with_context(|| format!("line {}: expected {{\"text\": …}}", i + 1))?;
+                docs.push(d);
+            }
+        }
+        InputFormat::Csv | InputFormat::Tsv => {
+            let mut rb = csv::ReaderBuilder::new();
+            if format == InputFormat::Tsv {
+                rb.delimiter(b'\t').quoting(false);
+            }
+            let mut r = rb.flexible(true).from_reader(reader);
+            let headers = r.headers()?.clone();
+            let col = |name: &str| headers.iter().position(|h| h == name);
+            let text_i = col(&args.text_column).with_context(|| {
+                format!(
+                    "no column `{}` (columns: {})",
+                    args.text_column,
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            let id_i = match &args.id_column {
+                Some(c) => Some(col(c).with_context(|| format!("no column `{c}`"))?),
+                None => None,
+            };
+            for rec in r.records() {
+                let rec = rec?;
+                let mut meta = serde_json::Map::new();
+                for (i, (h, v)) in headers.iter().zip(rec.iter()).enumerate() {
+                    if i != text_i && Some(i) != id_i {
+                        meta.insert(h.to_owned(), serde_json::Value::String(v.to_owned()));
+                    }
+                }
+                docs.push(NewDoc {
+                    id: id_i.and_then(|i| rec.get(i)).map(str::to_owned),
+                    text: rec.get(text_i).unwrap_or("").to_owned(),
+                    metadata: (!meta.is_empty()).then_some(serde_json::Value::Object(meta)),
+                });
+            }
+        }
+    }
+    if let Some(n) = args.limit {
+        docs.truncate(n);
+    }
+    Ok(docs)
+}
+
+pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
+    let docs = read_docs(args)?;
+    let total_read = docs.len();
+    let (docs, blank): (Vec<NewDoc>, Vec<NewDoc>) =
+        docs.into_iter().partition(|d| !d.text.trim().is_empty());
+    if docs.is_empty() {
+        bail!("no non-empty documents in {}", args.input.display());
+    }
+    let engine = args.engine.open(cli)?;
+    let role = if args.asymmetric {
+        DocRole::Asymmetric
+    } else {
+        DocRole::Symmetric
+    };
+    let coll = engine.catalog.get_or_create(&args.collection, role)?;
+    let limit = engine.limits.max_text_bytes;
+    let long = docs.iter().filter(|d| d.text.len() > limit).count();
+    let docs: Vec<NewDoc> = docs
+        .into_iter()
+        .map(|mut d| {
+            if d.text.len() > limit {
+                let mut cut = limit;
+                while !d.text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                d.text.truncate(cut);
+            }
+            d
+        })
+        .collect();
+    let pb = progress_bar(docs.len() as u64, "indexing");
+    let t0 = std::time::Instant::now();
+    let mut added = 0;
+    let mut replaced = 0;
+    for (i, chunk) in docs.chunks(args.batch.max(1)).enumerate() {
+        let out = engine.add_documents_unrefreshed(&args.collection, chunk.to_vec())?;
+        added += out.len();
+        replaced += out.iter().filter(|o| o.replaced).count();
+        pb.inc(chunk.len() as u64);
+        if i % 20 == 19 {
+            coll.refresh()?;
+        }
+    }
+    coll.checkpoint()?;
+    pb.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
+    let summary = serde_json::json!({
+        "collection": args.collection,
+        "read": total_read,
+        "indexed": added,
+        "replaced": replaced,
+        "skipped_empty": blank.len(),
+        "cut_to_limit": long,
+        "seconds": secs,
+        "docs_per_second": added as f64 / secs,
+        "documents_in_collection": coll.len(),
+    });
+    if cli.json {
+        return print_json(&summary);
+    }
+    println!(
+        "indexed {added} documents into `{}` in {secs:.1} s ({:.1} docs/s); {replaced} replaced, {} empty skipped, {long} cut to {limit} bytes; collection now holds {}",
+        args.collection,
+        added as f64 / secs,
+        blank.len(),
+        coll.len()
+    );
+    Ok(())
+}
+
+pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
+    let engine = args.engine.open(cli)?;
+    let mut all = vec![];
+    for q in &args.queries {
+        let mut req = SearchRequest::new(q.clone());
+        req.k = args.k;
+        req.mode = args.mode;
+        req.rerank = args.rerank;
+        req.rerank_depth = args.rerank_depth;
+        req.ef_search = args.ef_search;
+        req.fusion = if args.rrf {
+            Some(Fusion::Rrf { k: 60.0 })
+        } else {
+            args.dense_weight
+                .map(|w| Fusion::Weighted { dense_weight: w })
+        };
+        let resp = engine.search(&args.collection, &req)?;
+        if cli.json {
+            all.push(serde_json::json!({"query": q, "response": resp}));
+            continue;
+        }
+        println!(
+            "query: {q}   ({:?}{}, {:.1} ms)",
+            resp.mode,
+            if resp.reranked { " + rerank" } else { "" },
+            resp.took_ms
+        );
+        if let Some(n) = &resp.notice {
+            println!("  note: {n}");
+        }
+        for (i, h) in resp.hits.iter().enumerate() {
+            let extra = match (h.cosine, h.bm25) {
+                (Some(c), Some(b)) => format!("cos {:.3}, bm25 {:.2}", c.value(), b.value()),
+                (Some(c), None) => format!("cos {:.3}", c.value()),
+                (None, Some(b)) => format!("bm25 {:.2}", b.value()),
+                _ => String::new(),
+            };
+            println!(
+                "  {:>2}. [{:?} {:.3}] {}  ({extra}; id {})",
+                i + 1,
+                h.score_kind,
+                h.score,
+                h.text,
+                h.id
+            );
+        }
+    }
+    if cli.json {
+        print_json(&all)?;
+    }
+    Ok(())
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum CollectionsCommand {
+    /// Collections with their document counts.
+    List(EngineArgs),
+    /// Delete a collection and its files.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Reclaim the space of deleted documents and checkpoint.
+    Compact {
+        name: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+}
+
+pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
+    match cmd {
+        CollectionsCommand::List(e) => {
+            let engine = e.open(cli)?;
+            let stats: Vec<_> = engine.catalog.all().iter().map(|c| c.stats()).collect();
+            if cli.json {
+                return print_json(&stats);
+            }
+            for s in stats {
+                println!(
+                    "{:<24} {:>9} documents  encoder {}",
+                    s.name, s.documents, s.encoder
+                );
+            }
+            Ok(())
+        }
+        CollectionsCommand::Delete { name, engine } => {
+            engine.open(cli)?.catalog.drop_collection(name)?;
+            println!("deleted collection `{name}`");
+            Ok(())
+        }
+        CollectionsCommand::Compact { name, engine } => {
+            let s = engine.open(cli)?.catalog.get(name)?.compact()?;
+            if cli.json {
+                return print_json(&s);
+            }
+            println!("compacted `{name}`: {} documents", s.documents);
+            Ok(())
+        }
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Retrieval quality on a BEIR-layout set: Recall@1/10/100, MRR@10, nDCG@10, R-precision, P@1 per mode.
+    Retrieval(RetrievalArgs),
+    /// Turn paraKQC into BEIR files (each sentence queries the rest; its 9 siblings are relevant).
+    ConvertParakqc {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RetrievalArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[arg(long)]
+    pub corpus: PathBuf,
+    #[arg(long)]
+    pub queries: PathBuf,
+    #[arg(long)]
+    pub qrels: PathBuf,
+    /// Evaluate at most N queries.
+    #[arg(long)]
+    pub max_queries: Option<usize>,
+    /// Also score RRF and weighted fusion at dense weights 0.5–0.95 (to choose the default).
+    #[arg(long)]
+    pub fusion_grid: bool,
+}
+
+pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
+    match cmd {
+        EvalCommand::ConvertParakqc { input, out } => {
+            let n = retrieval::convert_parakqc(input, out)?;
+            println!("wrote {n} documents and queries to {}", out.display());
+            Ok(())
+        }
+        EvalCommand::Retrieval(a) => {
+            let set = BeirSet::read(&a.corpus, &a.queries, &a.qrels)?;
+            // A throw-away index root: evaluation never touches the user's collections.
+            let tmp = tempfile::tempdir()?;
+            let mut cfg = a.engine.config(cli);
+            cfg.index_root = tmp.path().to_owned();
+            let engine = Engine::open(&cfg)?;
+            let mut variants = vec![
+                Variant {
+                    name: "lexical".into(),
+                    mode: Mode::Lexical,
+                    fusion: None,
+                    rerank: false,
+                },
+                Variant {
+                    name: "dense".into(),
+                    mode: Mode::Dense,
+                    fusion: None,
+                    rerank: false,
+                },
+                Variant {
+                    name: "hybrid".into(),
+                    mode: Mode::Hybrid,
+                    fusion: None,
+                    rerank: false,
+                },
+            ];
+            if a.fusion_grid {
+                variants.push(Variant {
+                    name: "hybrid rrf k=60".into(),
+                    mode: Mode::Hybrid,
+                    fusion: Some(Fusion::Rrf { k: 60.0 }),
+                    rerank: false,
+                });
+                for w in [0.5, 0.6, 0.7, 0.8, 0.9, 0.95] {
+                    variants.push(Variant {
+                        name: format!("hybrid weighted w={w}"),
+                        mode: Mode::Hybrid,
+                        fusion: Some(Fusion::Weighted { dense_weight: w }),
+                        rerank: false,
+                    });
+                }
+            }
+            if engine.queue.has_cross_encoder() {
+                variants.push(Variant {
+                    name: "hybrid + rerank".into(),
+                    mode: Mode::Hybrid,
+                    fusion: None,
+                    rerank: true,
+                });
+            }
+            let pb = progress_bar(0, "evaluating");
+            let res = retrieval::evaluate(
+                &engine,
+                &set,
+                &variants,
+                "eval",
+                a.max_queries,
+                &mut |what, done, total| {
+                    pb.set_message(what.to_owned());
+                    pb.set_length(total as u64);
+                    pb.set_position(done as u64);
+                },
+            )?;
+            pb.finish_and_clear();
+            if cli.json {
+                return print_json(&res);
+            }
+            println!(
+                "{} documents, {} queries",
+                set.corpus.len(),
+                res.first().map(|r| r.queries).unwrap_or(0)
+            );
+            println!(
+                "{:<22} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9}",
+                "variant", "R-prec", "P@1", "R@1", "R@10", "R@100", "MRR@10", "nDCG@10", "ms/query"
+            );
+            for r in res {
+                println!(
+                    "{:<22} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>9.2}",
+                    r.name,
+                    r.r_precision,
+                    r.p_at_1,
+                    r.recall_at_1,
+                    r.recall_at_10,
+                    r.recall_at_100,
+                    r.mrr_at_10,
+                    r.ndcg_at_10,
+                    r.ms_per_query
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The engine: the composition root that the API and the CLI share. It loads the models behind the
+//! encoder queue, opens the catalog of collections, and offers the operations users call — so the
+//! HTTP and command-line faces stay thin and behave the same.
+
+use crate::error::{Error, Result};
+use crate::index::{Catalog, DocRole, EncoderId, NewDoc, PutOutcome};
+use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
+use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
+use crate::queue::{EncoderQueue, QueueConfig};
+use crate::score::{Cosine, Similarity};
+use crate::search::{SearchRequest, SearchResponse};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Input limits, enforced before any work is queued.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Limits {
+    /// Most documents (or texts, or pairs) in one request.
+    pub max_batch: usize,
+    /// Longest text in bytes; the model reads only its first 512 tokens anyway.
+    pub max_text_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch: 1000,
+            max_text_bytes: 32 * 1024,
+        }
+    }
+}
+
+/// Where the engine finds its models and collections.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub bi_encoder: PathBuf,
+    /// None: use `models/ko-sts-cross-encoder` when it exists. Some(None) would be "never": see `no_cross_encoder`.
+    pub cross_encoder: Option<PathBuf>,
+    pub no_cross_encoder: bool,
+    pub index_root: PathBuf,
+    pub queue: QueueConfig,
+    pub limits: Limits,
+}
+
+impl EngineConfig {
+    pub fn new(models_dir: &Path, index_root: &Path) -> Self {
+        EngineConfig {
+            bi_encoder: models_dir.join(DEFAULT_BI_ENCODER),
+            cross_encoder: {
+                let p = models_dir.join(DEFAULT_CROSS_ENCODER);
+                p.is_dir().then_some(p)
+            },
+            no_cross_encoder: false,
+            index_root: index_root.to_owned(),
+            queue: QueueConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+pub struct Engine {
+    pub catalog: Catalog,
+    pub queue: EncoderQueue,
+    pub limits: Limits,
+}
+
+/// Identifies a model by name, dimension and a fingerprint of its files.
+pub fn encoder_id(dir: &ModelDir, dim: usize) -> Result<EncoderId> {
+    let cfg = std::fs::read(dir.config_path()).map_err(Error::io(dir.config_path()))?;
+    let size = std::fs::metadata(dir.weights_path())
+        .map_err(Error::io(dir.weights_path()))?
+        .len();
+    let mut h = Sha256::new();
+    h.update(&cfg);
+    h.update(size.to_le_bytes());
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(EncoderId {
+        name: dir.name(),
+        dim,
+        fingerprint: hex,
+    })
+}
+
+impl Engine {
+    pub fn open(cfg: &EngineConfig) -> Result<Engine> {
+        let dir = ModelDir::open(&cfg.bi_encoder)?;
+        let bi = BiEncoder::load(&dir)?;
+        let id = encoder_id(&dir, bi.dim())?;
+        let cross = match (&cfg.cross_encoder, cfg.no_cross_encoder) {
+            (Some(p), false) => Some(CrossEncoder::load(&ModelDir::open(p)?)?),
+            _ => None,
+        };
+        let catalog = Catalog::open(&cfg.index_root, id)?;
+        Ok(Engine {
+            catalog,
+            queue: EncoderQueue::start(bi, cross, cfg.queue),
+            limits: cfg.limits,
+        })
+    }
+
+    fn check_texts<'a>(
+        &self,
+        texts: impl ExactSizeIterator<Item = &'a str>,
+        what: &str,
+    ) -> Result<()> {
+        if texts.len() > self.limits.max_batch {
+            return Err(Error::TooLarge(format!(
+                "{} {what} in one request; the limit is {}",
+                texts.len(),
+                self.limits.max_batch
+            )));
+        }
+        for (i, t) in texts.enumerate() {
+            if t.trim().is_empty() {
+                return Err(Error::BadRequest(format!(
+                    "{what} #{i}: text is empty or whitespace only"
+                )));
+            }
+            if t.len() > self.limits.max_text_bytes {
+                return Err(Error::TooLarge(format!(
+                    "{what} #{i}: {} bytes of text; the limit is {}",
+                    t.len(),
+                    self.limits.max_text_bytes
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds or upserts documents: embedded with the collection's document role, logged, indexed and
+    /// searchable when this returns.
+    pub fn add_documents(&self, collection: &str, docs: Vec<NewDoc>) -> Result<Vec<PutOutcome>> {
+        let out = self.add_documents_unrefreshed(collection, docs)?;
+        self.catalog.get(collection)?.refresh()?;
+        Ok(out)
+    }
+
+    /// As [`add_documents`](Self::add_documents) without the lexical refresh (bulk loads refresh once
+    /// every many batches).
+    pub fn add_documents_unrefreshed(
+        &self,
+        collection: &str,
+        docs: Vec<NewDoc>,
+    ) -> Result<Vec<PutOutcome>> {
+        if docs.is_empty() {
+            return Err(Error::BadRequest("no documents".into()));
+        }
+        self.check_texts(docs.iter().map(|d| d.text.as_str()), "document")?;
+        if let Some((i, _)) = docs
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.id.as_ref().is_some_and(|id| id.len() > 256))
+        {
+            return Err(Error::BadRequest(format!(
+                "document #{i}: id longer than 256 bytes"
+            )));
+        }
+        let coll = self.catalog.get(collection)?;
+        let role = match coll.manifest().doc_role {
+            DocRole::Symmetric => Role::Query,
+            DocRole::Asymmetric => Role::Passage,
+        };
+        let vectors = self
+            .queue
+            .embed(docs.iter().map(|d| d.text.clone()).collect(), role)?;
+        coll.put(docs, vectors)
+    }
+
+    pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {
+        if req.query.len() > self.limits.max_text_bytes {
+            return Err(Error::TooLarge(format!(
+                "query of {} bytes; the limit is {}",
+                req.query.len(),
+                self.limits.max_text_bytes
+            )));
+        }
+        let coll = self.catalog.get(collection)?;
+        crate::search::search(&coll, &self.queue, req)
+    }
+
+    /// Pair similarity: STS from the cross-encoder when there is one, else the bi-encoder cosine.
+    pub fn similarity(&self, pairs: Vec<(String, String)>) -> Result<Vec<Similarity>> {
+        self.check_texts(
+            pairs
+                .iter()
+                .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+                .collect::<Vec<_>>()
+                .into_iter(),
+            "text",
+        )?;
+        if self.queue.has_cross_encoder() {
+            return Ok(self
+                .queue
+                .score(pairs)?
+                .into_iter()
+                .map(Similarity::Sts)
+                .collect());
+        }
+        let n = pairs.len();
+        let flat: Vec<String> = pairs.into_iter().flat_map(|(a, b)| [a, b]).collect();
+        let v = self.queue.embed(flat, Role::Query)?;
+        Ok((0..n)
+            .map(|i| Similarity::Cosine(Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1]))))
+            .collect())
+    }
+
+    pub fn embed(&self, texts: Vec<String>, role: Role) -> Result<Vec<Vec<f32>>> {
+        self.check_texts(texts.iter().map(String::as_str), "input")?;
+        self.queue.embed(texts, role)
+    }
+
+    /// Cross-encoder scores of `query` against each text (TEI's `/rerank`).
+    pub fn rerank(&self, query: &str, texts: &[String]) -> Result<Vec<crate::score::StsScore>> {
+        self.check_texts(
+            std::iter::once(query)
+                .chain(texts.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .into_iter(),
+            "text",
+        )?;
+        self.queue.score(
+            texts
+                .iter()
+                .map(|t| (query.to_owned(), t.clone()))
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,450 @@
+//! One collection on disk: document store + WAL (the truth), and the lexical and dense indexes derived
+//! from it. Writes go WAL first (fsync), then to memory and the indexes; reads see a document once its
+//! write call returned.
+//!
+//! Files: `manifest.json`, `docs.bin` (checkpoint), `wal.log`, `lexical/` (tantivy).
+
+use super::dense::{DenseIndex, HnswParams};
+use super::lexical::LexicalIndex;
+use super::manifest::{DocRole, EncoderId, Manifest, FORMAT_VERSION};
+use super::store::{DocStore, StoredDoc};
+use super::wal::{Wal, WalOp, WalRecord};
+use crate::error::{Error, Result};
+use crate::score::{Bm25, Cosine};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+/// A document to add; `id` is generated when absent, and an existing id is replaced (upsert).
+#[derive(Debug, Clone, serde::Deserialize, Serialize, PartialEq)]
+pub struct NewDoc {
+    pub id: Option<String>,
+    pub text: String,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A stored document as callers see it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Doc {
+    pub id: String,
+    pub text: String,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// What one added document became.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PutOutcome {
+    pub id: String,
+    /// True when an existing document with this id was replaced.
+    pub replaced: bool,
+}
+
+/// A candidate from one recall list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DenseHit {
+    pub iid: u32,
+    pub cosine: Cosine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LexicalHit {
+    pub iid: u32,
+    pub bm25: Bm25,
+}
+
+/// Counts for `/info` and `yusa info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionStats {
+    pub name: String,
+    pub documents: usize,
+    pub dense_points: usize,
+    pub deleted_pending_compaction: usize,
+    pub wal_bytes: u64,
+    pub encoder: EncoderId,
+}
+
+/// Checkpoint when the WAL grows past this.
+const WAL_CHECKPOINT_BYTES: u64 = 64 << 20;
+
+pub struct Collection {
+    dir: PathBuf,
+    manifest: Manifest,
+    store: RwLock<DocStore>,
+    wal: Mutex<Wal>,
+    dense: RwLock<DenseIndex>,
+    lexical: LexicalIndex,
+}
+
+fn to_doc(d: &StoredDoc) -> Doc {
+    Doc {
+        id: d.id.clone(),
+        text: d.text.clone(),
+        metadata: d
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok()),
+    }
+}
+
+fn new_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    format!("{:016x}", rng.gen::<u64>())
+}
+
+impl Collection {
+    /// Creates an empty collection in `dir` (which must not exist yet).
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        encoder: &EncoderId,
+        doc_role: DocRole,
+    ) -> Result<Collection> {
+        if dir.exists() {
+            return Err(Error::CollectionExists(name.to_owned()));
+        }
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            name: name.to_owned(),
+            encoder: encoder.clone(),
+            analyzer_version: crate::text::ANALYZER_VERSION,
+            hnsw: HnswParams::default(),
+            doc_role,
+            created_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        };
+        // The manifest goes last: a folder without one is an unfinished creation, not a collection.
+        let c = Self::open_parts(dir, manifest.clone())?;
+        manifest.save(&dir.join("manifest.json"))?;
+        Ok(c)
+    }
+
+    /// Opens an existing collection, replaying its WAL.
+    pub fn open(dir: &Path, encoder: &EncoderId) -> Result<Collection> {
+        let mpath = dir.join("manifest.json");
+        if !mpath.is_file() {
+            return Err(Error::CollectionNotFound(dir.display().to_string()));
+        }
+        let manifest = Manifest::load(&mpath)?;
+        manifest.check(encoder, &mpath)?;
+        Self::open_parts(dir, manifest)
+    }
+
+    fn open_parts(dir: &Path, manifest: Manifest) -> Result<Collection> {
+        let t0 = std::time::Instant::now();
+        let mut store = DocStore::load(&dir.join("docs.bin"))?;
+        let (wal, records) = Wal::open(&dir.join("wal.log"))?;
+        let (lexical, lexical_seq) = match LexicalIndex::open(&dir.join("lexical")) {
+            Ok(x) => x,
+            Err(e) => {
+                // Derived data: rebuild rather than refuse to open.
+                tracing::warn!(
+                    "{}: lexical index unreadable ({e}); rebuilding it",
+                    dir.display()
+                );
+                let _ = std::fs::remove_dir_all(dir.join("lexical"));
+                let (l, _) = LexicalIndex::open(&dir.join("lexical"))?;
+                for d in store.iter() {
+                    l.put(d.iid, &d.text)?;
+                }
+                (l, 0)
+            }
+        };
+        let checkpoint_seq = store.seq;
+        let mut replayed = 0;
+        for r in records.iter().filter(|r| r.seq > checkpoint_seq) {
+            match &r.op {
+                WalOp::Put(d) => {
+                    if r.seq > lexical_seq {
+                        lexical.put(d.iid, &d.text)?;
+                    }
+                    store.put(d.clone());
+                }
+                WalOp::Delete { iid } => {
+                    if r.seq > lexical_seq {
+                        lexical.delete(*iid);
+                    }
+                    store.remove(*iid);
+                }
+            }
+            store.seq = r.seq;
+            replayed += 1;
+        }
+        if store.seq > lexical_seq {
+            lexical.commit(store.seq)?;
+        }
+        let dim = manifest.encoder.dim;
+        for d in store.iter() {
+            if d.vector.len() != dim {
+                return Err(Error::BadConfig {
+                    path: dir.to_owned(),
+                    reason: format!(
+                        "document {} has a {}-d vector, expected {dim}",
+                        d.id,
+                        d.vector.len()
+                    ),
+                });
+            }
+        }
+        let dense = DenseIndex::build(
+            dim,
+            manifest.hnsw,
+            store.iter().map(|d| (d.vector.as_slice(), d.iid)),
+        );
+        tracing::info!(
+            "opened collection {} ({} docs, {replayed} WAL records replayed) in {:.2} s",
+            manifest.name,
+            store.len(),
+            t0.elapsed().as_secs_f64()
+        );
+        Ok(Collection {
+            dir: dir.to_owned(),
+            manifest,
+            store: RwLock::new(store),
+            wal: Mutex::new(wal),
+            dense: RwLock::new(dense),
+            lexical,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> usize {
+        self.store.read().expect("store lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds or replaces documents with their vectors (from the collection's encoder, same order).
+    /// Durable when it returns: the WAL is fsynced first. Searchable after [`refresh`](Self::refresh).
+    pub fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
+        if docs.len() != vectors.len() {
+            return Err(Error::Invalid(format!(
+                "{} documents but {} vectors",
+                docs.len(),
+                vectors.len()
+            )));
+        }
+        let dim = self.manifest.encoder.dim;
+        if let Some(v) = vectors.iter().find(|v| v.len() != dim) {
+            return Err(Error::Invalid(format!(
+                "vector of {} dims, collection has {dim}",
+                v.len()
+            )));
+        }
+        let mut wal = self.wal.lock().expect("wal lock");
+        let (records, outcomes, seq) = {
+            let store = self.store.read().expect("store lock");
+            let mut seq = store.seq;
+            let mut records = Vec::with_capacity(docs.len() * 2);
+            let mut outcomes = Vec::with_capacity(docs.len());
+            // Ids assigned within this batch: a repeated id in one request is an upsert of the earlier one.
+            let mut batch_ids: std::collections::HashMap<String, u32> = Default::default();
+            for (iid, (doc, vector)) in (store.next_iid..).zip(docs.into_iter().zip(vectors)) {
+                let id = doc.id.filter(|s| !s.is_empty()).unwrap_or_else(new_id);
+                let old = batch_ids.get(&id).copied().or_else(|| store.get_iid(&id));
+                if let Some(old) = old {
+                    seq += 1;
+                    records.push(WalRecord {
+                        seq,
+                        op: WalOp::Delete { iid: old },
+                    });
+                }
+                batch_ids.insert(id.clone(), iid);
+                seq += 1;
+                records.push(WalRecord {
+                    seq,
+                    op: WalOp::Put(StoredDoc {
+                        iid,
+                        id: id.clone(),
+                        text: doc.text,
+                        metadata: doc.metadata.map(|m| m.to_string()),
+                        vector,
+                    }),
+                });
+                outcomes.push(PutOutcome {
+                    id,
+                    replaced: old.is_some(),
+                });
+            }
+            (records, outcomes, seq)
+        };
+        wal.append(&records)?;
+        // Index before publishing: a search filters out graph points the store does not have yet.
+        {
+            let dense = self.dense.read().expect("dense lock");
+            let points: Vec<(&[f32], u32)> = records
+                .iter()
+                .filter_map(|r| match &r.op {
+                    WalOp::Put(d) => Some((d.vector.as_slice(), d.iid)),
+                    _ => None,
+                })
+                .collect();
+            dense.insert_many(&points);
+        }
+        for r in &records {
+            match &r.op {
+                WalOp::Put(d) => self.lexical.put(d.iid, &d.text)?,
+                WalOp::Delete { iid } => self.lexical.delete(*iid),
+            }
+        }
+        {
+            let mut store = self.store.write().expect("store lock");
+            for r in records {
+                match r.op {
+                    WalOp::Put(d) => store.put(d),
+                    WalOp::Delete { iid } => {
+                        store.remove(iid);
+                    }
+                }
+            }
+            store.seq = seq;
+        }
+        let wal_bytes = wal.len_bytes();
+        drop(wal);
+        if wal_bytes > WAL_CHECKPOINT_BYTES {
+            self.checkpoint()?;
+        }
+        Ok(outcomes)
+    }
+
+    /// Deletes a document by id; false when there was none. Hidden from searches at once.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        let mut wal = self.wal.lock().expect("wal lock");
+        let (iid, seq) = {
+            let store = self.store.read().expect("store lock");
+            match store.get_iid(id) {
+                Some(iid) => (iid, store.seq + 1),
+                None => return Ok(false),
+            }
+        };
+        wal.append(&[WalRecord {
+            seq,
+            op: WalOp::Delete { iid },
+        }])?;
+        {
+            let mut store = self.store.write().expect("store lock");
+            store.remove(iid);
+            store.seq = seq;
+        }
+        self.lexical.delete(iid);
+        drop(wal);
+        self.refresh()?;
+        Ok(true)
+    }
+
+    /// Makes lexical changes searchable (a tantivy commit). Dense changes are visible at once.
+    pub fn refresh(&self) -> Result<()> {
+        let seq = self.store.read().expect("store lock").seq;
+        self.lexical.commit(seq)
+    }
+
+    pub fn get(&self, id: &str) -> Option<Doc> {
+        self.store.read().expect("store lock").by_id(id).map(to_doc)
+    }
+
+    pub fn get_iid(&self, iid: u32) -> Option<Doc> {
+        self.store.read().expect("store lock").get(iid).map(to_doc)
+    }
+
+    /// The stored vector of a document (for duplicate scans and `more like this`).
+    pub fn vector(&self, iid: u32) -> Option<Vec<f32>> {
+        self.store
+            .read()
+            .expect("store lock")
+            .get(iid)
+            .map(|d| d.vector.clone())
+    }
+
+    /// Dense recall: the `k` nearest live documents.
+    pub fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>> {
+        if query.len() != self.manifest.encoder.dim {
+            return Err(Error::Invalid(format!(
+                "query vector of {} dims, collection has {}",
+                query.len(),
+                self.manifest.encoder.dim
+            )));
+        }
+        let store = self.store.read().expect("store lock");
+        let dense = self.dense.read().expect("dense lock");
+        let live = |iid: u32| store.get(iid).is_some();
+        Ok(dense
+            .search(query, k, ef, &live)
+            .into_iter()
+            .map(|(iid, cosine)| DenseHit { iid, cosine })
+            .collect())
+    }
+
+    /// Lexical recall: BM25 top `k` (documents deleted since the last refresh are dropped).
+    pub fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>> {
+        let hits = self.lexical.search(query, k)?;
+        let store = self.store.read().expect("store lock");
+        Ok(hits
+            .into_iter()
+            .filter(|(iid, _)| store.get(*iid).is_some())
+            .map(|(iid, bm25)| LexicalHit { iid, bm25 })
+            .collect())
+    }
+
+    /// Writes a checkpoint: lexical commit, document snapshot, then an empty WAL.
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut wal = self.wal.lock().expect("wal lock");
+        let store = self.store.read().expect("store lock");
+        self.lexical.commit(store.seq)?;
+        store.save(&self.dir.join("docs.bin"))?;
+        wal.reset()
+    }
+
+    /// Reclaims the space of deleted documents: rebuilds the dense graph from live documents, lets
+    /// tantivy merge away deleted rows, and checkpoints.
+    pub fn compact(&self) -> Result<CollectionStats> {
+        {
+            let store = self.store.read().expect("store lock");
+            let rebuilt = DenseIndex::build(
+                self.manifest.encoder.dim,
+                self.manifest.hnsw,
+                store.iter().map(|d| (d.vector.as_slice(), d.iid)),
+            );
+            *self.dense.write().expect("dense lock") = rebuilt;
+        }
+        self.checkpoint()?;
+        self.lexical.merge_all()?;
+        Ok(self.stats())
+    }
+
+    pub fn stats(&self) -> CollectionStats {
+        let store = self.store.read().expect("store lock");
+        let dense_points = self.dense.read().expect("dense lock").points();
+        CollectionStats {
+            name: self.manifest.name.clone(),
+            documents: store.len(),
+            dense_points,
+            deleted_pending_compaction: dense_points.saturating_sub(store.len()),
+            wal_bytes: self.wal.lock().expect("wal lock").len_bytes(),
+            encoder: self.manifest.encoder.clone(),
+        }
+    }
+
+    /// All live documents (id order unspecified), for scans and exports.
+    pub fn for_each_doc(&self, mut f: impl FnMut(u32, &Doc)) {
+        let store = self.store.read().expect("store lock");
+        for d in store.iter() {
+            f(d.iid, &to_doc(d));
+        }
+    }
+}

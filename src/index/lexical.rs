@@ -1,0 +1,209 @@
+//! The lexical index: tantivy BM25 over [`crate::text::analyze`] terms. Documents are indexed
+//! pre-tokenised, queries are built from the same analysis as a disjunction of term queries, so user
+//! text is never parsed as query syntax. Only the internal id is stored; texts live in the doc store.
+
+use crate::error::{Error, Result};
+use crate::score::Bm25;
+use std::path::Path;
+use std::sync::Mutex;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
+};
+use tantivy::tokenizer::{PreTokenizedString, Token};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub struct LexicalIndex {
+    index: Index,
+    writer: Mutex<IndexWriter>,
+    reader: IndexReader,
+    f_iid: Field,
+    f_text: Field,
+}
+
+fn terr(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
+    move |e| Error::BadConfig {
+        path: dir.to_owned(),
+        reason: format!("lexical index: {e}"),
+    }
+}
+
+fn schema() -> Schema {
+    let mut sb = Schema::builder();
+    sb.add_u64_field("iid", INDEXED | FAST);
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer("raw")
+        .set_index_option(IndexRecordOption::WithFreqs);
+    sb.add_text_field(
+        "text",
+        TextOptions::default().set_indexing_options(indexing),
+    );
+    sb.build()
+}
+
+impl LexicalIndex {
+    /// Opens or creates the index in `dir`; returns it with the WAL sequence number of its last commit.
+    pub fn open(dir: &Path) -> Result<(LexicalIndex, u64)> {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        let index = if dir.join("meta.json").is_file() {
+            Index::open_in_dir(dir).map_err(terr(dir))?
+        } else {
+            Index::create_in_dir(dir, schema()).map_err(terr(dir))?
+        };
+        let seq = index
+            .load_metas()
+            .map_err(terr(dir))?
+            .payload
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(0);
+        let writer: IndexWriter = index
+            .writer_with_num_threads(1, 30_000_000)
+            .map_err(terr(dir))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(terr(dir))?;
+        let s = index.schema();
+        let f_iid = s.get_field("iid").map_err(terr(dir))?;
+        let f_text = s.get_field("text").map_err(terr(dir))?;
+        Ok((
+            LexicalIndex {
+                index,
+                writer: Mutex::new(writer),
+                reader,
+                f_iid,
+                f_text,
+            },
+            seq,
+        ))
+    }
+
+    /// Adds (or replaces) a document's terms; visible after [`commit`](Self::commit).
+    pub fn put(&self, iid: u32, text: &str) -> Result<()> {
+        let terms = crate::text::analyze(text);
+        let tokens = terms
+            .into_iter()
+            .enumerate()
+            .map(|(position, text)| Token {
+                offset_from: 0,
+                offset_to: 0,
+                position,
+                text,
+                position_length: 1,
+            })
+            .collect();
+        let mut doc = TantivyDocument::new();
+        doc.add_u64(self.f_iid, iid as u64);
+        doc.add_pre_tokenized_text(
+            self.f_text,
+            PreTokenizedString {
+                text: String::new(),
+                tokens,
+            },
+        );
+        let w = self.writer.lock().expect("writer lock");
+        w.delete_term(Term::from_field_u64(self.f_iid, iid as u64));
+        w.add_document(doc)
+            .map_err(|e| Error::Invalid(format!("lexical add: {e}")))?;
+        Ok(())
+    }
+
+    pub fn delete(&self, iid: u32) {
+        let w = self.writer.lock().expect("writer lock");
+        w.delete_term(Term::from_field_u64(self.f_iid, iid as u64));
+    }
+
+    /// Commits pending changes with the WAL sequence number they reach, and makes them searchable.
+    pub fn commit(&self, seq: u64) -> Result<()> {
+        let mut w = self.writer.lock().expect("writer lock");
+        let mut prepared = w
+            .prepare_commit()
+            .map_err(|e| Error::Invalid(format!("lexical commit: {e}")))?;
+        prepared.set_payload(&seq.to_string());
+        prepared
+            .commit()
+            .map_err(|e| Error::Invalid(format!("lexical commit: {e}")))?;
+        drop(w);
+        self.reader
+            .reload()
+            .map_err(|e| Error::Invalid(format!("lexical reload: {e}")))?;
+        Ok(())
+    }
+
+    /// Merges all segments into one, dropping deleted rows, and removes unused files.
+    pub fn merge_all(&self) -> Result<()> {
+        let ids = self
+            .index
+            .searchable_segment_ids()
+            .map_err(|e| Error::Invalid(format!("lexical segments: {e}")))?;
+        let mut w = self.writer.lock().expect("writer lock");
+        if ids.len() > 1 {
+            w.merge(&ids)
+                .wait()
+                .map_err(|e| Error::Invalid(format!("lexical merge: {e}")))?;
+        }
+        w.garbage_collect_files()
+            .wait()
+            .map_err(|e| Error::Invalid(format!("lexical gc: {e}")))?;
+        drop(w);
+        self.reader
+            .reload()
+            .map_err(|e| Error::Invalid(format!("lexical reload: {e}")))?;
+        Ok(())
+    }
+
+    /// Drops everything (used when rebuilding from the doc store).
+    pub fn clear(&self) -> Result<()> {
+        let w = self.writer.lock().expect("writer lock");
+        w.delete_all_documents()
+            .map_err(|e| Error::Invalid(format!("lexical clear: {e}")))?;
+        Ok(())
+    }
+
+    /// BM25 top `k` for the query's terms.
+    pub fn search(&self, query: &str, k: usize) -> Result<Vec<(u32, Bm25)>> {
+        let mut terms = crate::text::analyze(query);
+        terms.sort();
+        terms.dedup();
+        if terms.is_empty() || k == 0 {
+            return Ok(vec![]);
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .iter()
+            .map(|t| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.f_text, t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(k))
+            .map_err(|e| Error::Invalid(format!("lexical search: {e}")))?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let col = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("iid")
+                .map_err(|e| Error::Invalid(format!("lexical iid: {e}")))?;
+            if let Some(iid) = col.first(addr.doc_id) {
+                out.push((iid as u32, Bm25(score)));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}

@@ -1,0 +1,91 @@
+//! `manifest.json`: what a collection was built with. Opening it with another encoder or analyzer
+//! would silently mix incomparable vectors or terms, so it fails with a message instead.
+
+use super::dense::HnswParams;
+use super::store::write_atomically;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Bump when the on-disk layout changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Identifies the bi-encoder whose vectors a collection holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncoderId {
+    pub name: String,
+    pub dim: usize,
+    /// SHA-256 prefix of the model's config.json and weights size: tells apart two models that
+    /// share a directory name.
+    pub fingerprint: String,
+}
+
+impl std::fmt::Display for EncoderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} dims, {})", self.name, self.dim, self.fingerprint)
+    }
+}
+
+/// How documents were embedded, which fixes how the collection is meant to be queried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocRole {
+    /// Documents embedded like queries (e5 `query: `): sentence → similar sentences, duplicates.
+    #[default]
+    Symmetric,
+    /// Documents embedded as passages (e5 `passage: `): question → answering passage.
+    Asymmetric,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub name: String,
+    pub encoder: EncoderId,
+    pub analyzer_version: u32,
+    pub hnsw: HnswParams,
+    #[serde(default)]
+    pub doc_role: DocRole,
+    pub created_unix: u64,
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        serde_json::from_str(&text).map_err(|e| Error::BadConfig {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Invalid(e.to_string()))?;
+        write_atomically(path, text.as_bytes())
+    }
+
+    /// Checks that this collection can be used with `encoder` and this build of yusa.
+    pub fn check(&self, encoder: &EncoderId, path: &Path) -> Result<()> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(Error::Incompatible(format!(
+                "{}: format version {} (this yusa reads {FORMAT_VERSION}); re-index the collection",
+                path.display(),
+                self.format_version
+            )));
+        }
+        if self.analyzer_version != crate::text::ANALYZER_VERSION {
+            return Err(Error::Incompatible(format!(
+                "{}: built with analyzer version {} (this yusa has {}); re-index the collection",
+                path.display(),
+                self.analyzer_version,
+                crate::text::ANALYZER_VERSION
+            )));
+        }
+        if &self.encoder != encoder {
+            return Err(Error::Incompatible(format!(
+                "collection `{}` was indexed with encoder {}, but the server runs {}; use that model (--model) or re-index",
+                self.name, self.encoder, encoder
+            )));
+        }
+        Ok(())
+    }
+}

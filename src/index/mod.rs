@@ -1,0 +1,15 @@
+//! Collections on disk: document store and WAL (the source of truth), the tantivy lexical index and
+//! the hnsw_rs dense index derived from them, the manifest, and the catalog of collections.
+//! Knows nothing of models, ranking or HTTP: vectors come in from the caller.
+
+pub mod catalog;
+pub mod collection;
+pub mod dense;
+pub mod lexical;
+pub mod manifest;
+pub mod store;
+pub mod wal;
+
+pub use catalog::Catalog;
+pub use collection::{Collection, CollectionStats, DenseHit, Doc, LexicalHit, NewDoc, PutOutcome};
+pub use manifest::{DocRole, EncoderId};

@@ -1,0 +1,271 @@
+//! Search: candidates from the dense and lexical lists, fusion, optional cross-encoder rerank, and
+//! hits that carry every score they were ranked by. Typed scores keep the scales apart: a hit's
+//! `score` is STS (0–5) when reranked, else the fused score, cosine or BM25 of its mode — and
+//! `score_kind` says which.
+
+pub mod fusion;
+
+pub use fusion::{Fusion, DEFAULT_DENSE_WEIGHT};
+
+use crate::error::{Error, Result};
+use crate::index::Collection;
+use crate::queue::EncoderQueue;
+use crate::score::{Bm25, Cosine, StsScore};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Which recall lists a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Hybrid,
+    Dense,
+    Lexical,
+}
+
+/// Limits that keep one request from taking the server down.
+pub const MAX_K: usize = 1000;
+pub const MAX_RERANK_DEPTH: usize = 200;
+
+fn default_k() -> usize {
+    10
+}
+fn default_depth() -> usize {
+    20
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub query: String,
+    #[serde(default = "default_k")]
+    pub k: usize,
+    #[serde(default)]
+    pub mode: Mode,
+    /// Rerank with the cross-encoder; default: when one is configured.
+    #[serde(default)]
+    pub rerank: Option<bool>,
+    #[serde(default = "default_depth")]
+    pub rerank_depth: usize,
+    #[serde(default)]
+    pub fusion: Option<Fusion>,
+    /// Candidates taken from each list (default max(k, 50)).
+    #[serde(default)]
+    pub candidates: Option<usize>,
+    /// HNSW search breadth (default max(candidates, 64)).
+    #[serde(default)]
+    pub ef_search: Option<usize>,
+}
+
+impl SearchRequest {
+    pub fn new(query: impl Into<String>) -> Self {
+        SearchRequest {
+            query: query.into(),
+            k: default_k(),
+            mode: Mode::default(),
+            rerank: None,
+            rerank_depth: default_depth(),
+            fusion: None,
+            candidates: None,
+            ef_search: None,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.query.trim().is_empty() {
+            return Err(Error::BadRequest("query is empty".into()));
+        }
+        if self.k == 0 || self.k > MAX_K {
+            return Err(Error::BadRequest(format!("k must be 1..={MAX_K}")));
+        }
+        if self.rerank_depth == 0 || self.rerank_depth > MAX_RERANK_DEPTH {
+            return Err(Error::BadRequest(format!(
+                "rerank_depth must be 1..={MAX_RERANK_DEPTH}"
+            )));
+        }
+        if let Some(c) = self.candidates {
+            if c == 0 || c > MAX_K {
+                return Err(Error::BadRequest(format!("candidates must be 1..={MAX_K}")));
+            }
+        }
+        if let Some(ef) = self.ef_search {
+            if ef == 0 || ef > 4 * MAX_K {
+                return Err(Error::BadRequest(format!(
+                    "ef_search must be 1..={}",
+                    4 * MAX_K
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreKind {
+    Sts,
+    Fused,
+    Cosine,
+    Bm25,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub text: String,
+    pub metadata: Option<serde_json::Value>,
+    /// The score the hit is ranked by; its scale is `score_kind`.
+    pub score: f32,
+    pub score_kind: ScoreKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts: Option<StsScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cosine: Option<Cosine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bm25: Option<Bm25>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fused: Option<f32>,
+    /// 1-based rank in the dense list, when the hit was in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dense_rank: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexical_rank: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub hits: Vec<Hit>,
+    pub mode: Mode,
+    pub reranked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    pub took_ms: f64,
+}
+
+/// Runs a search, embedding the query through the queue.
+pub fn search(
+    coll: &Collection,
+    queue: &EncoderQueue,
+    req: &SearchRequest,
+) -> Result<SearchResponse> {
+    req.validate()?;
+    let qv = match req.mode {
+        Mode::Lexical => None,
+        // Queries always take the query prefix; documents took theirs at indexing (manifest doc_role).
+        _ => Some(
+            queue
+                .embed(vec![req.query.clone()], crate::model::Role::Query)?
+                .pop()
+                .expect("one vector"),
+        ),
+    };
+    search_with_vector(coll, queue, req, qv.as_deref())
+}
+
+/// Runs a search with the query vector already computed (batch evaluation embeds all queries at once).
+pub fn search_with_vector(
+    coll: &Collection,
+    queue: &EncoderQueue,
+    req: &SearchRequest,
+    query_vector: Option<&[f32]>,
+) -> Result<SearchResponse> {
+    let t0 = std::time::Instant::now();
+    req.validate()?;
+    let want_rerank = req.rerank.unwrap_or(queue.has_cross_encoder());
+    let mut notice = None;
+    let rerank = if want_rerank && !queue.has_cross_encoder() {
+        if req.rerank == Some(true) {
+            notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
+        }
+        false
+    } else {
+        want_rerank
+    };
+    let k = req.k;
+    let pool = if rerank { k.max(req.rerank_depth) } else { k };
+    let candidates = req.candidates.unwrap_or(pool.max(50)).max(pool);
+    let ef = req.ef_search.unwrap_or(candidates.max(64));
+
+    let dense: Vec<(u32, f32)> = match (req.mode, query_vector) {
+        (Mode::Lexical, _) => vec![],
+        (_, Some(v)) => coll
+            .dense_search(v, candidates, ef)?
+            .into_iter()
+            .map(|h| (h.iid, h.cosine.value()))
+            .collect(),
+        (_, None) => return Err(Error::Invalid("dense search needs a query vector".into())),
+    };
+    let lexical: Vec<(u32, f32)> = match req.mode {
+        Mode::Dense => vec![],
+        _ => coll
+            .lexical_search(&req.query, candidates)?
+            .into_iter()
+            .map(|h| (h.iid, h.bm25.value()))
+            .collect(),
+    };
+    let ranked: Vec<(u32, f32)> = match req.mode {
+        Mode::Dense => dense.clone(),
+        Mode::Lexical => lexical.clone(),
+        Mode::Hybrid => fusion::fuse(&dense, &lexical, req.fusion.unwrap_or_default()),
+    };
+    let kind = match req.mode {
+        Mode::Dense => ScoreKind::Cosine,
+        Mode::Lexical => ScoreKind::Bm25,
+        Mode::Hybrid => ScoreKind::Fused,
+    };
+    let dense_pos: HashMap<u32, (usize, f32)> = dense
+        .iter()
+        .enumerate()
+        .map(|(r, (i, s))| (*i, (r + 1, *s)))
+        .collect();
+    let lex_pos: HashMap<u32, (usize, f32)> = lexical
+        .iter()
+        .enumerate()
+        .map(|(r, (i, s))| (*i, (r + 1, *s)))
+        .collect();
+
+    let mut hits: Vec<Hit> = ranked
+        .iter()
+        .take(pool)
+        .filter_map(|(iid, score)| {
+            let doc = coll.get_iid(*iid)?;
+            Some(Hit {
+                id: doc.id,
+                text: doc.text,
+                metadata: doc.metadata,
+                score: *score,
+                score_kind: kind,
+                sts: None,
+                cosine: dense_pos.get(iid).map(|p| Cosine(p.1)),
+                bm25: lex_pos.get(iid).map(|p| Bm25(p.1)),
+                fused: (kind == ScoreKind::Fused).then_some(*score),
+                dense_rank: dense_pos.get(iid).map(|p| p.0),
+                lexical_rank: lex_pos.get(iid).map(|p| p.0),
+            })
+        })
+        .collect();
+
+    if rerank && !hits.is_empty() {
+        let pairs = hits
+            .iter()
+            .map(|h| (req.query.clone(), h.text.clone()))
+            .collect();
+        let scores = queue.score(pairs)?;
+        for (h, s) in hits.iter_mut().zip(scores) {
+            h.sts = Some(s);
+            h.score = s.value();
+            h.score_kind = ScoreKind::Sts;
+        }
+        // Stable: ties keep the recall order.
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    }
+    hits.truncate(k);
+    Ok(SearchResponse {
+        hits,
+        mode: req.mode,
+        reranked: rerank,
+        notice,
+        took_ms: t0.elapsed().as_secs_f64() * 1e3,
+    })
+}

@@ -1,0 +1,112 @@
+//! Korean text analysis, shared by the lexical index (BM25 terms) and duplicate detection (shingles,
+//! exact-duplicate keys). One place, one version number: an index records the analyzer version it was
+//! built with, and a change here must bump it.
+//!
+//! Hangul has no spaces between a noun and its particle (학교에서 = 학교 + 에서), and no dictionary-based
+//! morphological analyser builds offline here, so Hangul and Hanja runs become overlapping character
+//! bigrams (학교에서 → 학교, 교에, 에서): a query for 학교 matches. A one-syllable word is kept as a
+//! unigram so that it stays searchable. Latin letters and digits form whole words.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Bump when [`analyze`] changes its output: indexes built with another version must be rebuilt.
+pub const ANALYZER_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Hangul syllables and jamo, Hanja: analysed as character n-grams.
+    Cjk,
+    /// Letters of alphabetic scripts and digits: whole words.
+    Word,
+    /// Spaces, punctuation, symbols, emoji: separators.
+    Other,
+}
+
+fn class(c: char) -> Class {
+    match c as u32 {
+        0xac00..=0xd7a3
+        | 0x1100..=0x11ff
+        | 0x3130..=0x318f
+        | 0x3400..=0x4dbf
+        | 0x4e00..=0x9fff
+        | 0xf900..=0xfaff => Class::Cjk,
+        _ if c.is_alphanumeric() => Class::Word,
+        _ => Class::Other,
+    }
+}
+
+/// NFKC, then lower case: full-width letters, compatibility jamo and case variants compare equal.
+pub fn normalize(text: &str) -> String {
+    text.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// The index terms of a text, in order of appearance (repeats kept: BM25 counts them).
+pub fn analyze(text: &str) -> Vec<String> {
+    let norm = normalize(text);
+    let mut terms = Vec::new();
+    let chars: Vec<char> = norm.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let cl = class(chars[i]);
+        let start = i;
+        while i < chars.len() && class(chars[i]) == cl {
+            i += 1;
+        }
+        let run = &chars[start..i];
+        match cl {
+            Class::Cjk if run.len() == 1 => terms.push(run[0].to_string()),
+            Class::Cjk => terms.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
+            Class::Word => terms.push(run.iter().collect()),
+            Class::Other => {}
+        }
+    }
+    terms
+}
+
+/// The key under which exact duplicates collide: NFKC, lower case, and nothing but letters and digits
+/// (whitespace and punctuation dropped), so "굿!!" and "굿" share it.
+pub fn exact_key(text: &str) -> String {
+    normalize(text)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn particles_do_not_block_matches() {
+        let doc = analyze("학교에서 공부했어요");
+        assert!(doc.contains(&"학교".to_string()));
+        assert_eq!(analyze("학교"), vec!["학교"]);
+        assert_eq!(
+            doc,
+            vec!["학교", "교에", "에서", "공부", "부했", "했어", "어요"]
+        );
+    }
+
+    #[test]
+    fn one_syllable_words_latin_and_digits() {
+        assert_eq!(analyze("굿"), vec!["굿"]);
+        assert_eq!(analyze("KTX 3시 출발!"), vec!["ktx", "3", "시", "출발"]);
+        assert_eq!(
+            analyze("Ｆｕｌｌ-width ＡＢＣ"),
+            vec!["full", "width", "abc"]
+        );
+        assert!(analyze("  ?!  ").is_empty());
+    }
+
+    #[test]
+    fn hanja_is_ngrammed_like_hangul() {
+        assert_eq!(analyze("大韓民國"), vec!["大韓", "韓民", "民國"]);
+    }
+
+    #[test]
+    fn exact_key_ignores_case_space_punctuation() {
+        assert_eq!(exact_key("굿!!"), exact_key(" 굿 "));
+        assert_eq!(exact_key("Good Movie."), exact_key("good movie"));
+        assert_ne!(exact_key("재밌어요"), exact_key("재미없어요"));
+    }
+}

@@ -1,0 +1,441 @@
+//! The HTTP API end to end: a real `yusa serve` process on a loopback port (tiny fixture model).
+
+mod common;
+use common::http::*;
+use serde_json::json;
+
+#[test]
+fn ingest_search_delete_restart_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"faq"}"#).status, 201);
+    let docs = json!({"documents": [
+        {"id": "school", "text": "학교에서 공부했어요", "metadata": {"lang": "ko"}},
+        {"id": "weather", "text": "오늘 날씨가 정말 좋네요"},
+        {"id": "bored", "text": "심심한데 뭐하지"},
+        {"text": "The weather is lovely today."}
+    ]});
+    let r = post(p, "/collections/faq/documents", &docs.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["collection_size"], 4);
+    let generated = r.json()["documents"][3]["id"].as_str().unwrap().to_owned();
+
+    // Particles do not block the lexical match: 학교 finds 학교에서.
+    let r = post(
+        p,
+        "/collections/faq/search",
+        r#"{"query":"학교","k":3,"mode":"lexical"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let hits = r.json()["hits"].as_array().unwrap().clone();
+    assert_eq!(hits[0]["id"], "school");
+    assert_eq!(hits[0]["metadata"]["lang"], "ko");
+    assert_eq!(hits[0]["score_kind"], "bm25");
+    let r = post(
+        p,
+        "/collections/faq/search",
+        r#"{"query":"학교에서 공부했어요","k":4}"#,
+    )
+    .json();
+    assert_eq!(r["mode"], "hybrid");
+    assert_eq!(r["hits"][0]["id"], "school", "{r}");
+    assert_eq!(r["hits"][0]["dense_rank"], 1);
+    assert!(r["hits"][0]["cosine"].as_f64().unwrap() > 0.999);
+    assert_eq!(r["reranked"], false);
+
+    // Upsert replaces by id.
+    let r = post(
+        p,
+        "/collections/faq/documents",
+        r#"{"documents":[{"id":"bored","text":"너무 심심해요"}]}"#,
+    )
+    .json();
+    assert_eq!(r["documents"][0]["replaced"], true);
+    assert_eq!(r["collection_size"], 4);
+    assert_eq!(
+        get(p, "/collections/faq/documents/bored").json()["text"],
+        "너무 심심해요"
+    );
+
+    // Delete hides at once.
+    assert_eq!(delete(p, "/collections/faq/documents/school").status, 200);
+    assert_eq!(get(p, "/collections/faq/documents/school").status, 404);
+    let r = post(
+        p,
+        "/collections/faq/search",
+        r#"{"query":"학교에서 공부했어요","k":4}"#,
+    )
+    .json();
+    assert!(
+        r["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["id"] != "school"),
+        "{r}"
+    );
+
+    // Restart (graceful), then the same state.
+    s.stop();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(get(p, "/collections/faq/documents/school").status, 404);
+    assert_eq!(
+        get(p, "/collections/faq/documents/bored").json()["text"],
+        "너무 심심해요"
+    );
+    assert_eq!(
+        get(p, &format!("/collections/faq/documents/{generated}")).status,
+        200
+    );
+    let r = post(
+        p,
+        "/collections/faq/search",
+        r#"{"query":"심심","k":3,"mode":"lexical"}"#,
+    )
+    .json();
+    assert_eq!(r["hits"][0]["id"], "bored");
+    let info = get(p, "/info").json();
+    assert_eq!(info["collections"][0]["documents"], 3);
+
+    // And after a kill -9 too (WAL replay).
+    assert_eq!(
+        post(
+            p,
+            "/collections/faq/documents",
+            r#"{"documents":[{"id":"late","text":"늦게 추가한 문서"}]}"#
+        )
+        .status,
+        200
+    );
+    s.kill9();
+    let s = Server::start(dir.path(), &[]);
+    assert_eq!(get(s.port, "/collections/faq/documents/late").status, 200);
+    assert_eq!(
+        post(
+            s.port,
+            "/collections/faq/search",
+            r#"{"query":"늦게","mode":"lexical"}"#
+        )
+        .json()["hits"][0]["id"],
+        "late"
+    );
+    assert_eq!(delete(s.port, "/collections/faq").status, 200);
+    assert_eq!(get(s.port, "/collections/faq/documents/late").status, 404);
+}
+
+#[test]
+fn kill_mid_ingest_loses_no_acknowledged_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (stop, acked) = (stop.clone(), acked.clone());
+            std::thread::spawn(move || {
+                for batch in 0..10_000 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let ids: Vec<String> = (0..5).map(|i| format!("w{w}-b{batch}-{i}")).collect();
+                    let docs: Vec<_> = ids.iter().map(|id| json!({"id": id, "text": format!("문서 {id} 학교에서 공부했어요")})).collect();
+                    match request(p, "POST", "/collections/c/documents", Some(&json!({"documents": docs}).to_string()), "application/json") {
+                        Ok(r) if r.status == 200 => acked.lock().unwrap().extend(ids),
+                        _ => break, // the server died mid-request: not acknowledged
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    s.kill9();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 50,
+        "the test should ingest for a while before the kill ({} acked)",
+        acked.len()
+    );
+    let s = Server::start(dir.path(), &[]);
+    let mut missing = vec![];
+    for id in &acked {
+        if get(s.port, &format!("/collections/c/documents/{id}")).status != 200 {
+            missing.push(id.clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged documents lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let info = get(s.port, "/info").json();
+    assert!(info["collections"][0]["documents"].as_u64().unwrap() >= acked.len() as u64);
+}
+
+#[test]
+fn bad_input_gets_4xx_with_json_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
+    let big_text = "가".repeat(20_000); // 60 KB
+    let many: Vec<_> = (0..1001)
+        .map(|i| json!({"text": format!("문서 {i}")}))
+        .collect();
+    let huge = "x".repeat(9 << 20);
+    let cases: Vec<(&str, &str, String, u16)> = vec![
+        ("POST", "/collections", r#"{"name":"c"}"#.into(), 409),
+        ("POST", "/collections", r#"{"name":"../etc"}"#.into(), 400),
+        ("POST", "/collections", r#"{"nom":"x"}"#.into(), 400),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":""}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":"   "}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":"a","k":0}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":"a","k":100000}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":"a","k":-1}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":"a","mode":"fuzzy"}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":"a","rerank_depth":0}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/search",
+            r#"{"query":"a","bogus":1}"#.into(),
+            400,
+        ),
+        ("POST", "/collections/c/search", "{not json".into(), 400),
+        (
+            "POST",
+            "/collections/c/search",
+            json!({"query": big_text}).to_string(),
+            413,
+        ),
+        (
+            "POST",
+            "/collections/nope/search",
+            r#"{"query":"a"}"#.into(),
+            404,
+        ),
+        (
+            "POST",
+            "/collections/c/documents",
+            r#"{"documents":[]}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/documents",
+            r#"{"documents":[{"text":""}]}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/documents",
+            r#"{"documents":[{"text":" \n "}]}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/documents",
+            r#"{"documents":[{"id":"x"}]}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/collections/c/documents",
+            json!({"documents": [{"text": big_text}]}).to_string(),
+            413,
+        ),
+        (
+            "POST",
+            "/collections/c/documents",
+            json!({"documents": many}).to_string(),
+            413,
+        ),
+        (
+            "POST",
+            "/collections/c/documents",
+            json!({"documents": [{"text": huge}]}).to_string(),
+            413,
+        ),
+        (
+            "POST",
+            "/collections/nope/documents",
+            r#"{"documents":[{"text":"a"}]}"#.into(),
+            404,
+        ),
+        (
+            "GET",
+            "/collections/c/documents/missing",
+            String::new(),
+            404,
+        ),
+        (
+            "DELETE",
+            "/collections/c/documents/missing",
+            String::new(),
+            404,
+        ),
+        ("DELETE", "/collections/nope", String::new(), 404),
+        ("POST", "/similarity", r#"{"pairs":[]}"#.into(), 400),
+        ("POST", "/similarity", r#"{"pairs":[["a"]]}"#.into(), 400),
+        ("POST", "/similarity", r#"{"pairs":[["a",""]]}"#.into(), 400),
+        ("POST", "/embed", r#"{"inputs":[]}"#.into(), 400),
+        ("POST", "/embed", r#"{"inputs":""}"#.into(), 400),
+        (
+            "POST",
+            "/embed",
+            r#"{"inputs":"a","normalize":false}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/rerank",
+            r#"{"query":"a","texts":["b"]}"#.into(),
+            400,
+        ),
+        ("GET", "/no/such/route", String::new(), 404),
+    ];
+    for (method, path, body, want) in cases {
+        let r = request(
+            p,
+            method,
+            path,
+            (!body.is_empty()).then_some(body.as_str()),
+            "application/json",
+        )
+        .unwrap();
+        assert_eq!(
+            r.status,
+            want,
+            "{method} {path} {}: {}",
+            &body[..body.len().min(80)],
+            &r.body[..r.body.len().min(300)]
+        );
+        let v = r.json();
+        assert!(
+            v["error"].is_string() && v["detail"].is_string(),
+            "{method} {path}: body {v}"
+        );
+    }
+    let r = request(
+        p,
+        "POST",
+        "/collections/c/search",
+        Some(r#"{"query":"a"}"#),
+        "text/plain",
+    )
+    .unwrap();
+    assert_eq!(r.status, 415);
+    // The server is still healthy after all of it.
+    assert_eq!(get(p, "/health").status, 200);
+    let m = get(p, "/metrics");
+    assert!(
+        m.body.contains(
+            "yusa_http_requests_total{route=\"/collections/{name}/search\",status=\"400\"}"
+        ),
+        "{}",
+        m.body
+    );
+    assert!(get(p, "/openapi.json").json()["paths"]["/collections/{name}/search"].is_object());
+}
+
+#[test]
+fn tei_compatible_embed_and_similarity() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let v = post(s.port, "/embed", r#"{"inputs":["학교","학교에서"]}"#).json();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[0].as_array().unwrap().len(), 32);
+    let one = post(s.port, "/embed", r#"{"inputs":"학교"}"#).json();
+    let d: f64 = one[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(v[0].as_array().unwrap())
+        .map(|(a, b)| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs())
+        .fold(0.0, f64::max);
+    assert!(d < 1e-5, "alone vs in a padded batch: {d}");
+    let r = post(
+        s.port,
+        "/similarity",
+        r#"{"pairs":[["학교","학교"],["학교","날씨"]]}"#,
+    )
+    .json();
+    assert_eq!(r["method"], "bi-encoder-cosine");
+    assert!((r["scores"][0]["value"].as_f64().unwrap() - 1.0).abs() < 1e-4);
+    assert_eq!(r["scores"][1]["kind"], "cosine");
+
+    // With a cross-encoder configured, /similarity is STS and /rerank works.
+    drop(s);
+    let ce = common::fixture("tiny-xlm-roberta-cross");
+    let s = Server::start(dir.path(), &["--cross-encoder", ce.to_str().unwrap()]);
+    let r = post(s.port, "/similarity", r#"{"pairs":[["학교","학교에서"]]}"#).json();
+    assert_eq!(r["method"], "cross-encoder");
+    assert_eq!(r["scores"][0]["kind"], "sts");
+    let r = post(
+        s.port,
+        "/rerank",
+        r#"{"query":"학교","texts":["날씨","학교에서","심심해"],"return_text":true}"#,
+    )
+    .json();
+    let ranks = r.as_array().unwrap();
+    assert_eq!(ranks.len(), 3);
+    assert!(ranks
+        .windows(2)
+        .all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
+    assert!(ranks
+        .iter()
+        .all(|x| (0.0..=1.0).contains(&x["score"].as_f64().unwrap()) && x["text"].is_string()));
+    // Search reranks by default when a cross-encoder exists, and says so.
+    assert_eq!(post(s.port, "/collections", r#"{"name":"c"}"#).status, 201);
+    post(
+        s.port,
+        "/collections/c/documents",
+        r#"{"documents":[{"text":"학교에서 공부했어요"},{"text":"날씨가 좋네요"}]}"#,
+    );
+    let r = post(s.port, "/collections/c/search", r#"{"query":"학교","k":2}"#).json();
+    assert_eq!(r["reranked"], true);
+    assert_eq!(r["hits"][0]["score_kind"], "sts");
+}
