@@ -134,3 +134,92 @@ fn bad_input_exits_with_a_message() {
     let out = yusa(&["embed", "--model", m.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no texts"));
 }
+
+#[test]
+fn index_and_search_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("faq.csv");
+    std::fs::write(&csv, "Q,A\n학교에서 공부했어요,좋아요\n오늘 날씨가 정말 좋네요,네\n\"심심한데, 뭐하지\",놀아요\n , 빈칸\n").unwrap();
+    let idx = dir.path().join("index");
+    let m = fixture("tiny-bert");
+    let base = [
+        "--index-dir",
+        idx.to_str().unwrap(),
+        "--model",
+        m.to_str().unwrap(),
+    ];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = extra.to_vec();
+        a.extend_from_slice(&base);
+        yusa(&a)
+    };
+    let out = run(&[
+        "index",
+        "--collection",
+        "faq",
+        "--input",
+        csv.to_str().unwrap(),
+        "--text-column",
+        "Q",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["indexed"], 3);
+    assert_eq!(v["skipped_empty"], 1);
+    // Re-indexing the same file upserts by row id instead of duplicating.
+    let v: serde_json::Value = serde_json::from_slice(
+        &run(&[
+            "index",
+            "--collection",
+            "faq",
+            "--input",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "Q",
+            "--json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["replaced"], 3);
+    assert_eq!(v["documents_in_collection"], 3);
+
+    let out = run(&[
+        "search",
+        "--collection",
+        "faq",
+        "--json",
+        "--mode",
+        "lexical",
+        "학교",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hit = &v[0]["response"]["hits"][0];
+    assert_eq!(hit["text"], "학교에서 공부했어요");
+    assert_eq!(hit["metadata"]["A"], "좋아요");
+    assert_eq!(hit["id"], "faq-1");
+
+    let out = run(&["search", "--collection", "nope", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+    let out = run(&[
+        "index",
+        "--collection",
+        "faq",
+        "--input",
+        csv.to_str().unwrap(),
+        "--text-column",
+        "Nope",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no column `Nope`"));
+}

@@ -73,7 +73,8 @@ pub fn spec() -> Value {
                 "rerank_depth": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200},
                 "fusion": {"oneOf": [
                     {"type": "object", "properties": {"method": {"enum": ["rrf"]}, "k": {"type": "number"}}},
-                    {"type": "object", "properties": {"method": {"enum": ["weighted"]}, "dense_weight": {"type": "number"}}}]},
+                    {"type": "object", "properties": {"method": {"enum": ["dbsf", "weighted", "z_score"]}, "dense_weight": {"type": "number"}}}],
+                    "description": "default: {method: dbsf, dense_weight: 0.9}"},
                 "candidates": {"type": "integer"}, "ef_search": {"type": "integer"}}}
         }}
     })

@@ -99,10 +99,10 @@ pub struct SearchArgs {
     pub rerank: Option<bool>,
     #[arg(long, default_value_t = 20)]
     pub rerank_depth: usize,
-    /// Use reciprocal rank fusion (k = 60) instead of the default weighted fusion.
+    /// Use reciprocal rank fusion (k = 60) instead of the default score fusion (DBSF).
     #[arg(long)]
     pub rrf: bool,
-    /// Weight of the dense list in weighted fusion (0–1).
+    /// Weight of the dense list in score fusion (0–1, default 0.9).
     #[arg(long)]
     pub dense_weight: Option<f32>,
     #[arg(long)]
@@ -111,21 +111,40 @@ pub struct SearchArgs {
 
 fn read_docs(args: &IndexArgs) -> Result<Vec<NewDoc>> {
     let is_stdin = args.input.as_os_str() == "-";
-    let format =
-        args.format
-            .unwrap_or_else(|| match args.input.extension().and_then(|e| e.to_str()) {
-                Some("csv") => InputFormat::Csv,
-                Some("tsv") | Some("txt") if !is_stdin => InputFormat::Tsv,
-                _ => InputFormat::Jsonl,
-            });
+    let gz = args.input.extension().is_some_and(|e| e == "gz");
+    // `reviews.tsv.gz` is read as TSV: the format comes from the extension under `.gz`.
+    let inner = if gz {
+        args.input.with_extension("")
+    } else {
+        args.input.clone()
+    };
+    let format = args
+        .format
+        .unwrap_or_else(|| match inner.extension().and_then(|e| e.to_str()) {
+            Some("csv") => InputFormat::Csv,
+            Some("tsv") | Some("txt") if !is_stdin => InputFormat::Tsv,
+            _ => InputFormat::Jsonl,
+        });
     let reader: Box<dyn std::io::Read> = if is_stdin {
         Box::new(std::io::stdin())
     } else {
-        Box::new(
-            std::fs::File::open(&args.input)
-                .with_context(|| format!("opening {}", args.input.display()))?,
-        )
+        let f = std::fs::File::open(&args.input)
+            .with_context(|| format!("opening {}", args.input.display()))?;
+        if gz {
+            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+                f,
+            )))
+        } else {
+            Box::new(f)
+        }
     };
+    // Rows of a file without ids get `<file stem>-<row>`: re-indexing the same file upserts instead
+    // of duplicating. Documents from stdin without ids get random ones.
+    let stem = inner
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let row_id = |row: usize| (!is_stdin).then(|| format!("{stem}-{row}"));
     let mut docs = vec![];
     match format {
         InputFormat::Jsonl => {
@@ -134,8 +153,11 @@ fn read_docs(args: &IndexArgs) -> Result<Vec<NewDoc>> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let d: NewDoc = serde_json::from_str(&line)
+                let mut d: NewDoc = serde_json::from_str(&line)
                     .with_context(|| format!("line {}: expected {{\"text\": …}}", i + 1))?;
+                if d.id.is_none() {
+                    d.id = row_id(i + 1);
+                }
                 docs.push(d);
             }
         }
@@ -158,7 +180,7 @@ fn read_docs(args: &IndexArgs) -> Result<Vec<NewDoc>> {
                 Some(c) => Some(col(c).with_context(|| format!("no column `{c}`"))?),
                 None => None,
             };
-            for rec in r.records() {
+            for (row, rec) in r.records().enumerate() {
                 let rec = rec?;
                 let mut meta = serde_json::Map::new();
                 for (i, (h, v)) in headers.iter().zip(rec.iter()).enumerate() {
@@ -167,7 +189,10 @@ fn read_docs(args: &IndexArgs) -> Result<Vec<NewDoc>> {
                     }
                 }
                 docs.push(NewDoc {
-                    id: id_i.and_then(|i| rec.get(i)).map(str::to_owned),
+                    id: id_i
+                        .and_then(|i| rec.get(i))
+                        .map(str::to_owned)
+                        .or_else(|| row_id(row + 1)),
                     text: rec.get(text_i).unwrap_or("").to_owned(),
                     metadata: (!meta.is_empty()).then_some(serde_json::Value::Object(meta)),
                 });
@@ -379,6 +404,9 @@ pub struct RetrievalArgs {
     /// Evaluate at most N queries.
     #[arg(long)]
     pub max_queries: Option<usize>,
+    /// Cache query/document vectors in this file (keyed by the model) to make re-runs fast.
+    #[arg(long)]
+    pub embedding_cache: Option<PathBuf>,
     /// Also score RRF and weighted fusion at dense weights 0.5–0.95 (to choose the default).
     #[arg(long)]
     pub fusion_grid: bool,
@@ -425,13 +453,19 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     fusion: Some(Fusion::Rrf { k: 60.0 }),
                     rerank: false,
                 });
-                for w in [0.5, 0.6, 0.7, 0.8, 0.9, 0.95] {
-                    variants.push(Variant {
-                        name: format!("hybrid weighted w={w}"),
-                        mode: Mode::Hybrid,
-                        fusion: Some(Fusion::Weighted { dense_weight: w }),
-                        rerank: false,
-                    });
+                for w in [0.5, 0.6, 0.7, 0.8, 0.9] {
+                    for (name, f) in [
+                        ("minmax", Fusion::Weighted { dense_weight: w }),
+                        ("zscore", Fusion::ZScore { dense_weight: w }),
+                        ("dbsf", Fusion::Dbsf { dense_weight: w }),
+                    ] {
+                        variants.push(Variant {
+                            name: format!("hybrid {name} w={w}"),
+                            mode: Mode::Hybrid,
+                            fusion: Some(f),
+                            rerank: false,
+                        });
+                    }
                 }
             }
             if engine.queue.has_cross_encoder() {
@@ -449,6 +483,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                 &variants,
                 "eval",
                 a.max_queries,
+                a.embedding_cache.as_deref(),
                 &mut |what, done, total| {
                     pb.set_message(what.to_owned());
                     pb.set_length(total as u64);

@@ -147,13 +147,24 @@ pub fn evaluate(
     variants: &[Variant],
     collection: &str,
     max_queries: Option<usize>,
+    cache_path: Option<&Path>,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Vec<RetrievalScores>> {
     let coll = engine
         .catalog
         .create(collection, crate::index::DocRole::Symmetric)?;
     // Embed every distinct text once: corpus and queries often share sentences (paraKQC: all of them).
-    let mut cache: HashMap<String, Vec<f32>> = HashMap::new();
+    // An optional on-disk cache, keyed by the encoder's fingerprint, makes repeated runs cheap.
+    let key = engine.catalog.encoder().to_string();
+    type CacheFile = (String, HashMap<String, Vec<f32>>);
+    let mut cache: HashMap<String, Vec<f32>> = cache_path
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| {
+            bincode::serde::decode_from_slice::<CacheFile, _>(&b, bincode::config::standard()).ok()
+        })
+        .filter(|((k, _), _)| *k == key)
+        .map(|((_, m), _)| m)
+        .unwrap_or_default();
     let mut todo: Vec<String> = set
         .corpus
         .iter()
@@ -163,13 +174,19 @@ pub fn evaluate(
         .collect();
     todo.sort();
     todo.dedup();
+    todo.retain(|t| !cache.contains_key(t));
     let total = todo.len();
-    for chunk in todo.chunks(256) {
+    for (i, chunk) in todo.chunks(256).enumerate() {
         let vecs = engine.queue.embed(chunk.to_vec(), Role::Query)?;
         for (t, v) in chunk.iter().zip(vecs) {
             cache.insert(t.clone(), v);
         }
-        progress("embedding", cache.len(), total);
+        progress("embedding", (i + 1) * 256, total);
+    }
+    if let (Some(p), true) = (cache_path, total > 0) {
+        let bytes = bincode::serde::encode_to_vec((&key, &cache), bincode::config::standard())
+            .map_err(|e| Error::Invalid(format!("embedding cache: {e}")))?;
+        std::fs::write(p, bytes).map_err(Error::io(p))?;
     }
     let docs: Vec<(NewDoc, Vec<f32>)> = set
         .corpus

@@ -1,9 +1,10 @@
 //! Fusing the dense and lexical candidate lists into one ranking.
 //!
 //! Plain reciprocal rank fusion throws the scores away; on paraKQC it ranks below dense recall alone,
-//! because BM25's rank-1 is often wrong where the dense list is sure. Weighted fusion of min-max
-//! normalised scores keeps how far apart candidates are within each list, and a weight leans on the
-//! stronger list; the default comes from `yusa eval retrieval` (see README).
+//! because BM25's rank-1 is often wrong where the dense list is sure. Score fusion keeps how far apart
+//! candidates are within each list, and a weight leans on the stronger list. The default —
+//! distribution-based score fusion (each list scaled over mean ± 3σ) with the dense list at 0.9 —
+//! comes from `yusa eval retrieval --fusion-grid` (see README).
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -17,6 +18,10 @@ pub enum Fusion {
     /// `w · norm(cosine) + (1 − w) · norm(bm25)`, each min-max normalised over its own list; a document
     /// missing from a list gets 0 there.
     Weighted { dense_weight: f32 },
+    /// Like `Weighted`, with each list standardised (z-scores) instead of min-max scaled.
+    ZScore { dense_weight: f32 },
+    /// Distribution-based score fusion: each list scaled from mean − 3σ … mean + 3σ to 0 … 1.
+    Dbsf { dense_weight: f32 },
 }
 
 impl Default for Fusion {
@@ -32,6 +37,41 @@ pub const DEFAULT_DENSE_WEIGHT: f32 = 0.7;
 
 /// One candidate list: (document, raw score), best first.
 pub type Ranked = [(u32, f32)];
+
+fn mean_std(list: &Ranked) -> (f32, f32) {
+    let n = list.len().max(1) as f32;
+    let mean = list.iter().map(|(_, s)| s).sum::<f32>() / n;
+    let var = list
+        .iter()
+        .map(|(_, s)| (s - mean) * (s - mean))
+        .sum::<f32>()
+        / n;
+    (mean, var.sqrt())
+}
+
+fn z_scores(list: &Ranked) -> HashMap<u32, f32> {
+    let (mean, std) = mean_std(list);
+    list.iter()
+        .map(|(id, s)| (*id, if std > 1e-9 { (s - mean) / std } else { 0.0 }))
+        .collect()
+}
+
+fn dbsf(list: &Ranked) -> HashMap<u32, f32> {
+    let (mean, std) = mean_std(list);
+    let (lo, hi) = (mean - 3.0 * std, mean + 3.0 * std);
+    list.iter()
+        .map(|(id, s)| {
+            (
+                *id,
+                if hi - lo > 1e-9 {
+                    ((s - lo) / (hi - lo)).clamp(0.0, 1.0)
+                } else {
+                    1.0
+                },
+            )
+        })
+        .collect()
+}
 
 fn min_max(list: &Ranked) -> HashMap<u32, f32> {
     let (lo, hi) = list.iter().fold((f32::MAX, f32::MIN), |(lo, hi), (_, s)| {
@@ -54,13 +94,25 @@ pub fn fuse(dense: &Ranked, lexical: &Ranked, fusion: Fusion) -> Vec<(u32, f32)>
                 }
             }
         }
-        Fusion::Weighted { dense_weight } => {
+        Fusion::Weighted { dense_weight }
+        | Fusion::ZScore { dense_weight }
+        | Fusion::Dbsf { dense_weight } => {
+            let norm: fn(&Ranked) -> HashMap<u32, f32> = match fusion {
+                Fusion::ZScore { .. } => z_scores,
+                Fusion::Dbsf { .. } => dbsf,
+                _ => min_max,
+            };
+            // A document missing from a list sits at that list's floor.
+            let floor =
+                |m: &HashMap<u32, f32>| m.values().copied().fold(f32::MAX, f32::min).min(0.0);
+            let (d, l) = (norm(dense), norm(lexical));
+            let (fd, fl) = (floor(&d), floor(&l));
             let w = dense_weight.clamp(0.0, 1.0);
-            for (id, s) in min_max(dense) {
-                *scores.entry(id).or_default() += w * s;
-            }
-            for (id, s) in min_max(lexical) {
-                *scores.entry(id).or_default() += (1.0 - w) * s;
+            for id in d.keys().chain(l.keys()) {
+                scores.entry(*id).or_insert_with(|| {
+                    w * d.get(id).copied().unwrap_or(fd)
+                        + (1.0 - w) * l.get(id).copied().unwrap_or(fl)
+                });
             }
         }
     }
