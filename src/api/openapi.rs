@@ -37,8 +37,9 @@ pub fn spec() -> Value {
             "/collections/{name}/documents": {"post": {"summary": "Add or upsert documents (durable and searchable on return)",
                 "parameters": [name],
                 "requestBody": body(json!({"type": "object", "required": ["documents"], "properties": {"documents": {"type": "array", "maxItems": 1000,
-                    "items": {"$ref": "#/components/schemas/NewDoc"}}}})),
-                "responses": ok("{documents: [{id, replaced}], collection_size}")}},
+                    "items": {"$ref": "#/components/schemas/NewDoc"}},
+                    "on_duplicate": {"type": "string", "enum": ["allow", "flag", "skip"], "default": "allow"}}})),
+                "responses": ok("{documents: [{id, stored, replaced?, duplicates?}], collection_size}")}},
             "/collections/{name}/documents/{id}": {
                 "get": {"summary": "Get a document", "parameters": [name, id], "responses": ok("{id, text, metadata}")},
                 "delete": {"summary": "Delete a document", "parameters": [name, id], "responses": ok("{deleted}")}
@@ -46,6 +47,15 @@ pub fn spec() -> Value {
             "/collections/{name}/search": {"post": {"summary": "Hybrid / dense / lexical search with optional rerank",
                 "parameters": [name], "requestBody": body(json!({"$ref": "#/components/schemas/SearchRequest"})),
                 "responses": ok("{hits: [{id, text, metadata, score, score_kind, sts?, cosine?, bm25?, fused?, dense_rank?, lexical_rank?}], mode, reranked, notice?, took_ms}")}},
+            "/collections/{name}/duplicates/check": {"post": {"summary": "Which stored documents each text duplicates, with evidence",
+                "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["texts"], "properties": {
+                    "texts": {"type": "array", "items": {"type": "string"}}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}})),
+                "responses": ok("{verifier, thresholds, results: [{text, duplicates: [{id, text, evidence}]}]}")}},
+            "/collections/{name}/duplicates/scan": {"post": {"summary": "Cluster near-duplicates over the collection (background job)",
+                "parameters": [name], "responses": ok("202 {job_id, status_url}")}},
+            "/jobs/{id}": {"get": {"summary": "A background job: status, progress, and its result when done",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": ok("{id, kind, status: running|done|failed, stage, done, total, report?, clusters?, error?}")}},
             "/similarity": {"post": {"summary": "Pair similarity: STS 0–5 from the cross-encoder, else bi-encoder cosine",
                 "requestBody": body(json!({"type": "object", "required": ["pairs"], "properties": {"pairs": {"type": "array",
                     "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}})),
@@ -63,6 +73,8 @@ pub fn spec() -> Value {
                 "responses": ok("[{index, score, text?}] best first")}}
         },
         "components": {"schemas": {
+            "Thresholds": {"type": "object", "properties": {"candidate_cosine": {"type": "number"}, "candidate_jaccard": {"type": "number"},
+                "sts": {"type": "number"}, "cosine": {"type": "number"}, "polarity_check": {"type": "boolean"}, "neighbours": {"type": "integer"}}},
             "Error": {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}},
             "NewDoc": {"type": "object", "required": ["text"], "properties": {"id": {"type": "string"}, "text": {"type": "string", "maxLength": 32768},
                 "metadata": {"type": "object"}}},

@@ -382,6 +382,12 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
 pub enum EvalCommand {
     /// Retrieval quality on a BEIR-layout set: Recall@1/10/100, MRR@10, nDCG@10, R-precision, P@1 per mode.
     Retrieval(RetrievalArgs),
+    /// Duplicate decisions on labelled pairs: precision, recall, F1, ROC-AUC beside cosine and Jaccard.
+    Pairs(super::dedup::EvalPairsArgs),
+    /// Pairwise precision / recall / F1 of the duplicate scan's clusters on paraKQC.
+    Clusters(super::dedup::EvalClustersArgs),
+    /// STS quality of a cross-encoder: Pearson, Spearman, F1 of score ≥ 3.0, MSE.
+    Sts(super::train::EvalStsArgs),
     /// Turn paraKQC into BEIR files (each sentence queries the rest; its 9 siblings are relevant).
     ConvertParakqc {
         #[arg(long)]
@@ -414,6 +420,9 @@ pub struct RetrievalArgs {
 
 pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
     match cmd {
+        EvalCommand::Sts(a) => super::train::run_eval_sts(cli, a),
+        EvalCommand::Pairs(a) => super::dedup::run_eval_pairs(cli, a),
+        EvalCommand::Clusters(a) => super::dedup::run_eval_clusters(cli, a),
         EvalCommand::ConvertParakqc { input, out } => {
             let n = retrieval::convert_parakqc(input, out)?;
             println!("wrote {n} documents and queries to {}", out.display());

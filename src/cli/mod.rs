@@ -2,8 +2,10 @@
 //! Thin by design: every command is a call into the library plus formatting.
 
 mod collection;
+mod dedup;
 mod embed;
 mod models;
+mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -49,6 +51,15 @@ pub enum Command {
         #[command(subcommand)]
         command: collection::CollectionsCommand,
     },
+    /// Near-duplicates: cluster a whole collection, or check texts against it.
+    Dedup(dedup::DedupArgs),
+    /// Pick duplicate-detection thresholds from labelled pairs.
+    Calibrate(dedup::CalibrateArgs),
+    /// Fine-tune models.
+    Train {
+        #[command(subcommand)]
+        command: TrainCommand,
+    },
     /// Serve the HTTP API (loopback by default).
     Serve(ServeArgs),
     /// Evaluation: retrieval quality on BEIR-layout sets, data converters.
@@ -81,7 +92,19 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Collections { command } => collection::run_collections(&cli, command),
         Command::Eval { command } => collection::run_eval(&cli, command),
         Command::Serve(args) => run_serve(&cli, args),
+        Command::Dedup(args) => dedup::run_dedup(&cli, args),
+        Command::Calibrate(args) => dedup::run_calibrate(&cli, args),
+        Command::Train {
+            command: TrainCommand::CrossEncoder(args),
+        } => train::run_train(&cli, args),
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrainCommand {
+    /// Fine-tune an STS cross-encoder (pair → 0–5) from an encoder directory.
+    #[command(name = "cross-encoder")]
+    CrossEncoder(train::TrainArgs),
 }
 
 #[derive(clap::Args, Debug)]

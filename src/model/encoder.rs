@@ -11,6 +11,43 @@ use candle_core::{DType, Device, Tensor, D};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// Dropout with its own seeded generator, so a training run repeats exactly (candle's dropout draws
+/// from an unseeded thread RNG).
+pub struct Dropout {
+    pub p: f32,
+    rng: rand::rngs::StdRng,
+}
+
+impl Dropout {
+    pub fn new(p: f32, seed: u64) -> Self {
+        use rand::SeedableRng;
+        Dropout {
+            p,
+            rng: rand::rngs::StdRng::seed_from_u64(seed),
+        }
+    }
+
+    pub fn apply(&mut self, x: &Tensor) -> Result<Tensor> {
+        use rand::Rng;
+        if self.p <= 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.p;
+        let n = x.elem_count();
+        let scale = 1.0 / keep;
+        let mask: Vec<f32> = (0..n)
+            .map(|_| {
+                if self.rng.gen::<f32>() < keep {
+                    scale
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Ok((x * Tensor::from_vec(mask, x.shape(), x.device())?)?)
+    }
+}
+
 /// Inference uses candle's fused kernels; training needs ops that have backward passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -107,6 +144,17 @@ impl Weights {
             });
         }
         Ok(t.clone())
+    }
+
+    /// The stored shape of a tensor.
+    pub fn get_shape(&self, name: &str) -> Result<Vec<usize>> {
+        self.tensors
+            .get(name)
+            .map(|t| t.dims().to_vec())
+            .ok_or_else(|| Error::MissingTensors {
+                path: self.source.clone(),
+                names: name.to_owned(),
+            })
     }
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
@@ -219,7 +267,8 @@ impl Encoder {
         names
     }
 
-    /// Builds the encoder from checked weights. `layers` keeps only the first N layers.
+    /// Builds the encoder from checked weights (all `cfg.num_hidden_layers` layers; a config that
+    /// asks for fewer than the checkpoint has keeps the first ones).
     pub fn new(cfg: &EncoderConfig, w: &Weights) -> Result<Self> {
         w.require(&Self::required_names(cfg, w))?;
         let h = cfg.hidden_size;
@@ -341,6 +390,23 @@ impl Encoder {
 
     /// Runs the encoder: `[batch, seq]` ids → `[batch, seq, hidden]` token states.
     pub fn forward(&self, input: &EncoderInput, mode: Mode) -> Result<Tensor> {
+        self.forward_with_dropout(input, mode, None)
+    }
+
+    /// [`forward`](Self::forward) with dropout after the embeddings and each residual branch (BERT's
+    /// hidden dropout), for training.
+    pub fn forward_with_dropout(
+        &self,
+        input: &EncoderInput,
+        mode: Mode,
+        mut dropout: Option<&mut Dropout>,
+    ) -> Result<Tensor> {
+        let mut drop = |x: Tensor| -> Result<Tensor> {
+            match dropout.as_deref_mut() {
+                Some(d) => d.apply(&x),
+                None => Ok(x),
+            }
+        };
         let (b, t) = input.ids.dims2()?;
         let h = self.cfg.hidden_size;
         let nh = self.cfg.num_attention_heads;
@@ -350,7 +416,7 @@ impl Encoder {
         };
         let x = ((gather(&self.word, &input.ids)? + gather(&self.position, &input.positions)?)?
             + gather(&self.token_type, &input.type_ids)?)?;
-        let mut x = self.emb_ln.forward(&x, mode)?; // [b*t, h]
+        let mut x = drop(self.emb_ln.forward(&x, mode)?)?; // [b*t, h]
 
         // Additive mask: 0 for tokens, a large negative number for padding, broadcast over heads
         // and query positions.
@@ -376,7 +442,7 @@ impl Encoder {
                 .transpose(1, 2)?
                 .contiguous()?
                 .reshape((b * t, h))?;
-            let a = layer.attn_out.forward(&ctx)?;
+            let a = drop(layer.attn_out.forward(&ctx)?)?;
             x = layer.attn_ln.forward(&(a + &x)?, mode)?;
             let f = layer.ff_in.forward(&x)?;
             let f = match self.cfg.activation {
@@ -384,7 +450,7 @@ impl Encoder {
                 Activation::GeluTanh => f.gelu()?,
                 Activation::Relu => f.relu()?,
             };
-            let f = layer.ff_out.forward(&f)?;
+            let f = drop(layer.ff_out.forward(&f)?)?;
             x = layer.ff_ln.forward(&(f + &x)?, mode)?;
         }
         Ok(x.reshape((b, t, h))?)

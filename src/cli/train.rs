@@ -1,0 +1,205 @@
+//! `yusa train cross-encoder` and `yusa eval sts`.
+
+use super::{print_json, resolve_model, Cli};
+use crate::eval::sts::{read_pairs, sts_report, Pair};
+use crate::model::registry::DEFAULT_BI_ENCODER;
+use crate::model::{CrossEncoder, ModelDir};
+use crate::train::{self, Loss, Schedule, TrainConfig};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Training pairs (KorSTS TSV, KLUE STS JSON, question_pair, PAWS-X TSV or JSONL); repeatable.
+    #[arg(long = "train", required = true)]
+    pub train: Vec<PathBuf>,
+    /// Dev pairs for early stopping and the epoch table.
+    #[arg(long)]
+    pub dev: PathBuf,
+    /// Extra evaluation sets reported at the end (e.g. KLUE STS dev); repeatable.
+    #[arg(long = "eval")]
+    pub eval: Vec<PathBuf>,
+    /// Base encoder directory (name under --models-dir or path).
+    #[arg(long)]
+    pub base: Option<String>,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Keep only the first N encoder layers.
+    #[arg(long, default_value_t = 6)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 5e-5)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup_ratio: f64,
+    #[arg(long, value_enum, default_value = "linear")]
+    pub schedule: Schedule,
+    #[arg(long, value_enum, default_value = "bce")]
+    pub loss: Loss,
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 2)]
+    pub patience: usize,
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f32,
+    #[arg(long, default_value_t = 128)]
+    pub max_tokens: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Train on a random subset of this many pairs.
+    #[arg(long)]
+    pub max_train_pairs: Option<usize>,
+}
+
+impl TrainArgs {
+    pub fn config(&self, cli: &Cli) -> TrainConfig {
+        TrainConfig {
+            base: resolve_model(cli, self.base.as_deref(), DEFAULT_BI_ENCODER),
+            layers: Some(self.layers),
+            lr: self.lr,
+            batch_size: self.batch_size,
+            weight_decay: self.weight_decay,
+            warmup_ratio: self.warmup_ratio,
+            schedule: self.schedule,
+            loss: self.loss,
+            epochs: self.epochs,
+            patience: self.patience,
+            max_grad_norm: 1.0,
+            dropout: self.dropout,
+            max_tokens: self.max_tokens,
+            seed: self.seed,
+            max_train_pairs: self.max_train_pairs,
+        }
+    }
+}
+
+fn read_all(paths: &[PathBuf]) -> Result<Vec<Pair>> {
+    let mut out = vec![];
+    for p in paths {
+        out.extend(read_pairs(p).with_context(|| format!("reading {}", p.display()))?);
+    }
+    Ok(out)
+}
+
+pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
+    let cfg = args.config(cli);
+    let train_pairs = read_all(&args.train)?;
+    let dev = read_pairs(&args.dev)?;
+    eprintln!(
+        "training on {} pairs, dev {} pairs, {} layers",
+        train_pairs.len(),
+        dev.len(),
+        args.layers
+    );
+    let pb = super::progress_bar(0, "training");
+    let t = train::train(
+        &cfg,
+        &train_pairs,
+        &dev,
+        &mut |step, total, loss| {
+            pb.set_length(total as u64);
+            pb.set_position(step as u64);
+            pb.set_message(format!("training (loss {loss:.4})"));
+        },
+        &mut |l| {
+            pb.suspend(|| {
+                eprintln!(
+                    "epoch {}: train loss {:.4}, dev loss {:.4}, Pearson {:.4}, Spearman {:.4}, F1@3 {:.4} ({:.0} s)",
+                    l.epoch, l.train_loss, l.dev_loss, l.dev.pearson, l.dev.spearman, l.dev.f1_at_3, l.seconds
+                )
+            });
+        },
+        &mut |_| false,
+    )?;
+    pb.finish_and_clear();
+    let base = ModelDir::open(&cfg.base)?;
+    let mut evals = vec![];
+    for p in &args.eval {
+        let pairs = read_pairs(p)?;
+        let r = train::evaluate(&t.model, &base, &pairs, cfg.loss, cfg.max_tokens)?;
+        eprintln!(
+            "eval {}: Pearson {:.4}, Spearman {:.4}, F1@3 {:.4}, MSE {:.4}",
+            p.display(),
+            r.pearson,
+            r.spearman,
+            r.f1_at_3,
+            r.mse
+        );
+        evals.push(serde_json::json!({"data": p.display().to_string(), "report": r}));
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let data_note = format!(
+        "train: {}\n\ndev: {}\n\nevaluation: {}",
+        args.train
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        args.dev.display(),
+        evals
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    train::save(&t, &cfg, &args.out, &data_note, &command)?;
+    let summary = serde_json::json!({"out": args.out, "best_epoch": t.best_epoch, "epochs": t.log, "eval": evals});
+    std::fs::write(
+        args.out.join("train_log.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    if cli.json {
+        return print_json(&summary);
+    }
+    println!(
+        "saved the best epoch ({}) to {}",
+        t.best_epoch,
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct EvalStsArgs {
+    /// Cross-encoder directory.
+    #[arg(long)]
+    pub model: String,
+    /// KLUE STS JSON, KorSTS TSV or JSONL {sentence1, sentence2, score}.
+    #[arg(long)]
+    pub data: PathBuf,
+}
+
+pub fn run_eval_sts(cli: &Cli, args: &EvalStsArgs) -> Result<()> {
+    let dir = ModelDir::open(resolve_model(cli, Some(&args.model), &args.model))?;
+    let ce = CrossEncoder::load(&dir)?;
+    let pairs = read_pairs(&args.data)?;
+    let t0 = std::time::Instant::now();
+    let owned: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|p| (p.sentence1.as_str(), p.sentence2.as_str()))
+        .collect();
+    let pred: Vec<f32> = ce.score(&owned)?.into_iter().map(|s| s.value()).collect();
+    let gold: Vec<f32> = pairs.iter().map(|p| p.score).collect();
+    let r = sts_report(&pred, &gold);
+    if cli.json {
+        return print_json(
+            &serde_json::json!({"model": ce.name(), "data": args.data, "report": r, "seconds": t0.elapsed().as_secs_f64()}),
+        );
+    }
+    println!(
+        "{} on {} ({} pairs): Pearson {:.4}, Spearman {:.4}, F1@3.0 {:.4}, MSE {:.4} ({:.1} s)",
+        ce.name(),
+        args.data.display(),
+        r.pairs,
+        r.pearson,
+        r.spearman,
+        r.f1_at_3,
+        r.mse,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

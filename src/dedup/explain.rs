@@ -1,0 +1,214 @@
+//! Explanations for a flagged pair: the spans where two texts differ, and an explicit polarity check
+//! (negation, antonyms, numbers) — the cases a bi-encoder scores as near-identical although the
+//! meaning flips ("재밌어요" / "재미없어요": cosine 0.944 with e5-small).
+
+use serde::Serialize;
+
+/// A stretch of one text that the other lacks (character offsets into the normalised text).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiffSpan {
+    pub side: Side,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    A,
+    B,
+}
+
+/// Character-level diff (LCS) of two short texts, as the spans only one side has.
+pub fn diff_spans(a: &str, b: &str) -> Vec<DiffSpan> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len() * b.len() > 400_000 {
+        return vec![]; // long texts: skip the quadratic diff
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut dp = vec![vec![0u16; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            dp[i][j] = if a[i] == b[j] {
+                dp[i + 1][j + 1] + 1
+            } else {
+                dp[i + 1][j].max(dp[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out: Vec<DiffSpan> = vec![];
+    // `fresh`: an equal stretch separates spans, so the next differing character opens a new one.
+    let mut fresh = true;
+    let push = |side: Side, c: char, out: &mut Vec<DiffSpan>, fresh: &mut bool| {
+        match out.last_mut() {
+            Some(last) if last.side == side && !*fresh => last.text.push(c),
+            _ => out.push(DiffSpan {
+                side,
+                text: c.to_string(),
+            }),
+        }
+        *fresh = false;
+    };
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+            fresh = true;
+            continue;
+        }
+        if j >= m || (i < n && dp[i + 1][j] >= dp[i][j + 1]) {
+            push(Side::A, a[i], &mut out, &mut fresh);
+            i += 1;
+        } else {
+            push(Side::B, b[j], &mut out, &mut fresh);
+            j += 1;
+        }
+    }
+    out.retain(|s| !s.text.trim().is_empty());
+    for s in &mut out {
+        s.text = s.text.trim().to_owned();
+    }
+    out
+}
+
+/// Antonym stems: a pair where one text has one side and the other text the other side.
+const ANTONYMS: &[(&str, &str)] = &[
+    ("빠르", "느리"),
+    ("빨라", "느려"),
+    ("친절", "불친절"),
+    ("좋", "나쁘"),
+    ("좋", "나빠"),
+    ("좋", "싫"),
+    ("크", "작"),
+    ("커", "작아"),
+    ("비싸", "싸"),
+    ("비싸", "저렴"),
+    ("쉽", "어렵"),
+    ("쉬워", "어려워"),
+    ("많", "적"),
+    ("길", "짧"),
+    ("깨끗", "더럽"),
+    ("깨끗", "지저분"),
+    ("밝", "어둡"),
+    ("넓", "좁"),
+    ("높", "낮"),
+    ("무겁", "가볍"),
+    ("뜨겁", "차갑"),
+    ("덥", "춥"),
+    ("재밌", "지루"),
+    ("재미있", "지루"),
+    ("만족", "불만"),
+    ("편하", "불편"),
+    ("편해", "불편"),
+    ("편리", "불편"),
+    ("성공", "실패"),
+    ("합격", "불합격"),
+    ("행복", "불행"),
+    ("가능", "불가능"),
+    ("안전", "위험"),
+    ("최고", "최악"),
+    ("추천", "비추"),
+    ("사랑", "미워"),
+    ("이기", "지"),
+    ("늘", "줄"),
+    ("증가", "감소"),
+    ("상승", "하락"),
+    ("오르", "내리"),
+    ("열", "닫"),
+    ("시작", "끝"),
+    ("찬성", "반대"),
+    ("맛있", "맛없"),
+    ("재밌", "재미없"),
+    ("재미있", "재미없"),
+    ("멋있", "멋없"),
+];
+
+/// Markers of negation in Korean: 안 / 못 (before a predicate), -지 않-, -지 못-, 없-, 아니-, 말-.
+fn negations(norm: &str) -> usize {
+    // Standalone 안 / 못, and the common unspaced forms (안돼, 안했, 못해 …); each counted once.
+    let words = norm
+        .split_whitespace()
+        .filter(|w| {
+            *w == "안" || *w == "못" || ["안돼", "안되", "안해", "안했", "안하", "못해", "못했", "못하", "못한"].iter().any(|p| w.starts_with(p))
+        })
+        .count();
+    let inflected: usize = ["없", "않", "아니", "아닌", "말고", "마세요", "마라"].iter().map(|p| norm.matches(p).count()).sum();
+    words + inflected
+}
+
+fn numbers(norm: &str) -> Vec<String> {
+    let mut v = vec![];
+    let mut cur = String::new();
+    for c in norm.chars() {
+        if c.is_ascii_digit() {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            v.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        v.push(cur);
+    }
+    v.sort();
+    v
+}
+
+/// Why two similar texts may mean different things, or None when no rule fires.
+pub fn polarity_conflict(a: &str, b: &str) -> Option<String> {
+    let (na, nb) = (crate::text::normalize(a), crate::text::normalize(b));
+    let (ca, cb) = (negations(&na), negations(&nb));
+    if ca % 2 != cb % 2 {
+        return Some(format!("negation differs ({ca} vs {cb} markers)"));
+    }
+    for (x, y) in ANTONYMS {
+        // `x` counts only outside `y`: 친절 inside 불친절 is not 친절.
+        let has_x = |s: &str| s.replace(y, " ").contains(x);
+        let has_y = |s: &str| s.contains(y);
+        if (has_x(&na) && has_y(&nb) && !has_y(&na) && !has_x(&nb)) || (has_y(&na) && has_x(&nb) && !has_x(&na) && !has_y(&nb)) {
+            return Some(format!("antonyms: {x} / {y}"));
+        }
+    }
+    let (xa, xb) = (numbers(&na), numbers(&nb));
+    if !xa.is_empty() && !xb.is_empty() && xa != xb {
+        return Some(format!(
+            "numbers differ: {} vs {}",
+            xa.join(","),
+            xb.join(",")
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flips_are_caught() {
+        assert!(polarity_conflict("이 영화 정말 재밌어요", "이 영화 정말 재미없어요").is_some());
+        assert!(polarity_conflict("배송이 빠르네요", "배송이 느리네요").is_some());
+        assert!(polarity_conflict("직원이 친절해요", "직원이 불친절해요").is_some());
+        assert!(polarity_conflict("맛있어요", "맛있지 않아요").is_some());
+        assert!(polarity_conflict("3시에 만나", "5시에 만나").is_some());
+        assert!(polarity_conflict("오늘은 학교에 가요", "오늘은 학교에 안 가요").is_some());
+    }
+
+    #[test]
+    fn paraphrases_pass() {
+        assert!(polarity_conflict("이 영화 정말 재밌어요", "이 영화 너무 재밌네요").is_none());
+        assert!(polarity_conflict("자기 소개 어떻게 해", "자기 소개 또 어떻게 해").is_none());
+        assert!(polarity_conflict("3시에 만나", "3시에 보자").is_none());
+        assert!(polarity_conflict("재미없어요", "재미 없네요").is_none());
+    }
+
+    #[test]
+    fn diff_shows_what_changed() {
+        let d = diff_spans("이 영화 정말 재밌어요", "이 영화 정말 재미없어요");
+        assert!(
+            d.iter().any(|s| s.side == Side::B && s.text.contains('없')),
+            "{d:?}"
+        );
+        assert!(diff_spans("같다", "같다").is_empty());
+    }
+}

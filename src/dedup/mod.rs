@@ -1,0 +1,534 @@
+//! Near-duplicate detection: exact duplicates by a hash of the normalised text, candidates from the
+//! stored vectors (HNSW neighbours above a calibrated cosine) and from lexical overlap (MinHash LSH
+//! over the same Hangul-bigram terms the lexical index uses), verification by the cross-encoder's STS
+//! score when one is configured — else by a calibrated cosine — with an explicit polarity check that
+//! vetoes pairs whose negation, antonyms or numbers disagree, and star clustering around the earliest
+//! document so that unrelated texts cannot chain together through intermediates.
+
+pub mod explain;
+pub mod minhash;
+
+use crate::error::{Error, Result};
+use crate::index::{Collection, DocRole};
+use crate::model::Role;
+use crate::queue::EncoderQueue;
+use crate::score::{Cosine, StsScore};
+use explain::{diff_spans, polarity_conflict, DiffSpan};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Decision thresholds. Defaults come from `yusa calibrate` (see `models/dedup.json` and the README).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// Dense neighbours at or above this cosine become candidates (recall-oriented).
+    pub candidate_cosine: f32,
+    /// Lexical candidates at or above this bigram Jaccard.
+    pub candidate_jaccard: f32,
+    /// Cross-encoder verification: duplicate when STS ≥ this (0–5).
+    pub sts: f32,
+    /// Verification without a cross-encoder: duplicate when cosine ≥ this.
+    pub cosine: f32,
+    /// Veto pairs whose negation, antonyms or numbers disagree.
+    pub polarity_check: bool,
+    /// Dense neighbours examined per document.
+    pub neighbours: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            candidate_cosine: 0.90,
+            candidate_jaccard: 0.5,
+            sts: 3.5,
+            cosine: 0.95,
+            polarity_check: true,
+            neighbours: 10,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Reads thresholds from a JSON file (missing fields keep their defaults).
+    pub fn load(path: &std::path::Path) -> Result<Thresholds> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        serde_json::from_str(&text).map_err(|e| Error::BadConfig {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// What decided a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verifier {
+    Exact,
+    CrossEncoder,
+    Cosine,
+}
+
+/// Why a pair was (or was not) called a duplicate — everything a reviewer needs at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub exact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts: Option<StsScore>,
+    pub cosine: Cosine,
+    /// Jaccard of the two texts' Hangul-bigram / word terms.
+    pub lexical_overlap: f32,
+    pub verified_by: Verifier,
+    /// Set when the polarity check vetoed the pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polarity_conflict: Option<String>,
+    /// Spans only one side has.
+    pub differences: Vec<DiffSpan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Match {
+    pub id: String,
+    pub text: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub text: String,
+    pub duplicates: Vec<Match>,
+}
+
+/// Decides one candidate pair from its scores.
+pub fn decide(
+    exact: bool,
+    sts: Option<StsScore>,
+    cosine: Cosine,
+    polarity: &Option<String>,
+    th: &Thresholds,
+) -> bool {
+    if exact {
+        return true;
+    }
+    if th.polarity_check && polarity.is_some() {
+        return false;
+    }
+    match sts {
+        Some(s) => s.value() >= th.sts,
+        None => cosine.value() >= th.cosine,
+    }
+}
+
+fn doc_role(c: &Collection) -> Role {
+    match c.manifest().doc_role {
+        DocRole::Symmetric => Role::Query,
+        DocRole::Asymmetric => Role::Passage,
+    }
+}
+
+/// Builds the evidence for candidate pairs (a, b), scoring with the cross-encoder in one batch.
+fn verify(
+    queue: &EncoderQueue,
+    pairs: &[(String, String, Cosine)],
+    th: &Thresholds,
+) -> Result<Vec<(bool, Evidence)>> {
+    let exact: Vec<bool> = pairs
+        .iter()
+        .map(|(a, b, _)| crate::text::exact_key(a) == crate::text::exact_key(b))
+        .collect();
+    let polarity: Vec<Option<String>> = pairs
+        .iter()
+        .map(|(a, b, _)| polarity_conflict(a, b))
+        .collect();
+    // The cross-encoder sees only pairs that are neither exact nor vetoed.
+    let to_score: Vec<usize> = (0..pairs.len())
+        .filter(|&i| !(exact[i] || th.polarity_check && polarity[i].is_some()))
+        .collect();
+    let mut sts: Vec<Option<StsScore>> = vec![None; pairs.len()];
+    if queue.has_cross_encoder() && !to_score.is_empty() {
+        let scored = queue.score(
+            to_score
+                .iter()
+                .map(|&i| (pairs[i].0.clone(), pairs[i].1.clone()))
+                .collect(),
+        )?;
+        for (&i, s) in to_score.iter().zip(scored) {
+            sts[i] = Some(s);
+        }
+    }
+    let verifier = if queue.has_cross_encoder() {
+        Verifier::CrossEncoder
+    } else {
+        Verifier::Cosine
+    };
+    Ok(pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b, cos))| {
+            let ev = Evidence {
+                exact: exact[i],
+                sts: sts[i],
+                cosine: *cos,
+                lexical_overlap: minhash::jaccard(&minhash::shingles(a), &minhash::shingles(b)),
+                verified_by: if exact[i] { Verifier::Exact } else { verifier },
+                polarity_conflict: polarity[i].clone(),
+                differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
+            };
+            (decide(exact[i], sts[i], *cos, &polarity[i], th), ev)
+        })
+        .collect())
+}
+
+/// For each text, the stored documents it duplicates.
+pub fn check(
+    coll: &Collection,
+    queue: &EncoderQueue,
+    texts: &[String],
+    th: &Thresholds,
+) -> Result<Vec<CheckResult>> {
+    let vectors = queue.embed(texts.to_vec(), doc_role(coll))?;
+    let mut out = vec![];
+    for (text, v) in texts.iter().zip(vectors) {
+        let mut cands: HashMap<u32, Cosine> = HashMap::new();
+        for h in coll.dense_search(&v, th.neighbours, th.neighbours.max(64))? {
+            if h.cosine.value() >= th.candidate_cosine {
+                cands.insert(h.iid, h.cosine);
+            }
+        }
+        let sh = minhash::shingles(text);
+        for h in coll.lexical_search(text, th.neighbours)? {
+            if cands.contains_key(&h.iid) {
+                continue;
+            }
+            let Some(doc) = coll.get_iid(h.iid) else {
+                continue;
+            };
+            if minhash::jaccard(&sh, &minhash::shingles(&doc.text)) >= th.candidate_jaccard {
+                let cos = coll
+                    .vector(h.iid)
+                    .map(|dv| Cosine(crate::index::dense::dot(&v, &dv)))
+                    .unwrap_or(Cosine(0.0));
+                cands.insert(h.iid, cos);
+            }
+        }
+        let mut docs: Vec<(u32, crate::index::Doc, Cosine)> = cands
+            .into_iter()
+            .filter_map(|(iid, c)| coll.get_iid(iid).map(|d| (iid, d, c)))
+            .collect();
+        docs.sort_by(|a, b| b.2.value().total_cmp(&a.2.value()));
+        let pairs: Vec<(String, String, Cosine)> = docs
+            .iter()
+            .map(|(_, d, c)| (text.clone(), d.text.clone(), *c))
+            .collect();
+        let verdicts = verify(queue, &pairs, th)?;
+        let duplicates = docs
+            .into_iter()
+            .zip(verdicts)
+            .filter(|(_, (dup, _))| *dup)
+            .map(|((_, d, _), (_, evidence))| Match {
+                id: d.id,
+                text: d.text,
+                evidence,
+            })
+            .collect();
+        out.push(CheckResult {
+            text: text.clone(),
+            duplicates,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn star_clusters_do_not_chain() {
+        // 0≈1, 1≈2 (but not 0≈2), 3≈4.
+        let adj: HashMap<usize, Vec<usize>> = [
+            (0, vec![1]),
+            (1, vec![0, 2]),
+            (2, vec![1]),
+            (3, vec![4]),
+            (4, vec![3]),
+        ]
+        .into_iter()
+        .collect();
+        let c = star_clusters(&[0, 1, 2, 3, 4], &adj);
+        assert_eq!(c, vec![(0, vec![1]), (2, vec![]), (3, vec![4])]);
+    }
+
+    #[test]
+    fn decisions() {
+        let th = Thresholds::default();
+        assert!(decide(true, None, Cosine(0.1), &Some("x".into()), &th));
+        assert!(!decide(
+            false,
+            Some(StsScore::new(4.9)),
+            Cosine(0.99),
+            &Some("negation".into()),
+            &th
+        ));
+        assert!(decide(
+            false,
+            Some(StsScore::new(4.9)),
+            Cosine(0.5),
+            &None,
+            &th
+        ));
+        assert!(!decide(false, None, Cosine(0.9), &None, &th));
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterMember {
+    pub id: String,
+    pub text: String,
+    /// Against the representative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    /// The earliest-indexed document of the cluster; every other member matches it directly.
+    pub representative: ClusterMember,
+    pub members: Vec<ClusterMember>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub documents: usize,
+    pub exact_duplicate_documents: usize,
+    pub dense_candidate_pairs: usize,
+    pub lexical_candidate_pairs: usize,
+    pub candidate_pairs: usize,
+    pub cross_encoder_calls: usize,
+    pub verified_pairs: usize,
+    pub vetoed_by_polarity: usize,
+    pub clusters: usize,
+    pub documents_in_clusters: usize,
+    pub representative: &'static str,
+    pub seconds: f64,
+}
+
+/// Star clustering: nodes in `order` (earliest first); each unassigned node becomes a representative and
+/// takes its unassigned direct neighbours. Every member is verified against its representative, so
+/// A≈B and B≈C never put A and C together unless A≈C.
+pub fn star_clusters(
+    order: &[usize],
+    adjacency: &HashMap<usize, Vec<usize>>,
+) -> Vec<(usize, Vec<usize>)> {
+    let mut assigned = std::collections::HashSet::new();
+    let mut out = vec![];
+    for &rep in order {
+        if !assigned.insert(rep) {
+            continue;
+        }
+        let mut neigh: Vec<usize> = adjacency.get(&rep).cloned().unwrap_or_default();
+        neigh.sort_unstable();
+        neigh.dedup();
+        let members: Vec<usize> = neigh.into_iter().filter(|j| assigned.insert(*j)).collect();
+        out.push((rep, members));
+    }
+    out
+}
+
+/// Clusters the whole collection. `progress(stage, done, total)` reports long stages.
+pub fn scan(
+    coll: &Collection,
+    queue: &EncoderQueue,
+    th: &Thresholds,
+    progress: &(dyn Fn(&str, usize, usize) + Sync),
+) -> Result<(ScanReport, Vec<Cluster>)> {
+    let t0 = std::time::Instant::now();
+    let mut docs: Vec<(u32, String, String)> = vec![];
+    coll.for_each_doc(|iid, d| docs.push((iid, d.id.clone(), d.text.clone())));
+    docs.sort_by_key(|d| d.0); // earliest first
+    let n = docs.len();
+    let pos: HashMap<u32, usize> = docs.iter().enumerate().map(|(i, d)| (d.0, i)).collect();
+
+    // 1. Exact duplicates: every document maps to the earliest with its normalised key.
+    let mut first_by_key: HashMap<String, usize> = HashMap::new();
+    let mut exact_of: Vec<usize> = (0..n).collect();
+    for (i, d) in docs.iter().enumerate() {
+        let key = crate::text::exact_key(&d.2);
+        let f = *first_by_key.entry(key).or_insert(i);
+        exact_of[i] = f;
+    }
+    let uniques: Vec<usize> = (0..n).filter(|&i| exact_of[i] == i).collect();
+    let exact_dups = n - uniques.len();
+
+    // 2a. Dense candidates among unique documents (two threads: the HNSW search is read-only).
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let dense_pairs: Vec<(usize, usize, f32)> = std::thread::scope(|s| {
+        let chunks: Vec<&[usize]> = uniques.chunks(uniques.len().div_ceil(2).max(1)).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let (docs, pos, exact_of, done, n_uniques) =
+                    (&docs, &pos, &exact_of, &done, uniques.len());
+                s.spawn(move || -> Result<Vec<(usize, usize, f32)>> {
+                    let mut out = vec![];
+                    for &i in chunk {
+                        let Some(v) = coll.vector(docs[i].0) else {
+                            continue;
+                        };
+                        for h in coll.dense_search(&v, th.neighbours + 1, 64)? {
+                            if h.cosine.value() < th.candidate_cosine {
+                                continue;
+                            }
+                            let Some(&j) = pos.get(&h.iid) else { continue };
+                            let j = exact_of[j];
+                            if j != i {
+                                out.push((i.min(j), i.max(j), h.cosine.value()));
+                            }
+                        }
+                        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if d % 1000 == 0 {
+                            progress("dense candidates", d, n_uniques);
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        let mut all = vec![];
+        for h in handles {
+            all.extend(h.join().expect("scan thread")?);
+        }
+        Ok::<_, Error>(all)
+    })?;
+    // 2b. Lexical candidates: MinHash LSH over the unique documents.
+    progress("lexical candidates", 0, uniques.len());
+    let shingles: Vec<Vec<u64>> = uniques
+        .iter()
+        .map(|&i| minhash::shingles(&docs[i].2))
+        .collect();
+    let sigs: Vec<_> = shingles.iter().map(|s| minhash::signature(s)).collect();
+    let lex: Vec<(usize, usize)> = minhash::lsh_pairs(&sigs, 200)
+        .into_iter()
+        .filter(|&(a, b)| minhash::jaccard(&shingles[a], &shingles[b]) >= th.candidate_jaccard)
+        .map(|(a, b)| (uniques[a], uniques[b]))
+        .collect();
+    let mut cand: HashMap<(usize, usize), Option<f32>> = HashMap::new();
+    for &(a, b, c) in &dense_pairs {
+        cand.insert((a, b), Some(c));
+    }
+    let dense_count = cand.len();
+    for &(a, b) in &lex {
+        cand.entry((a.min(b), a.max(b))).or_insert(None);
+    }
+    let mut cand: Vec<((usize, usize), Option<f32>)> = cand.into_iter().collect();
+    cand.sort_by_key(|c| c.0);
+
+    // 3. Verification, in batches through the queue.
+    let mut edges: HashMap<usize, Vec<(usize, Evidence)>> = HashMap::new();
+    let (mut ce_calls, mut verified, mut vetoed) = (0, 0, 0);
+    let total = cand.len();
+    for (bi, chunk) in cand.chunks(512).enumerate() {
+        let pairs: Vec<(String, String, Cosine)> = chunk
+            .iter()
+            .map(|((a, b), c)| {
+                let cos =
+                    c.unwrap_or_else(
+                        || match (coll.vector(docs[*a].0), coll.vector(docs[*b].0)) {
+                            (Some(x), Some(y)) => crate::index::dense::dot(&x, &y),
+                            _ => 0.0,
+                        },
+                    );
+                (docs[*a].2.clone(), docs[*b].2.clone(), Cosine(cos))
+            })
+            .collect();
+        let v = verify(queue, &pairs, th)?;
+        for (((a, b), _), (dup, ev)) in chunk.iter().zip(v) {
+            if ev.sts.is_some() {
+                ce_calls += 1;
+            }
+            if ev.polarity_conflict.is_some() && th.polarity_check {
+                vetoed += 1;
+            }
+            if dup {
+                verified += 1;
+                edges.entry(*a).or_default().push((*b, ev.clone()));
+                edges.entry(*b).or_default().push((*a, ev));
+            }
+        }
+        progress("verification", ((bi + 1) * 512).min(total), total);
+    }
+
+    // 4. Star clustering around the earliest document: a member must match the representative itself.
+    let adjacency: HashMap<usize, Vec<usize>> = edges
+        .iter()
+        .map(|(k, v)| (*k, v.iter().map(|(j, _)| *j).collect()))
+        .collect();
+    let exact_members: HashMap<usize, Vec<usize>> =
+        (0..n)
+            .filter(|&i| exact_of[i] != i)
+            .fold(HashMap::new(), |mut m, i| {
+                m.entry(exact_of[i]).or_default().push(i);
+                m
+            });
+    let member = |i: usize, ev: Option<Evidence>| ClusterMember {
+        id: docs[i].1.clone(),
+        text: docs[i].2.clone(),
+        evidence: ev,
+    };
+    let exact_ev = |a: usize, b: usize| Evidence {
+        exact: true,
+        sts: None,
+        cosine: Cosine(match (coll.vector(docs[a].0), coll.vector(docs[b].0)) {
+            (Some(x), Some(y)) => crate::index::dense::dot(&x, &y),
+            _ => 1.0,
+        }),
+        lexical_overlap: 1.0,
+        verified_by: Verifier::Exact,
+        polarity_conflict: None,
+        differences: diff_spans(
+            &crate::text::normalize(&docs[a].2),
+            &crate::text::normalize(&docs[b].2),
+        ),
+    };
+    let evidence_of = |a: usize, b: usize| {
+        edges
+            .get(&a)
+            .and_then(|v| v.iter().find(|(j, _)| *j == b))
+            .map(|(_, e)| e.clone())
+    };
+    let mut clusters = vec![];
+    for (rep, stars) in star_clusters(&uniques, &adjacency) {
+        let mut members = vec![];
+        for &e in exact_members.get(&rep).into_iter().flatten() {
+            members.push(member(e, Some(exact_ev(rep, e))));
+        }
+        for j in stars {
+            let ev = evidence_of(rep, j);
+            for &e in exact_members.get(&j).into_iter().flatten() {
+                members.push(member(e, ev.clone()));
+            }
+            members.push(member(j, ev));
+        }
+        if !members.is_empty() {
+            clusters.push(Cluster {
+                representative: member(rep, None),
+                members,
+            });
+        }
+    }
+    let in_clusters = clusters.iter().map(|c| c.members.len() + 1).sum();
+    let report = ScanReport {
+        documents: n,
+        exact_duplicate_documents: exact_dups,
+        dense_candidate_pairs: dense_count,
+        lexical_candidate_pairs: lex.len(),
+        candidate_pairs: total,
+        cross_encoder_calls: ce_calls,
+        verified_pairs: verified,
+        vetoed_by_polarity: vetoed,
+        clusters: clusters.len(),
+        documents_in_clusters: in_clusters,
+        representative: "earliest indexed document",
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    Ok((report, clusters))
+}

@@ -1,0 +1,195 @@
+//! Sentence-pair data sets: readers for KLUE STS (JSON), KorSTS (TSV, quoting off: sentences contain
+//! `"`), generic JSONL `{sentence1, sentence2, score | label}`, and the labelled duplicate sets
+//! (question_pair with its inverted label, PAWS-X), plus STS evaluation of a cross-encoder.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A scored sentence pair; `score` is on the 0–5 STS scale (binary sets use 0 or 5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pair {
+    pub sentence1: String,
+    pub sentence2: String,
+    pub score: f32,
+}
+
+fn bad(path: &Path, line: usize, what: impl std::fmt::Display) -> Error {
+    Error::BadRequest(format!("{}:{line}: {what}", path.display()))
+}
+
+/// Reads pairs, choosing the format from the file: `.json` (KLUE STS), `.tsv` with a KorSTS or PAWS-X
+/// header, question_pair's `.txt`, or JSONL.
+pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let first = text.lines().next().unwrap_or("");
+    if text.trim_start().starts_with('[') {
+        return read_klue(path, &text);
+    }
+    if first.starts_with("genre\tfilename") {
+        return read_tab(path, &text, 4, 5, 6, |s| s.parse().ok());
+    }
+    if first.starts_with("id\tsentence1\tsentence2\tlabel") {
+        // PAWS-X: label 1 = paraphrase. Empty and "NS" sentences are dropped.
+        return read_tab(path, &text, 3, 1, 2, |s| {
+            s.trim().parse::<f32>().ok().map(|l| l * 5.0)
+        });
+    }
+    if name.starts_with("train") || name.starts_with("validation") || first.contains("is_duplicate")
+    {
+        return read_question_pair(path, &text);
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let v: serde_json::Value = serde_json::from_str(l).map_err(|e| bad(path, i + 1, e))?;
+            let s1 = v["sentence1"]
+                .as_str()
+                .ok_or_else(|| bad(path, i + 1, "no sentence1"))?;
+            let s2 = v["sentence2"]
+                .as_str()
+                .ok_or_else(|| bad(path, i + 1, "no sentence2"))?;
+            let score = match (
+                v["score"].as_f64(),
+                v["label"].as_f64(),
+                v["label"].as_bool(),
+            ) {
+                (Some(s), _, _) => s as f32,
+                (None, Some(l), _) => l as f32 * 5.0,
+                (None, None, Some(b)) => {
+                    if b {
+                        5.0
+                    } else {
+                        0.0
+                    }
+                }
+                _ => return Err(bad(path, i + 1, "no score or label")),
+            };
+            Ok(Pair {
+                sentence1: s1.to_owned(),
+                sentence2: s2.to_owned(),
+                score,
+            })
+        })
+        .collect()
+}
+
+fn read_klue(path: &Path, text: &str) -> Result<Vec<Pair>> {
+    #[derive(Deserialize)]
+    struct Labels {
+        label: f32,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        sentence1: String,
+        sentence2: String,
+        labels: Labels,
+    }
+    let items: Vec<Item> = serde_json::from_str(text).map_err(|e| bad(path, 0, e))?;
+    Ok(items
+        .into_iter()
+        .map(|i| Pair {
+            sentence1: i.sentence1,
+            sentence2: i.sentence2,
+            score: i.labels.label,
+        })
+        .collect())
+}
+
+fn read_tab(
+    path: &Path,
+    text: &str,
+    score_col: usize,
+    a: usize,
+    b: usize,
+    parse: impl Fn(&str) -> Option<f32>,
+) -> Result<Vec<Pair>> {
+    let mut out = vec![];
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() <= score_col.max(a).max(b) {
+            continue;
+        }
+        let (s1, s2) = (cols[a].trim(), cols[b].trim());
+        if s1.is_empty() || s2.is_empty() || s1 == "NS" || s2 == "NS" {
+            continue;
+        }
+        let score = parse(cols[score_col]).ok_or_else(|| bad(path, i + 1, "bad score"))?;
+        out.push(Pair {
+            sentence1: s1.to_owned(),
+            sentence2: s2.to_owned(),
+            score,
+        });
+    }
+    Ok(out)
+}
+
+/// songys/Question_pair: `is_duplicate` 0 means the SAME question.
+fn read_question_pair(path: &Path, text: &str) -> Result<Vec<Pair>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    let col = |n: &str| header.iter().position(|h| h.trim() == n);
+    let (q1, q2, dup) = match (col("question1"), col("question2"), col("is_duplicate")) {
+        (Some(a), Some(b), Some(c)) => (a, b, c),
+        _ => {
+            return Err(bad(
+                path,
+                1,
+                "expected question1, question2, is_duplicate columns",
+            ))
+        }
+    };
+    let mut out = vec![];
+    for (i, line) in lines.enumerate() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() <= q1.max(q2).max(dup) {
+            continue;
+        }
+        let same = match cols[dup].trim() {
+            "0" => true,
+            "1" => false,
+            _ => return Err(bad(path, i + 2, "is_duplicate must be 0 or 1")),
+        };
+        out.push(Pair {
+            sentence1: cols[q1].trim().to_owned(),
+            sentence2: cols[q2].trim().to_owned(),
+            score: if same { 5.0 } else { 0.0 },
+        });
+    }
+    Ok(out)
+}
+
+/// STS figures of predicted scores against gold.
+#[derive(Debug, Clone, Serialize)]
+pub struct StsReport {
+    pub pairs: usize,
+    pub pearson: f64,
+    pub spearman: f64,
+    /// F1 of `score >= 3.0` (KLUE's binary label) on both sides.
+    pub f1_at_3: f64,
+    pub mse: f64,
+}
+
+pub fn sts_report(pred: &[f32], gold: &[f32]) -> StsReport {
+    let p: Vec<f64> = pred.iter().map(|&x| x as f64).collect();
+    let g: Vec<f64> = gold.iter().map(|&x| x as f64).collect();
+    let labels: Vec<bool> = g.iter().map(|&x| x >= 3.0).collect();
+    let mse = p
+        .iter()
+        .zip(&g)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / p.len().max(1) as f64;
+    StsReport {
+        pairs: p.len(),
+        pearson: super::stats::pearson(&p, &g),
+        spearman: super::stats::spearman(&p, &g),
+        f1_at_3: super::stats::binary_at(&p, &labels, 3.0).f1,
+        mse,
+    }
+}

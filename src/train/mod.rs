@@ -1,0 +1,373 @@
+//! Fine-tuning the STS cross-encoder with candle autograd on the CPU: pair data → batches (length-
+//! bucketed, seeded shuffle) → forward with dropout → BCE or MSE on score/5 → backward → gradient
+//! clipping → AdamW (decoupled decay, none on biases/LayerNorm) under a warm-up + linear or constant
+//! schedule → per-epoch dev evaluation, early stopping on dev Pearson, the best epoch saved.
+
+pub mod model;
+
+use crate::error::{Error, Result};
+use crate::eval::sts::{sts_report, Pair, StsReport};
+use crate::model::encoder::{Dropout, Mode};
+use crate::model::import::StoreDType;
+use crate::model::tokenize::{TextTokenizer, Tokens};
+use crate::model::ModelDir;
+use candle_core::Tensor;
+use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
+use model::TrainableCrossEncoder;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Binary cross-entropy on score/5 (sentence-transformers' CrossEncoder); output sigmoid × 5.
+    Bce,
+    /// Mean squared error on score/5; output logit × 5.
+    Mse,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Linear warm-up, then linear decay to 0.
+    Linear,
+    /// Linear warm-up, then constant.
+    Constant,
+}
+
+/// Every knob of a training run (what `yusa tune` searches over).
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainConfig {
+    pub base: PathBuf,
+    pub layers: Option<usize>,
+    pub lr: f64,
+    pub batch_size: usize,
+    pub weight_decay: f64,
+    pub warmup_ratio: f64,
+    pub schedule: Schedule,
+    pub loss: Loss,
+    pub epochs: usize,
+    pub patience: usize,
+    pub max_grad_norm: f64,
+    pub dropout: f32,
+    pub max_tokens: usize,
+    pub seed: u64,
+    /// Train on at most this many pairs (budgeted tuning trials).
+    pub max_train_pairs: Option<usize>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            base: PathBuf::from("models/multilingual-e5-small"),
+            layers: Some(6),
+            lr: 5e-5,
+            batch_size: 16,
+            weight_decay: 0.01,
+            warmup_ratio: 0.1,
+            schedule: Schedule::Linear,
+            loss: Loss::Bce,
+            epochs: 3,
+            patience: 2,
+            max_grad_norm: 1.0,
+            dropout: 0.1,
+            max_tokens: 128,
+            seed: 42,
+            max_train_pairs: None,
+        }
+    }
+}
+
+/// One line of the per-epoch table.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub dev_loss: f64,
+    pub dev: StsReport,
+    pub seconds: f64,
+}
+
+pub struct Trained {
+    pub model: TrainableCrossEncoder,
+    pub log: Vec<EpochLog>,
+    pub best_epoch: usize,
+}
+
+fn tokenize(tok: &TextTokenizer, pairs: &[Pair]) -> Result<Vec<Tokens>> {
+    let owned: Vec<(String, String)> = pairs
+        .iter()
+        .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
+        .collect();
+    tok.encode_pairs(&owned)
+}
+
+fn loss_of(logits: &Tensor, target01: &Tensor, loss: Loss) -> Result<Tensor> {
+    Ok(match loss {
+        Loss::Mse => (logits - target01)?.sqr()?.mean_all()?,
+        Loss::Bce => {
+            // Stable BCE-with-logits: max(x, 0) − x·y + log(1 + exp(−|x|)).
+            let x = logits;
+            let a = x.relu()?;
+            let b = (x * target01)?;
+            let c = ((x.abs()?.neg()?.exp()? + 1.0)?.log())?;
+            ((a - b)? + c)?.mean_all()?
+        }
+    })
+}
+
+/// Predicted STS scores (0–5) and the mean loss over `pairs`.
+pub fn predict(
+    m: &TrainableCrossEncoder,
+    toks: &[Tokens],
+    gold: &[f32],
+    loss: Loss,
+) -> Result<(Vec<f32>, f64)> {
+    let scale = model::scale_for(loss);
+    let lengths: Vec<usize> = toks.iter().map(|t| t.ids.len()).collect();
+    let mut preds = vec![0f32; toks.len()];
+    let mut total = 0.0;
+    for batch in crate::model::batch::plan(
+        &lengths,
+        crate::model::batch::BatchPolicy {
+            max_batch: 64,
+            max_padded_tokens: 8192,
+        },
+    ) {
+        let seqs: Vec<(&[u32], &[u32])> = batch
+            .iter()
+            .map(|&i| (toks[i].ids.as_slice(), toks[i].type_ids.as_slice()))
+            .collect();
+        let input = m.encoder().batch_input(&seqs)?;
+        let logits = m.logits(&input, Mode::Infer, None)?.detach();
+        let y: Vec<f32> = batch.iter().map(|&i| gold[i] / 5.0).collect();
+        let yt = Tensor::from_vec(y, batch.len(), &candle_core::Device::Cpu)?;
+        total += loss_of(&logits, &yt, loss)?.to_scalar::<f32>()? as f64 * batch.len() as f64;
+        for (l, &i) in logits.to_vec1::<f32>()?.into_iter().zip(&batch) {
+            preds[i] = scale.apply(l).clamp(0.0, 5.0);
+        }
+    }
+    Ok((preds, total / toks.len().max(1) as f64))
+}
+
+fn lr_at(step: usize, total: usize, cfg: &TrainConfig) -> f64 {
+    let warm = ((total as f64) * cfg.warmup_ratio).round() as usize;
+    if step < warm {
+        return cfg.lr * (step + 1) as f64 / warm as f64;
+    }
+    match cfg.schedule {
+        Schedule::Constant => cfg.lr,
+        Schedule::Linear => {
+            cfg.lr * ((total - step) as f64 / (total - warm).max(1) as f64).max(0.0)
+        }
+    }
+}
+
+/// Length-bucketed seeded batching: shuffle, sort within windows of 32 batches by length (less padding),
+/// then shuffle the batches.
+fn epoch_batches(lengths: &[usize], batch: usize, rng: &mut rand::rngs::StdRng) -> Vec<Vec<usize>> {
+    let mut idx: Vec<usize> = (0..lengths.len()).collect();
+    idx.shuffle(rng);
+    let window = batch * 32;
+    let mut batches = vec![];
+    for chunk in idx.chunks_mut(window) {
+        chunk.sort_by_key(|&i| lengths[i]);
+        batches.extend(chunk.chunks(batch).map(|c| c.to_vec()));
+    }
+    batches.shuffle(rng);
+    batches
+}
+
+/// Trains; `on_epoch` sees each epoch's line, `on_step(step, total, loss)` each step.
+pub fn train(
+    cfg: &TrainConfig,
+    train_pairs: &[Pair],
+    dev_pairs: &[Pair],
+    on_step: &mut dyn FnMut(usize, usize, f64),
+    on_epoch: &mut dyn FnMut(&EpochLog),
+    prune: &mut dyn FnMut(&EpochLog) -> bool,
+) -> Result<Trained> {
+    if train_pairs.is_empty() || dev_pairs.is_empty() {
+        return Err(Error::BadRequest(
+            "training and dev sets must not be empty".into(),
+        ));
+    }
+    let base = ModelDir::open(&cfg.base)?;
+    let mut m = TrainableCrossEncoder::from_base(&base, cfg.layers, cfg.seed)?;
+    let tok = TextTokenizer::from_file(
+        &base.tokenizer_path(),
+        cfg.max_tokens.min(m.cfg.max_tokens()),
+    )?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
+    let mut train_pairs = train_pairs.to_vec();
+    if let Some(n) = cfg.max_train_pairs {
+        train_pairs.shuffle(&mut rng);
+        train_pairs.truncate(n);
+    }
+    let train_toks = tokenize(&tok, &train_pairs)?;
+    let dev_toks = tokenize(&tok, dev_pairs)?;
+    let dev_gold: Vec<f32> = dev_pairs.iter().map(|p| p.score).collect();
+    let lengths: Vec<usize> = train_toks.iter().map(|t| t.ids.len()).collect();
+    let steps_per_epoch = train_toks.len().div_ceil(cfg.batch_size);
+    let total = steps_per_epoch * cfg.epochs;
+    let (decay, no_decay) = m.param_groups();
+    let params = |wd: f64| ParamsAdamW {
+        lr: cfg.lr,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: wd,
+    };
+    let mut opt_decay = AdamW::new(decay, params(cfg.weight_decay))?;
+    let mut opt_plain = AdamW::new(no_decay, params(0.0))?;
+    let mut dropout = Dropout::new(cfg.dropout, cfg.seed ^ 0x5eed);
+    let all_vars: Vec<candle_core::Var> = m.vars.values().cloned().collect();
+
+    let mut log: Vec<EpochLog> = vec![];
+    let mut best: Option<(f64, usize, std::collections::BTreeMap<String, Tensor>)> = None;
+    let mut step = 0;
+    for epoch in 1..=cfg.epochs {
+        let t0 = std::time::Instant::now();
+        let mut loss_sum = 0.0;
+        let mut n = 0usize;
+        for batch in epoch_batches(&lengths, cfg.batch_size, &mut rng) {
+            let seqs: Vec<(&[u32], &[u32])> = batch
+                .iter()
+                .map(|&i| {
+                    (
+                        train_toks[i].ids.as_slice(),
+                        train_toks[i].type_ids.as_slice(),
+                    )
+                })
+                .collect();
+            let input = m.encoder().batch_input(&seqs)?;
+            let y: Vec<f32> = batch.iter().map(|&i| train_pairs[i].score / 5.0).collect();
+            let yt = Tensor::from_vec(y, batch.len(), &candle_core::Device::Cpu)?;
+            let logits = m.logits(&input, Mode::Train, Some(&mut dropout))?;
+            let loss = loss_of(&logits, &yt, cfg.loss)?;
+            let mut grads = loss.backward()?;
+            // Global gradient-norm clipping.
+            let mut sq = 0f64;
+            for v in &all_vars {
+                if let Some(g) = grads.get(v.as_tensor()) {
+                    sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+                }
+            }
+            let norm = sq.sqrt();
+            if norm > cfg.max_grad_norm && norm.is_finite() {
+                let s = cfg.max_grad_norm / norm;
+                for v in &all_vars {
+                    if let Some(g) = grads.remove(v.as_tensor()) {
+                        grads.insert(v.as_tensor(), (g * s)?);
+                    }
+                }
+            }
+            let lr = lr_at(step, total, cfg);
+            opt_decay.set_learning_rate(lr);
+            opt_plain.set_learning_rate(lr);
+            opt_decay.step(&grads)?;
+            opt_plain.step(&grads)?;
+            m.refresh()?;
+            let l = loss.to_scalar::<f32>()? as f64;
+            if !l.is_finite() {
+                return Err(Error::Invalid(format!(
+                    "loss became {l} at step {step}: lower the learning rate"
+                )));
+            }
+            loss_sum += l * batch.len() as f64;
+            n += batch.len();
+            step += 1;
+            on_step(step, total, l);
+        }
+        let (preds, dev_loss) = predict(&m, &dev_toks, &dev_gold, cfg.loss)?;
+        let line = EpochLog {
+            epoch,
+            train_loss: loss_sum / n.max(1) as f64,
+            dev_loss,
+            dev: sts_report(&preds, &dev_gold),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        on_epoch(&line);
+        let pearson = line.dev.pearson;
+        log.push(line.clone());
+        if best.as_ref().is_none_or(|b| pearson > b.0) {
+            best = Some((pearson, epoch, m.snapshot()?));
+        } else if epoch - best.as_ref().map(|b| b.1).unwrap_or(0) >= cfg.patience {
+            break; // early stopping
+        }
+        if prune(&line) {
+            break;
+        }
+    }
+    let (_, best_epoch, snap) = best.expect("at least one epoch ran");
+    m.restore(&snap)?;
+    m.refresh()?;
+    Ok(Trained {
+        model: m,
+        log,
+        best_epoch,
+    })
+}
+
+/// Evaluates a trained model on a labelled pair set.
+pub fn evaluate(
+    m: &TrainableCrossEncoder,
+    base: &ModelDir,
+    pairs: &[Pair],
+    loss: Loss,
+    max_tokens: usize,
+) -> Result<StsReport> {
+    let tok = TextTokenizer::from_file(&base.tokenizer_path(), max_tokens.min(m.cfg.max_tokens()))?;
+    let toks = tokenize(&tok, pairs)?;
+    let gold: Vec<f32> = pairs.iter().map(|p| p.score).collect();
+    let (preds, _) = predict(m, &toks, &gold, loss)?;
+    Ok(sts_report(&preds, &gold))
+}
+
+/// Saves the trained model with a model card.
+pub fn save(
+    t: &Trained,
+    cfg: &TrainConfig,
+    out: &std::path::Path,
+    data_note: &str,
+    command: &str,
+) -> Result<()> {
+    let base = ModelDir::open(&cfg.base)?;
+    let table: String = t
+        .log
+        .iter()
+        .map(|l| {
+            format!(
+                "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |\n",
+                l.epoch,
+                l.train_loss,
+                l.dev_loss,
+                l.dev.pearson,
+                l.dev.spearman,
+                l.dev.f1_at_3,
+                l.seconds
+            )
+        })
+        .collect();
+    let card = format!(
+        "# Korean STS cross-encoder (trained by yusa)\n\n\
+Base: `{}` (first {} layers), fine-tuned as a cross-encoder with one regression output mapped to the KLUE STS \
+0–5 scale ({:?} loss on score/5).\n\n## Data\n{data_note}\n\n## Hyper-parameters\n```\n{}\n```\n\n\
+## Training log (dev set)\n| epoch | train loss | dev loss | Pearson | Spearman | F1@3.0 | seconds |\n|---|---|---|---|---|---|---|\n{table}\n\
+Best epoch: {} (kept).\n\n## Reproduce\n```\n{command}\n```\n",
+        cfg.base.display(),
+        t.model.cfg.num_hidden_layers,
+        cfg.loss,
+        serde_json::to_string_pretty(cfg).unwrap_or_default(),
+        t.best_epoch
+    );
+    t.model.save(
+        &base,
+        out,
+        model::scale_for(cfg.loss),
+        &card,
+        StoreDType::F32,
+    )
+}
