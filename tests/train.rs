@@ -154,3 +154,19 @@ fn saved_model_loads_as_a_cross_encoder() {
         .unwrap()
         .contains("Training log"));
 }
+
+#[test]
+fn tune_runs_baseline_trials_and_seed_grid() {
+    let data = pairs();
+    let base = TrainConfig { epochs: 2, ..cfg() };
+    let mut seen = 0;
+    let (trials, seeds) =
+        yusa::train::tune::tune(&base, 3, &[1, 2], 9, &data, &data, &mut |_| seen += 1).unwrap();
+    assert_eq!((trials.len(), seeds.len(), seen), (3, 2, 5));
+    assert_eq!(trials[0].lr, base.lr, "trial 0 is the baseline");
+    assert!(trials[1..].iter().any(|t| t.lr != base.lr));
+    assert!(trials
+        .iter()
+        .all(|t| t.dev_pearson.is_finite() && t.epochs_run >= 1));
+    assert_eq!(seeds.iter().map(|t| t.seed).collect::<Vec<_>>(), vec![1, 2]);
+}

@@ -60,6 +60,8 @@ pub enum Command {
         #[command(subcommand)]
         command: TrainCommand,
     },
+    /// Hyper-parameter search for the cross-encoder (random search with pruning, then a seed grid).
+    Tune(train::TuneArgs),
     /// Serve the HTTP API (loopback by default).
     Serve(ServeArgs),
     /// Evaluation: retrieval quality on BEIR-layout sets, data converters.
@@ -93,6 +95,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval { command } => collection::run_eval(&cli, command),
         Command::Serve(args) => run_serve(&cli, args),
         Command::Dedup(args) => dedup::run_dedup(&cli, args),
+        Command::Tune(args) => train::run_tune(&cli, args),
         Command::Calibrate(args) => dedup::run_calibrate(&cli, args),
         Command::Train {
             command: TrainCommand::CrossEncoder(args),

@@ -12,8 +12,17 @@ use std::path::PathBuf;
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// Training pairs (KorSTS TSV, KLUE STS JSON, question_pair, PAWS-X TSV or JSONL); repeatable.
-    #[arg(long = "train", required = true)]
+    #[arg(long = "train")]
     pub train: Vec<PathBuf>,
+    /// paraKQC_v1.txt: add paraphrase / related / random pairs from it (sets holding an --exclude sentence are dropped).
+    #[arg(long)]
+    pub parakqc: Option<PathBuf>,
+    /// Pairs per paraKQC set (each gives one paraphrase, one related and one random pair).
+    #[arg(long, default_value_t = 2)]
+    pub parakqc_per_set: usize,
+    /// Never train on a sentence of these pair files (use the evaluation sets, e.g. KLUE STS dev); repeatable.
+    #[arg(long = "exclude")]
+    pub exclude: Vec<PathBuf>,
     /// Dev pairs for early stopping and the epoch table.
     #[arg(long)]
     pub dev: PathBuf,
@@ -87,7 +96,28 @@ fn read_all(paths: &[PathBuf]) -> Result<Vec<Pair>> {
 
 pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
     let cfg = args.config(cli);
-    let train_pairs = read_all(&args.train)?;
+    let mut exclude = std::collections::HashSet::new();
+    for p in &args.exclude {
+        exclude.extend(crate::eval::sts::sentences_of(p)?);
+    }
+    let mut train_pairs = read_all(&args.train)?;
+    if let Some(p) = &args.parakqc {
+        let extra = crate::eval::sts::parakqc_pairs(p, &exclude, args.parakqc_per_set, args.seed)?;
+        eprintln!(
+            "paraKQC: {} pairs after dropping sets that hold an excluded sentence",
+            extra.len()
+        );
+        train_pairs.extend(extra);
+    }
+    let before = train_pairs.len();
+    train_pairs
+        .retain(|p| !exclude.contains(p.sentence1.trim()) && !exclude.contains(p.sentence2.trim()));
+    if before != train_pairs.len() {
+        eprintln!(
+            "dropped {} training pairs that contain an excluded sentence",
+            before - train_pairs.len()
+        );
+    }
     let dev = read_pairs(&args.dev)?;
     eprintln!(
         "training on {} pairs, dev {} pairs, {} layers",
@@ -96,6 +126,7 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
         args.layers
     );
     let pb = super::progress_bar(0, "training");
+    let t0 = std::time::Instant::now();
     let t = train::train(
         &cfg,
         &train_pairs,
@@ -104,6 +135,12 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
             pb.set_length(total as u64);
             pb.set_position(step as u64);
             pb.set_message(format!("training (loss {loss:.4})"));
+            if pb.is_hidden() && step % 50 == 0 {
+                eprintln!(
+                    "step {step}/{total}: loss {loss:.4} ({:.1} s/step so far)",
+                    t0.elapsed().as_secs_f64() / step as f64
+                );
+            }
         },
         &mut |l| {
             pb.suspend(|| {
@@ -200,6 +237,92 @@ pub fn run_eval_sts(cli: &Cli, args: &EvalStsArgs) -> Result<()> {
         r.f1_at_3,
         r.mse,
         t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Configurations to try (the first is the defaults: the baseline).
+    #[arg(long, default_value_t = 8)]
+    pub trials: usize,
+    /// Seeds for the final grid over the best configuration.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    pub seeds: Vec<u64>,
+}
+
+pub fn run_tune(cli: &Cli, args: &TuneArgs) -> Result<()> {
+    let cfg = args.train.config(cli);
+    let mut exclude = std::collections::HashSet::new();
+    for p in &args.train.exclude {
+        exclude.extend(crate::eval::sts::sentences_of(p)?);
+    }
+    let mut train_pairs = read_all(&args.train.train)?;
+    if let Some(p) = &args.train.parakqc {
+        train_pairs.extend(crate::eval::sts::parakqc_pairs(
+            p,
+            &exclude,
+            args.train.parakqc_per_set,
+            args.train.seed,
+        )?);
+    }
+    train_pairs
+        .retain(|p| !exclude.contains(p.sentence1.trim()) && !exclude.contains(p.sentence2.trim()));
+    let dev = read_pairs(&args.train.dev)?;
+    eprintln!(
+        "tuning on {} pairs (budget: {} pairs, {} layers, {} epochs), dev {}",
+        train_pairs.len(),
+        cfg.max_train_pairs.unwrap_or(train_pairs.len()),
+        args.train.layers,
+        cfg.epochs,
+        dev.len()
+    );
+    eprintln!(
+        "{:>5} {:>9} {:>5} {:>6} {:>6} {:>8} {:>5} {:>6} {:>7} {:>7} {:>7} {:>6}",
+        "trial",
+        "lr",
+        "batch",
+        "wd",
+        "warmup",
+        "schedule",
+        "seed",
+        "epochs",
+        "Pearson",
+        "F1@3",
+        "loss",
+        "sec"
+    );
+    let (trials, seeds) = crate::train::tune::tune(
+        &cfg,
+        args.trials,
+        &args.seeds,
+        args.train.seed,
+        &train_pairs,
+        &dev,
+        &mut |t| {
+            eprintln!(
+            "{:>5} {:>9.2e} {:>5} {:>6} {:>6.3} {:>8?} {:>5} {:>6} {:>7.4} {:>7.4} {:>7.4} {:>6.0}{}",
+            t.trial, t.lr, t.batch_size, t.weight_decay, t.warmup_ratio, t.schedule, t.seed, t.epochs_run, t.dev_pearson, t.dev_f1_at_3, t.dev_loss, t.seconds,
+            if t.pruned { "  pruned" } else { "" }
+        );
+        },
+    )?;
+    let mean = seeds.iter().map(|t| t.dev_pearson).sum::<f64>() / seeds.len().max(1) as f64;
+    let out =
+        serde_json::json!({"trials": trials, "seed_grid": seeds, "seed_grid_mean_pearson": mean});
+    std::fs::create_dir_all(&args.train.out)?;
+    std::fs::write(
+        args.train.out.join("tune.json"),
+        serde_json::to_string_pretty(&out)?,
+    )?;
+    if cli.json {
+        return print_json(&out);
+    }
+    println!(
+        "trial table written to {}",
+        args.train.out.join("tune.json").display()
     );
     Ok(())
 }

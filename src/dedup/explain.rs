@@ -130,10 +130,19 @@ fn negations(norm: &str) -> usize {
     let words = norm
         .split_whitespace()
         .filter(|w| {
-            *w == "안" || *w == "못" || ["안돼", "안되", "안해", "안했", "안하", "못해", "못했", "못하", "못한"].iter().any(|p| w.starts_with(p))
+            *w == "안"
+                || *w == "못"
+                || [
+                    "안돼", "안되", "안해", "안했", "안하", "못해", "못했", "못하", "못한",
+                ]
+                .iter()
+                .any(|p| w.starts_with(p))
         })
         .count();
-    let inflected: usize = ["없", "않", "아니", "아닌", "말고", "마세요", "마라"].iter().map(|p| norm.matches(p).count()).sum();
+    let inflected: usize = ["없", "않", "아니", "아닌", "말고", "마세요", "마라"]
+        .iter()
+        .map(|p| norm.matches(p).count())
+        .sum();
     words + inflected
 }
 
@@ -165,7 +174,9 @@ pub fn polarity_conflict(a: &str, b: &str) -> Option<String> {
         // `x` counts only outside `y`: 친절 inside 불친절 is not 친절.
         let has_x = |s: &str| s.replace(y, " ").contains(x);
         let has_y = |s: &str| s.contains(y);
-        if (has_x(&na) && has_y(&nb) && !has_y(&na) && !has_x(&nb)) || (has_y(&na) && has_x(&nb) && !has_x(&na) && !has_y(&nb)) {
+        if (has_x(&na) && has_y(&nb) && !has_y(&na) && !has_x(&nb))
+            || (has_y(&na) && has_x(&nb) && !has_x(&na) && !has_y(&nb))
+        {
             return Some(format!("antonyms: {x} / {y}"));
         }
     }

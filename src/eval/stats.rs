@@ -55,6 +55,8 @@ pub struct BinaryScores {
     pub recall: f64,
     pub f1: f64,
     pub accuracy: f64,
+    /// Share of negatives left unflagged (true-negative rate).
+    pub specificity: f64,
 }
 
 pub fn binary_at(scores: &[f64], labels: &[bool], threshold: f64) -> BinaryScores {
@@ -88,6 +90,11 @@ pub fn binary_at(scores: &[f64], labels: &[bool], threshold: f64) -> BinaryScore
         recall,
         f1,
         accuracy: (tp + tn) as f64 / labels.len().max(1) as f64,
+        specificity: if tn + fp == 0 {
+            0.0
+        } else {
+            tn as f64 / (tn + fp) as f64
+        },
     }
 }
 
@@ -123,6 +130,7 @@ pub fn best_f1(scores: &[f64], labels: &[bool]) -> BinaryScores {
             recall: 0.0,
             f1: 0.0,
             accuracy: 0.0,
+            specificity: 0.0,
         })
 }
 

@@ -193,3 +193,90 @@ pub fn sts_report(pred: &[f32], gold: &[f32]) -> StsReport {
         mse,
     }
 }
+
+/// Training pairs from paraKQC: two sentences of one set (paraphrases) score `para`, a sentence with
+/// one from another set of the same topic and intent (related, not a paraphrase) scores `related`,
+/// and one from a random set scores 0. Every set that holds a sentence of `exclude` (the KLUE STS
+/// dev sentences: 132 of its pairs come from paraKQC) is dropped first, so no evaluation sentence is
+/// trained on.
+pub fn parakqc_pairs(
+    path: &Path,
+    exclude: &std::collections::HashSet<String>,
+    per_set: usize,
+    seed: u64,
+) -> Result<Vec<Pair>> {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let rows: Vec<(String, String, String)> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            (
+                c.first().unwrap_or(&"").to_string(),
+                c.get(1).unwrap_or(&"").to_string(),
+                c.get(2).unwrap_or(&"").trim().to_string(),
+            )
+        })
+        .collect();
+    let sets: Vec<&[(String, String, String)]> =
+        rows.chunks(10).filter(|s| s.len() == 10).collect();
+    let kept: Vec<usize> = (0..sets.len())
+        .filter(|&i| !sets[i].iter().any(|r| exclude.contains(&r.2)))
+        .collect();
+    let mut by_intent: std::collections::HashMap<(String, String), Vec<usize>> = Default::default();
+    for &i in &kept {
+        by_intent
+            .entry((sets[i][0].0.clone(), sets[i][0].1.clone()))
+            .or_default()
+            .push(i);
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut out = vec![];
+    for &i in &kept {
+        for _ in 0..per_set {
+            let (a, b) = {
+                let mut idx: Vec<usize> = (0..10).collect();
+                idx.shuffle(&mut rng);
+                (idx[0], idx[1])
+            };
+            out.push(Pair {
+                sentence1: sets[i][a].2.clone(),
+                sentence2: sets[i][b].2.clone(),
+                score: 4.8,
+            });
+            let related = &by_intent[&(sets[i][0].0.clone(), sets[i][0].1.clone())];
+            if related.len() > 1 {
+                let j = loop {
+                    let j = related[rng.gen_range(0..related.len())];
+                    if j != i {
+                        break j;
+                    }
+                };
+                out.push(Pair {
+                    sentence1: sets[i][a].2.clone(),
+                    sentence2: sets[j][rng.gen_range(0..10)].2.clone(),
+                    score: 2.0,
+                });
+            }
+            let k = kept[rng.gen_range(0..kept.len())];
+            if k != i {
+                out.push(Pair {
+                    sentence1: sets[i][b].2.clone(),
+                    sentence2: sets[k][rng.gen_range(0..10)].2.clone(),
+                    score: 0.0,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every sentence of a pair file (for leakage filters).
+pub fn sentences_of(path: &Path) -> Result<std::collections::HashSet<String>> {
+    Ok(read_pairs(path)?
+        .into_iter()
+        .flat_map(|p| [p.sentence1.trim().to_owned(), p.sentence2.trim().to_owned()])
+        .collect())
+}

@@ -4,6 +4,7 @@
 //! schedule → per-epoch dev evaluation, early stopping on dev Pearson, the best epoch saved.
 
 pub mod model;
+pub mod tune;
 
 use crate::error::{Error, Result};
 use crate::eval::sts::{sts_report, Pair, StsReport};
