@@ -28,7 +28,18 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
         .unwrap_or_default();
     let first = text.lines().next().unwrap_or("");
     if text.trim_start().starts_with('[') {
+        let head_end = (0..=text.len().min(2000))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        if text[..head_end].contains("\"premise\"") {
+            return read_klue_nli(path, &text);
+        }
         return read_klue(path, &text);
+    }
+    if first == "sentence1\tsentence2\tgold_label" {
+        // XNLI (kakaobrain KorNLI): NLI labels as weak STS scores.
+        return read_tab(path, &text, 2, 0, 1, |s| nli_score(s.trim()));
     }
     if first.starts_with("genre\tfilename") {
         return read_tab(path, &text, 4, 5, 6, |s| s.parse().ok());
@@ -97,6 +108,37 @@ fn read_klue(path: &Path, text: &str) -> Result<Vec<Pair>> {
             sentence1: i.sentence1,
             sentence2: i.sentence2,
             score: i.labels.label,
+        })
+        .collect())
+}
+
+/// NLI labels as weak STS targets: an entailed hypothesis is close in meaning, a neutral one related,
+/// a contradiction (often lexically close, with a negation or antonym) far.
+pub fn nli_score(label: &str) -> Option<f32> {
+    match label {
+        "entailment" => Some(4.0),
+        "neutral" => Some(2.0),
+        "contradiction" => Some(0.5),
+        _ => None,
+    }
+}
+
+fn read_klue_nli(path: &Path, text: &str) -> Result<Vec<Pair>> {
+    #[derive(Deserialize)]
+    struct Item {
+        premise: String,
+        hypothesis: String,
+        gold_label: String,
+    }
+    let items: Vec<Item> = serde_json::from_str(text).map_err(|e| bad(path, 0, e))?;
+    Ok(items
+        .into_iter()
+        .filter_map(|i| {
+            nli_score(&i.gold_label).map(|score| Pair {
+                sentence1: i.premise,
+                sentence2: i.hypothesis,
+                score,
+            })
         })
         .collect())
 }
@@ -279,4 +321,66 @@ pub fn sentences_of(path: &Path) -> Result<std::collections::HashSet<String>> {
         .into_iter()
         .flat_map(|p| [p.sentence1.trim().to_owned(), p.sentence2.trim().to_owned()])
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn readers_and_their_traps() {
+        let d = tempfile::tempdir().unwrap();
+        let klue = write(
+            d.path(),
+            "klue.json",
+            r#"[{"guid":"g","source":"s","sentence1":"가","sentence2":"나","labels":{"label":3.2,"real-label":3.2,"binary-label":1}}]"#,
+        );
+        assert_eq!(read_pairs(&klue).unwrap()[0].score, 3.2);
+        // A long multi-byte head must not be cut inside a character while sniffing the format.
+        let long = format!(
+            r#"[{{"guid":"g","source":"s","sentence1":"{}","sentence2":"나","labels":{{"label":1.0}}}}]"#,
+            "어".repeat(1000)
+        );
+        assert_eq!(
+            read_pairs(&write(d.path(), "long.json", &long)).unwrap()[0].score,
+            1.0
+        );
+        // KorSTS: quoting must stay off, sentences contain ".
+        let korsts = write(d.path(), "sts-train.tsv", "genre\tfilename\tyear\tid\tscore\tsentence1\tsentence2\nmain\tf\t2012\t1\t4.5\t\"그\" 말\t그 말\n");
+        let k = read_pairs(&korsts).unwrap();
+        assert_eq!((k[0].sentence1.as_str(), k[0].score), ("\"그\" 말", 4.5));
+        // Question_pair: 0 means the SAME question.
+        let qp = write(
+            d.path(),
+            "validation.txt",
+            "question1\tquestion2\tis_duplicate\n가\t가요\t0\n가\t다\t1\n",
+        );
+        let q = read_pairs(&qp).unwrap();
+        assert_eq!((q[0].score, q[1].score), (5.0, 0.0));
+        // PAWS-X: NS and empty rows dropped.
+        let paws = write(
+            d.path(),
+            "dev_2k.tsv",
+            "id\tsentence1\tsentence2\tlabel\n1\t가\t나\t1\n2\tNS\t나\t0\n3\t\t나\t0\n",
+        );
+        assert_eq!(read_pairs(&paws).unwrap().len(), 1);
+        let nli = write(
+            d.path(),
+            "nli.json",
+            r#"[{"premise":"가","hypothesis":"나","gold_label":"contradiction"}]"#,
+        );
+        assert_eq!(read_pairs(&nli).unwrap()[0].score, 0.5);
+        let jl = write(
+            d.path(),
+            "p.jsonl",
+            "{\"sentence1\":\"a\",\"sentence2\":\"b\",\"label\":1}\n",
+        );
+        assert_eq!(read_pairs(&jl).unwrap()[0].score, 5.0);
+    }
 }

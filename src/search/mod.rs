@@ -149,6 +149,7 @@ pub fn search(
     queue: &EncoderQueue,
     req: &SearchRequest,
 ) -> Result<SearchResponse> {
+    let t0 = std::time::Instant::now();
     req.validate()?;
     let qv = match req.mode {
         Mode::Lexical => None,
@@ -160,7 +161,9 @@ pub fn search(
                 .expect("one vector"),
         ),
     };
-    search_with_vector(coll, queue, req, qv.as_deref())
+    let mut resp = search_with_vector(coll, queue, req, qv.as_deref())?;
+    resp.took_ms = t0.elapsed().as_secs_f64() * 1e3; // the query embedding included
+    Ok(resp)
 }
 
 /// Runs a search with the query vector already computed (batch evaluation embeds all queries at once).
