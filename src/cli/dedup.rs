@@ -75,12 +75,7 @@ pub fn run_dedup(cli: &Cli, args: &DedupArgs) -> Result<()> {
         return Ok(());
     }
     let pb = progress_bar(0, "scanning");
-    let pbr = &pb;
-    let progress = move |stage: &str, done: usize, total: usize| {
-        pbr.set_message(stage.to_owned());
-        pbr.set_length(total as u64);
-        pbr.set_position(done as u64);
-    };
+    let progress = super::stage_progress(&pb);
     let (report, clusters) = engine.scan_duplicates(&args.collection, Some(th), &progress)?;
     pb.finish_and_clear();
     let mut w: Box<dyn Write> = match &args.out {
@@ -474,12 +469,7 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
     }
     pb.finish_and_clear();
     let pb = progress_bar(0, "scanning");
-    let pbr = &pb;
-    let progress = move |stage: &str, done: usize, total: usize| {
-        pbr.set_message(stage.to_owned());
-        pbr.set_length(total as u64);
-        pbr.set_position(done as u64);
-    };
+    let progress = super::stage_progress(&pb);
     let (report, clusters) =
         dedup::scan(&*engine.catalog.get("eval")?, &engine.queue, &th, &progress)?;
     pb.finish_and_clear();

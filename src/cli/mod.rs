@@ -163,3 +163,14 @@ pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     pb.set_message(what.to_owned());
     pb
 }
+
+/// A progress callback for multi-stage work (`stage`, done, total) that drives one bar.
+pub(crate) fn stage_progress(
+    pb: &indicatif::ProgressBar,
+) -> impl Fn(&str, usize, usize) + Sync + '_ {
+    move |stage: &str, done: usize, total: usize| {
+        pb.set_message(stage.to_owned());
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    }
+}

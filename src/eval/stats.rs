@@ -115,14 +115,17 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
     (sum_pos - (pos * (pos + 1)) as f64 / 2.0) / (pos * neg) as f64
 }
 
-/// The threshold with the best F1 (for reference figures, never for the shipped defaults' own test).
-pub fn best_f1(scores: &[f64], labels: &[bool]) -> BinaryScores {
+/// The decision at every distinct score used as a threshold, lowest threshold first.
+fn sweep<'a>(scores: &'a [f64], labels: &'a [bool]) -> impl Iterator<Item = BinaryScores> + 'a {
     let mut cands: Vec<f64> = scores.to_vec();
     cands.sort_by(|a, b| a.total_cmp(b));
     cands.dedup();
-    cands
-        .iter()
-        .map(|&t| binary_at(scores, labels, t))
+    cands.into_iter().map(move |t| binary_at(scores, labels, t))
+}
+
+/// The threshold with the best F1 (for reference figures, never for the shipped defaults' own test).
+pub fn best_f1(scores: &[f64], labels: &[bool]) -> BinaryScores {
+    sweep(scores, labels)
         .max_by(|a, b| a.f1.total_cmp(&b.f1))
         .unwrap_or(BinaryScores {
             threshold: 0.0,
@@ -140,13 +143,7 @@ pub fn threshold_for_precision(
     labels: &[bool],
     target: f64,
 ) -> Option<BinaryScores> {
-    let mut cands: Vec<f64> = scores.to_vec();
-    cands.sort_by(|a, b| a.total_cmp(b));
-    cands.dedup();
-    cands
-        .iter()
-        .map(|&t| binary_at(scores, labels, t))
-        .find(|b| b.precision >= target && b.recall > 0.0)
+    sweep(scores, labels).find(|b| b.precision >= target && b.recall > 0.0)
 }
 
 #[cfg(test)]
