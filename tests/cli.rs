@@ -4,6 +4,16 @@ mod common;
 use common::*;
 use std::process::Command;
 
+/// The JSON stdout of a command that must have succeeded.
+fn ok_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn yusa(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_yusa"))
         .args(args)
@@ -50,12 +60,7 @@ fn embed_json_cosine_and_pairs() {
         "심심한데 뭐하지",
         "심심한데 뭐하면 좋을까",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ok_json(&out);
     assert_eq!(v["dim"], 32);
     assert_eq!(v["items"][0]["input"], "query: 굿");
     assert_eq!(v["items"][0]["embedding"].as_array().unwrap().len(), 32);
@@ -163,12 +168,7 @@ fn index_and_search_from_the_command_line() {
         "Q",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ok_json(&out);
     assert_eq!(v["indexed"], 3);
     assert_eq!(v["skipped_empty"], 1);
     // Re-indexing the same file upserts by row id instead of duplicating.
@@ -198,12 +198,7 @@ fn index_and_search_from_the_command_line() {
         "lexical",
         "학교",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ok_json(&out);
     let hit = &v[0]["response"]["hits"][0];
     assert_eq!(hit["text"], "학교에서 공부했어요");
     assert_eq!(hit["metadata"]["A"], "좋아요");
