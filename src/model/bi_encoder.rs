@@ -2,11 +2,11 @@
 
 use super::batch::{self, BatchPolicy};
 use super::config::{ModelDir, Pooling, Prompts};
-use super::encoder::{Encoder, Mode, Weights};
+use super::encoder::{Encoder, Weights};
+use super::packed::PackedEncoder;
 use super::tokenize::{check_not_blank, TextTokenizer, Tokens};
 use crate::error::Result;
 use crate::score::Cosine;
-use candle_core::{Tensor, D};
 
 /// Which side of a comparison a text is on; selects the model's input prefix (e5: `query: ` /
 /// `passage: `). Symmetric tasks (STS, duplicates, similar-sentence lookup) use `Query` on both sides.
@@ -42,7 +42,7 @@ pub struct Embedded {
 /// A loaded bi-encoder model.
 pub struct BiEncoder {
     name: String,
-    encoder: Encoder,
+    encoder: PackedEncoder,
     tokenizer: TextTokenizer,
     pooling: Pooling,
     prompts: Prompts,
@@ -54,7 +54,7 @@ impl BiEncoder {
     pub fn load(dir: &ModelDir) -> Result<Self> {
         let cfg = dir.config()?;
         let weights = Weights::load(&dir.weights_path())?;
-        let encoder = Encoder::new(&cfg, &weights)?;
+        let encoder = PackedEncoder::new(&Encoder::new(&cfg, &weights)?)?;
         let tokenizer = TextTokenizer::from_file(&dir.tokenizer_path(), cfg.max_tokens())?;
         Ok(BiEncoder {
             name: dir.name(),
@@ -148,12 +148,14 @@ impl BiEncoder {
                 .iter()
                 .map(|&i| (tokens[i].ids.as_slice(), tokens[i].type_ids.as_slice()))
                 .collect();
-            let input = self.encoder.batch_input(&seqs)?;
-            let hidden = self.encoder.forward(&input, Mode::Infer)?;
-            let pooled = pool(&hidden, &input.mask, self.pooling)?;
-            let normed = l2_normalize(&pooled)?;
-            for (row, &i) in normed.to_vec2::<f32>()?.into_iter().zip(&batch) {
-                out[i] = Some(Embedding(row));
+            let states = self.encoder.forward(&seqs)?;
+            for (k, &i) in batch.iter().enumerate() {
+                let mut v = match self.pooling {
+                    Pooling::Cls => states.first(k).to_vec(),
+                    Pooling::Mean => states.mean(k),
+                };
+                normalize(&mut v);
+                out[i] = Some(Embedding(v));
             }
             progress(batch.len());
         }
@@ -164,24 +166,8 @@ impl BiEncoder {
     }
 }
 
-/// Pools `[batch, seq, hidden]` states into `[batch, hidden]`.
-pub fn pool(hidden: &Tensor, mask: &Tensor, pooling: Pooling) -> Result<Tensor> {
-    Ok(match pooling {
-        Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-        Pooling::Mean => {
-            let m = mask.unsqueeze(2)?; // [b, t, 1]
-            let summed = hidden.broadcast_mul(&m)?.sum(1)?;
-            let counts = m.sum(1)?.clamp(1e-9, f64::MAX)?;
-            summed.broadcast_div(&counts)?
-        }
-    })
-}
-
-fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    let norm = x
-        .sqr()?
-        .sum_keepdim(D::Minus1)?
-        .sqrt()?
-        .clamp(1e-12, f64::MAX)?;
-    Ok(x.broadcast_div(&norm)?)
+/// Scales a vector to unit length (a zero vector stays zero).
+fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
 }

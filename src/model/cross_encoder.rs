@@ -4,7 +4,8 @@
 
 use super::batch::{self, BatchPolicy};
 use super::config::{EncoderConfig, ModelDir, ScoreScale};
-use super::encoder::{Encoder, Linear, Mode, Weights};
+use super::encoder::{Encoder, Linear, Weights};
+use super::packed::PackedEncoder;
 use super::tokenize::{check_not_blank, TextTokenizer};
 use crate::error::{Error, Result};
 use crate::score::StsScore;
@@ -48,19 +49,23 @@ impl Head {
 
     /// `[batch, seq, hidden]` → `[batch]` logits, from the first token.
     pub fn forward(&self, hidden: &Tensor) -> Result<Tensor> {
-        let first = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+        self.forward_first(&hidden.narrow(1, 0, 1)?.squeeze(1)?)
+    }
+
+    /// `[batch, hidden]` first-token states → `[batch]` logits.
+    pub fn forward_first(&self, first: &Tensor) -> Result<Tensor> {
         let (a, b) = match self {
             Head::BertPooler { pooler, classifier } => (pooler, classifier),
             Head::Roberta { dense, out_proj } => (dense, out_proj),
         };
-        Ok(b.forward(&a.forward(&first)?.tanh()?)?.squeeze(1)?)
+        Ok(b.forward(&a.forward(first)?.tanh()?)?.squeeze(1)?)
     }
 }
 
 /// A loaded STS cross-encoder.
 pub struct CrossEncoder {
     name: String,
-    encoder: Encoder,
+    encoder: PackedEncoder,
     head: Head,
     tokenizer: TextTokenizer,
     scale: ScoreScale,
@@ -72,7 +77,7 @@ impl CrossEncoder {
         let cfg = dir.config()?;
         let weights = Weights::load(&dir.weights_path())?;
         let head = Head::load(&cfg, &weights)?;
-        let encoder = Encoder::new(&cfg, &weights)?;
+        let encoder = PackedEncoder::new(&Encoder::new(&cfg, &weights)?)?;
         let tokenizer = TextTokenizer::from_file(&dir.tokenizer_path(), cfg.max_tokens())?;
         Ok(CrossEncoder {
             name: dir.name(),
@@ -111,9 +116,13 @@ impl CrossEncoder {
                 .iter()
                 .map(|&i| (tokens[i].ids.as_slice(), tokens[i].type_ids.as_slice()))
                 .collect();
-            let input = self.encoder.batch_input(&seqs)?;
-            let hidden = self.encoder.forward(&input, Mode::Infer)?;
-            let logits = self.head.forward(&hidden)?.to_vec1::<f32>()?;
+            let states = self.encoder.forward(&seqs)?;
+            let h = states.hidden;
+            let first: Vec<f32> = (0..states.len())
+                .flat_map(|k| states.first(k).iter().copied())
+                .collect();
+            let first = Tensor::from_vec(first, (states.len(), h), &candle_core::Device::Cpu)?;
+            let logits = self.head.forward_first(&first)?.to_vec1::<f32>()?;
             for (logit, &i) in logits.into_iter().zip(&batch) {
                 out[i] = StsScore::new(self.scale.apply(logit));
             }

@@ -207,14 +207,14 @@ impl LayerNorm {
     }
 }
 
-struct Layer {
+pub(crate) struct Layer {
     /// Query, key and value stacked into one `[3H, H]` matrix: one GEMM instead of three.
-    qkv: Linear,
-    attn_out: Linear,
-    attn_ln: LayerNorm,
-    ff_in: Linear,
-    ff_out: Linear,
-    ff_ln: LayerNorm,
+    pub(crate) qkv: Linear,
+    pub(crate) attn_out: Linear,
+    pub(crate) attn_ln: LayerNorm,
+    pub(crate) ff_in: Linear,
+    pub(crate) ff_out: Linear,
+    pub(crate) ff_ln: LayerNorm,
 }
 
 /// The token ids of one padded batch, as the encoder consumes them.
@@ -224,6 +224,47 @@ pub struct EncoderInput {
     /// 1.0 for real tokens, 0.0 for padding, `[batch, seq]` f32.
     pub mask: Tensor,
     pub positions: Tensor,
+}
+
+pub(crate) struct EncoderParts<'a> {
+    pub word: &'a Tensor,
+    pub position: &'a Tensor,
+    pub token_type: &'a Tensor,
+    pub emb_ln: &'a LayerNorm,
+    pub layers: &'a [Layer],
+}
+
+/// Position ids for one sequence of `len` real tokens padded to `padded`: BERT counts from 0;
+/// RoBERTa/XLM-R from `pad + 1`, with padding at `pad` (HF's `create_position_ids_from_input_ids`).
+pub(crate) fn position_ids(cfg: &EncoderConfig, len: usize, padded: usize) -> Vec<u32> {
+    match cfg.family {
+        Family::Bert => (0..padded as u32).collect(),
+        Family::Roberta => {
+            let pad = cfg.pad_token_id;
+            (0..padded as u32)
+                .map(|i| if (i as usize) < len { pad + 1 + i } else { pad })
+                .collect()
+        }
+    }
+}
+
+/// Rejects a sequence the model cannot take: too long, or an id outside the vocabulary (which
+/// would index past the embedding table).
+pub(crate) fn check_sequence(cfg: &EncoderConfig, seq: &[u32]) -> Result<()> {
+    let n = seq.len();
+    if n > cfg.max_tokens() {
+        return Err(Error::Invalid(format!(
+            "sequence of {n} tokens exceeds the model's {} (truncate first)",
+            cfg.max_tokens()
+        )));
+    }
+    if let Some(&bad) = seq.iter().find(|&&id| id as usize >= cfg.vocab_size) {
+        return Err(Error::Invalid(format!(
+            "token id {bad} outside the vocabulary of {}",
+            cfg.vocab_size
+        )));
+    }
+    Ok(())
 }
 
 /// A BERT-architecture encoder (BERT, RoBERTa, XLM-R share it; they differ in position numbering).
@@ -329,17 +370,19 @@ impl Encoder {
         &self.cfg
     }
 
-    /// Position ids for one sequence of `len` real tokens padded to `padded`: BERT counts from 0;
-    /// RoBERTa/XLM-R from `pad + 1`, with padding at `pad` (HF's `create_position_ids_from_input_ids`).
+    /// Position ids for one sequence of `len` real tokens padded to `padded`.
     pub fn position_ids(&self, len: usize, padded: usize) -> Vec<u32> {
-        match self.cfg.family {
-            Family::Bert => (0..padded as u32).collect(),
-            Family::Roberta => {
-                let pad = self.cfg.pad_token_id;
-                (0..padded as u32)
-                    .map(|i| if (i as usize) < len { pad + 1 + i } else { pad })
-                    .collect()
-            }
+        position_ids(&self.cfg, len, padded)
+    }
+
+    /// The weights, for [`PackedEncoder`](super::packed::PackedEncoder) to lay out once.
+    pub(crate) fn parts(&self) -> EncoderParts<'_> {
+        EncoderParts {
+            word: &self.word,
+            position: &self.position,
+            token_type: &self.token_type,
+            emb_ln: &self.emb_ln,
+            layers: &self.layers,
         }
     }
 
@@ -358,18 +401,7 @@ impl Encoder {
         let mut pos = Vec::with_capacity(b * t);
         for (seq, ty) in seqs {
             let n = seq.len();
-            if n > self.cfg.max_tokens() {
-                return Err(Error::Invalid(format!(
-                    "sequence of {n} tokens exceeds the model's {} (truncate first)",
-                    self.cfg.max_tokens()
-                )));
-            }
-            if let Some(&bad) = seq.iter().find(|&&id| id as usize >= self.cfg.vocab_size) {
-                return Err(Error::Invalid(format!(
-                    "token id {bad} outside the vocabulary of {}",
-                    self.cfg.vocab_size
-                )));
-            }
+            check_sequence(&self.cfg, seq)?;
             ids.extend_from_slice(seq);
             ids.extend(std::iter::repeat_n(self.cfg.pad_token_id, t - n));
             let max_type = self.cfg.type_vocab_size.max(1) as u32 - 1;

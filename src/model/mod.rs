@@ -10,6 +10,7 @@ pub mod e5s1;
 pub mod encoder;
 pub mod fixture;
 pub mod import;
+pub mod packed;
 pub mod registry;
 pub mod tokenize;
 
