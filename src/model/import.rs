@@ -270,7 +270,21 @@ pub fn write_dir_atomically(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) 
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
+    // Replacing an existing directory: move the old one aside first (rename cannot overwrite a
+    // non-empty directory), then remove it once the new one is in place.
+    let old = parent.join(format!(
+        ".{}.old-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let replaced = out.exists();
+    if replaced {
+        std::fs::rename(out, &old).map_err(Error::io(out))?;
+    }
     std::fs::rename(&tmp, out).map_err(Error::io(out))?;
+    if replaced {
+        std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod bi_encoder;
 pub mod config;
 pub mod cross_encoder;
+pub mod delta;
 pub mod e5s1;
 pub mod encoder;
 pub mod fixture;

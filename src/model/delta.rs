@@ -1,0 +1,292 @@
+//! Fine-tuned models as a difference from their base: what yusa commits to git for the shipped
+//! cross-encoder, and the step that rebuilds the full HF directory from it during set-up.
+//!
+//! Why: a fine-tuned e5-small is 470 MB, almost all of it the word-embedding table that training
+//! keeps frozen. The delta stores only what changed: each changed matrix as `trained − base` in
+//! int8 with one scale per row (the differences are small, so 8 bits of them lose far less than 8
+//! bits of the weights would), vectors and new tensors (the head) in f32, and names of tensors
+//! identical to the base. `delta.json` pins the base by SHA-256 so a delta is never applied to the
+//! wrong model.
+
+use super::import::{sha256_file, write_dir_atomically, write_json, write_synced};
+use crate::error::{Error, Result};
+use safetensors::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const DELTA_FILE: &str = "delta.safetensors";
+pub const MANIFEST_FILE: &str = "delta.json";
+/// Files of the trained directory carried verbatim into the delta (and back).
+const CARRIED: [&str; 2] = ["config.json", "README.md"];
+
+/// How one tensor of the fine-tuned model is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stored {
+    /// Bit-identical to the base's tensor (frozen in training): nothing stored.
+    Base,
+    /// `trained − base`, int8 with a per-row f32 scale.
+    Int8Delta,
+    /// The trained values in f32 (vectors, and tensors the base does not have).
+    F32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeltaManifest {
+    pub format: u32,
+    /// File name of the base's weights and their SHA-256.
+    pub base_weights_sha256: String,
+    pub tokenizer_sha256: String,
+    /// Trained tensor name → how it is stored; the base name is the trained name without the
+    /// architecture prefix (`bert.` …).
+    pub tensors: BTreeMap<String, Stored>,
+}
+
+/// What [`pack`] wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackReport {
+    pub bytes: u64,
+    pub base: usize,
+    pub int8_delta: usize,
+    pub f32: usize,
+    /// Largest absolute error the int8 rounding puts on any weight.
+    pub max_abs_error: f32,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(Error::io(path))
+}
+
+fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>> {
+    SafeTensors::deserialize(bytes).map_err(|e| Error::BadConfig {
+        path: path.to_owned(),
+        reason: format!("cannot read safetensors: {e}"),
+    })
+}
+
+/// The values of a tensor as f32, whatever float type it is stored in.
+fn values(st: &SafeTensors, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+    let t = st
+        .tensor(name)
+        .map_err(|e| Error::Invalid(format!("tensor {name}: {e}")))?;
+    let d = t.data();
+    let v = match t.dtype() {
+        Dtype::F32 => d
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => d
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        other => {
+            return Err(Error::Invalid(format!(
+                "tensor {name}: {other:?} is not a float type"
+            )))
+        }
+    };
+    Ok((t.shape().to_vec(), v))
+}
+
+/// The base checkpoint's name for a trained tensor: the architecture prefix is dropped when the
+/// base does not use it.
+fn base_name(name: &str, base: &SafeTensors) -> Option<String> {
+    if base.tensor(name).is_ok() {
+        return Some(name.to_owned());
+    }
+    ["bert.", "roberta.", "model."]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .filter(|n| base.tensor(n).is_ok())
+        .map(str::to_owned)
+}
+
+/// Writes `out` (a directory) holding `trained − base`.
+pub fn pack(trained_dir: &Path, base_dir: &Path, out: &Path) -> Result<PackReport> {
+    let trained_path = trained_dir.join("model.safetensors");
+    let base_path = base_dir.join("model.safetensors");
+    let trained_bytes = read(&trained_path)?;
+    let base_bytes = read(&base_path)?;
+    let trained = parse(&trained_bytes, &trained_path)?;
+    let base = parse(&base_bytes, &base_path)?;
+
+    let mut stored = BTreeMap::new();
+    let mut blobs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = vec![];
+    let mut max_abs_error = 0f32;
+    let mut names: Vec<String> = trained.names().into_iter().map(str::to_owned).collect();
+    names.sort();
+    for name in names {
+        let (shape, v) = values(&trained, &name)?;
+        let base_v = match base_name(&name, &base) {
+            Some(b) => Some(values(&base, &b)?).filter(|(s, _)| *s == shape),
+            None => None,
+        };
+        let kind = match &base_v {
+            Some((_, b)) if b == &v => Stored::Base,
+            Some((_, b)) if shape.len() == 2 => {
+                let cols = shape[1];
+                let mut q = Vec::with_capacity(v.len());
+                let mut scales = Vec::with_capacity(shape[0]);
+                for (row, brow) in v.chunks_exact(cols).zip(b.chunks_exact(cols)) {
+                    let max = row
+                        .iter()
+                        .zip(brow)
+                        .map(|(t, b)| (t - b).abs())
+                        .fold(0f32, f32::max);
+                    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+                    scales.push(scale);
+                    for (t, b) in row.iter().zip(brow) {
+                        let d = ((t - b) / scale).round().clamp(-127.0, 127.0);
+                        max_abs_error = max_abs_error.max((b + d * scale - t).abs());
+                        q.push(d as i8 as u8);
+                    }
+                }
+                blobs.push((format!("{name}:q"), Dtype::I8, shape.clone(), q));
+                blobs.push((
+                    format!("{name}:scale"),
+                    Dtype::F32,
+                    vec![shape[0]],
+                    scales.iter().flat_map(|s| s.to_le_bytes()).collect(),
+                ));
+                Stored::Int8Delta
+            }
+            _ => {
+                blobs.push((
+                    name.clone(),
+                    Dtype::F32,
+                    shape.clone(),
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                ));
+                Stored::F32
+            }
+        };
+        stored.insert(name, kind);
+    }
+    let manifest = DeltaManifest {
+        format: 1,
+        base_weights_sha256: sha256_file(&base_path)?,
+        tokenizer_sha256: sha256_file(&trained_dir.join("tokenizer.json"))?,
+        tensors: stored,
+    };
+    write_dir_atomically(out, |tmp| {
+        let views = blobs
+            .iter()
+            .map(|(n, dt, shape, data)| {
+                safetensors::tensor::TensorView::new(*dt, shape.clone(), data)
+                    .map(|v| (n.clone(), v))
+                    .map_err(|e| Error::Invalid(format!("tensor {n}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        safetensors::tensor::serialize_to_file(views, None, &tmp.join(DELTA_FILE))
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        write_json(&tmp.join(MANIFEST_FILE), &manifest)?;
+        for f in CARRIED {
+            let src = trained_dir.join(f);
+            if src.is_file() {
+                write_synced(&tmp.join(f), &read(&src)?)?;
+            }
+        }
+        Ok(())
+    })?;
+    let count = |k: Stored| manifest.tensors.values().filter(|&&s| s == k).count();
+    Ok(PackReport {
+        bytes: std::fs::metadata(out.join(DELTA_FILE))
+            .map_err(Error::io(out.join(DELTA_FILE)))?
+            .len(),
+        base: count(Stored::Base),
+        int8_delta: count(Stored::Int8Delta),
+        f32: count(Stored::F32),
+        max_abs_error,
+    })
+}
+
+/// Rebuilds the full model directory `out` from a delta and its base. Does nothing when `out`
+/// already holds this very delta's assembly (its manifest is copied in as a stamp).
+pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
+    let manifest_path = delta_dir.join(MANIFEST_FILE);
+    let manifest_text = read(&manifest_path)?;
+    if out.join(MANIFEST_FILE).is_file() && read(&out.join(MANIFEST_FILE))? == manifest_text {
+        return Ok(false);
+    }
+    let manifest: DeltaManifest =
+        serde_json::from_slice(&manifest_text).map_err(|e| Error::BadConfig {
+            path: manifest_path.clone(),
+            reason: e.to_string(),
+        })?;
+    let base_path = base_dir.join("model.safetensors");
+    let tokenizer = base_dir.join("tokenizer.json");
+    for (path, want) in [
+        (&base_path, &manifest.base_weights_sha256),
+        (&tokenizer, &manifest.tokenizer_sha256),
+    ] {
+        let got = sha256_file(path)?;
+        if &got != want {
+            return Err(Error::BadConfig {
+                path: path.clone(),
+                reason: format!(
+                    "this delta was made against a file with SHA-256 {want}, found {got}: \
+                     re-import the base model (make model)"
+                ),
+            });
+        }
+    }
+    let base_bytes = read(&base_path)?;
+    let base = parse(&base_bytes, &base_path)?;
+    let delta_path = delta_dir.join(DELTA_FILE);
+    let delta_bytes = read(&delta_path)?;
+    let delta = parse(&delta_bytes, &delta_path)?;
+
+    let mut tensors = Vec::with_capacity(manifest.tensors.len());
+    for (name, kind) in &manifest.tensors {
+        let (shape, values) = match kind {
+            Stored::F32 => self::values(&delta, name)?,
+            Stored::Base | Stored::Int8Delta => {
+                let b = base_name(name, &base)
+                    .ok_or_else(|| Error::Invalid(format!("the base has no tensor for {name}")))?;
+                let (shape, mut v) = self::values(&base, &b)?;
+                if *kind == Stored::Int8Delta {
+                    let q = delta
+                        .tensor(&format!("{name}:q"))
+                        .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
+                    let (_, scales) = self::values(&delta, &format!("{name}:scale"))?;
+                    if q.shape() != shape.as_slice() || q.dtype() != Dtype::I8 {
+                        return Err(Error::Invalid(format!("{name}: delta shape mismatch")));
+                    }
+                    let cols = shape[1];
+                    for ((row, qrow), s) in v
+                        .chunks_exact_mut(cols)
+                        .zip(q.data().chunks_exact(cols))
+                        .zip(&scales)
+                    {
+                        for (w, &d) in row.iter_mut().zip(qrow) {
+                            *w += d as i8 as f32 * s;
+                        }
+                    }
+                }
+                (shape, v)
+            }
+        };
+        tensors.push(super::import::NamedTensor {
+            name: name.clone(),
+            shape,
+            values,
+        });
+    }
+    write_dir_atomically(out, |tmp| {
+        super::import::write_safetensors(
+            &tmp.join("model.safetensors"),
+            &tensors,
+            super::import::StoreDType::F32,
+        )?;
+        write_synced(&tmp.join("tokenizer.json"), &read(&tokenizer)?)?;
+        for f in CARRIED {
+            let src = delta_dir.join(f);
+            if src.is_file() {
+                write_synced(&tmp.join(f), &read(&src)?)?;
+            }
+        }
+        write_synced(&tmp.join(MANIFEST_FILE), &manifest_text)
+    })?;
+    Ok(true)
+}
