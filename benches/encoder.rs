@@ -1,13 +1,21 @@
-//! Encoder throughput: the first N non-empty NSMC reviews through the bi-encoder, batch 32,
-//! length-sorted batches. Writes the token ids it used so that `benches/np_encoder.py` runs the very
-//! same inputs; `benches/encoder.sh` runs both and prints the ratio.
+//! Encoder speed, one run, same inputs for every engine:
+//! - throughput on the first N non-empty NSMC reviews, length-sorted batches of 32: yusa's packed
+//!   f32 path, the same with token-budget batches, and the candle padded path it replaced (the
+//!   in-run baseline); writes the token ids so that `benches/np_encoder.py` runs numpy + OpenBLAS on
+//!   the very same batches (`benches/encoder.sh` runs both and prints the ratio);
+//! - single-query latency (one 15-token review);
+//! - long passages (256 and 512 tokens);
+//! - the cross-encoder on 20 KLUE STS dev pairs at several depths, when one is installed.
 //!
-//! cargo bench --bench encoder -- [--nsmc PATH] [--model DIR] [--n 512] [--batch 32] [--ids-out FILE]
+//! cargo bench --bench encoder -- [--nsmc PATH] [--model DIR] [--cross DIR] [--klue PATH] [--n 512]
+//!   [--batch 32] [--ids-out FILE]
 
 use std::io::BufRead;
 use std::time::Instant;
-use yusa::model::batch::BatchPolicy;
-use yusa::model::{BiEncoder, ModelDir, Role};
+use yusa::model::batch::{self, BatchPolicy};
+use yusa::model::encoder::{Encoder, Mode, Weights};
+use yusa::model::tokenize::Tokens;
+use yusa::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 
 fn arg(name: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
@@ -17,9 +25,114 @@ fn arg(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+fn median_ms(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let p = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize] * 1e3;
+    (p(0.5), p(0.95))
+}
+
+struct Throughput {
+    label: String,
+    seconds: f64,
+    sentences: usize,
+    tokens: usize,
+}
+
+impl Throughput {
+    fn print(&self) {
+        println!(
+            "{:<58} {:>7.1} sentences/s {:>7.0} tokens/s  ({} sentences, {} tokens, {:.2} s)",
+            self.label,
+            self.sentences as f64 / self.seconds,
+            self.tokens as f64 / self.seconds,
+            self.sentences,
+            self.tokens,
+            self.seconds
+        );
+    }
+    fn tps(&self) -> f64 {
+        self.tokens as f64 / self.seconds
+    }
+}
+
+fn time_embed(model: &BiEncoder, tokens: &[Tokens], label: &str) -> anyhow::Result<Throughput> {
+    model.embed_tokens(&tokens[..tokens.len().min(32)], &mut |_| {})?; // warm-up
+    let t0 = Instant::now();
+    model.embed_tokens(tokens, &mut |_| {})?;
+    Ok(Throughput {
+        label: label.to_owned(),
+        seconds: t0.elapsed().as_secs_f64(),
+        sentences: tokens.len(),
+        tokens: tokens.iter().map(|t| t.ids.len()).sum(),
+    })
+}
+
+/// The encoder as yusa ran it before packing: candle ops on padded batches, masked attention.
+fn time_candle(model_dir: &str, tokens: &[Tokens], batch: usize) -> anyhow::Result<Throughput> {
+    let dir = ModelDir::open(model_dir)?;
+    let encoder = Encoder::new(&dir.config()?, &Weights::load(&dir.weights_path())?)?;
+    let lengths: Vec<usize> = tokens.iter().map(|t| t.ids.len()).collect();
+    let plan = batch::plan(
+        &lengths,
+        BatchPolicy {
+            max_batch: batch,
+            max_padded_tokens: usize::MAX,
+        },
+    );
+    let run = |b: &[usize]| -> anyhow::Result<()> {
+        let seqs: Vec<(&[u32], &[u32])> = b
+            .iter()
+            .map(|&i| (tokens[i].ids.as_slice(), tokens[i].type_ids.as_slice()))
+            .collect();
+        let input = encoder.batch_input(&seqs)?;
+        let hidden = encoder.forward(&input, Mode::Infer)?;
+        let m = input.mask.unsqueeze(2)?;
+        let _pooled = (hidden
+            .broadcast_mul(&m)?
+            .sum(1)?
+            .broadcast_div(&m.sum(1)?)?)
+        .to_vec2::<f32>()?;
+        Ok(())
+    };
+    run(&plan[0])?;
+    let t0 = Instant::now();
+    for b in &plan {
+        run(b)?;
+    }
+    Ok(Throughput {
+        label: format!("candle f32, padded batches of {batch} (previous path)"),
+        seconds: t0.elapsed().as_secs_f64(),
+        sentences: tokens.len(),
+        tokens: lengths.iter().sum(),
+    })
+}
+
+/// Sequences of exactly `len` tokens made of consecutive reviews' ids between one CLS and one SEP.
+fn long_sequences(tokens: &[Tokens], len: usize, count: usize) -> Vec<Tokens> {
+    let (cls, sep) = (tokens[0].ids[0], *tokens[0].ids.last().unwrap_or(&2));
+    let mut inner = tokens
+        .iter()
+        .flat_map(|t| t.ids[1..t.ids.len() - 1].iter().copied())
+        .cycle();
+    (0..count)
+        .map(|_| {
+            let mut ids = vec![cls];
+            ids.extend(inner.by_ref().take(len - 2));
+            ids.push(sep);
+            Tokens {
+                type_ids: vec![0; ids.len()],
+                ids,
+                truncated: false,
+            }
+        })
+        .collect()
+}
+
 fn main() -> anyhow::Result<()> {
     let nsmc = arg("--nsmc", "../shared/data/nsmc/nsmc_reviews.tsv.gz");
     let model_dir = arg("--model", "models/multilingual-e5-small");
+    let cross_dir = arg("--cross", "models/ko-sts-cross-encoder");
+    let klue = arg("--klue", "../shared/data/klue_sts/klue-sts-v1.1_dev.json");
     let n: usize = arg("--n", "512").parse()?;
     let batch: usize = arg("--batch", "32").parse()?;
     let ids_out = arg("--ids-out", "target/bench_encoder_ids.json");
@@ -38,20 +151,92 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let model = BiEncoder::load(&ModelDir::open(&model_dir)?)?.with_batch_policy(BatchPolicy {
-        max_batch: batch,
-        max_padded_tokens: usize::MAX,
-    });
-    let tokens = model.tokenize(&reviews, Role::Query)?;
-    let n_tokens: usize = tokens.iter().map(|t| t.ids.len()).sum();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    println!("{threads} threads; {n} NSMC reviews; model {model_dir}");
+    let dir = ModelDir::open(&model_dir)?;
+    let fixed = BiEncoder::load(&dir)?.with_batch_policy(BatchPolicy {
+        max_batch: batch,
+        max_padded_tokens: usize::MAX,
+    });
+    let tokens = fixed.tokenize(&reviews, Role::Query)?;
 
-    model.embed_tokens(&tokens[..batch.min(tokens.len())], &mut |_| {})?; // warm-up
-    let t0 = Instant::now();
-    model.embed_tokens(&tokens, &mut |_| {})?;
-    let secs = t0.elapsed().as_secs_f64();
+    let packed = time_embed(
+        &fixed,
+        &tokens,
+        &format!("yusa packed f32, length-sorted batches of {batch}"),
+    )?;
+    packed.print();
+    let budget = BiEncoder::load(&dir)?.with_batch_policy(BatchPolicy {
+        max_batch: 256,
+        max_padded_tokens: 4096,
+    });
+    time_embed(&budget, &tokens, "yusa packed f32, token budget 4096").map(|t| t.print())?;
+    let candle = time_candle(&model_dir, &tokens, batch)?;
+    candle.print();
+    println!(
+        "ratio packed / previous path: {:.2}×",
+        packed.tps() / candle.tps()
+    );
+
+    // Single query: the first review of exactly 15 tokens (or the closest).
+    let q = tokens
+        .iter()
+        .min_by_key(|t| t.ids.len().abs_diff(15))
+        .expect("reviews");
+    let mut times = vec![];
+    for _ in 0..40 {
+        let t0 = Instant::now();
+        fixed.embed_tokens(std::slice::from_ref(q), &mut |_| {})?;
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    let (p50, p95) = median_ms(times[5..].to_vec());
+    println!(
+        "single query ({} tokens): p50 {p50:.1} ms, p95 {p95:.1} ms",
+        q.ids.len()
+    );
+
+    for (len, count) in [(256usize, 32usize), (512, 16)] {
+        let long = long_sequences(&tokens, len, count);
+        time_embed(
+            &budget,
+            &long,
+            &format!("yusa packed f32, {len}-token passages"),
+        )
+        .map(|t| t.print())?;
+    }
+
+    let mut cross = serde_json::Value::Null;
+    if std::path::Path::new(&cross_dir)
+        .join("config.json")
+        .is_file()
+    {
+        let pairs: Vec<(String, String)> = yusa::eval::sts::read_pairs(klue.as_ref())?
+            .into_iter()
+            .take(20)
+            .map(|p| (p.sentence1, p.sentence2))
+            .collect();
+        let cdir = ModelDir::open(&cross_dir)?;
+        let full = cdir.config()?.num_hidden_layers;
+        let mut rows = vec![];
+        for layers in [3, 6, full] {
+            let model = CrossEncoder::load_layers(&cdir, Some(layers))?;
+            model.score(&pairs)?;
+            let mut times = vec![];
+            for _ in 0..12 {
+                let t0 = Instant::now();
+                model.score(&pairs)?;
+                times.push(t0.elapsed().as_secs_f64());
+            }
+            let (p50, p95) = median_ms(times[2..].to_vec());
+            println!("cross-encoder, 20 KLUE STS dev pairs, {layers} layers: p50 {p50:.0} ms, p95 {p95:.0} ms");
+            rows.push(serde_json::json!({"layers": layers, "p50_ms": p50, "p95_ms": p95}));
+        }
+        cross = serde_json::Value::Array(rows);
+    } else {
+        println!("no cross-encoder at {cross_dir}: pair scoring not timed");
+    }
 
     let ids: Vec<&Vec<u32>> = tokens.iter().map(|t| &t.ids).collect();
     std::fs::write(
@@ -59,15 +244,10 @@ fn main() -> anyhow::Result<()> {
         serde_json::to_string(&serde_json::json!({
             "batch": batch,
             "ids": ids,
-            "yusa": {"seconds": secs, "sentences": reviews.len(), "tokens": n_tokens},
+            "yusa": {"seconds": packed.seconds, "sentences": packed.sentences, "tokens": packed.tokens},
+            "previous": {"seconds": candle.seconds, "tokens": candle.tokens},
+            "cross_encoder_20_pairs": cross,
         }))?,
     )?;
-    println!(
-        "yusa (candle f32, length-sorted batches of {batch}, {threads} threads): {} sentences, {n_tokens} tokens ({:.1} per sentence) in {secs:.2} s → {:.1} sentences/s, {:.0} tokens/s",
-        reviews.len(),
-        n_tokens as f64 / reviews.len() as f64,
-        reviews.len() as f64 / secs,
-        n_tokens as f64 / secs
-    );
     Ok(())
 }

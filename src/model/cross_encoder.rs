@@ -74,7 +74,16 @@ pub struct CrossEncoder {
 
 impl CrossEncoder {
     pub fn load(dir: &ModelDir) -> Result<Self> {
-        let cfg = dir.config()?;
+        Self::load_layers(dir, None)
+    }
+
+    /// Loads with only the first `layers` encoder layers (for timing depth trade-offs; a model
+    /// trained at full depth does not score well truncated).
+    pub fn load_layers(dir: &ModelDir, layers: Option<usize>) -> Result<Self> {
+        let mut cfg = dir.config()?;
+        if let Some(n) = layers {
+            cfg.num_hidden_layers = cfg.num_hidden_layers.min(n);
+        }
         let weights = Weights::load(&dir.weights_path())?;
         let head = Head::load(&cfg, &weights)?;
         let encoder = PackedEncoder::new(&Encoder::new(&cfg, &weights)?)?;

@@ -151,6 +151,7 @@ fn sum(xs: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
+#[allow(dead_code)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -390,51 +391,108 @@ impl PackedEncoder {
         Ok(x)
     }
 
-    /// Scaled dot-product attention of each sequence over its own tokens; sequences run in
-    /// parallel. `qkv` rows are `[q | k | v]`, heads side by side within each.
+    /// Scaled dot-product attention of each sequence over its own tokens. Every (sequence, head)
+    /// pair is one task, so a single long passage still uses both cores. `qkv` rows are
+    /// `[q | k | v]`, heads side by side within each; `ctx` rows are heads side by side.
     fn attention(&self, qkv: &[f32], ctx: &mut [f32], offsets: &[usize]) {
         let h = self.cfg.hidden_size;
         let nh = self.cfg.num_attention_heads;
         let hd = self.cfg.head_dim();
         let scale = 1.0 / (hd as f32).sqrt();
-        // Split ctx into one mutable slice per sequence.
-        let mut parts = Vec::with_capacity(offsets.len() - 1);
-        let mut rest = ctx;
-        for w in offsets.windows(2) {
-            let (head, tail) = rest.split_at_mut((w[1] - w[0]) * h);
-            parts.push((w[0], w[1] - w[0], head));
-            rest = tail;
-        }
-        parts.into_par_iter().for_each(|(start, len, out)| {
-            let q_rows = &qkv[start * 3 * h..(start + len) * 3 * h];
-            let mut scores = vec![0f32; len];
-            for head in 0..nh {
-                let (qo, ko, vo) = (head * hd, h + head * hd, 2 * h + head * hd);
-                for i in 0..len {
-                    let q = &q_rows[i * 3 * h + qo..][..hd];
-                    let mut max = f32::NEG_INFINITY;
-                    for (j, s) in scores.iter_mut().enumerate() {
-                        *s = dot(q, &q_rows[j * 3 * h + ko..][..hd]) * scale;
-                        max = max.max(*s);
-                    }
-                    let mut total = 0.0;
-                    for s in scores.iter_mut() {
-                        *s = exp_fast(*s - max);
-                        total += *s;
-                    }
-                    let inv = 1.0 / total;
-                    let o = &mut out[i * h + head * hd..][..hd];
-                    o.fill(0.0);
-                    for (j, &p) in scores.iter().enumerate() {
-                        let v = &q_rows[j * 3 * h + vo..][..hd];
-                        let p = p * inv;
-                        for (a, &b) in o.iter_mut().zip(v) {
-                            *a += p * b;
-                        }
-                    }
+        let tasks: Vec<(usize, usize, usize)> = offsets
+            .windows(2)
+            .flat_map(|w| (0..nh).map(move |head| (w[0], w[1] - w[0], head)))
+            .collect();
+        let out = SharedOut(ctx.as_mut_ptr(), ctx.len());
+        tasks.into_par_iter().for_each(|(start, len, head)| {
+            let rows = &qkv[start * 3 * h..(start + len) * 3 * h];
+            let (q, k, v) = (
+                &rows[head * hd..],
+                &rows[h + head * hd..],
+                &rows[2 * h + head * hd..],
+            );
+            let row_stride = (3 * h) as isize;
+            let mut scores = vec![0f32; len * len];
+            // SAFETY (both GEMMs): q/k/v are strided views inside `rows`: element (i, d) at
+            // i·3h + d with i < len and d < hd, all in bounds; `scores` is len×len.
+            unsafe {
+                gemm::gemm(
+                    len,
+                    len,
+                    hd,
+                    scores.as_mut_ptr(),
+                    1,
+                    len as isize,
+                    false,
+                    q.as_ptr(),
+                    1,
+                    row_stride,
+                    k.as_ptr(),
+                    row_stride,
+                    1,
+                    0.0f32,
+                    scale,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            for row in scores.chunks_exact_mut(len) {
+                let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+                for x in row.iter_mut() {
+                    *x = exp_fast(*x - max);
                 }
+                let inv = 1.0 / sum(row);
+                row.iter_mut().for_each(|x| *x *= inv);
+            }
+            // This task owns columns head·hd .. (head+1)·hd of rows start .. start+len of `ctx`:
+            // no other task writes them.
+            let dst = out.at(
+                start * h + head * hd,
+                (start + len - 1) * h + (head + 1) * hd,
+            );
+            unsafe {
+                gemm::gemm(
+                    len,
+                    hd,
+                    len,
+                    dst,
+                    1,
+                    h as isize,
+                    false,
+                    scores.as_ptr(),
+                    1,
+                    len as isize,
+                    v.as_ptr(),
+                    1,
+                    row_stride,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
             }
         });
+    }
+}
+
+/// The context buffer, shared by attention tasks that each write their own disjoint block.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32, usize);
+// SAFETY: tasks write disjoint (rows, head columns) blocks and the buffer outlives the parallel
+// loop (it is borrowed mutably for the whole call).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// The pointer `offset` elements in, for a block that ends at `end` (checked against the length).
+    fn at(self, offset: usize, end: usize) -> *mut f32 {
+        assert!(end <= self.1, "attention block outside the context buffer");
+        // SAFETY: offset < end <= len, so the result stays inside the allocation.
+        unsafe { self.0.add(offset) }
     }
 }
 
