@@ -259,6 +259,58 @@ mod tests {
     }
 
     #[test]
+    fn lazy_star_clusters_equal_star_clusters_with_fewer_checks() {
+        // A chain 0≈1≈2 (0≉2), a triangle 3≈4≈5≈3, and candidates that fail verification.
+        let verified: std::collections::HashSet<(usize, usize)> =
+            [(0, 1), (1, 2), (3, 4), (4, 5), (3, 5)]
+                .into_iter()
+                .collect();
+        let candidates = [
+            (0, 1),
+            (1, 2),
+            (0, 2),
+            (3, 4),
+            (4, 5),
+            (3, 5),
+            (2, 6),
+            (5, 6),
+        ];
+        let mut neighbours: HashMap<usize, Vec<(usize, Option<f32>)>> = HashMap::new();
+        let mut adj: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &(a, b) in &candidates {
+            neighbours.entry(a).or_default().push((b, None));
+            neighbours.entry(b).or_default().push((a, None));
+            if verified.contains(&(a, b)) {
+                adj.entry(a).or_default().push(b);
+                adj.entry(b).or_default().push(a);
+            }
+        }
+        let order: Vec<usize> = (0..7).collect();
+        for block in [1, 2, 100] {
+            let mut checks = 0;
+            let lazy = lazy_star_clusters(
+                &order,
+                &neighbours,
+                block,
+                |pairs| {
+                    checks += pairs.len();
+                    Ok(pairs
+                        .iter()
+                        .map(|&(a, b, _)| verified.contains(&(a, b)))
+                        .collect())
+                },
+                &mut |_| {},
+            )
+            .unwrap();
+            assert_eq!(lazy, star_clusters(&order, &adj), "block {block}");
+            if block == 1 {
+                // (4,5) is never checked: both joined 3's cluster first.
+                assert!(checks < candidates.len(), "{checks} checks");
+            }
+        }
+    }
+
+    #[test]
     fn decisions() {
         let th = Thresholds::default();
         assert!(decide(true, None, Cosine(0.1), &Some("x".into()), &th));
@@ -303,6 +355,9 @@ pub struct ScanReport {
     pub dense_candidate_pairs: usize,
     pub lexical_candidate_pairs: usize,
     pub candidate_pairs: usize,
+    /// Candidate pairs actually verified: a pair whose documents both joined earlier clusters is
+    /// never checked.
+    pub checked_pairs: usize,
     pub cross_encoder_calls: usize,
     pub verified_pairs: usize,
     pub vetoed_by_polarity: usize,
@@ -332,6 +387,66 @@ pub fn star_clusters(
         out.push((rep, members));
     }
     out
+}
+
+/// [`star_clusters`] without verifying every candidate pair first: representatives are taken
+/// earliest first and each is verified only against candidates not yet in a cluster, so a pair
+/// of two documents that both joined earlier clusters is never checked (with a cross-encoder as the
+/// verifier, most of a large scan's cost). Representatives go in blocks whose pairs (at least
+/// `block_pairs`) are verified as one batch; a block may check a pair it then does not use, but
+/// the clusters equal `star_clusters` over the fully verified graph. `neighbours` holds each
+/// candidate's other end (both directions); `verify` gets `(a, b, cosine)` with `a < b`.
+pub fn lazy_star_clusters(
+    order: &[usize],
+    neighbours: &HashMap<usize, Vec<(usize, Option<f32>)>>,
+    block_pairs: usize,
+    mut verify: impl FnMut(&[(usize, usize, Option<f32>)]) -> Result<Vec<bool>>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<(usize, Vec<usize>)>> {
+    let rank: HashMap<usize, usize> = order.iter().enumerate().map(|(r, &i)| (i, r)).collect();
+    let mut assigned = std::collections::HashSet::new();
+    let mut out = vec![];
+    let mut next = 0;
+    while next < order.len() {
+        let mut block = vec![];
+        let mut pairs: Vec<(usize, usize, Option<f32>)> = vec![];
+        while next < order.len() && (pairs.len() < block_pairs || block.is_empty()) {
+            let rep = order[next];
+            next += 1;
+            if assigned.contains(&rep) {
+                continue;
+            }
+            block.push(rep);
+            for &(j, c) in neighbours.get(&rep).into_iter().flatten() {
+                // An unassigned earlier node is a representative of this very block and checks
+                // the pair from its side.
+                let later = rank.get(&j).is_some_and(|&r| r > rank[&rep]);
+                if later && !assigned.contains(&j) {
+                    pairs.push((rep.min(j), rep.max(j), c));
+                }
+            }
+        }
+        let ok = verify(&pairs)?;
+        let mut found: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (&(a, b, _), dup) in pairs.iter().zip(ok) {
+            if dup {
+                // The earlier of the two is the representative that asked.
+                let (rep, j) = if rank[&a] < rank[&b] { (a, b) } else { (b, a) };
+                found.entry(rep).or_default().push(j);
+            }
+        }
+        for rep in block {
+            if !assigned.insert(rep) {
+                continue; // taken by an earlier representative of this block
+            }
+            let mut members: Vec<usize> = found.remove(&rep).unwrap_or_default();
+            members.sort_unstable();
+            members.retain(|j| assigned.insert(*j));
+            out.push((rep, members));
+        }
+        progress(next);
+    }
+    Ok(out)
 }
 
 /// Clusters the whole collection. `progress(stage, done, total)` reports long stages.
@@ -419,49 +534,66 @@ pub fn scan(
     for &(a, b) in &lex {
         cand.entry((a.min(b), a.max(b))).or_insert(None);
     }
-    let mut cand: Vec<((usize, usize), Option<f32>)> = cand.into_iter().collect();
-    cand.sort_by_key(|c| c.0);
-
-    // 3. Verification, in batches through the queue.
-    let mut edges: HashMap<usize, Vec<(usize, Evidence)>> = HashMap::new();
-    let (mut ce_calls, mut verified, mut vetoed) = (0, 0, 0);
     let total = cand.len();
-    for (bi, chunk) in cand.chunks(512).enumerate() {
-        let pairs: Vec<(String, String, Cosine)> = chunk
-            .iter()
-            .map(|((a, b), c)| {
-                let cos =
-                    c.unwrap_or_else(
-                        || match (coll.vector(docs[*a].0), coll.vector(docs[*b].0)) {
+    let mut neighbours: HashMap<usize, Vec<(usize, Option<f32>)>> = HashMap::new();
+    for (&(a, b), &c) in &cand {
+        neighbours.entry(a).or_default().push((b, c));
+        neighbours.entry(b).or_default().push((a, c));
+    }
+    for v in neighbours.values_mut() {
+        v.sort_by_key(|x| x.0);
+    }
+    drop(cand);
+
+    // 3. Verification interleaved with star clustering (see `lazy_star_clusters`).
+    let (mut ce_calls, mut verified, mut vetoed, mut checked) = (0, 0, 0, 0);
+    let mut edges: HashMap<usize, Vec<(usize, Evidence)>> = HashMap::new();
+    let mut evidence: HashMap<(usize, usize), Evidence> = HashMap::new();
+    let adjacency_clusters = lazy_star_clusters(
+        &uniques,
+        &neighbours,
+        512,
+        |batch: &[(usize, usize, Option<f32>)]| {
+            let pairs: Vec<(String, String, Cosine)> = batch
+                .iter()
+                .map(|&(a, b, c)| {
+                    let cos = c.unwrap_or_else(|| {
+                        match (coll.vector(docs[a].0), coll.vector(docs[b].0)) {
                             (Some(x), Some(y)) => crate::index::dense::dot(&x, &y),
                             _ => 0.0,
-                        },
-                    );
-                (docs[*a].2.clone(), docs[*b].2.clone(), Cosine(cos))
-            })
-            .collect();
-        let v = verify(queue, &pairs, th)?;
-        for (((a, b), _), (dup, ev)) in chunk.iter().zip(v) {
-            if ev.sts.is_some() {
-                ce_calls += 1;
-            }
-            if ev.polarity_conflict.is_some() && th.polarity_check {
-                vetoed += 1;
-            }
-            if dup {
-                verified += 1;
-                edges.entry(*a).or_default().push((*b, ev.clone()));
-                edges.entry(*b).or_default().push((*a, ev));
+                        }
+                    });
+                    (docs[a].2.clone(), docs[b].2.clone(), Cosine(cos))
+                })
+                .collect();
+            let results = verify(queue, &pairs, th)?;
+            checked += pairs.len();
+            Ok(batch
+                .iter()
+                .zip(results)
+                .map(|(&(a, b, _), (dup, ev))| {
+                    ce_calls += usize::from(ev.sts.is_some());
+                    vetoed += usize::from(ev.polarity_conflict.is_some() && th.polarity_check);
+                    verified += usize::from(dup);
+                    if dup {
+                        evidence.insert((a, b), ev);
+                    }
+                    dup
+                })
+                .collect())
+        },
+        &mut |done| progress("verification", done, uniques.len()),
+    )?;
+    for (rep, members) in &adjacency_clusters {
+        for &j in members {
+            if let Some(ev) = evidence.remove(&(*rep, j)) {
+                edges.entry(*rep).or_default().push((j, ev));
             }
         }
-        progress("verification", ((bi + 1) * 512).min(total), total);
     }
+    drop(evidence);
 
-    // 4. Star clustering around the earliest document: a member must match the representative itself.
-    let adjacency: HashMap<usize, Vec<usize>> = edges
-        .iter()
-        .map(|(k, v)| (*k, v.iter().map(|(j, _)| *j).collect()))
-        .collect();
+    // 4. Clusters with their exact duplicates folded in.
     let exact_members: HashMap<usize, Vec<usize>> =
         (0..n)
             .filter(|&i| exact_of[i] != i)
@@ -496,7 +628,7 @@ pub fn scan(
             .map(|(_, e)| e.clone())
     };
     let mut clusters = vec![];
-    for (rep, stars) in star_clusters(&uniques, &adjacency) {
+    for (rep, stars) in adjacency_clusters {
         let mut members = vec![];
         for &e in exact_members.get(&rep).into_iter().flatten() {
             members.push(member(e, Some(exact_ev(rep, e))));
@@ -522,6 +654,7 @@ pub fn scan(
         dense_candidate_pairs: dense_count,
         lexical_candidate_pairs: lex.len(),
         candidate_pairs: total,
+        checked_pairs: checked,
         cross_encoder_calls: ce_calls,
         verified_pairs: verified,
         vetoed_by_polarity: vetoed,

@@ -6,18 +6,19 @@ Flipped pairs (antonym swap, 안-negation, changed number) get STS score 1.0 —
 the same (KLUE's scale: 0 = unrelated, 1 = related but not equivalent). As many surface variants get
 5.0 (spacing removed between two words, final punctuation dropped): a small edit alone must not read
 as a change of meaning.
-Usage: python3 build_hard_negatives.py ../../../../shared/data [N_FLIPS] > hard_negatives.jsonl
+Usage: python3 scripts/build_hard_negatives.py ../shared/data [N_FLIPS] > hard_negatives.jsonl
 """
-import json, os, random, sys
+import json, os, random, re, sys
 
-sys.path.insert(0, os.path.dirname(__file__))
+POLARITY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "polarity")
+sys.path.insert(0, POLARITY)
 from polarity_rules import ANTONYMS, NEG_ENDINGS, NEG_EXCLUDE, find, nsmc
 
 data = sys.argv[1]
 n_flips = int(sys.argv[2]) if len(sys.argv) > 2 else 1200
 rng = random.Random(20261129)
 probe = set()
-for line in open(os.path.join(os.path.dirname(__file__), "probe.jsonl"), encoding="utf-8"):
+for line in open(os.path.join(POLARITY, "probe.jsonl"), encoding="utf-8"):
     p = json.loads(line)
     probe.update([p["sentence1"], p["sentence2"]])
 
@@ -53,7 +54,6 @@ for r in reviews:
         if any(last.endswith(e) for e in NEG_ENDINGS) and len(last) >= 2 and not any(x in last for x in NEG_EXCLUDE) and "." not in last[:-1]:
             if add(r, " ".join(words[:-1] + ["안 " + words[-1]]), 1.0, "negation"):
                 count["negation"] += 1
-    import re
     m = re.search(r"(\d+)", r)
     if count["number"] < quota["number"] and m:
         n = int(m.group(1))
