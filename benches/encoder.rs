@@ -14,6 +14,7 @@ use std::io::BufRead;
 use std::time::Instant;
 use yusa::model::batch::{self, BatchPolicy};
 use yusa::model::encoder::{Encoder, Mode, Weights};
+use yusa::model::packed::Precision;
 use yusa::model::tokenize::Tokens;
 use yusa::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 
@@ -173,6 +174,24 @@ fn main() -> anyhow::Result<()> {
         max_padded_tokens: 4096,
     });
     time_embed(&budget, &tokens, "yusa packed f32, token budget 4096").map(|t| t.print())?;
+    // Quantised: int8 weights × int8 activations, same batches; accuracy as cosine to f32.
+    let int8 =
+        BiEncoder::load_with_precision(&dir, Precision::Int8)?.with_batch_policy(BatchPolicy {
+            max_batch: batch,
+            max_padded_tokens: usize::MAX,
+        });
+    let quant = time_embed(
+        &int8,
+        &tokens,
+        &format!("yusa packed int8, length-sorted batches of {batch}"),
+    )?;
+    quant.print();
+    let f = fixed.embed_tokens(&tokens, &mut |_| {})?;
+    let q = int8.embed_tokens(&tokens, &mut |_| {})?;
+    let cos: Vec<f32> = f.iter().zip(&q).map(|(a, b)| a.cosine(b).value()).collect();
+    let mean_cos = cos.iter().sum::<f32>() / cos.len() as f32;
+    let min_cos = cos.iter().fold(1f32, |m, &c| m.min(c));
+    println!("int8 vs f32 sentence vectors: mean cosine {mean_cos:.5}, min {min_cos:.5}");
     let candle = time_candle(&model_dir, &tokens, batch)?;
     candle.print();
     println!(
@@ -221,7 +240,7 @@ fn main() -> anyhow::Result<()> {
         let full = cdir.config()?.num_hidden_layers;
         let mut rows = vec![];
         for layers in [3, 6, full] {
-            let model = CrossEncoder::load_layers(&cdir, Some(layers))?;
+            let model = CrossEncoder::load_layers(&cdir, Some(layers), Precision::F32)?;
             model.score(&pairs)?;
             let mut times = vec![];
             for _ in 0..12 {
@@ -246,6 +265,7 @@ fn main() -> anyhow::Result<()> {
             "ids": ids,
             "yusa": {"seconds": packed.seconds, "sentences": packed.sentences, "tokens": packed.tokens},
             "previous": {"seconds": candle.seconds, "tokens": candle.tokens},
+            "int8": {"seconds": quant.seconds, "tokens": quant.tokens, "mean_cosine_to_f32": mean_cos, "min_cosine_to_f32": min_cos},
             "cross_encoder_20_pairs": cross,
         }))?,
     )?;

@@ -3,7 +3,7 @@
 use super::batch::{self, BatchPolicy};
 use super::config::{ModelDir, Pooling, Prompts};
 use super::encoder::{Encoder, Weights};
-use super::packed::PackedEncoder;
+use super::packed::{PackedEncoder, Precision};
 use super::tokenize::{check_not_blank, TextTokenizer, Tokens};
 use crate::error::Result;
 use crate::score::Cosine;
@@ -52,9 +52,14 @@ pub struct BiEncoder {
 impl BiEncoder {
     /// Loads any HF-format BERT / RoBERTa / XLM-R directory.
     pub fn load(dir: &ModelDir) -> Result<Self> {
+        Self::load_with_precision(dir, Precision::F32)
+    }
+
+    /// Loads with the linear layers in the given arithmetic ([`Precision::Int8`]: quantised at load).
+    pub fn load_with_precision(dir: &ModelDir, precision: Precision) -> Result<Self> {
         let cfg = dir.config()?;
         let weights = Weights::load(&dir.weights_path())?;
-        let encoder = PackedEncoder::new(&Encoder::new(&cfg, &weights)?)?;
+        let encoder = PackedEncoder::with_precision(&Encoder::new(&cfg, &weights)?, precision)?;
         let tokenizer = TextTokenizer::from_file(&dir.tokenizer_path(), cfg.max_tokens())?;
         Ok(BiEncoder {
             name: dir.name(),

@@ -5,7 +5,7 @@
 use super::batch::{self, BatchPolicy};
 use super::config::{EncoderConfig, ModelDir, ScoreScale};
 use super::encoder::{Encoder, Linear, Weights};
-use super::packed::PackedEncoder;
+use super::packed::{PackedEncoder, Precision};
 use super::tokenize::{check_not_blank, TextTokenizer};
 use crate::error::{Error, Result};
 use crate::score::StsScore;
@@ -74,19 +74,23 @@ pub struct CrossEncoder {
 
 impl CrossEncoder {
     pub fn load(dir: &ModelDir) -> Result<Self> {
-        Self::load_layers(dir, None)
+        Self::load_layers(dir, None, Precision::F32)
     }
 
     /// Loads with only the first `layers` encoder layers (for timing depth trade-offs; a model
     /// trained at full depth does not score well truncated).
-    pub fn load_layers(dir: &ModelDir, layers: Option<usize>) -> Result<Self> {
+    pub fn load_layers(
+        dir: &ModelDir,
+        layers: Option<usize>,
+        precision: Precision,
+    ) -> Result<Self> {
         let mut cfg = dir.config()?;
         if let Some(n) = layers {
             cfg.num_hidden_layers = cfg.num_hidden_layers.min(n);
         }
         let weights = Weights::load(&dir.weights_path())?;
         let head = Head::load(&cfg, &weights)?;
-        let encoder = PackedEncoder::new(&Encoder::new(&cfg, &weights)?)?;
+        let encoder = PackedEncoder::with_precision(&Encoder::new(&cfg, &weights)?, precision)?;
         let tokenizer = TextTokenizer::from_file(&dir.tokenizer_path(), cfg.max_tokens())?;
         Ok(CrossEncoder {
             name: dir.name(),

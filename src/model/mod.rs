@@ -11,6 +11,7 @@ pub mod e5s1;
 pub mod encoder;
 pub mod fixture;
 pub mod import;
+pub mod int8;
 pub mod packed;
 pub mod registry;
 pub mod tokenize;

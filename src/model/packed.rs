@@ -11,6 +11,7 @@
 
 use super::config::{Activation, EncoderConfig};
 use super::encoder::{check_sequence, position_ids, Encoder, LayerNorm, Linear};
+use super::int8::Int8Matrix;
 use crate::error::{Error, Result};
 use candle_core::{Storage, Tensor};
 use rayon::prelude::*;
@@ -25,16 +26,24 @@ struct Dense {
     b: Vec<f32>,
     out: usize,
     inp: usize,
+    /// The int8 form, when running quantised (then `w` is empty).
+    q: Option<Int8Matrix>,
 }
 
 impl Dense {
-    fn from(l: &Linear) -> Result<Self> {
+    fn from(l: &Linear, precision: Precision) -> Result<Self> {
         let (out, inp) = l.weight.dims2()?;
+        let w: Vec<f32> = l.weight.flatten_all()?.to_vec1()?;
+        let (w, q) = match precision {
+            Precision::F32 => (w, None),
+            Precision::Int8 => (vec![], Some(Int8Matrix::quantize(&w, out, inp))),
+        };
         Ok(Dense {
-            w: l.weight.flatten_all()?.to_vec1()?,
+            w,
             b: l.bias.to_vec1()?,
             out,
             inp,
+            q,
         })
     }
 
@@ -44,6 +53,10 @@ impl Dense {
         debug_assert_eq!(x.len(), rows * self.inp);
         debug_assert_eq!(dst.len(), rows * self.out);
         if rows == 0 {
+            return;
+        }
+        if let Some(q) = &self.q {
+            q.accumulate(x, dst, rows);
             return;
         }
         // SAFETY: the slices hold exactly rows×in, out×in and rows×out elements (checked above in
@@ -228,6 +241,26 @@ fn activate(x: &mut [f32], act: Activation, width: usize) {
     });
 }
 
+/// Arithmetic of the linear layers (embeddings, LayerNorm, attention and GELU stay f32).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// Int8 weights (per output row) × int8 activations (per token), int32 sums.
+    Int8,
+}
+
 struct PackedLayer {
     qkv: Dense,
     attn_out: Dense,
@@ -291,17 +324,22 @@ impl PackedStates {
 
 impl PackedEncoder {
     pub fn new(encoder: &Encoder) -> Result<Self> {
+        Self::with_precision(encoder, Precision::F32)
+    }
+
+    pub fn with_precision(encoder: &Encoder, precision: Precision) -> Result<Self> {
+        let p = precision;
         let parts = encoder.parts();
         let layers = parts
             .layers
             .iter()
             .map(|l| {
                 Ok(PackedLayer {
-                    qkv: Dense::from(&l.qkv)?,
-                    attn_out: Dense::from(&l.attn_out)?,
+                    qkv: Dense::from(&l.qkv, p)?,
+                    attn_out: Dense::from(&l.attn_out, p)?,
                     attn_ln: Norm::from(&l.attn_ln)?,
-                    ff_in: Dense::from(&l.ff_in)?,
-                    ff_out: Dense::from(&l.ff_out)?,
+                    ff_in: Dense::from(&l.ff_in, p)?,
+                    ff_out: Dense::from(&l.ff_out, p)?,
                     ff_ln: Norm::from(&l.ff_ln)?,
                 })
             })
