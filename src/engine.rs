@@ -42,6 +42,8 @@ pub struct EngineConfig {
     pub limits: Limits,
     /// Duplicate-detection thresholds (default: `models/dedup.json` when present, else built-in).
     pub dedup: crate::dedup::Thresholds,
+    /// Arithmetic of both encoders' linear layers.
+    pub precision: crate::model::packed::Precision,
 }
 
 /// Where `yusa calibrate` writes the server-wide duplicate thresholds.
@@ -61,6 +63,7 @@ impl EngineConfig {
             limits: Limits::default(),
             dedup: crate::dedup::Thresholds::load(&models_dir.join(DEDUP_CONFIG))
                 .unwrap_or_default(),
+            precision: Default::default(),
         }
     }
 }
@@ -104,6 +107,7 @@ pub struct Engine {
     pub queue: EncoderQueue,
     pub limits: Limits,
     pub dedup: crate::dedup::Thresholds,
+    precision: crate::model::packed::Precision,
 }
 
 /// Identifies a model by name, dimension and a fingerprint of its files.
@@ -131,10 +135,14 @@ pub fn encoder_id(dir: &ModelDir, dim: usize) -> Result<EncoderId> {
 impl Engine {
     pub fn open(cfg: &EngineConfig) -> Result<Engine> {
         let dir = ModelDir::open(&cfg.bi_encoder)?;
-        let bi = BiEncoder::load(&dir)?;
+        let bi = BiEncoder::load_with_precision(&dir, cfg.precision)?;
         let id = encoder_id(&dir, bi.dim())?;
         let cross = match (&cfg.cross_encoder, cfg.no_cross_encoder) {
-            (Some(p), false) => Some(CrossEncoder::load(&ModelDir::open(p)?)?),
+            (Some(p), false) => Some(CrossEncoder::load_layers(
+                &ModelDir::open(p)?,
+                None,
+                cfg.precision,
+            )?),
             _ => None,
         };
         let catalog = Catalog::open(&cfg.index_root, id)?;
@@ -143,7 +151,13 @@ impl Engine {
             queue: EncoderQueue::start(bi, cross, cfg.queue),
             limits: cfg.limits,
             dedup: cfg.dedup,
+            precision: cfg.precision,
         })
+    }
+
+    /// The arithmetic the encoders run in.
+    pub fn precision(&self) -> crate::model::packed::Precision {
+        self.precision
     }
 
     fn check_texts<'a>(

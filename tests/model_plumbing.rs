@@ -284,3 +284,34 @@ fn delta_pack_and_assemble_round_trip() {
     let err = delta::assemble(&d, &fixture("tiny-xlm-roberta"), &tmp.path().join("x"));
     assert!(format!("{}", err.unwrap_err()).contains("SHA-256"));
 }
+
+/// A cross-encoder with a fitted cosine blend scores `a·sts + b·5·cos + c` with its own
+/// bi-encoder, and its plain scores with any other.
+#[test]
+fn cosine_blend_applies_only_with_its_bi_encoder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ce");
+    std::fs::create_dir(&dir).unwrap();
+    for f in ["model.safetensors", "tokenizer.json"] {
+        std::fs::copy(fixture("tiny-bert-cross").join(f), dir.join(f)).unwrap();
+    }
+    let mut config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("tiny-bert-cross").join("config.json")).unwrap(),
+    )
+    .unwrap();
+    config["yusa_cosine_blend"] = serde_json::json!(
+        {"bi_encoder": "tiny-bert", "sts_weight": 0.5, "cosine_weight": 0.4, "bias": 0.25}
+    );
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let ce = CrossEncoder::load(&ModelDir::open(&dir).unwrap()).unwrap();
+    let pairs = [("오늘 날씨가 좋다", "날씨가 맑다")];
+    let plain = ce.score(&pairs).unwrap()[0].value();
+    let own = bi("tiny-bert");
+    let v = own.embed(&[pairs[0].0, pairs[0].1], Role::Query).unwrap();
+    let cos = v[0].embedding.cosine(&v[1].embedding).value();
+    let want = (0.5 * plain + 0.4 * 5.0 * cos + 0.25).clamp(0.0, 5.0);
+    let got = ce.score_blended(&pairs, &own).unwrap()[0].value();
+    assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+    let other = ce.score_blended(&pairs, &bi("tiny-xlm-roberta")).unwrap()[0].value();
+    assert_eq!(other, plain);
+}

@@ -37,6 +37,7 @@ impl EngineArgs {
             cfg.cross_encoder = Some(resolve_model(cli, Some(ce), DEFAULT_CROSS_ENCODER));
         }
         cfg.no_cross_encoder = self.no_cross_encoder;
+        cfg.precision = cli.precision;
         cfg
     }
 

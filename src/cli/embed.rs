@@ -105,7 +105,7 @@ pub fn run_embed(cli: &Cli, args: &EmbedArgs) -> Result<()> {
         DEFAULT_BI_ENCODER,
     ))?;
     let t_load = std::time::Instant::now();
-    let model = BiEncoder::load(&dir)?;
+    let model = BiEncoder::load_with_precision(&dir, cli.precision)?;
     let load_s = t_load.elapsed().as_secs_f64();
     let role = match (args.raw, args.role) {
         (true, _) => Role::Raw,
@@ -227,7 +227,7 @@ pub fn run_score(cli: &Cli, args: &ScoreArgs) -> Result<()> {
         }
     };
     let (similarity, model_name, method) = if let Some(p) = cross_path {
-        let ce = CrossEncoder::load(&ModelDir::open(p)?)?;
+        let ce = CrossEncoder::load_layers(&ModelDir::open(p)?, None, cli.precision)?;
         let s = ce.score(&[(args.a.as_str(), args.b.as_str())])?[0];
         (Similarity::Sts(s), ce.name().to_owned(), "cross-encoder")
     } else {
@@ -236,7 +236,7 @@ pub fn run_score(cli: &Cli, args: &ScoreArgs) -> Result<()> {
             args.model.as_deref(),
             DEFAULT_BI_ENCODER,
         ))?;
-        let be = BiEncoder::load(&dir)?;
+        let be = BiEncoder::load_with_precision(&dir, cli.precision)?;
         let e = be.embed(&[args.a.as_str(), args.b.as_str()], Role::Query)?;
         (
             Similarity::Cosine(e[0].embedding.cosine(&e[1].embedding)),

@@ -27,6 +27,16 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Arithmetic of the encoders' linear layers: f32 (default) or int8 (quantised at load;
+    /// see the README for its speed and accuracy here).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "f32",
+        env = "YUSA_PRECISION"
+    )]
+    pub precision: crate::model::packed::Precision,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -100,6 +110,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train {
             command: TrainCommand::CrossEncoder(args),
         } => train::run_train(&cli, args),
+        Command::Train {
+            command: TrainCommand::Blend(args),
+        } => train::run_blend(&cli, args),
     }
 }
 
@@ -108,6 +121,8 @@ pub enum TrainCommand {
     /// Fine-tune an STS cross-encoder (pair → 0–5) from an encoder directory.
     #[command(name = "cross-encoder")]
     CrossEncoder(train::TrainArgs),
+    /// Fit a trained cross-encoder's blend with a bi-encoder's cosine on a dev set.
+    Blend(train::BlendArgs),
 }
 
 #[derive(clap::Args, Debug)]

@@ -202,34 +202,95 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
 
 #[derive(Args, Debug)]
 pub struct EvalStsArgs {
-    /// Cross-encoder directory.
+    /// Cross-encoder directory (a bi-encoder is scored by the cosine of its query vectors × 5;
+    /// Pearson and Spearman do not depend on the scale, F1@3.0 and MSE do).
     #[arg(long)]
     pub model: String,
     /// KLUE STS JSON, KorSTS TSV or JSONL {sentence1, sentence2, score}.
     #[arg(long)]
     pub data: PathBuf,
+    /// Also write each pair with its gold and predicted score here (JSONL), for error analysis.
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
+    /// Score with the cross-encoder alone, ignoring a fitted cosine blend.
+    #[arg(long)]
+    pub no_blend: bool,
 }
 
 pub fn run_eval_sts(cli: &Cli, args: &EvalStsArgs) -> Result<()> {
     let dir = ModelDir::open(resolve_model(cli, Some(&args.model), &args.model))?;
-    let ce = CrossEncoder::load(&dir)?;
     let pairs = read_pairs(&args.data)?;
     let t0 = std::time::Instant::now();
     let owned: Vec<(&str, &str)> = pairs
         .iter()
         .map(|p| (p.sentence1.as_str(), p.sentence2.as_str()))
         .collect();
-    let pred: Vec<f32> = ce.score(&owned)?.into_iter().map(|s| s.value()).collect();
+    let (name, pred): (String, Vec<f32>) = match crate::model::registry::info(&dir)?.kind {
+        crate::model::registry::ModelKind::CrossEncoder => {
+            let ce = CrossEncoder::load_layers(&dir, None, cli.precision)?;
+            match ce.blend().filter(|_| !args.no_blend) {
+                Some(b) => {
+                    let bi_dir =
+                        ModelDir::open(resolve_model(cli, Some(&b.bi_encoder), &b.bi_encoder))?;
+                    let bi = crate::model::BiEncoder::load_with_precision(&bi_dir, cli.precision)?;
+                    let pred = ce
+                        .score_blended(&owned, &bi)?
+                        .into_iter()
+                        .map(|s| s.value())
+                        .collect();
+                    (
+                        format!(
+                            "{} (blended with the cosine of {})",
+                            ce.name(),
+                            b.bi_encoder
+                        ),
+                        pred,
+                    )
+                }
+                None => {
+                    let pred = ce.score(&owned)?.into_iter().map(|s| s.value()).collect();
+                    (ce.name().to_owned(), pred)
+                }
+            }
+        }
+        crate::model::registry::ModelKind::BiEncoder => {
+            let be = crate::model::BiEncoder::load_with_precision(&dir, cli.precision)?;
+            let a = be.embed(
+                &pairs.iter().map(|p| &p.sentence1).collect::<Vec<_>>(),
+                crate::model::Role::Query,
+            )?;
+            let b = be.embed(
+                &pairs.iter().map(|p| &p.sentence2).collect::<Vec<_>>(),
+                crate::model::Role::Query,
+            )?;
+            let pred = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| 5.0 * x.embedding.cosine(&y.embedding).value())
+                .collect();
+            (format!("{} (cosine × 5)", be.name()), pred)
+        }
+    };
     let gold: Vec<f32> = pairs.iter().map(|p| p.score).collect();
     let r = sts_report(&pred, &gold);
+    if let Some(path) = &args.predictions {
+        let mut out = String::new();
+        for (p, y) in pairs.iter().zip(&pred) {
+            out.push_str(&serde_json::to_string(&serde_json::json!({
+                "sentence1": p.sentence1, "sentence2": p.sentence2, "score": p.score, "predicted": y,
+            }))?);
+            out.push('\n');
+        }
+        std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
+    }
     if cli.json {
         return print_json(
-            &serde_json::json!({"model": ce.name(), "data": args.data, "report": r, "seconds": t0.elapsed().as_secs_f64()}),
+            &serde_json::json!({"model": name, "precision": cli.precision, "data": args.data, "report": r, "seconds": t0.elapsed().as_secs_f64()}),
         );
     }
     println!(
-        "{} on {} ({} pairs): Pearson {:.4}, Spearman {:.4}, F1@3.0 {:.4}, MSE {:.4} ({:.1} s)",
-        ce.name(),
+        "{name} [{:?}] on {} ({} pairs): Pearson {:.4}, Spearman {:.4}, F1@3.0 {:.4}, MSE {:.4} ({:.1} s)",
+        cli.precision,
         args.data.display(),
         r.pairs,
         r.pearson,
@@ -323,6 +384,106 @@ pub fn run_tune(cli: &Cli, args: &TuneArgs) -> Result<()> {
     println!(
         "trial table written to {}",
         args.train.out.join("tune.json").display()
+    );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct BlendArgs {
+    /// The trained cross-encoder directory; its config.json gets the blend.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The bi-encoder whose cosine is blended in (name under --models-dir or path).
+    #[arg(long, default_value = DEFAULT_BI_ENCODER)]
+    pub bi_encoder: String,
+    /// Pairs to fit on: the training side's dev set, never the evaluation set.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Sets to report before and after (e.g. KLUE STS dev); repeatable.
+    #[arg(long)]
+    pub eval: Vec<PathBuf>,
+}
+
+/// Fits `sts = a·ce + b·5·cos + c` by least squares on `--data` and writes it into the model.
+pub fn run_blend(cli: &Cli, args: &BlendArgs) -> Result<()> {
+    let dir = ModelDir::open(&args.model)?;
+    let ce = CrossEncoder::load(&dir)?;
+    let bi_path = resolve_model(cli, Some(&args.bi_encoder), DEFAULT_BI_ENCODER);
+    let bi = crate::model::BiEncoder::load(&ModelDir::open(&bi_path)?)?;
+    let features = |pairs: &[Pair]| -> Result<(Vec<f32>, Vec<f32>)> {
+        let owned: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|p| (p.sentence1.as_str(), p.sentence2.as_str()))
+            .collect();
+        let sts: Vec<f32> = ce.score(&owned)?.into_iter().map(|s| s.value()).collect();
+        let texts: Vec<&str> = owned.iter().flat_map(|(a, b)| [*a, *b]).collect();
+        let v = bi.embed(&texts, crate::model::Role::Query)?;
+        let cos = v
+            .chunks_exact(2)
+            .map(|p| p[0].embedding.cosine(&p[1].embedding).value())
+            .collect();
+        Ok((sts, cos))
+    };
+    let fit_pairs = read_pairs(&args.data)?;
+    let (sts, cos) = features(&fit_pairs)?;
+    let gold: Vec<f32> = fit_pairs.iter().map(|p| p.score).collect();
+    let cos5: Vec<f32> = cos.iter().map(|c| 5.0 * c).collect();
+    let [a, b, c] = crate::eval::stats::least_squares3(&sts, &cos5, &gold)
+        .context("the fit is degenerate (constant scores?)")?;
+    let blend = crate::model::config::CosineBlend {
+        bi_encoder: bi.name().to_owned(),
+        sts_weight: a,
+        cosine_weight: b,
+        bias: c,
+    };
+    let mut report = vec![];
+    for p in std::iter::once(&args.data).chain(&args.eval) {
+        let pairs = read_pairs(p)?;
+        let (s, k) = features(&pairs)?;
+        let g: Vec<f32> = pairs.iter().map(|p| p.score).collect();
+        let blended: Vec<f32> = s.iter().zip(&k).map(|(s, k)| blend.apply(*s, *k)).collect();
+        let cosine5: Vec<f32> = k.iter().map(|k| 5.0 * k).collect();
+        let (r_ce, r_cos, r_blend) = (
+            sts_report(&s, &g),
+            sts_report(&cosine5, &g),
+            sts_report(&blended, &g),
+        );
+        if !cli.json {
+            println!(
+                "{}: Pearson cross-encoder {:.4}, cosine {:.4}, blend {:.4}; F1@3 {:.4} / {:.4} / {:.4}",
+                p.display(),
+                r_ce.pearson,
+                r_cos.pearson,
+                r_blend.pearson,
+                r_ce.f1_at_3,
+                r_cos.f1_at_3,
+                r_blend.f1_at_3,
+            );
+        }
+        report.push(serde_json::json!({
+            "data": p.display().to_string(),
+            "cross_encoder": r_ce,
+            "cosine": r_cos,
+            "blend": r_blend,
+        }));
+    }
+    let config_path = dir.config_path();
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path)?).context("config.json")?;
+    config["yusa_cosine_blend"] = serde_json::to_value(&blend)?;
+    let tmp = config_path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&config)?)?;
+    std::fs::rename(&tmp, &config_path)?;
+    if cli.json {
+        return print_json(&serde_json::json!({"blend": blend, "report": report}));
+    }
+    println!(
+        "wrote the blend into {}: sts = {:.4}·cross-encoder + {:.4}·5·cosine + {:.4} (fitted on {})",
+        config_path.display(),
+        blend.sts_weight,
+        blend.cosine_weight,
+        blend.bias,
+        args.data.display()
     );
     Ok(())
 }

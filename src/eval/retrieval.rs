@@ -155,7 +155,11 @@ pub fn evaluate(
         .create(collection, crate::index::DocRole::Symmetric)?;
     // Embed every distinct text once: corpus and queries often share sentences (paraKQC: all of them).
     // An optional on-disk cache, keyed by the encoder's fingerprint, makes repeated runs cheap.
-    let key = engine.catalog.encoder().to_string();
+    // (int8 vectors differ slightly from f32 ones: they get their own key.)
+    let key = match engine.precision() {
+        crate::model::packed::Precision::F32 => engine.catalog.encoder().to_string(),
+        p => format!("{} {p:?}", engine.catalog.encoder()),
+    };
     type CacheFile = (String, HashMap<String, Vec<f32>>);
     let mut cache: HashMap<String, Vec<f32>> = cache_path
         .and_then(|p| std::fs::read(p).ok())

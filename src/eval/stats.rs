@@ -171,3 +171,54 @@ mod tests {
         assert_eq!(threshold_for_precision(&s, &l, 1.0).unwrap().threshold, 0.9);
     }
 }
+
+/// Least squares `y ≈ a·x1 + b·x2 + c`, by the 3×3 normal equations (Cramer's rule in f64);
+/// None when they are singular.
+pub fn least_squares3(x1: &[f32], x2: &[f32], y: &[f32]) -> Option<[f32; 3]> {
+    let mut m = [[0f64; 3]; 3];
+    let mut v = [0f64; 3];
+    for ((&a, &b), &t) in x1.iter().zip(x2).zip(y) {
+        let r = [a as f64, b as f64, 1.0];
+        for i in 0..3 {
+            for j in 0..3 {
+                m[i][j] += r[i] * r[j];
+            }
+            v[i] += r[i] * t as f64;
+        }
+    }
+    let det = |m: &[[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(&m);
+    if d.abs() < 1e-9 * (m[0][0] * m[1][1] * m[2][2]).abs().max(1.0) {
+        return None;
+    }
+    let mut out = [0f32; 3];
+    for (k, o) in out.iter_mut().enumerate() {
+        let mut mk = m;
+        for i in 0..3 {
+            mk[i][k] = v[i];
+        }
+        *o = (det(&mk) / d) as f32;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod least_squares_tests {
+    #[test]
+    fn recovers_an_exact_plane_and_refuses_a_degenerate_one() {
+        let x1 = [0.0, 1.0, 2.0, 3.0, 1.5];
+        let x2 = [1.0, 0.0, 1.0, 5.0, 2.0];
+        let y: Vec<f32> = x1
+            .iter()
+            .zip(&x2)
+            .map(|(a, b)| 2.0 * a - 0.5 * b + 1.0)
+            .collect();
+        let [a, b, c] = super::least_squares3(&x1, &x2, &y).unwrap();
+        assert!((a - 2.0).abs() < 1e-4 && (b + 0.5).abs() < 1e-4 && (c - 1.0).abs() < 1e-4);
+        assert!(super::least_squares3(&x1, &x1, &y).is_none());
+    }
+}

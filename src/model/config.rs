@@ -46,6 +46,28 @@ pub struct EncoderConfig {
     pub architectures: Vec<String>,
     /// How a cross-encoder's single logit maps to the 0–5 STS scale.
     pub score_scale: ScoreScale,
+    /// A cross-encoder's blend with a bi-encoder's cosine, when one was fitted.
+    pub cosine_blend: Option<CosineBlend>,
+}
+
+/// `sts = sts_weight · cross-encoder score + cosine_weight · 5·cosine + bias`, clamped to 0–5.
+///
+/// Why: the cross-encoder yusa can train here (KorSTS, translated from English) and e5's cosine
+/// (trained on web-scale pairs) make different errors on native Korean text; a least-squares blend
+/// fitted on the training side's dev set (`yusa train blend`) beats both on KLUE STS dev. The
+/// cosine comes from the named bi-encoder, with the symmetric (query) prefix on both sides.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct CosineBlend {
+    pub bi_encoder: String,
+    pub sts_weight: f32,
+    pub cosine_weight: f32,
+    pub bias: f32,
+}
+
+impl CosineBlend {
+    pub fn apply(&self, sts: f32, cosine: f32) -> f32 {
+        (self.sts_weight * sts + self.cosine_weight * 5.0 * cosine + self.bias).clamp(0.0, 5.0)
+    }
 }
 
 /// Maps a regression logit to the STS scale: `activation(logit) × max`, clamped to [0, max].
@@ -98,6 +120,8 @@ struct RawConfig {
     architectures: Vec<String>,
     /// yusa's own key: the STS mapping of a cross-encoder it trained.
     yusa_score_scale: Option<ScoreScale>,
+    /// yusa's own key: see [`CosineBlend`].
+    yusa_cosine_blend: Option<CosineBlend>,
     /// sentence-transformers' CrossEncoder metadata (`activation_fn`).
     sentence_transformers: Option<serde_json::Value>,
 }
@@ -204,6 +228,7 @@ impl EncoderConfig {
             num_labels,
             architectures: raw.architectures,
             score_scale,
+            cosine_blend: raw.yusa_cosine_blend,
         })
     }
 

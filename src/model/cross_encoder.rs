@@ -65,6 +65,7 @@ impl Head {
 /// A loaded STS cross-encoder.
 pub struct CrossEncoder {
     name: String,
+    blend: Option<super::config::CosineBlend>,
     encoder: PackedEncoder,
     head: Head,
     tokenizer: TextTokenizer,
@@ -94,6 +95,7 @@ impl CrossEncoder {
         let tokenizer = TextTokenizer::from_file(&dir.tokenizer_path(), cfg.max_tokens())?;
         Ok(CrossEncoder {
             name: dir.name(),
+            blend: cfg.cosine_blend.clone(),
             encoder,
             head,
             tokenizer,
@@ -108,6 +110,45 @@ impl CrossEncoder {
 
     pub fn scale(&self) -> ScoreScale {
         self.scale
+    }
+
+    /// The cosine blend fitted for this model, if any: callers that hold the named bi-encoder
+    /// apply it to [`score`](Self::score)'s output.
+    pub fn blend(&self) -> Option<&super::config::CosineBlend> {
+        self.blend.as_ref()
+    }
+
+    /// Whether [`score_blended`](Self::score_blended) with this bi-encoder applies a blend.
+    pub fn blends_with(&self, bi: &super::BiEncoder) -> bool {
+        self.blend
+            .as_ref()
+            .is_some_and(|b| b.bi_encoder == bi.name())
+    }
+
+    /// [`score`](Self::score), then the cosine blend when this model has one fitted with `bi`
+    /// (otherwise the cross-encoder's own scores).
+    pub fn score_blended<S: AsRef<str>>(
+        &self,
+        pairs: &[(S, S)],
+        bi: &super::BiEncoder,
+    ) -> Result<Vec<StsScore>> {
+        let scores = self.score(pairs)?;
+        let Some(blend) = self.blend.as_ref().filter(|_| self.blends_with(bi)) else {
+            return Ok(scores);
+        };
+        let texts: Vec<&str> = pairs
+            .iter()
+            .flat_map(|(a, b)| [a.as_ref(), b.as_ref()])
+            .collect();
+        let vecs = bi.embed(&texts, super::Role::Query)?;
+        Ok(scores
+            .into_iter()
+            .zip(vecs.chunks_exact(2))
+            .map(|(s, v)| {
+                let cos = v[0].embedding.cosine(&v[1].embedding).value();
+                StsScore::new(blend.apply(s.value(), cos))
+            })
+            .collect())
     }
 
     /// Scores pairs on the STS scale; output order equals input order.

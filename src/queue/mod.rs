@@ -144,6 +144,18 @@ fn worker(
     depth: Arc<AtomicUsize>,
     cfg: QueueConfig,
 ) {
+    if let Some(ce) = cross
+        .as_ref()
+        .filter(|c| c.blend().is_some() && !c.blends_with(&bi))
+    {
+        tracing::warn!(
+            "{} was blended with the cosine of {:?}, but the bi-encoder here is {}: serving its \
+             own scores, without the blend",
+            ce.name(),
+            ce.blend().map(|b| b.bi_encoder.as_str()),
+            bi.name()
+        );
+    }
     while let Ok(first) = rx.recv() {
         // Take what is already waiting, up to the budget: these share one model call.
         let mut jobs = vec![first];
@@ -197,7 +209,7 @@ fn worker(
                 .flat_map(|(p, _)| p.iter().map(|(a, b)| (a.as_str(), b.as_str())))
                 .collect();
             if !all.is_empty() {
-                match ce.score(&all) {
+                match ce.score_blended(&all, &bi) {
                     Ok(out) => {
                         let mut it = out.into_iter();
                         for (p, reply) in &scores {
