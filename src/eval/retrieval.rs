@@ -85,7 +85,7 @@ pub fn convert_parakqc(input: &Path, out: &Path) -> Result<usize> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| l.split('\t').nth(2).unwrap_or(l).trim().to_owned())
         .collect();
-    if sentences.len() % 10 != 0 {
+    if !sentences.len().is_multiple_of(10) {
         return Err(Error::BadRequest(format!(
             "{} lines: paraKQC comes in sets of 10",
             sentences.len()

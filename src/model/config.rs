@@ -171,7 +171,7 @@ impl EncoderConfig {
         };
         if raw.hidden_size == 0
             || raw.num_attention_heads == 0
-            || raw.hidden_size % raw.num_attention_heads != 0
+            || !raw.hidden_size.is_multiple_of(raw.num_attention_heads)
         {
             return Err(bad(format!(
                 "hidden_size {} is not a positive multiple of num_attention_heads {}",

@@ -102,7 +102,7 @@ impl<'a> Reader<'a> {
 /// Dequantises GGML Q4_0 blocks: value = (nibble − 8) × d; low nibbles are elements 0–15 of a
 /// block, high nibbles 16–31.
 pub fn dequantize_q4_0(raw: &[u8], n: usize) -> Result<Vec<f32>> {
-    if n % QK != 0 || raw.len() != n / QK * Q4_0_BLOCK_BYTES {
+    if !n.is_multiple_of(QK) || raw.len() != n / QK * Q4_0_BLOCK_BYTES {
         return Err(Error::Format(format!(
             "Q4_0 tensor of {n} values cannot occupy {} bytes",
             raw.len()
