@@ -114,6 +114,23 @@ fn golden_vectors_reproduced() {
     assert_eq!(q[0].token_ids, g[0].ids);
 }
 
+/// The int8 option stays close to the reference vectors (f32 must reach 0.9999, above).
+#[test]
+fn int8_vectors_stay_close_to_golden() {
+    let Some(dir) = model_dir() else { return };
+    let model = BiEncoder::load_with_precision(
+        &ModelDir::open(dir).unwrap(),
+        yusa::model::packed::Precision::Int8,
+    )
+    .unwrap();
+    let g = golden();
+    let texts: Vec<&str> = g.iter().map(|x| x.text.as_str()).collect();
+    for (x, e) in g.iter().zip(model.embed(&texts, Role::Raw).unwrap()) {
+        let c = cosine(&e.embedding.0, &x.embedding);
+        assert!(c >= 0.995, "{:?}: int8 cosine {c}", x.text);
+    }
+}
+
 #[test]
 fn e5_knows_paraphrase_from_unrelated() {
     let Some(dir) = model_dir() else { return };
