@@ -202,15 +202,20 @@ fn score_pairs(
     Ok(out)
 }
 
-/// The verifier's decision score: exact above everything, vetoed below everything, else STS (or cosine).
+/// The verifier's decision score, ordered like [`crate::dedup::decide`]: exact above everything,
+/// vetoed below everything, a confident cosine above any STS, else STS (or cosine).
 fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
     if s.exact {
         return 100.0;
     }
-    let base = s
-        .sts
-        .map(|x| x.value() as f64)
-        .unwrap_or(s.cosine.value() as f64);
+    let confident = s.sts.is_some() && th.confident_cosine.is_some_and(|c| s.cosine.value() >= c);
+    let base = if confident {
+        50.0 // accepted on the cosine alone, above any STS threshold
+    } else {
+        s.sts
+            .map(|x| x.value() as f64)
+            .unwrap_or(s.cosine.value() as f64)
+    };
     if th.polarity_check && s.polarity.is_some() {
         base - 100.0
     } else {
@@ -385,6 +390,9 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
             None => best_f1(&sts, &kept_labels),
         };
         th.sts = b.threshold as f32;
+        // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
+        th.confident_cosine = threshold_for_precision(&cos, &kept_labels, 0.99)
+            .map(|b| (b.threshold as f32).max(th.cosine));
     }
     // Candidates: a cosine that keeps 98% of the true duplicates (recall first; verification decides).
     let mut pos_cos: Vec<f64> = scored

@@ -33,6 +33,10 @@ pub struct Thresholds {
     pub polarity_check: bool,
     /// Dense neighbours examined per document.
     pub neighbours: usize,
+    /// With a cross-encoder: pairs at or above this cosine (that pass the polarity check) are
+    /// accepted without it. `yusa calibrate` sets it where the cosine alone reaches 99% precision;
+    /// it keeps a large scan's cross-encoder calls to the pairs the cosine cannot settle.
+    pub confident_cosine: Option<f32>,
 }
 
 impl Default for Thresholds {
@@ -44,6 +48,7 @@ impl Default for Thresholds {
             cosine: 0.95,
             polarity_check: true,
             neighbours: 10,
+            confident_cosine: None,
         }
     }
 }
@@ -112,6 +117,9 @@ pub fn decide(
     if th.polarity_check && polarity.is_some() {
         return false;
     }
+    if th.confident_cosine.is_some_and(|c| cosine.value() >= c) {
+        return true;
+    }
     match sts {
         Some(s) => s.value() >= th.sts,
         None => cosine.value() >= th.cosine,
@@ -139,9 +147,11 @@ fn verify(
         .iter()
         .map(|(a, b, _)| polarity_conflict(a, b))
         .collect();
-    // The cross-encoder sees only pairs that are neither exact nor vetoed.
+    // The cross-encoder sees only pairs that are neither exact, vetoed, nor settled by a
+    // confident cosine.
+    let confident = |i: usize| th.confident_cosine.is_some_and(|c| pairs[i].2.value() >= c);
     let to_score: Vec<usize> = (0..pairs.len())
-        .filter(|&i| !(exact[i] || th.polarity_check && polarity[i].is_some()))
+        .filter(|&i| !(exact[i] || th.polarity_check && polarity[i].is_some() || confident(i)))
         .collect();
     let mut sts: Vec<Option<StsScore>> = vec![None; pairs.len()];
     if queue.has_cross_encoder() && !to_score.is_empty() {
@@ -169,7 +179,13 @@ fn verify(
                 sts: sts[i],
                 cosine: *cos,
                 lexical_overlap: minhash::jaccard(&minhash::shingles(a), &minhash::shingles(b)),
-                verified_by: if exact[i] { Verifier::Exact } else { verifier },
+                verified_by: if exact[i] {
+                    Verifier::Exact
+                } else if sts[i].is_none() {
+                    Verifier::Cosine
+                } else {
+                    verifier
+                },
                 polarity_conflict: polarity[i].clone(),
                 differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
             };
@@ -329,6 +345,15 @@ mod tests {
             &th
         ));
         assert!(!decide(false, None, Cosine(0.9), &None, &th));
+        // A confident cosine settles the pair without the STS score, but not against a veto.
+        let th = Thresholds {
+            confident_cosine: Some(0.98),
+            ..th
+        };
+        let low = Some(StsScore::new(1.0));
+        assert!(decide(false, low, Cosine(0.985), &None, &th));
+        assert!(!decide(false, low, Cosine(0.975), &None, &th));
+        assert!(!decide(false, low, Cosine(0.99), &Some("negation".into()), &th));
     }
 }
 
