@@ -226,3 +226,40 @@ fn import_is_idempotent_and_trimming_keeps_korean_outputs() {
         assert!(c >= 0.9999, "{:?}: trimmed f16 cosine {c}", x.text);
     }
 }
+
+/// The shipped STS cross-encoder (assembled by `make model`): a paraphrase scores high, a negation
+/// flip and an unrelated pair low — on the blended 0–5 scale it serves.
+#[test]
+fn shipped_cross_encoder_separates_paraphrase_from_flip() {
+    let Some(dir) = model_dir() else { return };
+    let ce_dir = repo_path("models/ko-sts-cross-encoder");
+    if !ce_dir.join("model.safetensors").is_file() {
+        assert!(
+            !required(),
+            "{} is missing (run `make model`)",
+            ce_dir.display()
+        );
+        eprintln!("skipped: {} not assembled", ce_dir.display());
+        return;
+    }
+    let ce = yusa::model::CrossEncoder::load(&ModelDir::open(&ce_dir).unwrap()).unwrap();
+    let bi = BiEncoder::load(&ModelDir::open(dir).unwrap()).unwrap();
+    assert!(
+        ce.blends_with(&bi),
+        "the shipped model carries its cosine blend"
+    );
+    let s = ce
+        .score_blended(
+            &[
+                ("비밀번호를 잊어버렸어요", "비밀번호가 기억나지 않아요"),
+                ("이 영화 정말 재밌어요", "이 영화 정말 재미없어요"),
+                ("오늘 날씨가 정말 좋네요", "주식 시장이 크게 하락했다"),
+            ],
+            &bi,
+        )
+        .unwrap();
+    let [para, flip, unrelated] = [s[0].value(), s[1].value(), s[2].value()];
+    assert!(para >= 3.0, "paraphrase {para}");
+    assert!(flip < 2.5, "negation flip {flip}");
+    assert!(unrelated < 1.0, "unrelated {unrelated}");
+}

@@ -228,8 +228,27 @@ pub fn run_score(cli: &Cli, args: &ScoreArgs) -> Result<()> {
     };
     let (similarity, model_name, method) = if let Some(p) = cross_path {
         let ce = CrossEncoder::load_layers(&ModelDir::open(p)?, None, cli.precision)?;
-        let s = ce.score(&[(args.a.as_str(), args.b.as_str())])?[0];
-        (Similarity::Sts(s), ce.name().to_owned(), "cross-encoder")
+        let pair = [(args.a.as_str(), args.b.as_str())];
+        // A fitted cosine blend needs its bi-encoder: load it when it is there.
+        let bi_dir = ce
+            .blend()
+            .map(|b| resolve_model(cli, Some(&b.bi_encoder), &b.bi_encoder))
+            .filter(|d| d.join("config.json").is_file());
+        match bi_dir {
+            Some(d) => {
+                let bi = BiEncoder::load_with_precision(&ModelDir::open(d)?, cli.precision)?;
+                let s = ce.score_blended(&pair, &bi)?[0];
+                (
+                    Similarity::Sts(s),
+                    ce.name().to_owned(),
+                    "cross-encoder + cosine blend",
+                )
+            }
+            None => {
+                let s = ce.score(&pair)?[0];
+                (Similarity::Sts(s), ce.name().to_owned(), "cross-encoder")
+            }
+        }
     } else {
         let dir = ModelDir::open(resolve_model(
             cli,

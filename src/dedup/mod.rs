@@ -353,7 +353,13 @@ mod tests {
         let low = Some(StsScore::new(1.0));
         assert!(decide(false, low, Cosine(0.985), &None, &th));
         assert!(!decide(false, low, Cosine(0.975), &None, &th));
-        assert!(!decide(false, low, Cosine(0.99), &Some("negation".into()), &th));
+        assert!(!decide(
+            false,
+            low,
+            Cosine(0.99),
+            &Some("negation".into()),
+            &th
+        ));
     }
 }
 

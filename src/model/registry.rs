@@ -78,7 +78,12 @@ pub fn list(root: &Path) -> Result<Vec<std::result::Result<ModelInfo, (String, S
     let mut dirs: Vec<_> = rd
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.is_dir() && p.join("config.json").is_file())
+        // A committed delta (`*.delta/`) is an input to `yusa models assemble`, not a model.
+        .filter(|p| {
+            p.is_dir()
+                && p.join("config.json").is_file()
+                && !p.join(super::delta::DELTA_FILE).is_file()
+        })
         .collect();
     dirs.sort();
     for d in dirs {
