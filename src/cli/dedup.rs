@@ -356,11 +356,12 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
     let scored = score_pairs(&engine, &pairs, &|d, _| pb.set_position(d as u64))?;
     pb.finish_and_clear();
     let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
-    let pick = |scores: &[f64]| -> BinaryScores {
+    // Verification thresholds: best F1, or the lowest threshold that reaches the target precision.
+    let pick = |scores: &[f64], labels: &[bool]| -> BinaryScores {
         match args.target_precision {
-            Some(p) => threshold_for_precision(scores, &labels, p)
-                .unwrap_or_else(|| best_f1(scores, &labels)),
-            None => best_f1(scores, &labels),
+            Some(p) => threshold_for_precision(scores, labels, p)
+                .unwrap_or_else(|| best_f1(scores, labels)),
+            None => best_f1(scores, labels),
         }
     };
     // Verification thresholds are chosen on the pairs the polarity check lets through.
@@ -372,11 +373,7 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         .iter()
         .map(|&i| scored[i].cosine.value() as f64)
         .collect();
-    let cos_pick = match args.target_precision {
-        Some(p) => threshold_for_precision(&cos, &kept_labels, p)
-            .unwrap_or_else(|| best_f1(&cos, &kept_labels)),
-        None => best_f1(&cos, &kept_labels),
-    };
+    let cos_pick = pick(&cos, &kept_labels);
     let mut th = engine.dedup;
     th.cosine = cos_pick.threshold as f32;
     if engine.queue.has_cross_encoder() {
@@ -384,11 +381,7 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
             .iter()
             .map(|&i| scored[i].sts.map(|s| s.value() as f64).unwrap_or(0.0))
             .collect();
-        let b = match args.target_precision {
-            Some(p) => threshold_for_precision(&sts, &kept_labels, p)
-                .unwrap_or_else(|| best_f1(&sts, &kept_labels)),
-            None => best_f1(&sts, &kept_labels),
-        };
+        let b = pick(&sts, &kept_labels);
         th.sts = b.threshold as f32;
         // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
         th.confident_cosine = threshold_for_precision(&cos, &kept_labels, 0.99)
@@ -405,8 +398,9 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         th.candidate_cosine =
             (pos_cos[(pos_cos.len() as f64 * 0.02) as usize] as f32).min(th.cosine);
     }
+    // Lexical candidates are recall-first too: the best-F1 Jaccard even under a precision target.
     let jac: Vec<f64> = scored.iter().map(|s| s.jaccard as f64).collect();
-    th.candidate_jaccard = (pick(&jac).threshold as f32).max(0.3);
+    th.candidate_jaccard = (best_f1(&jac, &labels).threshold as f32).max(0.3);
     let out = args
         .out
         .clone()
