@@ -386,6 +386,8 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
         th.confident_cosine = threshold_for_precision(&cos, &kept_labels, 0.99)
             .map(|b| (b.threshold as f32).max(th.cosine));
+        // Scans ask the cross-encoder only about pairs the cosine calls duplicates.
+        th.scan_cross_encoder_from = Some(th.cosine);
     }
     // Candidates: a cosine that keeps 98% of the true duplicates (recall first; verification decides).
     let mut pos_cos: Vec<f64> = scored

@@ -37,6 +37,11 @@ pub struct Thresholds {
     /// accepted without it. `yusa calibrate` sets it where the cosine alone reaches 99% precision;
     /// it keeps a large scan's cross-encoder calls to the pairs the cosine cannot settle.
     pub confident_cosine: Option<f32>,
+    /// Whole-collection scans only: candidates below this cosine are settled by the cosine rule
+    /// (not duplicates, since it is at or above `cosine`) instead of the cross-encoder. A scan of
+    /// 100k short reviews has ~10 candidates per document; at ~100 pairs/s on two cores the
+    /// cross-encoder can only afford the ones the cosine already calls close. None: verify all.
+    pub scan_cross_encoder_from: Option<f32>,
 }
 
 impl Default for Thresholds {
@@ -49,6 +54,7 @@ impl Default for Thresholds {
             polarity_check: true,
             neighbours: 10,
             confident_cosine: None,
+            scan_cross_encoder_from: None,
         }
     }
 }
@@ -138,6 +144,7 @@ fn verify(
     queue: &EncoderQueue,
     pairs: &[(String, String, Cosine)],
     th: &Thresholds,
+    cross_encoder_from: Option<f32>,
 ) -> Result<Vec<(bool, Evidence)>> {
     let exact: Vec<bool> = pairs
         .iter()
@@ -149,7 +156,10 @@ fn verify(
         .collect();
     // The cross-encoder sees only pairs that are neither exact, vetoed, nor settled by a
     // confident cosine.
-    let confident = |i: usize| th.confident_cosine.is_some_and(|c| pairs[i].2.value() >= c);
+    let confident = |i: usize| {
+        th.confident_cosine.is_some_and(|c| pairs[i].2.value() >= c)
+            || cross_encoder_from.is_some_and(|c| pairs[i].2.value() < c)
+    };
     let to_score: Vec<usize> = (0..pairs.len())
         .filter(|&i| !(exact[i] || th.polarity_check && polarity[i].is_some() || confident(i)))
         .collect();
@@ -235,7 +245,7 @@ pub fn check(
             .iter()
             .map(|(_, d, c)| (text.clone(), d.text.clone(), *c))
             .collect();
-        let verdicts = verify(queue, &pairs, th)?;
+        let verdicts = verify(queue, &pairs, th, None)?;
         let duplicates = docs
             .into_iter()
             .zip(verdicts)
@@ -597,7 +607,7 @@ pub fn scan(
                     (docs[a].2.clone(), docs[b].2.clone(), Cosine(cos))
                 })
                 .collect();
-            let results = verify(queue, &pairs, th)?;
+            let results = verify(queue, &pairs, th, th.scan_cross_encoder_from)?;
             checked += pairs.len();
             Ok(batch
                 .iter()
