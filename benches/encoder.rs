@@ -204,17 +204,19 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .min_by_key(|t| t.ids.len().abs_diff(15))
         .expect("reviews");
-    let mut times = vec![];
-    for _ in 0..40 {
-        let t0 = Instant::now();
-        fixed.embed_tokens(std::slice::from_ref(q), &mut |_| {})?;
-        times.push(t0.elapsed().as_secs_f64());
+    for (label, model) in [("f32", &fixed), ("int8", &int8)] {
+        let mut times = vec![];
+        for _ in 0..40 {
+            let t0 = Instant::now();
+            model.embed_tokens(std::slice::from_ref(q), &mut |_| {})?;
+            times.push(t0.elapsed().as_secs_f64());
+        }
+        let (p50, p95) = median_ms(times[5..].to_vec());
+        println!(
+            "single query ({} tokens), {label}: p50 {p50:.1} ms, p95 {p95:.1} ms",
+            q.ids.len()
+        );
     }
-    let (p50, p95) = median_ms(times[5..].to_vec());
-    println!(
-        "single query ({} tokens): p50 {p50:.1} ms, p95 {p95:.1} ms",
-        q.ids.len()
-    );
 
     for (len, count) in [(256usize, 32usize), (512, 16)] {
         let long = long_sequences(&tokens, len, count);
