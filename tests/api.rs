@@ -428,7 +428,7 @@ fn tei_compatible_embed_and_similarity() {
     assert!(ranks
         .iter()
         .all(|x| (0.0..=1.0).contains(&x["score"].as_f64().unwrap()) && x["text"].is_string()));
-    // Search reranks by default when a cross-encoder exists, and says so.
+    // Search reranks only when asked (it is opt-in), and then says so.
     assert_eq!(post(s.port, "/collections", r#"{"name":"c"}"#).status, 201);
     post(
         s.port,
@@ -436,6 +436,13 @@ fn tei_compatible_embed_and_similarity() {
         r#"{"documents":[{"text":"학교에서 공부했어요"},{"text":"날씨가 좋네요"}]}"#,
     );
     let r = post(s.port, "/collections/c/search", r#"{"query":"학교","k":2}"#).json();
+    assert_eq!(r["reranked"], false);
+    let r = post(
+        s.port,
+        "/collections/c/search",
+        r#"{"query":"학교","k":2,"rerank":true}"#,
+    )
+    .json();
     assert_eq!(r["reranked"], true);
     assert_eq!(r["hits"][0]["score_kind"], "sts");
 }

@@ -81,7 +81,7 @@ pub fn spec() -> Value {
             "SearchRequest": {"type": "object", "required": ["query"], "properties": {
                 "query": {"type": "string"}, "k": {"type": "integer", "default": 10, "minimum": 1, "maximum": 1000},
                 "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"},
-                "rerank": {"type": "boolean", "description": "default: true when a cross-encoder is configured"},
+                "rerank": {"type": "boolean", "default": false, "description": "rerank the top rerank_depth candidates with the STS cross-encoder (opt-in: slower, and not better on paraKQC)"},
                 "rerank_depth": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200},
                 "fusion": {"oneOf": [
                     {"type": "object", "properties": {"method": {"enum": ["rrf"]}, "k": {"type": "number"}}},

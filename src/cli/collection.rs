@@ -95,7 +95,7 @@ pub struct SearchArgs {
     pub k: usize,
     #[arg(long, value_enum, default_value = "hybrid")]
     pub mode: Mode,
-    /// Rerank with the cross-encoder (default: on when one is configured).
+    /// Rerank with the cross-encoder (default: off; see the README for its measured cost and effect).
     #[arg(long)]
     pub rerank: Option<bool>,
     #[arg(long, default_value_t = 20)]
