@@ -109,6 +109,10 @@ impl Server {
             .arg(index_dir)
             .arg("--model")
             .arg(&model)
+            // Not the repository's models/: the shipped cross-encoder and thresholds there would
+            // make every server in the tests a real-model one.
+            .arg("--models-dir")
+            .arg(super::repo_path("tests/fixtures"))
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
