@@ -164,24 +164,6 @@ fn sum(xs: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
-#[allow(dead_code)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x8, y8) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x8[i] * y8[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// `e^x` to about 2 ulp, branch-free so that loops over slices vectorise (libm's `expf` does not).
 /// Range reduction `x = n·ln2 + r`, `|r| ≤ ln2/2`, then a degree-6 polynomial for `e^r`.
 #[inline(always)]
