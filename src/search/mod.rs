@@ -44,7 +44,7 @@ pub struct SearchRequest {
     #[serde(default)]
     pub mode: Mode,
     /// Rerank with the cross-encoder; default: off. Measured on paraKQC, the shipped cross-encoder
-    /// lowers R-precision (0.8650 → 0.8444) and costs ~1 s per query on two cores, so it is opt-in.
+    /// lowers R-precision (0.8650 → 0.8444) and adds ~125 ms per query (20 pairs), so it is opt-in.
     #[serde(default)]
     pub rerank: Option<bool>,
     #[serde(default = "default_depth")]
