@@ -314,4 +314,18 @@ fn cosine_blend_applies_only_with_its_bi_encoder() {
     assert!((got - want).abs() < 1e-4, "{got} vs {want}");
     let other = ce.score_blended(&pairs, &bi("tiny-xlm-roberta")).unwrap()[0].value();
     assert_eq!(other, plain);
+    // A query shared by several pairs (a rerank) scores each pair as if alone.
+    let shared = [
+        ("오늘 날씨가 좋다", "배고파"),
+        ("오늘 날씨가 좋다", "날씨가 맑다"),
+        ("배고파", "오늘 날씨가 좋다"),
+    ];
+    let together = ce.score_blended(&shared, &own).unwrap();
+    for (pair, t) in shared.iter().zip(&together) {
+        let alone = ce.score_blended(&[*pair], &own).unwrap()[0].value();
+        assert!(
+            (alone - t.value()).abs() < 1e-4,
+            "{pair:?}: {alone} vs {t:?}"
+        );
+    }
 }

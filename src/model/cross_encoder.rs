@@ -136,16 +136,26 @@ impl CrossEncoder {
         let Some(blend) = self.blend.as_ref().filter(|_| self.blends_with(bi)) else {
             return Ok(scores);
         };
-        let texts: Vec<&str> = pairs
+        // Each distinct text once: a rerank pairs one query with many documents.
+        let mut index: std::collections::HashMap<&str, usize> = Default::default();
+        let mut texts: Vec<&str> = vec![];
+        let slots: Vec<[usize; 2]> = pairs
             .iter()
-            .flat_map(|(a, b)| [a.as_ref(), b.as_ref()])
+            .map(|(a, b)| {
+                [a.as_ref(), b.as_ref()].map(|t| {
+                    *index.entry(t).or_insert_with(|| {
+                        texts.push(t);
+                        texts.len() - 1
+                    })
+                })
+            })
             .collect();
         let vecs = bi.embed(&texts, super::Role::Query)?;
         Ok(scores
             .into_iter()
-            .zip(vecs.chunks_exact(2))
-            .map(|(s, v)| {
-                let cos = v[0].embedding.cosine(&v[1].embedding).value();
+            .zip(slots)
+            .map(|(s, [i, j])| {
+                let cos = vecs[i].embedding.cosine(&vecs[j].embedding).value();
                 StsScore::new(blend.apply(s.value(), cos))
             })
             .collect())
