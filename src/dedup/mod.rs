@@ -268,6 +268,27 @@ pub fn check(
 mod tests {
     use super::*;
 
+    /// The reference the scan's lazy clustering must equal: star clustering over a fully verified
+    /// graph (nodes in `order`, earliest first; each unassigned node takes its unassigned neighbours).
+    fn star_clusters(
+        order: &[usize],
+        adjacency: &HashMap<usize, Vec<usize>>,
+    ) -> Vec<(usize, Vec<usize>)> {
+        let mut assigned = std::collections::HashSet::new();
+        let mut out = vec![];
+        for &rep in order {
+            if !assigned.insert(rep) {
+                continue;
+            }
+            let mut neigh: Vec<usize> = adjacency.get(&rep).cloned().unwrap_or_default();
+            neigh.sort_unstable();
+            neigh.dedup();
+            let members: Vec<usize> = neigh.into_iter().filter(|j| assigned.insert(*j)).collect();
+            out.push((rep, members));
+        }
+        out
+    }
+
     #[test]
     fn star_clusters_do_not_chain() {
         // 0≈1, 1≈2 (but not 0≈2), 3≈4.
@@ -408,34 +429,14 @@ pub struct ScanReport {
     pub seconds: f64,
 }
 
-/// Star clustering: nodes in `order` (earliest first); each unassigned node becomes a representative and
-/// takes its unassigned direct neighbours. Every member is verified against its representative, so
-/// A≈B and B≈C never put A and C together unless A≈C.
-pub fn star_clusters(
-    order: &[usize],
-    adjacency: &HashMap<usize, Vec<usize>>,
-) -> Vec<(usize, Vec<usize>)> {
-    let mut assigned = std::collections::HashSet::new();
-    let mut out = vec![];
-    for &rep in order {
-        if !assigned.insert(rep) {
-            continue;
-        }
-        let mut neigh: Vec<usize> = adjacency.get(&rep).cloned().unwrap_or_default();
-        neigh.sort_unstable();
-        neigh.dedup();
-        let members: Vec<usize> = neigh.into_iter().filter(|j| assigned.insert(*j)).collect();
-        out.push((rep, members));
-    }
-    out
-}
-
-/// [`star_clusters`] without verifying every candidate pair first: representatives are taken
+/// Star clustering (each unassigned node, earliest first, becomes a representative and takes its
+/// unassigned verified neighbours, so A≈B and B≈C never put A and C together unless A≈C), without
+/// verifying every candidate pair first: representatives are taken
 /// earliest first and each is verified only against candidates not yet in a cluster, so a pair
 /// of two documents that both joined earlier clusters is never checked (with a cross-encoder as the
 /// verifier, most of a large scan's cost). Representatives go in blocks whose pairs (at least
 /// `block_pairs`) are verified as one batch; a block may check a pair it then does not use, but
-/// the clusters equal `star_clusters` over the fully verified graph. `neighbours` holds each
+/// the clusters equal star clustering over the fully verified graph (tested). `neighbours` holds each
 /// candidate's other end (both directions); `verify` gets `(a, b, cosine)` with `a < b`.
 pub fn lazy_star_clusters(
     order: &[usize],
