@@ -305,8 +305,10 @@ impl Engine {
             return Err(Error::BadRequest("texts is empty".into()));
         }
         self.check_texts(texts.iter().map(String::as_str), "text")?;
+        let th = th.unwrap_or(self.dedup);
+        th.validate()?;
         let coll = self.catalog.get(collection)?;
-        crate::dedup::check(&coll, &self.queue, &texts, &th.unwrap_or(self.dedup))
+        crate::dedup::check(&coll, &self.queue, &texts, &th)
     }
 
     /// Clusters of near-duplicates over a whole collection.
@@ -316,8 +318,10 @@ impl Engine {
         th: Option<crate::dedup::Thresholds>,
         progress: &(dyn Fn(&str, usize, usize) + Sync),
     ) -> Result<(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>)> {
+        let th = th.unwrap_or(self.dedup);
+        th.validate()?;
         let coll = self.catalog.get(collection)?;
-        crate::dedup::scan(&coll, &self.queue, &th.unwrap_or(self.dedup), progress)
+        crate::dedup::scan(&coll, &self.queue, &th, progress)
     }
 
     pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {

@@ -67,6 +67,12 @@ pub enum Error {
     TooLarge(String),
     #[error("invalid request: {0}")]
     BadRequest(String),
+    /// Stored data that fails its checksum where a crash cannot explain it.
+    #[error("{path}: damaged: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    /// A bug: code panicked while serving this call. The process survives; the call fails.
+    #[error("internal error: {0}")]
+    Panicked(String),
 }
 
 /// Result with the library's [`Error`].
@@ -77,5 +83,29 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+/// Panics caught by [`catch_panic`] since the process started (exported as a metric).
+pub static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Runs `f`, turning a panic into [`Error::Panicked`] (logged and counted) instead of unwinding
+/// further: one bad request must not take down a worker thread, a job, or the process. The caller's
+/// locks are parking_lot's, which are not poisoned by the unwind.
+pub fn catch_panic<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!("panic in {what}: {msg}");
+            Err(Error::Panicked(format!(
+                "{what} failed unexpectedly: {msg}"
+            )))
+        }
     }
 }

@@ -11,6 +11,8 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub documents: IntGaugeVec,
     pub queue_depth: prometheus::IntGauge,
+    /// Panics caught while serving (bugs that answered 500 instead of taking the process down).
+    pub panics: prometheus::IntGauge,
 }
 
 impl Metrics {
@@ -45,11 +47,17 @@ impl Metrics {
             "Jobs waiting for or in the encoder",
         )
         .expect("metric");
+        let panics = prometheus::IntGauge::new(
+            "yusa_panics_caught",
+            "Panics caught while serving requests, jobs or the encoder queue",
+        )
+        .expect("metric");
         for m in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(documents.clone()),
             Box::new(queue_depth.clone()),
+            Box::new(panics.clone()),
         ] {
             registry.register(m).expect("register metric");
         }
@@ -59,6 +67,7 @@ impl Metrics {
             latency,
             documents,
             queue_depth,
+            panics,
         }
     }
 

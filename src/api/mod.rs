@@ -32,10 +32,12 @@ pub struct AppState {
 
 type Res<T> = Result<T, ApiError>;
 
+/// Runs engine work on the blocking pool. A panic inside becomes a 500 with a JSON body (logged and
+/// counted in `/metrics`), never a dead thread or a misleading 503.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::Result<T> + Send + 'static,
 ) -> Res<T> {
-    Ok(web::block(f).await??)
+    Ok(web::block(move || crate::error::catch_panic("request", f)).await??)
 }
 
 #[derive(Deserialize)]
@@ -320,6 +322,7 @@ async fn check_duplicates(
         "cosine"
     };
     let th = b.thresholds.unwrap_or(engine.dedup);
+    th.validate()?;
     let results = blocking(move || engine.check_duplicates(&name, b.texts, Some(th))).await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "verifier": verifier, "thresholds": th, "results": results })))
@@ -358,6 +361,9 @@ async fn scan_duplicates(
     let name = name.into_inner();
     st.engine.catalog.get(&name)?; // 404 now rather than a failed job later
     let th = body.map(|b| b.into_inner()).unwrap_or_default().thresholds;
+    if let Some(t) = &th {
+        t.validate()?; // 400 now, not a failed job later
+    }
     let id = st
         .next_job
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -383,7 +389,9 @@ async fn scan_duplicates(
             g.done = done;
             g.total = total;
         };
-        let result = engine.scan_duplicates(&name, th, &progress);
+        let result = crate::error::catch_panic("duplicate scan", || {
+            engine.scan_duplicates(&name, th, &progress)
+        });
         let mut g = job.lock().expect("job lock");
         match result {
             Ok((report, clusters)) => {
@@ -425,6 +433,7 @@ async fn info(st: web::Data<AppState>) -> HttpResponse {
         "version": env!("CARGO_PKG_VERSION"),
         "models": st.engine.queue.info(),
         "collections": colls,
+        "unopened_folders": st.engine.catalog.problems(),
         "limits": st.engine.limits,
         "max_body_bytes": MAX_BODY_BYTES,
         "queue_depth": st.engine.queue.depth(),
@@ -434,6 +443,9 @@ async fn info(st: web::Data<AppState>) -> HttpResponse {
 
 async fn metrics_route(st: web::Data<AppState>) -> HttpResponse {
     st.metrics.queue_depth.set(st.engine.queue.depth() as i64);
+    st.metrics
+        .panics
+        .set(crate::error::PANICS.load(std::sync::atomic::Ordering::Relaxed) as i64);
     for c in st.engine.catalog.all() {
         st.metrics
             .documents
@@ -537,6 +549,8 @@ pub async fn serve(engine: Arc<Engine>, addr: &str, workers: usize) -> std::io::
             .configure(configure)
     })
     .workers(workers.max(1))
+    // In-flight requests get this long after SIGTERM; then the collections are checkpointed.
+    .shutdown_timeout(10)
     .bind(addr)?;
     for a in server.addrs() {
         println!("yusa listening on http://{a}");

@@ -345,6 +345,42 @@ pub enum CollectionsCommand {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Verify a collection's files (checksums, WAL, snapshot, lexical index) without serving it.
+    Check {
+        name: String,
+        #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
+        index_dir: PathBuf,
+    },
+    /// Keep every WAL record that still verifies, drop the damaged bytes, and checkpoint. Prints what
+    /// was lost. Stop the server first and keep a copy of the folder.
+    Repair {
+        name: String,
+        #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
+        index_dir: PathBuf,
+    },
+}
+
+/// Opens one collection by folder, with its own manifest's encoder (no model is loaded).
+fn open_one(
+    index_dir: &std::path::Path,
+    name: &str,
+    recovery: crate::index::wal::Recovery,
+) -> Result<(crate::index::Collection, crate::index::wal::WalDamage)> {
+    crate::index::catalog::check_name(name)?;
+    let dir = index_dir.join(name);
+    let mpath = dir.join("manifest.json");
+    if !mpath.is_file() {
+        anyhow::bail!(
+            "{} has no manifest.json: not a collection (or its manifest was lost)",
+            dir.display()
+        );
+    }
+    let manifest = crate::index::manifest::Manifest::load(&mpath)?;
+    Ok(crate::index::Collection::open_with(
+        &dir,
+        &manifest.encoder,
+        recovery,
+    )?)
 }
 
 pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
@@ -352,6 +388,9 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
         CollectionsCommand::List(e) => {
             let engine = e.open(cli)?;
             let stats: Vec<_> = engine.catalog.all().iter().map(|c| c.stats()).collect();
+            for p in engine.catalog.problems() {
+                eprintln!("warning: {}", p.reason);
+            }
             if cli.json {
                 return print_json(&stats);
             }
@@ -366,6 +405,33 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
         CollectionsCommand::Delete { name, engine } => {
             engine.open(cli)?.catalog.drop_collection(name)?;
             println!("deleted collection `{name}`");
+            Ok(())
+        }
+        CollectionsCommand::Check { name, index_dir } => {
+            let (c, _) = open_one(index_dir, name, crate::index::wal::Recovery::Strict)?;
+            let s = c.stats();
+            if cli.json {
+                return print_json(&serde_json::json!({"ok": true, "stats": s}));
+            }
+            println!("`{name}` is intact: {} documents", s.documents);
+            Ok(())
+        }
+        CollectionsCommand::Repair { name, index_dir } => {
+            let (c, damage) = open_one(index_dir, name, crate::index::wal::Recovery::Salvage)?;
+            c.checkpoint()?;
+            let s = c.stats();
+            if cli.json {
+                return print_json(&serde_json::json!({"stats": s, "damage": damage}));
+            }
+            if damage.bad_ranges.is_empty() {
+                println!("`{name}`: nothing to repair ({} documents)", s.documents);
+            } else {
+                println!(
+                    "`{name}` repaired: {} documents kept; dropped damaged byte ranges {:?} of the WAL, \
+                     which held the changes numbered {:?}",
+                    s.documents, damage.bad_ranges, damage.missing_seqs
+                );
+            }
             Ok(())
         }
         CollectionsCommand::Compact { name, engine } => {

@@ -82,6 +82,7 @@ impl TrainArgs {
             max_tokens: self.max_tokens,
             seed: self.seed,
             max_train_pairs: self.max_train_pairs,
+            checkpoint_dir: Some(self.out.join("checkpoint")),
         }
     }
 }

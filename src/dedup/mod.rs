@@ -59,7 +59,42 @@ impl Default for Thresholds {
     }
 }
 
+/// Most dense neighbours a check or scan may examine per document (each costs an HNSW search slot).
+pub const MAX_NEIGHBOURS: usize = 200;
+
 impl Thresholds {
+    /// Checks every value against its scale, so that a request override can never reach an
+    /// allocation sized by it (a `neighbours` of 4e18 used to abort the process inside hnsw_rs).
+    /// The error names the field and its range.
+    pub fn validate(&self) -> Result<()> {
+        fn range(field: &str, v: f32, lo: f32, hi: f32) -> Result<()> {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::BadRequest(format!(
+                    "thresholds.{field} must be in {lo}..={hi}, got {v}"
+                )))
+            }
+        }
+        range("candidate_cosine", self.candidate_cosine, -1.0, 1.0)?;
+        range("candidate_jaccard", self.candidate_jaccard, 0.0, 1.0)?;
+        range("sts", self.sts, 0.0, StsScore::MAX)?;
+        range("cosine", self.cosine, -1.0, 1.0)?;
+        if let Some(c) = self.confident_cosine {
+            range("confident_cosine", c, -1.0, 1.0)?;
+        }
+        if let Some(c) = self.scan_cross_encoder_from {
+            range("scan_cross_encoder_from", c, -1.0, 1.0)?;
+        }
+        if self.neighbours == 0 || self.neighbours > MAX_NEIGHBOURS {
+            return Err(Error::BadRequest(format!(
+                "thresholds.neighbours must be in 1..={MAX_NEIGHBOURS}, got {}",
+                self.neighbours
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads thresholds from a JSON file (missing fields keep their defaults).
     pub fn load(path: &std::path::Path) -> Result<Thresholds> {
         let text = std::fs::read_to_string(path).map_err(Error::io(path))?;

@@ -41,6 +41,9 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
         // XNLI (kakaobrain KorNLI): NLI labels as weak STS scores.
         return read_tab(path, &text, 2, 0, 1, |s| nli_score(s.trim()));
     }
+    if first.trim_end() == "sentence1,sentence2,label" {
+        return read_klue_csv(path, &text);
+    }
     if first.starts_with("genre\tfilename") {
         return read_tab(path, &text, 4, 5, 6, |s| s.parse().ok());
     }
@@ -88,6 +91,40 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
             })
         })
         .collect()
+}
+
+/// KLUE STS train as a CSV export (`sentence1,sentence2,label`), where `label` is KLUE's unrounded
+/// real-label. KLUE's own `label` is that value rounded half-up to one decimal (this reproduces every
+/// official dev label), so the score here is rounded the same way; the binary label is score ≥ 3.0.
+fn read_klue_csv(path: &Path, text: &str) -> Result<Vec<Pair>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let mut out = vec![];
+    for (i, row) in rdr.records().enumerate() {
+        let row = row.map_err(|e| bad(path, i + 2, e))?;
+        let (Some(s1), Some(s2), Some(label)) = (row.get(0), row.get(1), row.get(2)) else {
+            return Err(bad(path, i + 2, "expected sentence1,sentence2,label"));
+        };
+        let real: f64 = label
+            .trim()
+            .parse()
+            .map_err(|e| bad(path, i + 2, format!("label `{label}`: {e}")))?;
+        if !(0.0..=5.0).contains(&real) {
+            return Err(bad(path, i + 2, format!("label {real} outside 0–5")));
+        }
+        out.push(Pair {
+            sentence1: s1.trim().to_owned(),
+            sentence2: s2.trim().to_owned(),
+            score: klue_round(real) as f32,
+        });
+    }
+    Ok(out)
+}
+
+/// Half-up rounding to one decimal, robust to the binary representation (2.85 → 2.9, not 2.8).
+pub fn klue_round(real: f64) -> f64 {
+    ((real * 10.0) + 0.5 + 1e-9).floor() / 10.0
 }
 
 fn read_klue(path: &Path, text: &str) -> Result<Vec<Pair>> {
@@ -331,6 +368,26 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn klue_csv_rounds_half_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "klue_sts_train.csv",
+            "sentence1,sentence2,label\n\"가, 나\",다,2.95\n라,마,3.0428571428571427\n바,사,2.949999\n",
+        );
+        let pairs = read_pairs(&p).unwrap();
+        assert_eq!(pairs[0].sentence1, "가, 나");
+        let scores: Vec<f32> = pairs.iter().map(|p| p.score).collect();
+        assert_eq!(scores, vec![3.0, 3.0, 2.9]);
+        assert!(read_pairs(&write(
+            dir.path(),
+            "b.csv",
+            "sentence1,sentence2,label\n가,나,x\n"
+        ))
+        .is_err());
     }
 
     #[test]

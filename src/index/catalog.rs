@@ -3,14 +3,25 @@
 use super::collection::Collection;
 use super::manifest::{DocRole, EncoderId};
 use crate::error::{Error, Result};
+use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub struct Catalog {
     root: PathBuf,
     encoder: EncoderId,
     collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    /// Folders that hold collection data but could not be opened as one, with the reason: reported
+    /// by `/info` and `yusa collections list`, never silently hidden.
+    problems: Vec<Problem>,
+}
+
+/// A folder under the index root that looks like a collection but is not served.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    pub folder: String,
+    pub reason: String,
 }
 
 /// Collection names become folder names: keep them to a safe alphabet.
@@ -34,12 +45,29 @@ impl Catalog {
     pub fn open(root: &Path, encoder: EncoderId) -> Result<Catalog> {
         std::fs::create_dir_all(root).map_err(Error::io(root))?;
         let mut map = BTreeMap::new();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(root)
+        let mut all: Vec<PathBuf> = std::fs::read_dir(root)
             .map_err(Error::io(root))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.join("manifest.json").is_file())
+            .filter(|p| p.is_dir())
             .collect();
-        entries.sort();
+        all.sort();
+        let (entries, others): (Vec<PathBuf>, Vec<PathBuf>) = all
+            .into_iter()
+            .partition(|p| p.join("manifest.json").is_file());
+        let problems: Vec<Problem> = others
+            .into_iter()
+            .filter(|p| ["docs.bin", "wal.log", "lexical"].iter().any(|f| p.join(f).exists()))
+            .map(|p| {
+                let folder = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let reason = format!(
+                    "{} holds collection data but no manifest.json: not served. Restore the manifest \
+                     from a backup (or move the folder away)",
+                    p.display()
+                );
+                tracing::error!("{reason}");
+                Problem { folder, reason }
+            })
+            .collect();
         for dir in entries {
             let name = dir
                 .file_name()
@@ -53,7 +81,13 @@ impl Catalog {
             root: root.to_owned(),
             encoder,
             collections: RwLock::new(map),
+            problems,
         })
+    }
+
+    /// Folders that look like collections but are not served, and why.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
     }
 
     pub fn encoder(&self) -> &EncoderId {
@@ -67,7 +101,6 @@ impl Catalog {
     pub fn get(&self, name: &str) -> Result<Arc<Collection>> {
         self.collections
             .read()
-            .expect("catalog lock")
             .get(name)
             .cloned()
             .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))
@@ -75,7 +108,7 @@ impl Catalog {
 
     pub fn create(&self, name: &str, doc_role: DocRole) -> Result<Arc<Collection>> {
         check_name(name)?;
-        let mut map = self.collections.write().expect("catalog lock");
+        let mut map = self.collections.write();
         if map.contains_key(name) {
             return Err(Error::CollectionExists(name.to_owned()));
         }
@@ -101,7 +134,7 @@ impl Catalog {
     /// Removes a collection and its files.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         check_name(name)?;
-        let mut map = self.collections.write().expect("catalog lock");
+        let mut map = self.collections.write();
         let c = map
             .remove(name)
             .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))?;
@@ -113,21 +146,11 @@ impl Catalog {
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.collections
-            .read()
-            .expect("catalog lock")
-            .keys()
-            .cloned()
-            .collect()
+        self.collections.read().keys().cloned().collect()
     }
 
     pub fn all(&self) -> Vec<Arc<Collection>> {
-        self.collections
-            .read()
-            .expect("catalog lock")
-            .values()
-            .cloned()
-            .collect()
+        self.collections.read().values().cloned().collect()
     }
 
     /// Checkpoints every collection (on shutdown).

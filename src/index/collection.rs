@@ -8,12 +8,12 @@ use super::dense::{DenseIndex, HnswParams};
 use super::lexical::LexicalIndex;
 use super::manifest::{DocRole, EncoderId, Manifest, FORMAT_VERSION};
 use super::store::{DocStore, StoredDoc};
-use super::wal::{Wal, WalOp, WalRecord};
+use super::wal::{Recovery, Wal, WalDamage, WalOp, WalRecord};
 use crate::error::{Error, Result};
 use crate::score::{Bm25, Cosine};
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
 
 /// A document to add; `id` is generated when absent, and an existing id is replaced (upsert).
 #[derive(Debug, Clone, serde::Deserialize, Serialize, PartialEq)]
@@ -66,6 +66,15 @@ pub struct CollectionStats {
 /// Checkpoint when the WAL grows past this.
 const WAL_CHECKPOINT_BYTES: u64 = 64 << 20;
 
+/// One collection, shared by every request thread.
+///
+/// **Lock order** (a thread that holds several takes them in this order, never the reverse):
+/// `wal` → `store` → `dense`. Writers hold the WAL mutex for the whole write (so sequence numbers and
+/// the order of records match the order in which changes are applied), take the store lock inside
+/// it, and the dense lock inside that. A reader that needs the WAL (`stats`) therefore reads it
+/// *before* touching the store: holding `store` while waiting for `wal` deadlocked against writers
+/// (a writer holding `wal` waits for `store`). The locks are parking_lot's, which do not poison: a
+/// panic in one request must not turn every later request into a panic.
 pub struct Collection {
     dir: PathBuf,
     manifest: Manifest,
@@ -117,43 +126,115 @@ impl Collection {
                 .unwrap_or(0),
         };
         // The manifest goes last: a folder without one is an unfinished creation, not a collection.
-        let c = Self::open_parts(dir, manifest.clone())?;
+        let (c, _) = Self::open_parts(dir, manifest.clone(), Recovery::Strict)?;
         manifest.save(&dir.join("manifest.json"))?;
         Ok(c)
     }
 
-    /// Opens an existing collection, replaying its WAL.
+    /// Opens an existing collection, replaying its WAL. Damage that a crash cannot explain is an
+    /// [`Error::Corrupt`] naming the file and the repair command.
     pub fn open(dir: &Path, encoder: &EncoderId) -> Result<Collection> {
+        Self::open_with(dir, encoder, Recovery::Strict).map(|(c, _)| c)
+    }
+
+    /// [`open`](Self::open), choosing what to do with damage inside the WAL (`yusa collections
+    /// repair` salvages every record that still verifies).
+    pub fn open_with(
+        dir: &Path,
+        encoder: &EncoderId,
+        recovery: Recovery,
+    ) -> Result<(Collection, WalDamage)> {
         let mpath = dir.join("manifest.json");
         if !mpath.is_file() {
             return Err(Error::CollectionNotFound(dir.display().to_string()));
         }
         let manifest = Manifest::load(&mpath)?;
         manifest.check(encoder, &mpath)?;
-        Self::open_parts(dir, manifest)
+        Self::open_parts(dir, manifest, recovery)
     }
 
-    fn open_parts(dir: &Path, manifest: Manifest) -> Result<Collection> {
+    fn open_parts(
+        dir: &Path,
+        manifest: Manifest,
+        recovery: Recovery,
+    ) -> Result<(Collection, WalDamage)> {
         let t0 = std::time::Instant::now();
-        let mut store = DocStore::load(&dir.join("docs.bin"))?;
-        let (wal, records) = Wal::open(&dir.join("wal.log"))?;
-        let (lexical, lexical_seq) = match LexicalIndex::open(&dir.join("lexical")) {
-            Ok(x) => x,
-            Err(e) => {
-                // Derived data: rebuild rather than refuse to open.
-                tracing::warn!(
-                    "{}: lexical index unreadable ({e}); rebuilding it",
-                    dir.display()
-                );
-                let _ = std::fs::remove_dir_all(dir.join("lexical"));
-                let (l, _) = LexicalIndex::open(&dir.join("lexical"))?;
-                for d in store.iter() {
-                    l.put(d.iid, &d.text)?;
-                }
-                (l, 0)
-            }
-        };
+        let snapshot = dir.join("docs.bin");
+        let had_snapshot = snapshot.is_file();
+        let mut store = DocStore::load(&snapshot)?;
+        let (wal, records, damage) = Wal::open_with(&dir.join("wal.log"), recovery)?;
         let checkpoint_seq = store.seq;
+        // A WAL that starts after a checkpoint the snapshot does not hold means the snapshot is gone.
+        if let Some(first) = records.first() {
+            if first.seq > checkpoint_seq + 1 {
+                return Err(Error::Corrupt {
+                    path: snapshot,
+                    detail: format!(
+                        "the WAL starts at change {} but the document snapshot holds changes up to {} \
+                         only{}: the documents of the last checkpoint are missing. Restore docs.bin \
+                         from a backup",
+                        first.seq,
+                        checkpoint_seq,
+                        if had_snapshot { "" } else { " (docs.bin is missing)" }
+                    ),
+                });
+            }
+        }
+        let rebuild_lexical = |why: String| -> Result<(LexicalIndex, u64)> {
+            // Derived data: rebuild from the snapshot rather than refuse to open.
+            tracing::warn!("{}: {why}; rebuilding it", dir.display());
+            let _ = std::fs::remove_dir_all(dir.join("lexical"));
+            let (l, _) = LexicalIndex::open(&dir.join("lexical"))?;
+            for d in store.iter() {
+                l.put(d.iid, &d.text)?;
+            }
+            l.commit(checkpoint_seq)?;
+            Ok((l, checkpoint_seq))
+        };
+        let (lexical, lexical_seq) = match LexicalIndex::open(&dir.join("lexical")) {
+            Ok((l, seq)) if seq >= checkpoint_seq || store.is_empty() => (l, seq),
+            Ok((l, seq)) => {
+                drop(l);
+                rebuild_lexical(format!(
+                    "lexical index is behind the document snapshot (change {seq} < {checkpoint_seq}; \
+                     deleted or restored from an older copy)"
+                ))?
+            }
+            Err(e) => rebuild_lexical(format!("lexical index unreadable ({e})"))?,
+        };
+        let durable_seq = records
+            .last()
+            .map_or(checkpoint_seq, |r| r.seq.max(checkpoint_seq));
+        let ahead = lexical_seq > durable_seq && had_snapshot;
+        let (lexical, lexical_seq) = if ahead && recovery == Recovery::Salvage {
+            drop(lexical);
+            rebuild_lexical(format!(
+                "lexical index is ahead of the snapshot and WAL ({lexical_seq} > {durable_seq})"
+            ))?
+        } else {
+            (lexical, lexical_seq)
+        };
+        if ahead && recovery == Recovery::Strict {
+            // The lexical index commits only what the WAL already holds: it cannot be ahead.
+            return Err(Error::Corrupt {
+                path: dir.join("wal.log"),
+                detail: format!(
+                    "the lexical index holds changes up to {lexical_seq}, but the snapshot and the WAL \
+                     hold only up to {durable_seq}: wal.log was deleted or truncated, and acknowledged \
+                     documents are missing. Restore it from a backup, or accept the loss with \
+                     `yusa collections repair <name>`"
+                ),
+            });
+        }
+        if !had_snapshot && lexical_seq > 0 && records.is_empty() {
+            return Err(Error::Corrupt {
+                path: snapshot,
+                detail: format!(
+                    "docs.bin is missing, but the lexical index holds changes up to {lexical_seq}: the \
+                     documents are gone. Restore docs.bin from a backup"
+                ),
+            });
+        }
         let mut replayed = 0;
         for r in records.iter().filter(|r| r.seq > checkpoint_seq) {
             match &r.op {
@@ -168,6 +249,14 @@ impl Collection {
                         lexical.delete(*iid);
                     }
                     store.remove(*iid);
+                }
+                WalOp::Replace { old, doc } => {
+                    if r.seq > lexical_seq {
+                        lexical.delete(*old);
+                        lexical.put(doc.iid, &doc.text)?;
+                    }
+                    store.remove(*old);
+                    store.put(doc.clone());
                 }
             }
             store.seq = r.seq;
@@ -200,14 +289,17 @@ impl Collection {
             store.len(),
             t0.elapsed().as_secs_f64()
         );
-        Ok(Collection {
-            dir: dir.to_owned(),
-            manifest,
-            store: RwLock::new(store),
-            wal: Mutex::new(wal),
-            dense: RwLock::new(dense),
-            lexical,
-        })
+        Ok((
+            Collection {
+                dir: dir.to_owned(),
+                manifest,
+                store: RwLock::new(store),
+                wal: Mutex::new(wal),
+                dense: RwLock::new(dense),
+                lexical,
+            },
+            damage,
+        ))
     }
 
     pub fn name(&self) -> &str {
@@ -223,7 +315,7 @@ impl Collection {
     }
 
     pub fn len(&self) -> usize {
-        self.store.read().expect("store lock").len()
+        self.store.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -247,35 +339,32 @@ impl Collection {
                 v.len()
             )));
         }
-        let mut wal = self.wal.lock().expect("wal lock");
+        let mut wal = self.wal.lock();
         let (records, outcomes, seq) = {
-            let store = self.store.read().expect("store lock");
+            let store = self.store.read();
             let mut seq = store.seq;
-            let mut records = Vec::with_capacity(docs.len() * 2);
+            let mut records = Vec::with_capacity(docs.len());
             let mut outcomes = Vec::with_capacity(docs.len());
             // Ids assigned within this batch: a repeated id in one request is an upsert of the earlier one.
             let mut batch_ids: std::collections::HashMap<String, u32> = Default::default();
             for (iid, (doc, vector)) in (store.next_iid..).zip(docs.into_iter().zip(vectors)) {
                 let id = doc.id.filter(|s| !s.is_empty()).unwrap_or_else(new_id);
                 let old = batch_ids.get(&id).copied().or_else(|| store.get_iid(&id));
-                if let Some(old) = old {
-                    seq += 1;
-                    records.push(WalRecord {
-                        seq,
-                        op: WalOp::Delete { iid: old },
-                    });
-                }
                 batch_ids.insert(id.clone(), iid);
                 seq += 1;
+                let stored = StoredDoc {
+                    iid,
+                    id: id.clone(),
+                    text: doc.text,
+                    metadata: doc.metadata.map(|m| m.to_string()),
+                    vector,
+                };
                 records.push(WalRecord {
                     seq,
-                    op: WalOp::Put(StoredDoc {
-                        iid,
-                        id: id.clone(),
-                        text: doc.text,
-                        metadata: doc.metadata.map(|m| m.to_string()),
-                        vector,
-                    }),
+                    op: match old {
+                        Some(old) => WalOp::Replace { old, doc: stored },
+                        None => WalOp::Put(stored),
+                    },
                 });
                 outcomes.push(PutOutcome {
                     id,
@@ -287,12 +376,14 @@ impl Collection {
         wal.append(&records)?;
         // Index before publishing: a search filters out graph points the store does not have yet.
         {
-            let dense = self.dense.read().expect("dense lock");
+            let dense = self.dense.read();
             let points: Vec<(&[f32], u32)> = records
                 .iter()
                 .filter_map(|r| match &r.op {
-                    WalOp::Put(d) => Some((d.vector.as_slice(), d.iid)),
-                    _ => None,
+                    WalOp::Put(d) | WalOp::Replace { doc: d, .. } => {
+                        Some((d.vector.as_slice(), d.iid))
+                    }
+                    WalOp::Delete { .. } => None,
                 })
                 .collect();
             dense.insert_many(&points);
@@ -301,15 +392,23 @@ impl Collection {
             match &r.op {
                 WalOp::Put(d) => self.lexical.put(d.iid, &d.text)?,
                 WalOp::Delete { iid } => self.lexical.delete(*iid),
+                WalOp::Replace { old, doc } => {
+                    self.lexical.delete(*old);
+                    self.lexical.put(doc.iid, &doc.text)?;
+                }
             }
         }
         {
-            let mut store = self.store.write().expect("store lock");
+            let mut store = self.store.write();
             for r in records {
                 match r.op {
                     WalOp::Put(d) => store.put(d),
                     WalOp::Delete { iid } => {
                         store.remove(iid);
+                    }
+                    WalOp::Replace { old, doc } => {
+                        store.remove(old);
+                        store.put(doc);
                     }
                 }
             }
@@ -325,9 +424,9 @@ impl Collection {
 
     /// Deletes a document by id; false when there was none. Hidden from searches at once.
     pub fn delete(&self, id: &str) -> Result<bool> {
-        let mut wal = self.wal.lock().expect("wal lock");
+        let mut wal = self.wal.lock();
         let (iid, seq) = {
-            let store = self.store.read().expect("store lock");
+            let store = self.store.read();
             match store.get_iid(id) {
                 Some(iid) => (iid, store.seq + 1),
                 None => return Ok(false),
@@ -338,7 +437,7 @@ impl Collection {
             op: WalOp::Delete { iid },
         }])?;
         {
-            let mut store = self.store.write().expect("store lock");
+            let mut store = self.store.write();
             store.remove(iid);
             store.seq = seq;
         }
@@ -350,25 +449,21 @@ impl Collection {
 
     /// Makes lexical changes searchable (a tantivy commit). Dense changes are visible at once.
     pub fn refresh(&self) -> Result<()> {
-        let seq = self.store.read().expect("store lock").seq;
+        let seq = self.store.read().seq;
         self.lexical.commit(seq)
     }
 
     pub fn get(&self, id: &str) -> Option<Doc> {
-        self.store.read().expect("store lock").by_id(id).map(to_doc)
+        self.store.read().by_id(id).map(to_doc)
     }
 
     pub fn get_iid(&self, iid: u32) -> Option<Doc> {
-        self.store.read().expect("store lock").get(iid).map(to_doc)
+        self.store.read().get(iid).map(to_doc)
     }
 
     /// The stored vector of a document (for duplicate scans and `more like this`).
     pub fn vector(&self, iid: u32) -> Option<Vec<f32>> {
-        self.store
-            .read()
-            .expect("store lock")
-            .get(iid)
-            .map(|d| d.vector.clone())
+        self.store.read().get(iid).map(|d| d.vector.clone())
     }
 
     /// Dense recall: the `k` nearest live documents.
@@ -380,8 +475,8 @@ impl Collection {
                 self.manifest.encoder.dim
             )));
         }
-        let store = self.store.read().expect("store lock");
-        let dense = self.dense.read().expect("dense lock");
+        let store = self.store.read();
+        let dense = self.dense.read();
         let live = |iid: u32| store.get(iid).is_some();
         Ok(dense
             .search(query, k, ef, &live)
@@ -393,7 +488,7 @@ impl Collection {
     /// Lexical recall: BM25 top `k` (documents deleted since the last refresh are dropped).
     pub fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>> {
         let hits = self.lexical.search(query, k)?;
-        let store = self.store.read().expect("store lock");
+        let store = self.store.read();
         Ok(hits
             .into_iter()
             .filter(|(iid, _)| store.get(*iid).is_some())
@@ -403,8 +498,8 @@ impl Collection {
 
     /// Writes a checkpoint: lexical commit, document snapshot, then an empty WAL.
     pub fn checkpoint(&self) -> Result<()> {
-        let mut wal = self.wal.lock().expect("wal lock");
-        let store = self.store.read().expect("store lock");
+        let mut wal = self.wal.lock();
+        let store = self.store.read();
         self.lexical.commit(store.seq)?;
         store.save(&self.dir.join("docs.bin"))?;
         wal.reset()
@@ -414,13 +509,13 @@ impl Collection {
     /// tantivy merge away deleted rows, and checkpoints.
     pub fn compact(&self) -> Result<CollectionStats> {
         {
-            let store = self.store.read().expect("store lock");
+            let store = self.store.read();
             let rebuilt = DenseIndex::build(
                 self.manifest.encoder.dim,
                 self.manifest.hnsw,
                 store.iter().map(|d| (d.vector.as_slice(), d.iid)),
             );
-            *self.dense.write().expect("dense lock") = rebuilt;
+            *self.dense.write() = rebuilt;
         }
         self.checkpoint()?;
         self.lexical.merge_all()?;
@@ -428,21 +523,24 @@ impl Collection {
     }
 
     pub fn stats(&self) -> CollectionStats {
-        let store = self.store.read().expect("store lock");
-        let dense_points = self.dense.read().expect("dense lock").points();
+        // The WAL first and on its own (see the lock order on `Collection`): a writer holds `wal`
+        // while it waits for `store`.
+        let wal_bytes = self.wal.lock().len_bytes();
+        let documents = self.store.read().len();
+        let dense_points = self.dense.read().points();
         CollectionStats {
             name: self.manifest.name.clone(),
-            documents: store.len(),
+            documents,
             dense_points,
-            deleted_pending_compaction: dense_points.saturating_sub(store.len()),
-            wal_bytes: self.wal.lock().expect("wal lock").len_bytes(),
+            deleted_pending_compaction: dense_points.saturating_sub(documents),
+            wal_bytes,
             encoder: self.manifest.encoder.clone(),
         }
     }
 
     /// All live documents (id order unspecified), for scans and exports.
     pub fn for_each_doc(&self, mut f: impl FnMut(u32, &Doc)) {
-        let store = self.store.read().expect("store lock");
+        let store = self.store.read();
         for d in store.iter() {
             f(d.iid, &to_doc(d));
         }

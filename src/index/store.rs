@@ -72,31 +72,64 @@ impl DocStore {
         self.docs.values()
     }
 
-    /// Reads a snapshot; a missing file is an empty store.
+    /// Reads a snapshot; a missing file is an empty store. The checksum is verified: a damaged
+    /// snapshot is an [`Error::Corrupt`], never documents that quietly vanish or change.
     pub fn load(path: &Path) -> Result<DocStore> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DocStore::default()),
             Err(e) => return Err(Error::io(path)(e)),
         };
-        let (mut store, _): (DocStore, usize) =
-            bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).map_err(
-                |e| Error::BadConfig {
+        let payload = match bytes.strip_prefix(SNAPSHOT_MAGIC) {
+            Some(rest) if rest.len() >= 4 => {
+                let (crc, payload) = rest.split_at(4);
+                let crc = u32::from_le_bytes(crc.try_into().expect("4 bytes"));
+                if crc32fast::hash(payload) != crc {
+                    return Err(Error::Corrupt {
+                        path: path.to_owned(),
+                        detail: "the document snapshot fails its checksum. Restore this file from \
+                                 a backup; the collection is not opened so that nothing is served \
+                                 from damaged data"
+                            .into(),
+                    });
+                }
+                payload
+            }
+            Some(_) => {
+                return Err(Error::Corrupt {
                     path: path.to_owned(),
-                    reason: format!("document snapshot unreadable: {e}"),
+                    detail: "the document snapshot is truncated".into(),
+                })
+            }
+            // Written before snapshots carried a checksum.
+            None => &bytes[..],
+        };
+        let (mut store, _): (DocStore, usize) =
+            bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(
+                |e| Error::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!("document snapshot unreadable: {e}"),
                 },
             )?;
         store.by_id = store.docs.values().map(|d| (d.id.clone(), d.iid)).collect();
         Ok(store)
     }
 
-    /// Writes a snapshot atomically (temp file, fsync, rename, fsync of the folder).
+    /// Writes a snapshot atomically (temp file, fsync, rename, fsync of the folder), with a magic
+    /// number and a CRC-32 of the payload.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = bincode::serde::encode_to_vec(self, bincode::config::standard())
+        let payload = bincode::serde::encode_to_vec(self, bincode::config::standard())
             .map_err(|e| Error::Invalid(format!("snapshot encode: {e}")))?;
+        let mut bytes = Vec::with_capacity(payload.len() + SNAPSHOT_MAGIC.len() + 4);
+        bytes.extend_from_slice(SNAPSHOT_MAGIC);
+        bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
         write_atomically(path, &bytes)
     }
 }
+
+/// Starts every checksummed snapshot (older snapshots start with the bincode payload itself).
+const SNAPSHOT_MAGIC: &[u8; 8] = b"YUSADOC\x01";
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

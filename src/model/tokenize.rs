@@ -3,10 +3,18 @@
 //! each length-sorted batch only to its own longest sequence.
 
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 use std::path::Path;
 use tokenizers::{
-    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+    EncodeInput, Encoding, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
+    TruncationStrategy,
 };
+
+/// Raw characters kept per token of the model's limit before tokenising. The model reads only its
+/// first `max_tokens` tokens, and a token covers at least one character, so nothing it reads is lost
+/// short of pathological whitespace; without the bound one 32 KB request of characters that NFKC
+/// expands 18-fold (U+FDFA) cost seconds and, as a pair, unbounded memory.
+const CHARS_PER_TOKEN: usize = 8;
 
 /// One tokenised input (a single text or a pair), specials included.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,30 +63,88 @@ impl TextTokenizer {
         self.inner.token_to_id(token)
     }
 
-    fn convert(enc: tokenizers::Encoding) -> Tokens {
+    fn convert(enc: Encoding, cut: bool) -> Tokens {
         Tokens {
-            truncated: !enc.get_overflowing().is_empty(),
+            truncated: cut || !enc.get_overflowing().is_empty(),
             ids: enc.get_ids().to_vec(),
             type_ids: enc.get_type_ids().to_vec(),
         }
     }
 
+    /// The text's first `max_tokens × CHARS_PER_TOKEN` characters, and whether anything was cut.
+    fn bounded<'a>(&self, text: &'a str) -> (&'a str, bool) {
+        match text.char_indices().nth(self.max_tokens * CHARS_PER_TOKEN) {
+            Some((end, _)) => (&text[..end], true),
+            None => (text, false),
+        }
+    }
+
     /// Tokenises many single texts (in parallel inside `tokenizers`).
     pub fn encode_texts(&self, texts: &[String]) -> Result<Vec<Tokens>> {
-        let inputs: Vec<EncodeInput> = texts.iter().map(|t| t.as_str().into()).collect();
+        let bounded: Vec<(&str, bool)> = texts.iter().map(|t| self.bounded(t)).collect();
+        let inputs: Vec<EncodeInput> = bounded.iter().map(|(t, _)| (*t).into()).collect();
         let encs = self.inner.encode_batch(inputs, true).map_err(tok_err)?;
-        Ok(encs.into_iter().map(Self::convert).collect())
+        Ok(encs
+            .into_iter()
+            .zip(&bounded)
+            .map(|(e, (_, cut))| Self::convert(e, *cut))
+            .collect())
     }
 
     /// Tokenises sentence pairs with the tokenizer's pair template (`<s> A </s></s> B </s>` for
     /// XLM-R, `[CLS] A [SEP] B [SEP]` with type ids for BERT); the longer side is cut first.
+    ///
+    /// Each side is encoded on its own and cut here, then joined by the template with nothing left
+    /// over: `tokenizers`' own pair truncation keeps every overflowing window of both sides and
+    /// combines them, which for two long texts grew memory without bound (tokenizers issue 2035).
     pub fn encode_pairs(&self, pairs: &[(String, String)]) -> Result<Vec<Tokens>> {
-        let inputs: Vec<EncodeInput> = pairs
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()).into())
-            .collect();
-        let encs = self.inner.encode_batch(inputs, true).map_err(tok_err)?;
-        Ok(encs.into_iter().map(Self::convert).collect())
+        let specials = self
+            .inner
+            .get_post_processor()
+            .map(|p| p.added_tokens(true))
+            .unwrap_or(0);
+        let budget = self.max_tokens.saturating_sub(specials);
+        pairs
+            .par_iter()
+            .map(|(a, b)| {
+                let (a, cut_a) = self.bounded(a);
+                let (b, cut_b) = self.bounded(b);
+                let mut ea = self.inner.encode(a, false).map_err(tok_err)?;
+                let mut eb = self.inner.encode(b, false).map_err(tok_err)?;
+                let over = !ea.take_overflowing().is_empty() | !eb.take_overflowing().is_empty();
+                let (la, lb) = longest_first(ea.len(), eb.len(), budget);
+                let cut = cut_a || cut_b || over || la < ea.len() || lb < eb.len();
+                for (e, l) in [(&mut ea, la), (&mut eb, lb)] {
+                    if l < e.len() {
+                        e.truncate(l, 0, TruncationDirection::Right);
+                        e.take_overflowing();
+                    }
+                }
+                let enc = self
+                    .inner
+                    .post_process(ea, Some(eb), true)
+                    .map_err(tok_err)?;
+                Ok(Self::convert(enc, cut))
+            })
+            .collect()
+    }
+}
+
+/// Lengths that fit `budget` by cutting the longer side first (the `longest_first` strategy): the
+/// shorter side is kept whole when it fits in half the budget, else both get half.
+fn longest_first(a: usize, b: usize, budget: usize) -> (usize, usize) {
+    if a + b <= budget {
+        return (a, b);
+    }
+    let keep_short = |short: usize, long: usize| {
+        let ks = short.min(budget / 2);
+        (ks, long.min(budget - ks))
+    };
+    if a <= b {
+        keep_short(a, b)
+    } else {
+        let (kb, ka) = keep_short(b, a);
+        (ka, kb)
     }
 }
 
@@ -88,5 +154,20 @@ pub fn check_not_blank<S: AsRef<str>>(texts: &[S]) -> Result<()> {
     match texts.iter().position(|t| t.as_ref().trim().is_empty()) {
         Some(index) => Err(Error::EmptyText { index }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::longest_first;
+
+    #[test]
+    fn longest_first_cuts_the_longer_side() {
+        assert_eq!(longest_first(10, 20, 100), (10, 20));
+        assert_eq!(longest_first(10, 200, 100), (10, 90));
+        assert_eq!(longest_first(200, 10, 100), (90, 10));
+        assert_eq!(longest_first(200, 300, 100), (50, 50));
+        assert_eq!(longest_first(60, 60, 101), (50, 51));
+        assert_eq!(longest_first(0, 300, 100), (0, 100));
     }
 }

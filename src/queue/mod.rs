@@ -187,7 +187,7 @@ fn worker(
                 .iter()
                 .flat_map(|(t, _, _)| t.iter().map(String::as_str))
                 .collect();
-            match bi.embed(&all, role) {
+            match crate::error::catch_panic("bi-encoder", || bi.embed(&all, role)) {
                 Ok(out) => {
                     let mut it = out.into_iter();
                     for (t, _, reply) in group {
@@ -209,7 +209,7 @@ fn worker(
                 .flat_map(|(p, _)| p.iter().map(|(a, b)| (a.as_str(), b.as_str())))
                 .collect();
             if !all.is_empty() {
-                match ce.score_blended(&all, &bi) {
+                match crate::error::catch_panic("cross-encoder", || ce.score_blended(&all, &bi)) {
                     Ok(out) => {
                         let mut it = out.into_iter();
                         for (p, reply) in &scores {

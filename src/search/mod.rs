@@ -90,6 +90,23 @@ impl SearchRequest {
                 return Err(Error::BadRequest(format!("candidates must be 1..={MAX_K}")));
             }
         }
+        match self.fusion {
+            Some(Fusion::Rrf { k }) if !(0.0..=10_000.0).contains(&k) => {
+                return Err(Error::BadRequest(format!(
+                    "fusion.k must be in 0..=10000, got {k}"
+                )));
+            }
+            Some(
+                Fusion::Weighted { dense_weight }
+                | Fusion::ZScore { dense_weight }
+                | Fusion::Dbsf { dense_weight },
+            ) if !(0.0..=1.0).contains(&dense_weight) => {
+                return Err(Error::BadRequest(format!(
+                    "fusion.dense_weight must be in 0..=1, got {dense_weight}"
+                )));
+            }
+            _ => {}
+        }
         if let Some(ef) = self.ef_search {
             if ef == 0 || ef > 4 * MAX_K {
                 return Err(Error::BadRequest(format!(

@@ -57,6 +57,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Train on at most this many pairs (budgeted tuning trials).
     pub max_train_pairs: Option<usize>,
+    /// Save the best model so far here after every epoch that improves the dev Pearson, so that a
+    /// long run stopped early (a killed session, a reboot) still leaves a usable model.
+    #[serde(skip)]
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -77,6 +81,7 @@ impl Default for TrainConfig {
             max_tokens: 128,
             seed: 42,
             max_train_pairs: None,
+            checkpoint_dir: None,
         }
     }
 }
@@ -295,6 +300,19 @@ pub fn train(
         log.push(line.clone());
         if best.as_ref().is_none_or(|b| pearson > b.0) {
             best = Some((pearson, epoch, m.snapshot()?));
+            if let Some(dir) = &cfg.checkpoint_dir {
+                m.save(
+                    &base,
+                    dir,
+                    model::scale_for(cfg.loss),
+                    &format!(
+                        "# Checkpoint\n\nBest epoch so far of an unfinished run: epoch {epoch}, \
+                         dev Pearson {pearson:.4}.\n"
+                    ),
+                    StoreDType::F32,
+                )?;
+                tracing::info!("epoch {epoch}: checkpoint saved to {}", dir.display());
+            }
         } else if epoch - best.as_ref().map(|b| b.1).unwrap_or(0) >= cfg.patience {
             break; // early stopping
         }

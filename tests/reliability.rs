@@ -1,0 +1,227 @@
+//! Reliability against a real `yusa serve` on loopback: no lock-order deadlock under polling and
+//! writing, no process-killing numbers in request overrides, bounded tokenisation of huge pairs.
+//! Durations scale with `YUSA_SOAK_SECS` (default a few seconds; `make chaos` runs minutes).
+
+mod common;
+
+use common::http::{get, post, request, Server};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn soak_secs(default: u64) -> u64 {
+    std::env::var("YUSA_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Resident memory of a process in MiB (Linux).
+fn rss_mib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .unwrap()
+        / 1024
+}
+
+/// `stats()` (behind `/info` and `/collections`) used to take the store lock and then the WAL lock,
+/// while writes take the WAL and then the store: polling while ingesting hung the server. Every
+/// request here has a watchdog (the client's read timeout), every write must be acknowledged, and
+/// SIGTERM must end the server promptly afterwards.
+#[test]
+fn polling_info_while_writing_never_deadlocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
+    let secs = soak_secs(4);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (writes, polls) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut threads = vec![];
+    for w in 0..3 {
+        let (stop, writes) = (stop.clone(), writes.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut batch = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let docs: Vec<_> = (0..4)
+                    .map(|i| json!({"id": format!("w{w}-{batch}-{i}"), "text": format!("문서 {w} {batch} {i} 학교에서 공부했어요")}))
+                    .collect();
+                let body = json!({"documents": docs}).to_string();
+                let r = request(p, "POST", "/collections/c/documents", Some(&body), "application/json")
+                    .expect("write timed out or failed: deadlock?");
+                assert_eq!(r.status, 200, "write not acknowledged: {}", r.body);
+                writes.fetch_add(1, Ordering::Relaxed);
+                batch += 1;
+            }
+        }));
+    }
+    for k in 0..2 {
+        let (stop, polls) = (stop.clone(), polls.clone());
+        threads.push(std::thread::spawn(move || {
+            let path = if k == 0 { "/info" } else { "/collections" };
+            while !stop.load(Ordering::Relaxed) {
+                let r = request(p, "GET", path, None, "application/json")
+                    .expect("poll timed out or failed: deadlock?");
+                assert_eq!(r.status, 200);
+                polls.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(secs));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let (writes, polls) = (
+        writes.load(Ordering::Relaxed),
+        polls.load(Ordering::Relaxed),
+    );
+    eprintln!("{secs} s: {writes} acknowledged writes, {polls} polls");
+    assert!(
+        writes > 10 && polls > 10,
+        "too little traffic to mean anything"
+    );
+    let stats = get(p, "/collections").json();
+    assert_eq!(
+        stats["collections"][0]["documents"].as_u64().unwrap(),
+        writes as u64 * 4
+    );
+    // Graceful shutdown is bounded.
+    let mut s = s;
+    let t0 = Instant::now();
+    sigterm(s.child.id());
+    loop {
+        if s.child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "SIGTERM did not stop the server within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sigterm(pid: u32) {
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+}
+
+/// Every numeric override is bounded: a 400 naming the field, never a panic, an abort or a job that
+/// stays "running".
+#[test]
+fn extreme_numbers_get_400_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
+    let r = post(
+        p,
+        "/collections/c/documents",
+        r#"{"documents":[{"text":"비밀번호를 잊어버렸어요"}]}"#,
+    );
+    assert_eq!(r.status, 200);
+    let cases = [
+        (
+            "/collections/c/duplicates/check",
+            r#"{"texts":["비밀번호 잊음"],"thresholds":{"neighbours":4000000000000000000}}"#,
+            "neighbours",
+        ),
+        (
+            "/collections/c/duplicates/check",
+            r#"{"texts":["비밀번호 잊음"],"thresholds":{"neighbours":2147483648}}"#,
+            "neighbours",
+        ),
+        (
+            "/collections/c/duplicates/check",
+            r#"{"texts":["비밀번호 잊음"],"thresholds":{"sts":1e30}}"#,
+            "sts",
+        ),
+        (
+            "/collections/c/duplicates/scan",
+            r#"{"thresholds":{"neighbours":4000000000000000000}}"#,
+            "neighbours",
+        ),
+        (
+            "/collections/c/duplicates/scan",
+            r#"{"thresholds":{"candidate_cosine":-7}}"#,
+            "candidate_cosine",
+        ),
+        (
+            "/collections/c/search",
+            r#"{"query":"비밀번호","fusion":{"method":"rrf","k":-5}}"#,
+            "fusion.k",
+        ),
+        (
+            "/collections/c/search",
+            r#"{"query":"비밀번호","fusion":{"method":"dbsf","dense_weight":3}}"#,
+            "dense_weight",
+        ),
+        (
+            "/collections/c/search",
+            r#"{"query":"비밀번호","ef_search":4000000000000000000}"#,
+            "ef_search",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let r = post(p, path, body);
+        assert_eq!(r.status, 400, "{path} {body}: {}", r.body);
+        let j = r.json();
+        assert!(
+            j["detail"].as_str().unwrap().contains(field),
+            "{path} {body}: the error should name `{field}`: {}",
+            r.body
+        );
+    }
+    assert_eq!(get(p, "/health").status, 200);
+    // The server still does real work afterwards.
+    let r = post(
+        p,
+        "/collections/c/duplicates/check",
+        r#"{"texts":["비밀번호를 잊어버렸어요"]}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// U+FDFA expands 18-fold under NFKC: a 32 KB pair of them used to grow memory without bound inside
+/// the tokenizer's pair truncation. Answered quickly, memory flat.
+#[test]
+fn huge_pairs_are_tokenised_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let ce = common::fixture("tiny-xlm-roberta-cross");
+    let s = Server::start(dir.path(), &["--cross-encoder", ce.to_str().unwrap()]);
+    let p = s.port;
+    let pid = s.child.id();
+    let before = rss_mib(pid);
+    let t = "\u{fdfa}".repeat(10922);
+    let t0 = Instant::now();
+    for (path, body) in [
+        ("/rerank", json!({"query": t, "texts": [t]})),
+        ("/similarity", json!({"pairs": [[t, t]]})),
+    ] {
+        let r = post(p, path, &body.to_string());
+        assert!(
+            r.status == 200 || (400..500).contains(&r.status),
+            "{path}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    let after = rss_mib(pid);
+    eprintln!(
+        "RSS {before} → {after} MiB, {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(
+        after < before + 300,
+        "memory grew from {before} to {after} MiB"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    assert_eq!(get(p, "/health").status, 200);
+}

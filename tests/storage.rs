@@ -1,0 +1,222 @@
+//! Damage to each file of a collection ends in recovered data or a clear refusal, never in silently
+//! missing documents; an upsert is atomic across a crash.
+
+use yusa::index::wal::{Recovery, Wal};
+use yusa::index::{Collection, DocRole, EncoderId, NewDoc};
+use yusa::Error;
+
+fn enc() -> EncoderId {
+    EncoderId {
+        name: "test".into(),
+        dim: 4,
+        fingerprint: "0".into(),
+    }
+}
+
+fn vector(i: usize) -> Vec<f32> {
+    let mut v = vec![0.1f32; 4];
+    v[i % 4] = 1.0;
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / n).collect()
+}
+
+/// A collection with `n` documents `d0..`, each its own put (one WAL record each).
+fn filled(dir: &std::path::Path, n: usize) -> Collection {
+    let c = Collection::create(dir, "c", &enc(), DocRole::Symmetric).unwrap();
+    for i in 0..n {
+        c.put(
+            vec![NewDoc {
+                id: Some(format!("d{i}")),
+                text: format!("문서 {i}번 학교에서 공부했어요"),
+                metadata: None,
+            }],
+            vec![vector(i)],
+        )
+        .unwrap();
+    }
+    c.refresh().unwrap();
+    c
+}
+
+fn ids_found_by_bm25(c: &Collection, n: usize) -> usize {
+    (0..n)
+        .filter(|i| {
+            c.lexical_search(&format!("문서 {i}번"), 50)
+                .unwrap()
+                .iter()
+                .any(|h| c.get_iid(h.iid).is_some_and(|d| d.id == format!("d{i}")))
+        })
+        .count()
+}
+
+#[test]
+fn flipped_byte_inside_the_wal_refuses_then_repairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    drop(filled(&dir, 20));
+    let wal = dir.join("wal.log");
+    let mut bytes = std::fs::read(&wal).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&wal, &bytes).unwrap();
+    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("repair"), "{err}");
+    // Salvage keeps every record that verifies: 19 of 20 (the damaged one is reported).
+    let (c, damage) = Collection::open_with(&dir, &enc(), Recovery::Salvage).unwrap();
+    assert_eq!(c.len(), 19);
+    assert_eq!(damage.missing_seqs.len(), 1);
+    c.checkpoint().unwrap();
+    drop(c);
+    let c = Collection::open(&dir, &enc()).unwrap();
+    assert_eq!(c.len(), 19);
+}
+
+#[test]
+fn flipped_byte_in_the_snapshot_is_detected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 10);
+    c.checkpoint().unwrap();
+    drop(c);
+    let snap = dir.join("docs.bin");
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&snap, &bytes).unwrap();
+    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn deleted_lexical_index_is_rebuilt_from_the_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 12);
+    c.checkpoint().unwrap();
+    // More after the checkpoint: these live only in the WAL.
+    c.put(
+        vec![NewDoc {
+            id: Some("d12".into()),
+            text: "문서 12번 학교에서 공부했어요".into(),
+            metadata: None,
+        }],
+        vec![vector(12)],
+    )
+    .unwrap();
+    drop(c);
+    std::fs::remove_dir_all(dir.join("lexical")).unwrap();
+    let c = Collection::open(&dir, &enc()).unwrap();
+    assert_eq!(c.len(), 13);
+    assert_eq!(ids_found_by_bm25(&c, 13), 13);
+}
+
+#[test]
+fn lost_snapshot_is_refused_not_served_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 5);
+    c.checkpoint().unwrap();
+    c.put(
+        vec![NewDoc {
+            id: Some("late".into()),
+            text: "나중에 온 문서".into(),
+            metadata: None,
+        }],
+        vec![vector(1)],
+    )
+    .unwrap();
+    drop(c);
+    std::fs::remove_file(dir.join("docs.bin")).unwrap();
+    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    assert!(err.to_string().contains("docs.bin"), "{err}");
+}
+
+#[test]
+fn upsert_is_one_wal_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 3);
+    c.put(
+        vec![NewDoc {
+            id: Some("d1".into()),
+            text: "바뀐 문서".into(),
+            metadata: None,
+        }],
+        vec![vector(2)],
+    )
+    .unwrap();
+    drop(c);
+    // Cut the log anywhere inside the last record: the old version must survive.
+    let wal = dir.join("wal.log");
+    let full = std::fs::read(&wal).unwrap();
+    let (_, recs) = Wal::open(&wal).unwrap();
+    assert_eq!(recs.len(), 4, "three puts and one replace");
+    let last_len = {
+        let mut f = full.clone();
+        // length of the last record = total − length of the first three
+        let mut pos = 0;
+        for _ in 0..3 {
+            let len = u32::from_le_bytes(f[pos..pos + 4].try_into().unwrap()) as usize;
+            pos += 8 + len;
+        }
+        f.truncate(pos);
+        full.len() - f.len()
+    };
+    for cut in [1, last_len / 2, last_len - 1] {
+        std::fs::write(&wal, &full[..full.len() - cut]).unwrap();
+        let c = Collection::open(&dir, &enc()).unwrap();
+        let d = c.get("d1").expect("the acknowledged old version survives");
+        assert!(d.text.contains("1번"), "{}", d.text);
+        assert_eq!(c.len(), 3);
+        drop(c);
+    }
+    std::fs::write(&wal, &full).unwrap();
+    let c = Collection::open(&dir, &enc()).unwrap();
+    assert_eq!(c.get("d1").unwrap().text, "바뀐 문서");
+    assert_eq!(c.len(), 3);
+}
+
+#[test]
+fn folder_without_manifest_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 3);
+    c.checkpoint().unwrap();
+    drop(c);
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let cat = yusa::index::Catalog::open(tmp.path(), enc()).unwrap();
+    assert!(cat.names().is_empty());
+    assert_eq!(cat.problems().len(), 1);
+    assert!(cat.problems()[0].reason.contains("manifest.json"));
+}
+
+#[test]
+fn deleted_wal_is_refused_then_repair_accepts_the_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 4);
+    c.checkpoint().unwrap();
+    for i in 4..7 {
+        c.put(
+            vec![NewDoc {
+                id: Some(format!("d{i}")),
+                text: format!("문서 {i}번"),
+                metadata: None,
+            }],
+            vec![vector(i)],
+        )
+        .unwrap();
+    }
+    c.refresh().unwrap();
+    drop(c);
+    std::fs::remove_file(dir.join("wal.log")).unwrap();
+    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    assert!(err.to_string().contains("wal.log"), "{err}");
+    let (c, _) = Collection::open_with(&dir, &enc(), Recovery::Salvage).unwrap();
+    assert_eq!(c.len(), 4);
+    assert_eq!(ids_found_by_bm25(&c, 4), 4);
+    c.checkpoint().unwrap();
+    drop(c);
+    assert_eq!(Collection::open(&dir, &enc()).unwrap().len(), 4);
+}
