@@ -225,3 +225,152 @@ fn huge_pairs_are_tokenised_in_bounded_memory() {
     assert!(t0.elapsed() < Duration::from_secs(30));
     assert_eq!(get(p, "/health").status, 200);
 }
+
+/// A raw request on a socket, for headers the helper does not send; returns the status line's code
+/// (0 when the server closed without answering) and how long it took.
+fn raw(port: u16, head_and_body: &[u8], wait: Duration) -> (u16, Duration) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    let t0 = Instant::now();
+    s.write_all(head_and_body).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, t0.elapsed())
+}
+
+#[test]
+fn slow_and_lying_clients_get_408_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
+    // A Content-Length longer than the body sent.
+    let (code, took) = raw(
+        p,
+        b"POST /collections/c/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"query\":",
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 408, "lying Content-Length");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    // A chunked body announcing a huge chunk that never comes.
+    let (code, took) = raw(
+        p,
+        b"POST /collections/c/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFF\r\n{\"query\":",
+        Duration::from_secs(30),
+    );
+    assert!(
+        code == 408 || code == 413 || code == 400,
+        "huge chunk: {code}"
+    );
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    // Headers that never finish: the connection is answered or closed within the header timeout.
+    let (_, took) = raw(
+        p,
+        b"GET /info HTTP/1.1\r\nHost: localhost\r\n",
+        Duration::from_secs(30),
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(get(p, "/health").status, 200);
+}
+
+#[test]
+fn keys_scopes_hosts_and_content_types_guard_the_doors() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(
+        &keys,
+        "# scope:key\nadmin:admin-key-0123456789\nread:read-key-0123456789\n",
+    )
+    .unwrap();
+    let idx = dir.path().join("index");
+    let s = Server::start(&idx, &["--api-keys-file", keys.to_str().unwrap()]);
+    let p = s.port;
+    let with_key = |method: &str, path: &str, body: Option<&str>, key: Option<&str>| {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.map_or(0, str::len)
+        );
+        if let Some(k) = key {
+            head.push_str(&format!("Authorization: Bearer {k}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.push_str(body.unwrap_or(""));
+        raw(p, head.as_bytes(), Duration::from_secs(30)).0
+    };
+    let admin = Some("admin-key-0123456789");
+    let read = Some("read-key-0123456789");
+    assert_eq!(with_key("GET", "/health", None, None), 200);
+    assert_eq!(
+        with_key("POST", "/collections", Some(r#"{"name":"c"}"#), None),
+        401
+    );
+    assert_eq!(
+        with_key(
+            "POST",
+            "/collections",
+            Some(r#"{"name":"c"}"#),
+            Some("wrong-key-0123456789")
+        ),
+        401
+    );
+    assert_eq!(
+        with_key("POST", "/collections", Some(r#"{"name":"c"}"#), read),
+        403
+    );
+    assert_eq!(
+        with_key("POST", "/collections", Some(r#"{"name":"c"}"#), admin),
+        201
+    );
+    let doc = r#"{"documents":[{"id":"a","text":"비밀번호를 잊어버렸어요"}]}"#;
+    assert_eq!(
+        with_key("POST", "/collections/c/documents", Some(doc), read),
+        403
+    );
+    assert_eq!(
+        with_key("POST", "/collections/c/documents", Some(doc), admin),
+        200
+    );
+    assert_eq!(
+        with_key("GET", "/collections/c/documents/a", None, read),
+        200
+    );
+    assert_eq!(with_key("GET", "/metrics", None, None), 401);
+    assert_eq!(
+        with_key(
+            "POST",
+            "/collections/c/search",
+            Some(r#"{"query":"비밀번호"}"#),
+            read
+        ),
+        200
+    );
+    assert_eq!(with_key("DELETE", "/collections/c", None, read), 403);
+    // DNS rebinding: a foreign Host is refused before anything else.
+    let (code, _) = raw(
+        p,
+        b"GET /health HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 403);
+    // A cross-site page: foreign Origin.
+    let (code, _) = raw(
+        p,
+        b"POST /collections/c/duplicates/scan HTTP/1.1\r\nHost: localhost\r\nOrigin: http://attacker.example\r\nAuthorization: Bearer admin-key-0123456789\r\nContent-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 403);
+    // A form post (text/plain) cannot start a scan.
+    let (code, _) = raw(
+        p,
+        b"POST /collections/c/duplicates/scan HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer admin-key-0123456789\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 415);
+}

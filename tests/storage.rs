@@ -14,7 +14,7 @@ fn enc() -> EncoderId {
 }
 
 fn vector(i: usize) -> Vec<f32> {
-    let mut v = vec![0.1f32; 4];
+    let mut v = [0.1f32; 4];
     v[i % 4] = 1.0;
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     v.iter().map(|x| x / n).collect()

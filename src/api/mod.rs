@@ -3,10 +3,12 @@
 //! `GET /openapi.json` and the README.
 
 mod error;
+pub mod guard;
 mod metrics;
 mod openapi;
 
 pub use error::{ApiError, ErrorBody};
+pub use guard::{Guard, Scope};
 
 use crate::engine::Engine;
 use crate::index::{DocRole, NewDoc};
@@ -51,7 +53,7 @@ struct CreateCollection {
 
 async fn create_collection(
     st: web::Data<AppState>,
-    body: web::Json<CreateCollection>,
+    body: Json<CreateCollection>,
 ) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let b = body.into_inner();
@@ -89,7 +91,7 @@ struct AddDocuments {
 async fn add_documents(
     st: web::Data<AppState>,
     name: web::Path<String>,
-    body: web::Json<AddDocuments>,
+    body: Json<AddDocuments>,
 ) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let name = name.into_inner();
@@ -152,7 +154,7 @@ async fn delete_document(
 async fn search(
     st: web::Data<AppState>,
     name: web::Path<String>,
-    body: web::Json<SearchRequest>,
+    body: Json<SearchRequest>,
 ) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let name = name.into_inner();
@@ -175,10 +177,7 @@ struct SimilarityResponse {
     scores: Vec<crate::score::Similarity>,
 }
 
-async fn similarity(
-    st: web::Data<AppState>,
-    body: web::Json<SimilarityRequest>,
-) -> Res<HttpResponse> {
+async fn similarity(st: web::Data<AppState>, body: Json<SimilarityRequest>) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let pairs = body.into_inner().pairs;
     if pairs.is_empty() {
@@ -223,7 +222,7 @@ enum StringOrList {
     Many(Vec<String>),
 }
 
-async fn embed(st: web::Data<AppState>, body: web::Json<EmbedRequest>) -> Res<HttpResponse> {
+async fn embed(st: web::Data<AppState>, body: Json<EmbedRequest>) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let b = body.into_inner();
     let texts = match b.inputs {
@@ -270,7 +269,7 @@ struct Rank {
     text: Option<String>,
 }
 
-async fn rerank(st: web::Data<AppState>, body: web::Json<RerankRequest>) -> Res<HttpResponse> {
+async fn rerank(st: web::Data<AppState>, body: Json<RerankRequest>) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let b = body.into_inner();
     if b.texts.is_empty() {
@@ -311,7 +310,7 @@ struct CheckRequest {
 async fn check_duplicates(
     st: web::Data<AppState>,
     name: web::Path<String>,
-    body: web::Json<CheckRequest>,
+    body: Json<CheckRequest>,
 ) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let name = name.into_inner();
@@ -356,7 +355,7 @@ struct Job {
 async fn scan_duplicates(
     st: web::Data<AppState>,
     name: web::Path<String>,
-    body: Option<web::Json<ScanRequest>>,
+    body: Option<Json<ScanRequest>>,
 ) -> Res<HttpResponse> {
     let name = name.into_inner();
     st.engine.catalog.get(&name)?; // 404 now rather than a failed job later
@@ -511,8 +510,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
+/// How long a client may take to send its request head, and then its body: a slow or lying client
+/// (a Content-Length longer than what it sends, a huge announced chunk) gets 408 instead of holding
+/// a connection.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A JSON body read under [`BODY_TIMEOUT`], with the API's JSON errors. Handlers take this instead
+/// of `web::Json`.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let fut = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            match actix_web::rt::time::timeout(BODY_TIMEOUT, fut).await {
+                Ok(r) => r.map(|j| Json(j.into_inner())),
+                Err(_) => Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout",
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                )
+                .into()),
+            }
+        })
+    }
+}
+
 /// Serves until SIGINT/SIGTERM, then checkpoints every collection.
-pub async fn serve(engine: Arc<Engine>, addr: &str, workers: usize) -> std::io::Result<()> {
+pub async fn serve(
+    engine: Arc<Engine>,
+    addr: &str,
+    workers: usize,
+    guard: Guard,
+) -> std::io::Result<()> {
     let state = web::Data::new(AppState {
         engine: engine.clone(),
         metrics: Metrics::new(),
@@ -522,15 +566,28 @@ pub async fn serve(engine: Arc<Engine>, addr: &str, workers: usize) -> std::io::
     });
     let server = HttpServer::new(move || {
         let st = state.clone();
+        let guard = guard.clone();
         App::new()
             .app_data(state.clone())
             .wrap_fn(move |req, srv| {
                 let t0 = std::time::Instant::now();
                 let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                 let st = st.clone();
-                let fut = srv.call(req);
+                let admitted = guard.admit(req.method(), req.path(), &|name| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                });
+                let fut = match admitted {
+                    Ok(()) => Ok(srv.call(req)),
+                    Err(e) => Err(e),
+                };
                 async move {
-                    let res = fut.await;
+                    let res = match fut {
+                        Ok(f) => f.await,
+                        Err(e) => Err(e.into()),
+                    };
                     let status = match &res {
                         Ok(r) => r.status().as_u16().to_string(),
                         Err(e) => e.as_response_error().status_code().as_u16().to_string(),
@@ -549,6 +606,10 @@ pub async fn serve(engine: Arc<Engine>, addr: &str, workers: usize) -> std::io::
             .configure(configure)
     })
     .workers(workers.max(1))
+    .client_request_timeout(HEADER_TIMEOUT)
+    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+    .keep_alive(std::time::Duration::from_secs(15))
+    .max_connections(512)
     // In-flight requests get this long after SIGTERM; then the collections are checkpointed.
     .shutdown_timeout(10)
     .bind(addr)?;

@@ -7,7 +7,7 @@ mod embed;
 mod models;
 mod train;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -138,13 +138,51 @@ pub struct ServeArgs {
     /// Encoder queue capacity: requests beyond it get 503 + Retry-After.
     #[arg(long, default_value_t = 256)]
     pub queue_capacity: usize,
+    /// API keys, one `scope:key` a line (scopes: read, write, admin); also `YUSA_API_KEYS`
+    /// (comma-separated). With keys, every route but `/health` needs one.
+    #[arg(long, env = "YUSA_API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// Host names the server answers to besides localhost/127.0.0.1/::1 (repeatable; `*` for any).
+    /// A foreign Host or Origin gets 403, which stops DNS-rebinding and cross-site pages.
+    #[arg(long)]
+    pub allow_host: Vec<String>,
+    /// Serve `/metrics` without a key even when keys are configured.
+    #[arg(long)]
+    pub metrics_public: bool,
 }
 
 fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
+    let mut specs = std::env::var("YUSA_API_KEYS").unwrap_or_default();
+    if let Some(f) = &args.api_keys_file {
+        specs.push('\n');
+        specs.push_str(
+            &std::fs::read_to_string(f)
+                .with_context(|| format!("reading API keys from {}", f.display()))?,
+        );
+    }
+    let mut guard = crate::api::Guard::new(&specs, &args.allow_host).map_err(anyhow::Error::msg)?;
+    guard.metrics_public = args.metrics_public;
+    let loopback = args
+        .addr
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or(args.addr.starts_with("localhost:"));
+    if !loopback && !guard.has_keys() {
+        eprintln!(
+            "warning: listening on {} without API keys: anyone who reaches this port can change or \
+             delete every collection. Set YUSA_API_KEYS or --api-keys-file (README, \"Keys and TLS\")",
+            args.addr
+        );
+    }
     let mut cfg = args.engine.config(cli);
     cfg.queue.capacity = args.queue_capacity;
     let engine = std::sync::Arc::new(crate::engine::Engine::open(&cfg)?);
-    actix_web::rt::System::new().block_on(crate::api::serve(engine, &args.addr, args.workers))?;
+    actix_web::rt::System::new().block_on(crate::api::serve(
+        engine,
+        &args.addr,
+        args.workers,
+        guard,
+    ))?;
     Ok(())
 }
 
