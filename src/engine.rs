@@ -222,8 +222,10 @@ impl Engine {
             DocRole::Symmetric => Role::Query,
             DocRole::Asymmetric => Role::Passage,
         };
+        // Bulk lane: a large ingest is served in slices, searches go between them.
         let vectors = self
             .queue
+            .bulk()
             .embed(docs.iter().map(|d| d.text.clone()).collect(), role)?;
         coll.put(docs, vectors)
     }
@@ -321,7 +323,7 @@ impl Engine {
         let th = th.unwrap_or(self.dedup);
         th.validate()?;
         let coll = self.catalog.get(collection)?;
-        crate::dedup::scan(&coll, &self.queue, &th, progress)
+        crate::dedup::scan(&coll, &self.queue.bulk(), &th, progress)
     }
 
     pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {

@@ -422,7 +422,17 @@ async fn get_job(st: web::Data<AppState>, id: web::Path<u64>) -> Res<HttpRespons
     }
 }
 
-async fn health() -> HttpResponse {
+/// How long the encoder may hold work without finishing a model call before `/health` fails.
+const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+async fn health(st: web::Data<AppState>) -> HttpResponse {
+    let stalled = st.engine.queue.stalled_for();
+    if stalled > STALL_LIMIT {
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "status": "unhealthy",
+            "reason": format!("the encoder has not finished a call for {} s", stalled.as_secs()),
+        }));
+    }
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 

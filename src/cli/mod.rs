@@ -135,8 +135,9 @@ pub struct ServeArgs {
     /// HTTP worker threads (inference runs on one encoder thread regardless).
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
-    /// Encoder queue capacity: requests beyond it get 503 + Retry-After.
-    #[arg(long, default_value_t = 256)]
+    /// Encoder queue capacity in texts (or pairs) waiting, over all requests: a request that would
+    /// go beyond it gets 503 + Retry-After.
+    #[arg(long, default_value_t = 16_384)]
     pub queue_capacity: usize,
     /// API keys, one `scope:key` a line (scopes: read, write, admin); also `YUSA_API_KEYS`
     /// (comma-separated). With keys, every route but `/health` needs one.

@@ -5,43 +5,75 @@
 //! budget — so concurrent small requests share forward passes instead of queueing one by one
 //! (text-embeddings-inference's router/queue/backend split, in miniature).
 //!
-//! The queue is bounded: when it is full, [`Error::Overloaded`] tells the API to answer 503.
+//! Two lanes: *interactive* work (a search's query, a check, a comparison) is always served before
+//! the next slice of *bulk* work (ingest, scans), and bulk jobs are cut into slices of a few thousand
+//! characters, so a search waits at most one slice behind a 6 MB ingest instead of the whole of it.
+//!
+//! The queue is bounded by the texts it holds, not the jobs: one more than `capacity_texts` is
+//! refused with [`Error::Overloaded`], which the API answers with 503 + Retry-After.
 
 use crate::error::{Error, Result};
 use crate::model::{BiEncoder, CrossEncoder, Role};
 use crate::score::StsScore;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 
 type EmbedReply = mpsc::Sender<Result<Vec<Vec<f32>>>>;
+type ScoreReply = mpsc::Sender<Result<Vec<StsScore>>>;
+
+/// Which lane a caller's work goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A person is waiting: served before any further bulk slice.
+    Interactive,
+    /// Ingest, scans, re-embedding: cut into slices between which interactive work runs.
+    Bulk,
+}
 
 enum Job {
     Embed {
         texts: Vec<String>,
         role: Role,
+        done: Vec<Vec<f32>>,
         reply: EmbedReply,
     },
     Score {
         pairs: Vec<(String, String)>,
-        reply: mpsc::Sender<Result<Vec<StsScore>>>,
+        done: Vec<StsScore>,
+        reply: ScoreReply,
     },
+}
+
+impl Job {
+    /// Texts (or pairs) still to run.
+    fn remaining(&self) -> usize {
+        match self {
+            Job::Embed { texts, done, .. } => texts.len() - done.len(),
+            Job::Score { pairs, done, .. } => pairs.len() - done.len(),
+        }
+    }
 }
 
 /// Limits of the queue.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueConfig {
-    /// Jobs waiting at most; one more is refused (503).
+    /// Texts (or pairs) waiting at most, over both lanes; more is refused (503).
     pub capacity: usize,
     /// Most texts (or pairs) the worker packs into one model call.
     pub max_texts_per_call: usize,
+    /// Characters of bulk work per slice: interactive work waits at most one slice.
+    pub bulk_slice_chars: usize,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
-            capacity: 256,
+            capacity: 16_384,
             max_texts_per_call: 256,
+            bulk_slice_chars: 6_000,
         }
     }
 }
@@ -55,31 +87,73 @@ pub struct ModelsInfo {
     pub cross_encoder: Option<String>,
 }
 
+#[derive(Default)]
+struct Lanes {
+    interactive: VecDeque<Job>,
+    bulk: VecDeque<Job>,
+    /// Texts waiting or running, both lanes.
+    texts: usize,
+}
+
+struct Shared {
+    lanes: Mutex<Lanes>,
+    wake: Condvar,
+    /// Jobs waiting or running.
+    depth: AtomicUsize,
+    /// When the worker last finished a model call or went idle (ms since the Unix epoch).
+    last_progress_ms: AtomicU64,
+    capacity: usize,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// A cheap, cloneable handle to the queue.
 #[derive(Clone)]
 pub struct EncoderQueue {
-    tx: SyncSender<Job>,
-    depth: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
     info: Arc<ModelsInfo>,
+    priority: Priority,
 }
 
 impl EncoderQueue {
-    /// Starts the worker thread, which owns the models until every handle is dropped.
+    /// Starts the worker thread, which owns the models for the life of the process.
     pub fn start(bi: BiEncoder, cross: Option<CrossEncoder>, cfg: QueueConfig) -> EncoderQueue {
-        let (tx, rx) = mpsc::sync_channel(cfg.capacity.max(1));
-        let depth = Arc::new(AtomicUsize::new(0));
         let info = Arc::new(ModelsInfo {
             bi_encoder: bi.name().to_owned(),
             dim: bi.dim(),
             max_tokens: bi.max_tokens(),
             cross_encoder: cross.as_ref().map(|c| c.name().to_owned()),
         });
-        let d = depth.clone();
+        let shared = Arc::new(Shared {
+            lanes: Mutex::new(Lanes::default()),
+            wake: Condvar::new(),
+            depth: AtomicUsize::new(0),
+            last_progress_ms: AtomicU64::new(now_ms()),
+            capacity: cfg.capacity.max(1),
+        });
+        let s = shared.clone();
         std::thread::Builder::new()
             .name("yusa-encoder".into())
-            .spawn(move || worker(rx, bi, cross, d, cfg))
+            .spawn(move || worker(s, bi, cross, cfg))
             .expect("spawn encoder thread");
-        EncoderQueue { tx, depth, info }
+        EncoderQueue {
+            shared,
+            info,
+            priority: Priority::Interactive,
+        }
+    }
+
+    /// The same queue, submitting to the bulk lane (ingest, scans).
+    pub fn bulk(&self) -> EncoderQueue {
+        EncoderQueue {
+            priority: Priority::Bulk,
+            ..self.clone()
+        }
     }
 
     pub fn info(&self) -> &ModelsInfo {
@@ -92,22 +166,39 @@ impl EncoderQueue {
 
     /// Jobs waiting or running.
     pub fn depth(&self) -> usize {
-        self.depth.load(Ordering::Relaxed)
+        self.shared.depth.load(Ordering::Relaxed)
+    }
+
+    /// Seconds the worker has had work without finishing a model call: a stuck encoder shows here
+    /// (`/health` reports it) instead of as requests that silently never return.
+    pub fn stalled_for(&self) -> std::time::Duration {
+        if self.depth() == 0 {
+            return std::time::Duration::ZERO;
+        }
+        let last = self.shared.last_progress_ms.load(Ordering::Relaxed);
+        std::time::Duration::from_millis(now_ms().saturating_sub(last))
     }
 
     fn submit(&self, job: Job) -> Result<()> {
-        self.depth.fetch_add(1, Ordering::Relaxed);
-        match self.tx.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => {
-                self.depth.fetch_sub(1, Ordering::Relaxed);
-                Err(Error::Overloaded)
+        let n = job.remaining();
+        {
+            let mut lanes = self.shared.lanes.lock();
+            if lanes.texts > 0 && lanes.texts + n > self.shared.capacity {
+                return Err(Error::Overloaded);
             }
-            Err(TrySendError::Disconnected(_)) => {
-                self.depth.fetch_sub(1, Ordering::Relaxed);
-                Err(Error::Invalid("encoder worker stopped".into()))
+            lanes.texts += n;
+            if self.shared.depth.fetch_add(1, Ordering::Relaxed) == 0 {
+                self.shared
+                    .last_progress_ms
+                    .store(now_ms(), Ordering::Relaxed);
+            }
+            match self.priority {
+                Priority::Interactive => lanes.interactive.push_back(job),
+                Priority::Bulk => lanes.bulk.push_back(job),
             }
         }
+        self.shared.wake.notify_one();
+        Ok(())
     }
 
     /// Embeds texts (blocking until done). Vectors are L2-normalised, in input order.
@@ -117,7 +208,12 @@ impl EncoderQueue {
             return Ok(vec![]);
         }
         let (reply, rx) = mpsc::channel();
-        self.submit(Job::Embed { texts, role, reply })?;
+        self.submit(Job::Embed {
+            texts,
+            role,
+            done: vec![],
+            reply,
+        })?;
         rx.recv()
             .map_err(|_| Error::Invalid("encoder worker stopped".into()))?
     }
@@ -131,19 +227,73 @@ impl EncoderQueue {
             return Ok(vec![]);
         }
         let (reply, rx) = mpsc::channel();
-        self.submit(Job::Score { pairs, reply })?;
+        self.submit(Job::Score {
+            pairs,
+            done: vec![],
+            reply,
+        })?;
         rx.recv()
             .map_err(|_| Error::Invalid("encoder worker stopped".into()))?
     }
 }
 
-fn worker(
-    rx: Receiver<Job>,
-    bi: BiEncoder,
-    cross: Option<CrossEncoder>,
-    depth: Arc<AtomicUsize>,
-    cfg: QueueConfig,
-) {
+/// One unit of the worker's next model call: a job and how many of its remaining items to run.
+struct Slice {
+    job: Job,
+    take: usize,
+    /// The job's remaining items when the slice was taken (released from the admission count
+    /// when the job finishes or fails).
+    before: usize,
+}
+
+/// The next call's work: every waiting interactive job (up to the per-call budget), or else one
+/// slice of the first bulk job.
+fn next_work(lanes: &mut Lanes, cfg: &QueueConfig) -> Vec<Slice> {
+    let mut out = vec![];
+    let mut texts = 0;
+    while let Some(j) = lanes.interactive.front() {
+        if !out.is_empty() && texts + j.remaining() > cfg.max_texts_per_call {
+            break;
+        }
+        let j = lanes.interactive.pop_front().expect("front exists");
+        texts += j.remaining();
+        let take = j.remaining();
+        out.push(Slice {
+            job: j,
+            take,
+            before: take,
+        });
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    if let Some(j) = lanes.bulk.pop_front() {
+        // As many items as fit the slice's character budget (at least one).
+        let (mut take, mut chars) = (0, 0);
+        let lens: Box<dyn Iterator<Item = usize>> = match &j {
+            Job::Embed { texts, done, .. } => Box::new(texts[done.len()..].iter().map(|t| t.len())),
+            Job::Score { pairs, done, .. } => {
+                Box::new(pairs[done.len()..].iter().map(|(a, b)| a.len() + b.len()))
+            }
+        };
+        for l in lens {
+            if take > 0 && (chars + l > cfg.bulk_slice_chars || take >= cfg.max_texts_per_call) {
+                break;
+            }
+            chars += l;
+            take += 1;
+        }
+        let before = j.remaining();
+        out.push(Slice {
+            job: j,
+            take,
+            before,
+        });
+    }
+    out
+}
+
+fn worker(shared: Arc<Shared>, bi: BiEncoder, cross: Option<CrossEncoder>, cfg: QueueConfig) {
     if let Some(ce) = cross
         .as_ref()
         .filter(|c| c.blend().is_some() && !c.blends_with(&bi))
@@ -156,81 +306,194 @@ fn worker(
             bi.name()
         );
     }
-    while let Ok(first) = rx.recv() {
-        // Take what is already waiting, up to the budget: these share one model call.
-        let mut jobs = vec![first];
-        let mut texts = job_len(&jobs[0]);
-        while texts < cfg.max_texts_per_call {
-            match rx.try_recv() {
-                Ok(j) => {
-                    texts += job_len(&j);
-                    jobs.push(j);
+    loop {
+        let work = {
+            let mut lanes = shared.lanes.lock();
+            loop {
+                let w = next_work(&mut lanes, &cfg);
+                if !w.is_empty() {
+                    break w;
                 }
-                Err(_) => break,
+                shared.wake.wait(&mut lanes);
             }
-        }
-        let n = jobs.len();
-        let mut embeds: Vec<(Vec<String>, Role, EmbedReply)> = vec![];
-        let mut scores = vec![];
-        for j in jobs {
-            match j {
-                Job::Embed { texts, role, reply } => embeds.push((texts, role, reply)),
-                Job::Score { pairs, reply } => scores.push((pairs, reply)),
-            }
-        }
+        };
+        let mut released = 0;
+        let mut unfinished = vec![];
+        let (mut embeds, mut scores): (Vec<Slice>, Vec<Slice>) = work
+            .into_iter()
+            .partition(|s| matches!(s.job, Job::Embed { .. }));
         for role in [Role::Query, Role::Passage, Role::Raw] {
-            let group: Vec<_> = embeds.iter().filter(|(_, r, _)| *r == role).collect();
+            let group: Vec<&mut Slice> = embeds
+                .iter_mut()
+                .filter(|s| matches!(&s.job, Job::Embed { role: r, .. } if *r == role))
+                .collect();
             if group.is_empty() {
                 continue;
             }
             let all: Vec<&str> = group
                 .iter()
-                .flat_map(|(t, _, _)| t.iter().map(String::as_str))
+                .flat_map(|s| match &s.job {
+                    Job::Embed { texts, done, .. } => texts[done.len()..done.len() + s.take]
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                    Job::Score { .. } => vec![],
+                })
                 .collect();
-            match crate::error::catch_panic("bi-encoder", || bi.embed(&all, role)) {
+            let result = crate::error::catch_panic("bi-encoder", || bi.embed(&all, role));
+            match result {
                 Ok(out) => {
                     let mut it = out.into_iter();
-                    for (t, _, reply) in group {
-                        let part = it.by_ref().take(t.len()).map(|e| e.embedding.0).collect();
-                        let _ = reply.send(Ok(part));
+                    for s in group {
+                        if let Job::Embed { done, .. } = &mut s.job {
+                            done.extend(it.by_ref().take(s.take).map(|e| e.embedding.0));
+                        }
                     }
                 }
                 Err(e) => {
-                    let msg = e.to_string();
-                    for (_, _, reply) in group {
-                        let _ = reply.send(Err(Error::Invalid(msg.clone())));
+                    for s in group {
+                        if let Job::Embed {
+                            reply, done, texts, ..
+                        } = &mut s.job
+                        {
+                            let _ = reply.send(Err(copy_error(&e)));
+                            // Mark it finished: nothing more is run for a failed job.
+                            done.resize(texts.len(), vec![]);
+                            s.take = usize::MAX;
+                        }
                     }
                 }
             }
         }
-        if let Some(ce) = &cross {
+        if !scores.is_empty() {
             let all: Vec<(&str, &str)> = scores
                 .iter()
-                .flat_map(|(p, _)| p.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+                .flat_map(|s| match &s.job {
+                    Job::Score { pairs, done, .. } => pairs[done.len()..done.len() + s.take]
+                        .iter()
+                        .map(|(a, b)| (a.as_str(), b.as_str()))
+                        .collect::<Vec<_>>(),
+                    Job::Embed { .. } => vec![],
+                })
                 .collect();
-            if !all.is_empty() {
-                match crate::error::catch_panic("cross-encoder", || ce.score_blended(&all, &bi)) {
-                    Ok(out) => {
-                        let mut it = out.into_iter();
-                        for (p, reply) in &scores {
-                            let _ = reply.send(Ok(it.by_ref().take(p.len()).collect()));
+            let result = match &cross {
+                Some(ce) => {
+                    crate::error::catch_panic("cross-encoder", || ce.score_blended(&all, &bi))
+                }
+                None => Err(Error::NoCrossEncoder),
+            };
+            match result {
+                Ok(out) => {
+                    let mut it = out.into_iter();
+                    for s in scores.iter_mut() {
+                        if let Job::Score { done, .. } = &mut s.job {
+                            done.extend(it.by_ref().take(s.take));
                         }
                     }
-                    Err(e) => {
-                        for (_, reply) in &scores {
-                            let _ = reply.send(Err(Error::Invalid(e.to_string())));
+                }
+                Err(e) => {
+                    for s in scores.iter_mut() {
+                        if let Job::Score { reply, done, pairs } = &mut s.job {
+                            let _ = reply.send(Err(copy_error(&e)));
+                            done.resize(pairs.len(), StsScore::new(0.0));
+                            s.take = usize::MAX;
                         }
                     }
                 }
             }
         }
-        depth.fetch_sub(n, Ordering::Relaxed);
+        let mut finished = 0;
+        for s in embeds.into_iter().chain(scores) {
+            let failed = s.take == usize::MAX;
+            released += if failed { s.before } else { s.take };
+            match s.job {
+                Job::Embed {
+                    done, reply, texts, ..
+                } if done.len() == texts.len() => {
+                    if !failed {
+                        let _ = reply.send(Ok(done));
+                    }
+                    finished += 1;
+                }
+                Job::Score { done, reply, pairs } if done.len() == pairs.len() => {
+                    if !failed {
+                        let _ = reply.send(Ok(done));
+                    }
+                    finished += 1;
+                }
+                job => unfinished.push(job),
+            }
+        }
+        {
+            let mut lanes = shared.lanes.lock();
+            lanes.texts = lanes.texts.saturating_sub(released);
+            // A bulk job's rest goes back to the front of its lane.
+            for job in unfinished.into_iter().rev() {
+                lanes.bulk.push_front(job);
+            }
+        }
+        shared.depth.fetch_sub(finished, Ordering::Relaxed);
+        shared.last_progress_ms.store(now_ms(), Ordering::Relaxed);
     }
 }
 
-fn job_len(j: &Job) -> usize {
-    match j {
-        Job::Embed { texts, .. } => texts.len(),
-        Job::Score { pairs, .. } => pairs.len(),
+/// The error for every job of a failed call; the variants callers act on keep their type.
+fn copy_error(e: &Error) -> Error {
+    match e {
+        Error::Overloaded => Error::Overloaded,
+        Error::NoCrossEncoder => Error::NoCrossEncoder,
+        Error::EmptyText { index } => Error::EmptyText { index: *index },
+        Error::Panicked(m) => Error::Panicked(m.clone()),
+        Error::BadRequest(m) => Error::BadRequest(m.clone()),
+        Error::TooLarge(m) => Error::TooLarge(m.clone()),
+        other => Error::Invalid(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn embed_job(n: usize, chars: usize) -> (Job, mpsc::Receiver<Result<Vec<Vec<f32>>>>) {
+        let (reply, rx) = mpsc::channel();
+        (
+            Job::Embed {
+                texts: (0..n).map(|_| "가".repeat(chars / 3)).collect(),
+                role: Role::Query,
+                done: vec![],
+                reply,
+            },
+            rx,
+        )
+    }
+
+    #[test]
+    fn interactive_work_goes_between_bulk_slices() {
+        let cfg = QueueConfig {
+            capacity: 10_000,
+            max_texts_per_call: 256,
+            bulk_slice_chars: 3_000,
+        };
+        let mut lanes = Lanes::default();
+        let (bulk, _rb) = embed_job(1000, 1_500); // a 1.5 MB ingest
+        lanes.bulk.push_back(bulk);
+        // The first call takes one slice of the bulk job only: 2 texts of 1,500 bytes.
+        let w = next_work(&mut lanes, &cfg);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].take, 2);
+        // Put the rest back as the worker does, then a search arrives.
+        let mut rest = w.into_iter().next().unwrap().job;
+        if let Job::Embed { done, .. } = &mut rest {
+            done.extend([vec![], vec![]]);
+        }
+        lanes.bulk.push_front(rest);
+        let (search, _rs) = embed_job(1, 30);
+        lanes.interactive.push_back(search);
+        let w = next_work(&mut lanes, &cfg);
+        assert_eq!(w.len(), 1);
+        assert!(matches!(&w[0].job, Job::Embed { texts, .. } if texts.len() == 1));
+        // Then bulk again, where it left off.
+        let w = next_work(&mut lanes, &cfg);
+        assert!(matches!(&w[0].job, Job::Embed { done, .. } if done.len() == 2));
     }
 }
