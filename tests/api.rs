@@ -125,12 +125,51 @@ fn ingest_search_delete_restart_search() {
     assert_eq!(get(s.port, "/collections/faq/documents/late").status, 404);
 }
 
+/// `YUSA_KILL_CYCLES` (default 3; `make chaos` runs 50) SIGKILLs under concurrent writers, each
+/// cycle checking every document acknowledged so far.
 #[test]
 fn kill_mid_ingest_loses_no_acknowledged_document() {
+    let cycles: usize = std::env::var("YUSA_KILL_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &[]);
+    assert_eq!(post(s.port, "/collections", r#"{"name":"c"}"#).status, 201);
+    let mut all_acked: Vec<String> = vec![];
+    let mut s = Some(s);
+    for cycle in 0..cycles {
+        let server = s.take().unwrap_or_else(|| Server::start(dir.path(), &[]));
+        let acked = kill_cycle(server, cycle);
+        all_acked.extend(acked);
+        let server = Server::start(dir.path(), &[]);
+        let mut missing = vec![];
+        for id in &all_acked {
+            if get(server.port, &format!("/collections/c/documents/{id}")).status != 200 {
+                missing.push(id.clone());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "cycle {cycle}: {} of {} acknowledged documents lost: {:?}",
+            missing.len(),
+            all_acked.len(),
+            &missing[..missing.len().min(5)]
+        );
+        let info = get(server.port, "/info").json();
+        let unique: std::collections::HashSet<&String> = all_acked.iter().collect();
+        assert!(info["collections"][0]["documents"].as_u64().unwrap() >= unique.len() as u64);
+        s = Some(server);
+    }
+    eprintln!(
+        "{cycles} kill -9 cycles: 0 of {} acknowledged documents lost",
+        all_acked.len()
+    );
+}
+
+/// Writers (inserts and upserts of earlier ids) until a SIGKILL; returns the acknowledged ids.
+fn kill_cycle(s: Server, cycle: usize) -> Vec<String> {
     let p = s.port;
-    assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let writers: Vec<_> = (0..3)
@@ -141,7 +180,9 @@ fn kill_mid_ingest_loses_no_acknowledged_document() {
                     if stop.load(std::sync::atomic::Ordering::Relaxed) {
                         break;
                     }
-                    let ids: Vec<String> = (0..5).map(|i| format!("w{w}-b{batch}-{i}")).collect();
+                    // Every third batch upserts ids of an earlier batch of this cycle.
+                    let b = if batch % 3 == 2 { batch - 1 } else { batch };
+                    let ids: Vec<String> = (0..5).map(|i| format!("c{cycle}-w{w}-b{b}-{i}")).collect();
                     let docs: Vec<_> = ids.iter().map(|id| json!({"id": id, "text": format!("문서 {id} 학교에서 공부했어요")})).collect();
                     match request(p, "POST", "/collections/c/documents", Some(&json!({"documents": docs}).to_string()), "application/json") {
                         Ok(r) if r.status == 200 => acked.lock().unwrap().extend(ids),
@@ -163,22 +204,7 @@ fn kill_mid_ingest_loses_no_acknowledged_document() {
         "the test should ingest for a while before the kill ({} acked)",
         acked.len()
     );
-    let s = Server::start(dir.path(), &[]);
-    let mut missing = vec![];
-    for id in &acked {
-        if get(s.port, &format!("/collections/c/documents/{id}")).status != 200 {
-            missing.push(id.clone());
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged documents lost: {:?}",
-        missing.len(),
-        acked.len(),
-        &missing[..missing.len().min(5)]
-    );
-    let info = get(s.port, "/info").json();
-    assert!(info["collections"][0]["documents"].as_u64().unwrap() >= acked.len() as u64);
+    acked
 }
 
 #[test]

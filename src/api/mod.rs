@@ -30,6 +30,20 @@ pub struct AppState {
     started: std::time::Instant,
     jobs: std::sync::Mutex<std::collections::HashMap<u64, Arc<std::sync::Mutex<Job>>>>,
     next_job: std::sync::atomic::AtomicU64,
+    /// Scans running now (each holds a thread and feeds the encoder's bulk lane).
+    running_scans: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Scans that may run at once; one more is refused with 429 until one finishes.
+pub const MAX_RUNNING_SCANS: usize = 2;
+
+/// Decrements the running-scan count however the scan thread ends.
+struct ScanSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for ScanSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 type Res<T> = Result<T, ApiError>;
@@ -363,6 +377,22 @@ async fn scan_duplicates(
     if let Some(t) = &th {
         t.validate()?; // 400 now, not a failed job later
     }
+    if st
+        .running_scans
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        >= MAX_RUNNING_SCANS
+    {
+        st.running_scans
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_scans",
+            format!(
+                "{MAX_RUNNING_SCANS} scans are running; retry when one has finished (GET /jobs/ID)"
+            ),
+        ));
+    }
+    let slot = ScanSlot(st.running_scans.clone());
     let id = st
         .next_job
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -381,6 +411,7 @@ async fn scan_duplicates(
     st.jobs.lock().expect("jobs lock").insert(id, job.clone());
     let engine = st.engine.clone();
     std::thread::spawn(move || {
+        let _slot = slot;
         let j = job.clone();
         let progress = move |stage: &str, done: usize, total: usize| {
             let mut g = j.lock().expect("job lock");
@@ -573,6 +604,7 @@ pub async fn serve(
         started: std::time::Instant::now(),
         jobs: Default::default(),
         next_job: std::sync::atomic::AtomicU64::new(1),
+        running_scans: Default::default(),
     });
     let server = HttpServer::new(move || {
         let st = state.clone();
