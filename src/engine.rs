@@ -319,11 +319,12 @@ impl Engine {
         collection: &str,
         th: Option<crate::dedup::Thresholds>,
         progress: &(dyn Fn(&str, usize, usize) + Sync),
+        cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>)> {
         let th = th.unwrap_or(self.dedup);
         th.validate()?;
         let coll = self.catalog.get(collection)?;
-        crate::dedup::scan(&coll, &self.queue.bulk(), &th, progress)
+        crate::dedup::scan(&coll, &self.queue.bulk(), &th, progress, cancel)
     }
 
     pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {

@@ -70,6 +70,9 @@ pub enum Error {
     /// Stored data that fails its checksum where a crash cannot explain it.
     #[error("{path}: damaged: {detail}")]
     Corrupt { path: PathBuf, detail: String },
+    /// A long job stopped because someone asked it to.
+    #[error("cancelled")]
+    Cancelled,
     /// A bug: code panicked while serving this call. The process survives; the call fails.
     #[error("internal error: {0}")]
     Panicked(String),

@@ -374,3 +374,58 @@ fn keys_scopes_hosts_and_content_types_guard_the_doors() {
     );
     assert_eq!(code, 415);
 }
+
+/// A cancelled scan stops with `Cancelled`, and a job can be cancelled over HTTP.
+#[test]
+fn scans_can_be_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = yusa::engine::EngineConfig::new(&common::fixture(""), dir.path());
+    cfg.bi_encoder = common::fixture("tiny-bert");
+    cfg.cross_encoder = None;
+    let engine = yusa::engine::Engine::open(&cfg).unwrap();
+    engine
+        .catalog
+        .create("c", yusa::index::DocRole::Symmetric)
+        .unwrap();
+    let docs = (0..40)
+        .map(|i| yusa::index::NewDoc {
+            id: None,
+            text: format!("문서 {i} 학교에서 공부했어요"),
+            metadata: None,
+        })
+        .collect();
+    engine.add_documents("c", docs).unwrap();
+    let stop = AtomicBool::new(true);
+    let r = engine.scan_duplicates("c", None, &|_, _, _| {}, &stop);
+    assert!(matches!(r, Err(yusa::Error::Cancelled)), "{:?}", r.err());
+    let go = AtomicBool::new(false);
+    assert!(engine
+        .scan_duplicates("c", None, &|_, _, _| {}, &go)
+        .is_ok());
+
+    let s = Server::start(dir.path().join("srv").as_path(), &[]);
+    let p = s.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
+    let r = post(p, "/collections/c/duplicates/scan", "{}");
+    assert_eq!(r.status, 202);
+    let id = r.json()["job_id"].as_u64().unwrap();
+    let r = request(
+        p,
+        "DELETE",
+        &format!("/jobs/{id}"),
+        None,
+        "application/json",
+    )
+    .unwrap();
+    assert_eq!(r.status, 202, "{}", r.body);
+    let t0 = Instant::now();
+    loop {
+        let st = get(p, &format!("/jobs/{id}")).json()["status"].clone();
+        if st == "cancelled" || st == "done" {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "job still {st}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(common::http::delete(p, "/jobs/999999").status, 404);
+}

@@ -121,7 +121,8 @@ impl Guard {
             ("POST", ["collections"]) | ("DELETE", ["collections", _]) => Some(Scope::Admin),
             ("POST", ["collections", _, "documents"])
             | ("DELETE", ["collections", _, "documents", _])
-            | ("POST", ["collections", _, "duplicates", "scan"]) => Some(Scope::Write),
+            | ("POST", ["collections", _, "duplicates", "scan"])
+            | ("DELETE", ["jobs", _]) => Some(Scope::Write),
             _ => Some(Scope::Read),
         }
     }

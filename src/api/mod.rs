@@ -364,6 +364,9 @@ struct Job {
     clusters: Option<Vec<crate::dedup::Cluster>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Set by `DELETE /jobs/{id}`; the scan stops at its next document or batch.
+    #[serde(skip)]
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 async fn scan_duplicates(
@@ -407,6 +410,7 @@ async fn scan_duplicates(
         report: None,
         clusters: None,
         error: None,
+        cancel: Default::default(),
     }));
     st.jobs.lock().expect("jobs lock").insert(id, job.clone());
     let engine = st.engine.clone();
@@ -419,8 +423,9 @@ async fn scan_duplicates(
             g.done = done;
             g.total = total;
         };
+        let cancel = job.lock().expect("job lock").cancel.clone();
         let result = crate::error::catch_panic("duplicate scan", || {
-            engine.scan_duplicates(&name, th, &progress)
+            engine.scan_duplicates(&name, th, &progress, &cancel)
         });
         let mut g = job.lock().expect("job lock");
         match result {
@@ -429,6 +434,10 @@ async fn scan_duplicates(
                 g.stage = "done".into();
                 g.report = Some(report);
                 g.clusters = Some(clusters);
+            }
+            Err(crate::Error::Cancelled) => {
+                g.status = "cancelled";
+                g.stage = "cancelled".into();
             }
             Err(e) => {
                 g.status = "failed";
@@ -455,6 +464,26 @@ async fn get_job(st: web::Data<AppState>, id: web::Path<u64>) -> Res<HttpRespons
 
 /// How long the encoder may hold work without finishing a model call before `/health` fails.
 const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Cancels a running job (it stops at its next step; its status becomes `cancelled`).
+async fn cancel_job(st: web::Data<AppState>, id: web::Path<u64>) -> Res<HttpResponse> {
+    let id = id.into_inner();
+    let job = st.jobs.lock().expect("jobs lock").get(&id).cloned();
+    match job {
+        Some(j) => {
+            let g = j.lock().expect("job lock");
+            if g.status == "running" {
+                g.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id, "status": g.status, "cancel_requested": g.status == "running"})))
+        }
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no job {id}"),
+        )),
+    }
+}
 
 async fn health(st: web::Data<AppState>) -> HttpResponse {
     let stalled = st.engine.queue.stalled_for();
@@ -545,6 +574,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(scan_duplicates),
     )
     .route("/jobs/{id}", web::get().to(get_job))
+    .route("/jobs/{id}", web::delete().to(cancel_job))
     .route("/similarity", web::post().to(similarity))
     .route("/embed", web::post().to(embed))
     .route("/rerank", web::post().to(rerank))

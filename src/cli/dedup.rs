@@ -76,7 +76,8 @@ pub fn run_dedup(cli: &Cli, args: &DedupArgs) -> Result<()> {
     }
     let pb = progress_bar(0, "scanning");
     let progress = super::stage_progress(&pb);
-    let (report, clusters) = engine.scan_duplicates(&args.collection, Some(th), &progress)?;
+    let (report, clusters) =
+        engine.scan_duplicates(&args.collection, Some(th), &progress, &Default::default())?;
     pb.finish_and_clear();
     let mut w: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
@@ -474,8 +475,13 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
     pb.finish_and_clear();
     let pb = progress_bar(0, "scanning");
     let progress = super::stage_progress(&pb);
-    let (report, clusters) =
-        dedup::scan(&*engine.catalog.get("eval")?, &engine.queue, &th, &progress)?;
+    let (report, clusters) = dedup::scan(
+        &*engine.catalog.get("eval")?,
+        &engine.queue,
+        &th,
+        &progress,
+        &Default::default(),
+    )?;
     pb.finish_and_clear();
     // Pairwise precision / recall: a predicted pair is two sentences in one cluster; a gold pair two in one set.
     let set_of = |id: &str| id.parse::<usize>().unwrap_or(0) / 10;

@@ -527,12 +527,22 @@ pub fn lazy_star_clusters(
 }
 
 /// Clusters the whole collection. `progress(stage, done, total)` reports long stages.
+/// `cancel`, when set from another thread, stops the scan at its next document or batch with
+/// [`Error::Cancelled`].
 pub fn scan(
     coll: &Collection,
     queue: &EncoderQueue,
     th: &Thresholds,
     progress: &(dyn Fn(&str, usize, usize) + Sync),
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(ScanReport, Vec<Cluster>)> {
+    let cancelled = || {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
     let t0 = std::time::Instant::now();
     let mut docs: Vec<(u32, String, String)> = vec![];
     coll.for_each_doc(|iid, d| docs.push((iid, d.id.clone(), d.text.clone())));
@@ -563,6 +573,7 @@ pub fn scan(
                 s.spawn(move || -> Result<Vec<(usize, usize, f32)>> {
                     let mut out = vec![];
                     for &i in chunk {
+                        cancelled()?;
                         let Some(v) = coll.vector(docs[i].0) else {
                             continue;
                         };
@@ -643,6 +654,7 @@ pub fn scan(
                     (docs[a].2.clone(), docs[b].2.clone(), Cosine(cos))
                 })
                 .collect();
+            cancelled()?;
             let results = verify(queue, &pairs, th, th.scan_cross_encoder_from)?;
             checked += pairs.len();
             Ok(batch
