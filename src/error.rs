@@ -70,6 +70,9 @@ pub enum Error {
     /// Stored data that fails its checksum where a crash cannot explain it.
     #[error("{path}: damaged: {detail}")]
     Corrupt { path: PathBuf, detail: String },
+    /// Another process holds the collection.
+    #[error("{0}")]
+    InUse(String),
     /// A long job stopped because someone asked it to.
     #[error("cancelled")]
     Cancelled,

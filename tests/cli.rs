@@ -218,3 +218,48 @@ fn index_and_search_from_the_command_line() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no column `Nope`"));
 }
+
+/// A CLI command on a live server's index folder is refused with the server's PID, and the
+/// server's collection is untouched.
+#[test]
+fn cli_on_a_served_folder_says_who_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = common::http::Server::start(dir.path(), &[]);
+    assert_eq!(
+        common::http::post(s.port, "/collections", r#"{"name":"c"}"#).status,
+        201
+    );
+    let r = common::http::post(
+        s.port,
+        "/collections/c/documents",
+        r#"{"documents":[{"id":"a","text":"비밀번호를 잊어버렸어요"}]}"#,
+    );
+    assert_eq!(r.status, 200);
+    let m = fixture("tiny-bert");
+    let idx = dir.path().to_str().unwrap();
+    for args in [
+        vec!["collections", "check", "c", "--index-dir", idx],
+        vec![
+            "collections",
+            "list",
+            "--index-dir",
+            idx,
+            "--model",
+            m.to_str().unwrap(),
+        ],
+    ] {
+        let out = yusa(&args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("in use by PID {}", s.child.id())),
+            "{args:?}: {err}"
+        );
+    }
+    let r = common::http::post(
+        s.port,
+        "/collections/c/search",
+        r#"{"query":"비밀번호","mode":"lexical"}"#,
+    );
+    assert_eq!(r.json()["hits"][0]["id"], "a", "{}", r.body);
+}

@@ -220,3 +220,39 @@ fn deleted_wal_is_refused_then_repair_accepts_the_loss() {
     drop(c);
     assert_eq!(Collection::open(&dir, &enc()).unwrap().len(), 4);
 }
+
+#[test]
+fn the_dense_graph_is_reloaded_and_the_wal_added_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 30);
+    c.checkpoint().unwrap();
+    assert!(dir.join("dense.json").is_file());
+    assert!(dir.join("dense.hnsw.graph").is_file());
+    c.put(
+        vec![NewDoc {
+            id: Some("late".into()),
+            text: "나중에 온 문서".into(),
+            metadata: None,
+        }],
+        vec![vec![0.5, 0.5, 0.5, 0.5]],
+    )
+    .unwrap();
+    drop(c);
+    let c = Collection::open(&dir, &enc()).unwrap();
+    assert_eq!(c.stats().dense_points, 31);
+    let hits = c.dense_search(&[0.5, 0.5, 0.5, 0.5], 1, 64).unwrap();
+    assert_eq!(c.get_iid(hits[0].iid).unwrap().id, "late");
+    // A stale dump (another checkpoint's) is not used: the graph is rebuilt from the documents.
+    c.checkpoint().unwrap();
+    drop(c);
+    let info = std::fs::read_to_string(dir.join("dense.json")).unwrap();
+    std::fs::write(
+        dir.join("dense.json"),
+        info.replace("\"seq\":31", "\"seq\":7"),
+    )
+    .unwrap();
+    let c = Collection::open(&dir, &enc()).unwrap();
+    assert_eq!(c.stats().dense_points, 31);
+    assert_eq!(c.len(), 31);
+}

@@ -47,6 +47,7 @@ impl From<Error> for ApiError {
             Error::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Error::NoCrossEncoder => (StatusCode::BAD_REQUEST, "no_cross_encoder"),
             Error::Incompatible(_) => (StatusCode::CONFLICT, "incompatible"),
+            Error::InUse(_) => (StatusCode::CONFLICT, "in_use"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

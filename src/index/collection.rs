@@ -82,6 +82,8 @@ pub struct Collection {
     wal: Mutex<Wal>,
     dense: RwLock<DenseIndex>,
     lexical: LexicalIndex,
+    /// Held for as long as the collection is open: one process per collection.
+    _lock: super::lock::CollectionLock,
 }
 
 fn to_doc(d: &StoredDoc) -> Doc {
@@ -159,6 +161,8 @@ impl Collection {
         recovery: Recovery,
     ) -> Result<(Collection, WalDamage)> {
         let t0 = std::time::Instant::now();
+        // Before reading anything: another process may be writing.
+        let lock = super::lock::CollectionLock::acquire(dir, &manifest.name)?;
         let snapshot = dir.join("docs.bin");
         let had_snapshot = snapshot.is_file();
         let mut store = DocStore::load(&snapshot)?;
@@ -278,11 +282,38 @@ impl Collection {
                 });
             }
         }
-        let dense = DenseIndex::build(
-            dim,
-            manifest.hnsw,
-            store.iter().map(|d| (d.vector.as_slice(), d.iid)),
-        );
+        // The graph dumped at the snapshot's checkpoint, plus the vectors the WAL added since; else
+        // a rebuild from every stored vector.
+        let dense = match DenseIndex::load(dir, dim, manifest.hnsw, checkpoint_seq) {
+            Some(d) if had_snapshot => {
+                let added: Vec<(&[f32], u32)> = records
+                    .iter()
+                    .filter(|r| r.seq > checkpoint_seq)
+                    .filter_map(|r| match &r.op {
+                        WalOp::Put(d) | WalOp::Replace { doc: d, .. } => {
+                            Some((d.vector.as_slice(), d.iid))
+                        }
+                        WalOp::Delete { .. } => None,
+                    })
+                    .collect();
+                d.insert_many(&added);
+                d
+            }
+            _ => {
+                if store.len() > 10_000 {
+                    tracing::info!(
+                        "{}: building the HNSW graph of {} documents",
+                        manifest.name,
+                        store.len()
+                    );
+                }
+                DenseIndex::build(
+                    dim,
+                    manifest.hnsw,
+                    store.iter().map(|d| (d.vector.as_slice(), d.iid)),
+                )
+            }
+        };
         tracing::info!(
             "opened collection {} ({} docs, {replayed} WAL records replayed) in {:.2} s",
             manifest.name,
@@ -297,6 +328,7 @@ impl Collection {
                 wal: Mutex::new(wal),
                 dense: RwLock::new(dense),
                 lexical,
+                _lock: lock,
             },
             damage,
         ))
@@ -502,6 +534,11 @@ impl Collection {
         let store = self.store.read();
         self.lexical.commit(store.seq)?;
         store.save(&self.dir.join("docs.bin"))?;
+        // Writers are held off (WAL lock), so the graph holds exactly the snapshot's documents.
+        if let Err(e) = self.dense.read().save(&self.dir, store.seq) {
+            // Derived data: the next open rebuilds it.
+            tracing::warn!("{e}");
+        }
         wal.reset()
     }
 

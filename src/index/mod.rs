@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod collection;
 pub mod dense;
 pub mod lexical;
+pub mod lock;
 pub mod manifest;
 pub mod store;
 pub mod wal;

@@ -1,0 +1,74 @@
+//! Reopening a collection: the persisted HNSW graph against a rebuild from the stored vectors, side by
+//! side in one run on the same files. Synthetic unit vectors (384-d, like e5-small) so that no model
+//! time is involved; texts are short Korean sentences for the lexical index.
+//!
+//! `cargo bench --bench collection_open -- [DOCS]` (default 100000).
+
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+use yusa::index::{Collection, DocRole, EncoderId, NewDoc};
+
+fn main() {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bench");
+    let enc = EncoderId {
+        name: "synthetic".into(),
+        dim: 384,
+        fingerprint: "0".into(),
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let t0 = Instant::now();
+    {
+        let c = Collection::create(&dir, "bench", &enc, DocRole::Symmetric).unwrap();
+        for start in (0..n).step_by(1000) {
+            let end = (start + 1000).min(n);
+            let docs: Vec<NewDoc> = (start..end)
+                .map(|i| NewDoc {
+                    id: Some(format!("d{i}")),
+                    text: format!("리뷰 {i}번: 영화가 {}점이에요", i % 10),
+                    metadata: None,
+                })
+                .collect();
+            let vecs: Vec<Vec<f32>> = (start..end)
+                .map(|_| {
+                    let v: Vec<f32> = (0..384).map(|_| rng.gen::<f32>() - 0.5).collect();
+                    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    v.into_iter().map(|x| x / norm).collect()
+                })
+                .collect();
+            c.put(docs, vecs).unwrap();
+        }
+        c.refresh().unwrap();
+        c.checkpoint().unwrap();
+    }
+    println!("built {n} documents in {:.1} s", t0.elapsed().as_secs_f64());
+    let info = std::fs::read(dir.join("dense.json")).unwrap();
+    let mut loaded = vec![];
+    let mut rebuilt = vec![];
+    for _ in 0..2 {
+        std::fs::write(dir.join("dense.json"), &info).unwrap();
+        let t = Instant::now();
+        let c = Collection::open(&dir, &enc).unwrap();
+        loaded.push(t.elapsed().as_secs_f64());
+        assert_eq!(c.len(), n);
+        drop(c);
+        std::fs::remove_file(dir.join("dense.json")).unwrap();
+        let t = Instant::now();
+        let c = Collection::open(&dir, &enc).unwrap();
+        rebuilt.push(t.elapsed().as_secs_f64());
+        drop(c);
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (l, r) = (med(&mut loaded), med(&mut rebuilt));
+    println!(
+        "open {n} documents: persisted graph {l:.2} s, rebuilt graph {r:.2} s (runs {loaded:?} / {rebuilt:?}); rebuild / load = {:.1}×",
+        r / l
+    );
+}
