@@ -102,11 +102,14 @@ pub struct IngestOutcome {
     pub duplicates: Vec<crate::dedup::Match>,
 }
 
+/// The one door to yusa's stages for the HTTP API, the CLI and the evaluations: they call these
+/// methods and never the catalog or the encoder queue directly, so validation, lanes and limits
+/// hold whichever face a request came through.
 pub struct Engine {
-    pub catalog: Catalog,
-    pub queue: EncoderQueue,
-    pub limits: Limits,
-    pub dedup: crate::dedup::Thresholds,
+    catalog: Catalog,
+    queue: EncoderQueue,
+    limits: Limits,
+    dedup: crate::dedup::Thresholds,
     precision: crate::model::packed::Precision,
 }
 
@@ -153,6 +156,107 @@ impl Engine {
             dedup: cfg.dedup,
             precision: cfg.precision,
         })
+    }
+
+    /// A collection by name (opened on first use).
+    pub fn collection(&self, name: &str) -> Result<std::sync::Arc<crate::index::Collection>> {
+        self.catalog.get(name)
+    }
+
+    /// A collection by name, created with `doc_role` when absent.
+    pub fn collection_or_create(
+        &self,
+        name: &str,
+        doc_role: DocRole,
+    ) -> Result<std::sync::Arc<crate::index::Collection>> {
+        self.catalog.get_or_create(name, doc_role)
+    }
+
+    pub fn create_collection(
+        &self,
+        name: &str,
+        doc_role: DocRole,
+    ) -> Result<crate::index::CollectionStats> {
+        Ok(self.catalog.create(name, doc_role)?.stats())
+    }
+
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        self.catalog.drop_collection(name)
+    }
+
+    pub fn collection_names(&self) -> Vec<String> {
+        self.catalog.names()
+    }
+
+    /// Statistics of every collection that opens (a damaged one is logged and left out).
+    pub fn collection_stats(&self) -> Vec<crate::index::CollectionStats> {
+        self.catalog.all().iter().map(|c| c.stats()).collect()
+    }
+
+    /// Folders that look like collections but are not served, and why.
+    pub fn unopened_folders(&self) -> &[crate::index::catalog::Problem] {
+        self.catalog.problems()
+    }
+
+    /// Opens every collection now (a server's start), reporting each.
+    pub fn open_all(
+        &self,
+        on_open: &mut dyn FnMut(&str, usize, std::time::Duration),
+    ) -> Result<()> {
+        self.catalog.open_all(on_open)
+    }
+
+    /// Checkpoints every open collection (on shutdown).
+    pub fn checkpoint_all(&self) -> Result<()> {
+        self.catalog.checkpoint_all()
+    }
+
+    /// The bi-encoder collections are built with.
+    pub fn encoder_id(&self) -> &EncoderId {
+        self.catalog.encoder()
+    }
+
+    pub fn models(&self) -> &crate::queue::ModelsInfo {
+        self.queue.info()
+    }
+
+    pub fn has_cross_encoder(&self) -> bool {
+        self.queue.has_cross_encoder()
+    }
+
+    /// Jobs waiting for or in the encoder.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.depth()
+    }
+
+    /// How long the encoder has held work without finishing a call (zero when idle).
+    pub fn encoder_stalled_for(&self) -> std::time::Duration {
+        self.queue.stalled_for()
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The server-wide duplicate thresholds (a request may override them).
+    pub fn dedup_thresholds(&self) -> crate::dedup::Thresholds {
+        self.dedup
+    }
+
+    /// Cross-encoder STS of pairs, without validation of the texts (evaluations on labelled data).
+    pub fn score_pairs(&self, pairs: Vec<(String, String)>) -> Result<Vec<crate::score::StsScore>> {
+        self.queue.score(pairs)
+    }
+
+    /// A search whose query vector is already known (evaluations that cache embeddings).
+    pub fn search_with_vector(
+        &self,
+        collection: &str,
+        req: &SearchRequest,
+        query_vector: &[f32],
+    ) -> Result<SearchResponse> {
+        let coll = self.catalog.get(collection)?;
+        crate::search::search_with_vector(&coll, &self.queue, req, Some(query_vector))
     }
 
     /// The arithmetic the encoders run in.

@@ -384,8 +384,7 @@ fn scans_can_be_cancelled() {
     cfg.cross_encoder = None;
     let engine = yusa::engine::Engine::open(&cfg).unwrap();
     engine
-        .catalog
-        .create("c", yusa::index::DocRole::Symmetric)
+        .create_collection("c", yusa::index::DocRole::Symmetric)
         .unwrap();
     let docs = (0..40)
         .map(|i| yusa::index::NewDoc {

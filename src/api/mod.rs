@@ -76,12 +76,12 @@ async fn create_collection(
     } else {
         DocRole::Symmetric
     };
-    let stats = blocking(move || Ok(engine.catalog.create(&b.name, role)?.stats())).await?;
+    let stats = blocking(move || Ok(engine.create_collection(&b.name, role)?)).await?;
     Ok(HttpResponse::Created().json(stats))
 }
 
 async fn list_collections(st: web::Data<AppState>) -> Res<HttpResponse> {
-    let stats: Vec<_> = st.engine.catalog.all().iter().map(|c| c.stats()).collect();
+    let stats: Vec<_> = st.engine.collection_stats();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "collections": stats })))
 }
 
@@ -89,7 +89,7 @@ async fn delete_collection(st: web::Data<AppState>, name: web::Path<String>) -> 
     let engine = st.engine.clone();
     let name = name.into_inner();
     let n = name.clone();
-    blocking(move || engine.catalog.drop_collection(&n)).await?;
+    blocking(move || engine.drop_collection(&n)).await?;
     st.metrics.documents.remove_label_values(&[&name]).ok();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
 }
@@ -116,7 +116,7 @@ async fn add_documents(
     let n = name.clone();
     let (out, total) = blocking(move || {
         let out = engine.ingest(&n, docs, on_duplicate)?;
-        Ok((out, engine.catalog.get(&n)?.len()))
+        Ok((out, engine.collection(&n)?.len()))
     })
     .await?;
     st.metrics
@@ -131,7 +131,7 @@ async fn get_document(
     path: web::Path<(String, String)>,
 ) -> Res<HttpResponse> {
     let (name, id) = path.into_inner();
-    let coll = st.engine.catalog.get(&name)?;
+    let coll = st.engine.collection(&name)?;
     match coll.get(&id) {
         Some(d) => Ok(HttpResponse::Ok().json(d)),
         None => Err(ApiError::new(
@@ -147,7 +147,7 @@ async fn delete_document(
     path: web::Path<(String, String)>,
 ) -> Res<HttpResponse> {
     let (name, id) = path.into_inner();
-    let coll = st.engine.catalog.get(&name)?;
+    let coll = st.engine.collection(&name)?;
     let i = id.clone();
     let c = coll.clone();
     let deleted = blocking(move || c.delete(&i)).await?;
@@ -201,7 +201,7 @@ async fn similarity(st: web::Data<AppState>, body: Json<SimilarityRequest>) -> R
             "pairs is empty",
         ));
     }
-    let info = st.engine.queue.info().clone();
+    let info = st.engine.models().clone();
     let scores = blocking(move || engine.similarity(pairs)).await?;
     let (method, model) = match info.cross_encoder {
         Some(m) => ("cross-encoder", m),
@@ -329,12 +329,12 @@ async fn check_duplicates(
     let engine = st.engine.clone();
     let name = name.into_inner();
     let b = body.into_inner();
-    let verifier = if engine.queue.has_cross_encoder() {
+    let verifier = if engine.has_cross_encoder() {
         "cross-encoder"
     } else {
         "cosine"
     };
-    let th = b.thresholds.unwrap_or(engine.dedup);
+    let th = b.thresholds.unwrap_or(engine.dedup_thresholds());
     th.validate()?;
     let results = blocking(move || engine.check_duplicates(&name, b.texts, Some(th))).await?;
     Ok(HttpResponse::Ok()
@@ -375,7 +375,7 @@ async fn scan_duplicates(
     body: Option<Json<ScanRequest>>,
 ) -> Res<HttpResponse> {
     let name = name.into_inner();
-    st.engine.catalog.get(&name)?; // 404 now rather than a failed job later
+    st.engine.collection(&name)?; // 404 now rather than a failed job later
     let th = body.map(|b| b.into_inner()).unwrap_or_default().thresholds;
     if let Some(t) = &th {
         t.validate()?; // 400 now, not a failed job later
@@ -486,7 +486,7 @@ async fn cancel_job(st: web::Data<AppState>, id: web::Path<u64>) -> Res<HttpResp
 }
 
 async fn health(st: web::Data<AppState>) -> HttpResponse {
-    let stalled = st.engine.queue.stalled_for();
+    let stalled = st.engine.encoder_stalled_for();
     if stalled > STALL_LIMIT {
         return HttpResponse::ServiceUnavailable().json(serde_json::json!({
             "status": "unhealthy",
@@ -497,29 +497,29 @@ async fn health(st: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn info(st: web::Data<AppState>) -> HttpResponse {
-    let colls: Vec<_> = st.engine.catalog.all().iter().map(|c| c.stats()).collect();
+    let colls: Vec<_> = st.engine.collection_stats();
     HttpResponse::Ok().json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "models": st.engine.queue.info(),
+        "models": st.engine.models(),
         "collections": colls,
-        "unopened_folders": st.engine.catalog.problems(),
-        "limits": st.engine.limits,
+        "unopened_folders": st.engine.unopened_folders(),
+        "limits": st.engine.limits(),
         "max_body_bytes": MAX_BODY_BYTES,
-        "queue_depth": st.engine.queue.depth(),
+        "queue_depth": st.engine.queue_depth(),
         "uptime_seconds": st.started.elapsed().as_secs(),
     }))
 }
 
 async fn metrics_route(st: web::Data<AppState>) -> HttpResponse {
-    st.metrics.queue_depth.set(st.engine.queue.depth() as i64);
+    st.metrics.queue_depth.set(st.engine.queue_depth() as i64);
     st.metrics
         .panics
         .set(crate::error::PANICS.load(std::sync::atomic::Ordering::Relaxed) as i64);
-    for c in st.engine.catalog.all() {
+    for c in st.engine.collection_stats() {
         st.metrics
             .documents
-            .with_label_values(&[c.name()])
-            .set(c.len() as i64);
+            .with_label_values(&[&c.name])
+            .set(c.documents as i64);
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
@@ -690,9 +690,6 @@ pub async fn serve(
     }
     server.run().await?;
     tracing::info!("shutting down: checkpointing collections");
-    engine
-        .catalog
-        .checkpoint_all()
-        .map_err(std::io::Error::other)?;
+    engine.checkpoint_all().map_err(std::io::Error::other)?;
     Ok(())
 }

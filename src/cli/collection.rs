@@ -220,8 +220,8 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
     } else {
         DocRole::Symmetric
     };
-    let coll = engine.catalog.get_or_create(&args.collection, role)?;
-    let limit = engine.limits.max_text_bytes;
+    let coll = engine.collection_or_create(&args.collection, role)?;
+    let limit = engine.limits().max_text_bytes;
     let long = docs.iter().filter(|d| d.text.len() > limit).count();
     let docs: Vec<NewDoc> = docs
         .into_iter()
@@ -387,23 +387,41 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
     match cmd {
         CollectionsCommand::List(e) => {
             let engine = e.open(cli)?;
-            let stats: Vec<_> = engine.catalog.all().iter().map(|c| c.stats()).collect();
-            for p in engine.catalog.problems() {
+            let mut stats = vec![];
+            let mut failed = vec![];
+            for name in engine.collection_names() {
+                match engine.collection(&name) {
+                    Ok(c) => stats.push(c.stats()),
+                    Err(err) => {
+                        eprintln!("error: {err}");
+                        failed.push(name);
+                    }
+                }
+            }
+            for p in engine.unopened_folders() {
                 eprintln!("warning: {}", p.reason);
             }
             if cli.json {
-                return print_json(&stats);
+                print_json(&stats)?;
+            } else {
+                for s in stats {
+                    println!(
+                        "{:<24} {:>9} documents  encoder {}",
+                        s.name, s.documents, s.encoder
+                    );
+                }
             }
-            for s in stats {
-                println!(
-                    "{:<24} {:>9} documents  encoder {}",
-                    s.name, s.documents, s.encoder
+            if !failed.is_empty() {
+                bail!(
+                    "{} collection(s) could not be opened: {}",
+                    failed.len(),
+                    failed.join(", ")
                 );
             }
             Ok(())
         }
         CollectionsCommand::Delete { name, engine } => {
-            engine.open(cli)?.catalog.drop_collection(name)?;
+            engine.open(cli)?.drop_collection(name)?;
             println!("deleted collection `{name}`");
             Ok(())
         }
@@ -435,7 +453,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             Ok(())
         }
         CollectionsCommand::Compact { name, engine } => {
-            let s = engine.open(cli)?.catalog.get(name)?.compact()?;
+            let s = engine.open(cli)?.collection(name)?.compact()?;
             if cli.json {
                 return print_json(&s);
             }
@@ -544,7 +562,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     }
                 }
             }
-            if engine.queue.has_cross_encoder() {
+            if engine.has_cross_encoder() {
                 variants.push(Variant {
                     name: "hybrid + rerank".into(),
                     mode: Mode::Hybrid,

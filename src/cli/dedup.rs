@@ -2,7 +2,7 @@
 
 use super::collection::EngineArgs;
 use super::{print_json, progress_bar, Cli};
-use crate::dedup::{self, explain::polarity_conflict, minhash, Thresholds};
+use crate::dedup::{explain::polarity_conflict, minhash, Thresholds};
 use crate::engine::{Engine, DEDUP_CONFIG};
 use crate::eval::stats::{best_f1, binary_at, roc_auc, threshold_for_precision, BinaryScores};
 use crate::eval::sts::{read_pairs, Pair};
@@ -43,7 +43,7 @@ pub struct DedupArgs {
 fn thresholds(engine: &Engine, path: &Option<PathBuf>) -> Result<Thresholds> {
     Ok(match path {
         Some(p) => Thresholds::load(p)?,
-        None => engine.dedup,
+        None => engine.dedup_thresholds(),
     })
 }
 
@@ -172,10 +172,10 @@ fn score_pairs(
             .iter()
             .flat_map(|p| [p.sentence1.clone(), p.sentence2.clone()])
             .collect();
-        let v = engine.queue.embed(texts, Role::Query)?;
-        let sts = if engine.queue.has_cross_encoder() {
+        let v = engine.embed(texts, Role::Query)?;
+        let sts = if engine.has_cross_encoder() {
             Some(
-                engine.queue.score(
+                engine.score_pairs(
                     chunk
                         .iter()
                         .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
@@ -266,12 +266,12 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
     let decision: Vec<f64> = scored.iter().map(|s| decision_score(s, &th)).collect();
     let cos: Vec<f64> = scored.iter().map(|s| s.cosine.value() as f64).collect();
     let jac: Vec<f64> = scored.iter().map(|s| s.jaccard as f64).collect();
-    let verifier = if engine.queue.has_cross_encoder() {
+    let verifier = if engine.has_cross_encoder() {
         "cross-encoder STS"
     } else {
         "cosine"
     };
-    let yusa_threshold = if engine.queue.has_cross_encoder() {
+    let yusa_threshold = if engine.has_cross_encoder() {
         th.sts as f64
     } else {
         th.cosine as f64
@@ -375,9 +375,9 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         .map(|&i| scored[i].cosine.value() as f64)
         .collect();
     let cos_pick = pick(&cos, &kept_labels);
-    let mut th = engine.dedup;
+    let mut th = engine.dedup_thresholds();
     th.cosine = cos_pick.threshold as f32;
-    if engine.queue.has_cross_encoder() {
+    if engine.has_cross_encoder() {
         let sts: Vec<f64> = kept
             .iter()
             .map(|&i| scored[i].sts.map(|s| s.value() as f64).unwrap_or(0.0))
@@ -418,7 +418,7 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         "calibrated on {} pairs: cosine ≥ {:.4}{}, candidates at cosine ≥ {:.4} or bigram Jaccard ≥ {:.3}; written to {}",
         pairs.len(),
         th.cosine,
-        if engine.queue.has_cross_encoder() { format!(", STS ≥ {:.3}", th.sts) } else { String::new() },
+        if engine.has_cross_encoder() { format!(", STS ≥ {:.3}", th.sts) } else { String::new() },
         th.candidate_cosine,
         th.candidate_jaccard,
         out.display()
@@ -455,9 +455,7 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
     cfg.index_root = tmp.path().to_owned();
     let engine = Engine::open(&cfg)?;
     let th = thresholds(&engine, &args.thresholds)?;
-    engine
-        .catalog
-        .create("eval", crate::index::DocRole::Symmetric)?;
+    engine.create_collection("eval", crate::index::DocRole::Symmetric)?;
     let docs: Vec<NewDoc> = sentences
         .iter()
         .enumerate()
@@ -475,13 +473,8 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
     pb.finish_and_clear();
     let pb = progress_bar(0, "scanning");
     let progress = super::stage_progress(&pb);
-    let (report, clusters) = dedup::scan(
-        &*engine.catalog.get("eval")?,
-        &engine.queue,
-        &th,
-        &progress,
-        &Default::default(),
-    )?;
+    let (report, clusters) =
+        engine.scan_duplicates("eval", Some(th), &progress, &Default::default())?;
     pb.finish_and_clear();
     // Pairwise precision / recall: a predicted pair is two sentences in one cluster; a gold pair two in one set.
     let set_of = |id: &str| id.parse::<usize>().unwrap_or(0) / 10;

@@ -178,6 +178,15 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
     let mut cfg = args.engine.config(cli);
     cfg.queue.capacity = args.queue_capacity;
     let engine = std::sync::Arc::new(crate::engine::Engine::open(&cfg)?);
+    // Open every collection before listening: a damaged one stops the start with its error, and
+    // a large one shows what the wait is for.
+    let names = engine.collection_names();
+    if !names.is_empty() {
+        eprintln!("opening {} collection(s)…", names.len());
+    }
+    engine.open_all(&mut |name, docs, took| {
+        eprintln!("  {name}: {docs} documents in {:.2} s", took.as_secs_f64())
+    })?;
     actix_web::rt::System::new().block_on(crate::api::serve(
         engine,
         &args.addr,

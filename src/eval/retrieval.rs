@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::index::NewDoc;
 use crate::model::Role;
-use crate::search::{search_with_vector, Fusion, Mode, SearchRequest};
+use crate::search::{Fusion, Mode, SearchRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
@@ -150,15 +150,14 @@ pub fn evaluate(
     cache_path: Option<&Path>,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Vec<RetrievalScores>> {
-    let coll = engine
-        .catalog
-        .create(collection, crate::index::DocRole::Symmetric)?;
+    engine.create_collection(collection, crate::index::DocRole::Symmetric)?;
+    let coll = engine.collection(collection)?;
     // Embed every distinct text once: corpus and queries often share sentences (paraKQC: all of them).
     // An optional on-disk cache, keyed by the encoder's fingerprint, makes repeated runs cheap.
     // (int8 vectors differ slightly from f32 ones: they get their own key.)
     let key = match engine.precision() {
-        crate::model::packed::Precision::F32 => engine.catalog.encoder().to_string(),
-        p => format!("{} {p:?}", engine.catalog.encoder()),
+        crate::model::packed::Precision::F32 => engine.encoder_id().to_string(),
+        p => format!("{} {p:?}", engine.encoder_id()),
     };
     type CacheFile = (String, HashMap<String, Vec<f32>>);
     let mut cache: HashMap<String, Vec<f32>> = cache_path
@@ -181,7 +180,7 @@ pub fn evaluate(
     todo.retain(|t| !cache.contains_key(t));
     let total = todo.len();
     for (i, chunk) in todo.chunks(256).enumerate() {
-        let vecs = engine.queue.embed(chunk.to_vec(), Role::Query)?;
+        let vecs = engine.embed(chunk.to_vec(), Role::Query)?;
         for (t, v) in chunk.iter().zip(vecs) {
             cache.insert(t.clone(), v);
         }
@@ -231,7 +230,7 @@ pub fn evaluate(
             req.fusion = v.fusion;
             req.rerank = Some(v.rerank);
             req.rerank_depth = if v.rerank { 20 } else { req.rerank_depth };
-            let resp = search_with_vector(&coll, &engine.queue, &req, Some(&cache[qtext]))?;
+            let resp = engine.search_with_vector(collection, &req, &cache[qtext])?;
             let ranked: Vec<String> = resp
                 .hits
                 .into_iter()

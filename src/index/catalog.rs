@@ -8,10 +8,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A collection folder, opened on first use: a command that touches one collection does not pay for
+/// loading the others.
+enum Slot {
+    Closed(PathBuf),
+    Open(Arc<Collection>),
+}
+
 pub struct Catalog {
     root: PathBuf,
     encoder: EncoderId,
-    collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    collections: RwLock<BTreeMap<String, Slot>>,
+    /// Serialises opens, so that two requests for a closed collection open it once.
+    opening: parking_lot::Mutex<()>,
     /// Folders that hold collection data but could not be opened as one, with the reason: reported
     /// by `/info` and `yusa collections list`, never silently hidden.
     problems: Vec<Problem>,
@@ -40,8 +49,9 @@ pub fn check_name(name: &str) -> Result<()> {
 }
 
 impl Catalog {
-    /// Opens every collection under `root` (creating `root` if needed). A collection that fails to
-    /// open is an error: serving with part of the data missing would be worse than not starting.
+    /// Lists the collections under `root` (creating `root` if needed); each opens on first use.
+    /// [`open_all`](Self::open_all) opens them all, for a server that must not start with part of
+    /// its data unreadable.
     pub fn open(root: &Path, encoder: EncoderId) -> Result<Catalog> {
         std::fs::create_dir_all(root).map_err(Error::io(root))?;
         let mut map = BTreeMap::new();
@@ -74,13 +84,13 @@ impl Catalog {
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into_owned();
-            let c = Collection::open(&dir, &encoder)?;
-            map.insert(name, Arc::new(c));
+            map.insert(name, Slot::Closed(dir));
         }
         Ok(Catalog {
             root: root.to_owned(),
             encoder,
             collections: RwLock::new(map),
+            opening: Default::default(),
             problems,
         })
     }
@@ -99,11 +109,40 @@ impl Catalog {
     }
 
     pub fn get(&self, name: &str) -> Result<Arc<Collection>> {
-        self.collections
-            .read()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))
+        let dir = match self.collections.read().get(name) {
+            Some(Slot::Open(c)) => return Ok(c.clone()),
+            Some(Slot::Closed(dir)) => dir.clone(),
+            None => return Err(Error::CollectionNotFound(name.to_owned())),
+        };
+        let _one_at_a_time = self.opening.lock();
+        if let Some(Slot::Open(c)) = self.collections.read().get(name) {
+            return Ok(c.clone()); // opened while we waited
+        }
+        // Opened without holding the map lock: loading a large collection must not stall requests
+        // for the others.
+        let c = Arc::new(Collection::open(&dir, &self.encoder)?);
+        let mut map = self.collections.write();
+        match map.get(name) {
+            Some(Slot::Closed(_)) => {
+                map.insert(name.to_owned(), Slot::Open(c.clone()));
+                Ok(c)
+            }
+            Some(Slot::Open(c)) => Ok(c.clone()),
+            None => Err(Error::CollectionNotFound(name.to_owned())), // dropped meanwhile
+        }
+    }
+
+    /// Opens every collection now, reporting each as it opens; the first failure is the error.
+    pub fn open_all(
+        &self,
+        on_open: &mut dyn FnMut(&str, usize, std::time::Duration),
+    ) -> Result<()> {
+        for name in self.names() {
+            let t0 = std::time::Instant::now();
+            let c = self.get(&name)?;
+            on_open(&name, c.len(), t0.elapsed());
+        }
+        Ok(())
     }
 
     pub fn create(&self, name: &str, doc_role: DocRole) -> Result<Arc<Collection>> {
@@ -118,7 +157,7 @@ impl Catalog {
             &self.encoder,
             doc_role,
         )?);
-        map.insert(name.to_owned(), c.clone());
+        map.insert(name.to_owned(), Slot::Open(c.clone()));
         Ok(c)
     }
 
@@ -135,11 +174,13 @@ impl Catalog {
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         check_name(name)?;
         let mut map = self.collections.write();
-        let c = map
+        let dir = match map
             .remove(name)
-            .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))?;
-        let dir = c.dir().to_owned();
-        drop(c);
+            .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))?
+        {
+            Slot::Open(c) => c.dir().to_owned(),
+            Slot::Closed(dir) => dir,
+        };
         // Remove the manifest first: a crash mid-removal leaves a folder that is no longer a collection.
         let _ = std::fs::remove_file(dir.join("manifest.json"));
         std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))
@@ -149,13 +190,36 @@ impl Catalog {
         self.collections.read().keys().cloned().collect()
     }
 
+    /// Every collection, opened. One that cannot be opened is left out (and logged): a listing
+    /// must not fail because of one damaged collection.
     pub fn all(&self) -> Vec<Arc<Collection>> {
-        self.collections.read().values().cloned().collect()
+        self.names()
+            .into_iter()
+            .filter_map(|n| match self.get(&n) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!("collection `{n}`: {e}");
+                    None
+                }
+            })
+            .collect()
     }
 
-    /// Checkpoints every collection (on shutdown).
+    /// The collections that are open now (unopened ones have nothing to checkpoint).
+    pub fn opened(&self) -> Vec<Arc<Collection>> {
+        self.collections
+            .read()
+            .values()
+            .filter_map(|s| match s {
+                Slot::Open(c) => Some(c.clone()),
+                Slot::Closed(_) => None,
+            })
+            .collect()
+    }
+
+    /// Checkpoints every open collection (on shutdown).
     pub fn checkpoint_all(&self) -> Result<()> {
-        for c in self.all() {
+        for c in self.opened() {
             c.checkpoint()?;
         }
         Ok(())
