@@ -76,7 +76,7 @@ async fn create_collection(
     } else {
         DocRole::Symmetric
     };
-    let stats = blocking(move || Ok(engine.create_collection(&b.name, role)?)).await?;
+    let stats = blocking(move || engine.create_collection(&b.name, role)).await?;
     Ok(HttpResponse::Created().json(stats))
 }
 
