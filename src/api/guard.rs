@@ -117,6 +117,8 @@ impl Guard {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method.as_str(), parts.as_slice()) {
             (_, ["health"]) => None,
+            // The page itself holds no data; it asks for a key and sends it with every call.
+            ("GET", [""]) => None,
             (_, ["metrics"]) if self.metrics_public => None,
             ("POST", ["collections"]) | ("DELETE", ["collections", _]) => Some(Scope::Admin),
             ("POST", ["collections", _, "documents"])

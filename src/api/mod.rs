@@ -526,6 +526,16 @@ async fn metrics_route(st: web::Data<AppState>) -> HttpResponse {
         .body(st.metrics.render())
 }
 
+/// The web page (one file, compiled in: no Node and no files to deploy). Its state lives in the URL,
+/// so a search can be shared as a link: `/?collection=faq&q=비밀번호`.
+async fn ui() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .body(include_str!("ui/index.html"))
+}
+
 async fn openapi_route() -> HttpResponse {
     HttpResponse::Ok().json(openapi::spec())
 }
@@ -545,6 +555,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(error::json_error),
     )
     .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .route("/", web::get().to(ui))
     .route("/health", web::get().to(health))
     .route("/info", web::get().to(info))
     .route("/metrics", web::get().to(metrics_route))
