@@ -360,7 +360,40 @@ impl Engine {
         }
         self.check_texts(docs.iter().map(|d| d.text.as_str()), "document")?;
         let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
-        let checks = self.check_duplicates(collection, texts, None)?;
+        let mut checks = self.check_duplicates(collection, texts, None)?;
+        // Within the request: a text identical (after normalisation) to an earlier one of the same
+        // request duplicates it, as it would if the two had come in two requests.
+        let mut first: std::collections::HashMap<String, usize> = Default::default();
+        for (i, d) in docs.iter().enumerate() {
+            let key = crate::text::exact_key(&d.text);
+            match first.get(&key) {
+                Some(&j) => {
+                    let earlier = &docs[j];
+                    checks[i].duplicates.push(crate::dedup::Match {
+                        id: earlier
+                            .id
+                            .clone()
+                            .unwrap_or_else(|| format!("(document #{j} of this request)")),
+                        text: earlier.text.clone(),
+                        evidence: crate::dedup::Evidence {
+                            exact: true,
+                            sts: None,
+                            cosine: Cosine(1.0),
+                            lexical_overlap: 1.0,
+                            verified_by: crate::dedup::Verifier::Exact,
+                            reason: format!(
+                                "identical after normalisation to document #{j} of this request"
+                            ),
+                            polarity_conflict: None,
+                            differences: vec![],
+                        },
+                    });
+                }
+                None => {
+                    first.insert(key, i);
+                }
+            }
+        }
         let mut keep = vec![];
         let mut outcomes: Vec<Option<IngestOutcome>> = vec![];
         for (d, c) in docs.into_iter().zip(checks) {
@@ -441,6 +474,26 @@ impl Engine {
         }
         let coll = self.catalog.get(collection)?;
         crate::search::search(&coll, &self.queue, req)
+    }
+
+    /// Pairs judged as duplicates or not, with the server's thresholds (or `th`), by the same rule
+    /// as checks and scans.
+    pub fn judge_pairs(
+        &self,
+        pairs: Vec<(String, String)>,
+        th: Option<crate::dedup::Thresholds>,
+    ) -> Result<Vec<crate::dedup::Judgement>> {
+        self.check_texts(
+            pairs
+                .iter()
+                .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+                .collect::<Vec<_>>()
+                .into_iter(),
+            "text",
+        )?;
+        let th = th.unwrap_or(self.dedup);
+        th.validate()?;
+        crate::dedup::judge_pairs(&self.queue, &pairs, &th)
     }
 
     /// Pair similarity: STS from the cross-encoder when there is one, else the bi-encoder cosine.

@@ -182,6 +182,9 @@ async fn search(
 #[serde(deny_unknown_fields)]
 struct SimilarityRequest {
     pairs: Vec<(String, String)>,
+    /// Overrides of the duplicate thresholds for the decisions (unset fields keep the server's).
+    #[serde(default)]
+    thresholds: Option<crate::dedup::Thresholds>,
 }
 
 #[derive(Serialize)]
@@ -189,11 +192,14 @@ struct SimilarityResponse {
     method: &'static str,
     model: String,
     scores: Vec<crate::score::Similarity>,
+    /// Per pair: the duplicate decision with its reason, the cosine, the polarity finding and the
+    /// spans only one side has — the rule checks and scans use.
+    decisions: Vec<crate::dedup::Judgement>,
 }
 
 async fn similarity(st: web::Data<AppState>, body: Json<SimilarityRequest>) -> Res<HttpResponse> {
     let engine = st.engine.clone();
-    let pairs = body.into_inner().pairs;
+    let SimilarityRequest { pairs, thresholds } = body.into_inner();
     if pairs.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -202,7 +208,14 @@ async fn similarity(st: web::Data<AppState>, body: Json<SimilarityRequest>) -> R
         ));
     }
     let info = st.engine.models().clone();
-    let scores = blocking(move || engine.similarity(pairs)).await?;
+    let decisions = blocking(move || engine.judge_pairs(pairs, thresholds)).await?;
+    let scores = decisions
+        .iter()
+        .map(|d| match d.sts {
+            Some(s) => crate::score::Similarity::Sts(s),
+            None => crate::score::Similarity::Cosine(d.cosine),
+        })
+        .collect();
     let (method, model) = match info.cross_encoder {
         Some(m) => ("cross-encoder", m),
         None => ("bi-encoder-cosine", info.bi_encoder),
@@ -211,6 +224,7 @@ async fn similarity(st: web::Data<AppState>, body: Json<SimilarityRequest>) -> R
         method,
         model,
         scores,
+        decisions,
     }))
 }
 

@@ -124,6 +124,8 @@ pub struct Evidence {
     /// Jaccard of the two texts' Hangul-bigram / word terms.
     pub lexical_overlap: f32,
     pub verified_by: Verifier,
+    /// Why the pair was (or was not) called a duplicate: the rule of [`decide_why`] that settled it.
+    pub reason: String,
     /// Set when the polarity check vetoed the pair.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub polarity_conflict: Option<String>,
@@ -152,19 +154,97 @@ pub fn decide(
     polarity: &Option<String>,
     th: &Thresholds,
 ) -> bool {
+    decide_why(exact, sts, cosine, polarity, th).0
+}
+
+/// The one decision rule for a pair, with the reason a person reads: exact text wins, then the
+/// polarity veto, then a confident cosine, then the cross-encoder's STS (or, without one, the
+/// cosine) against its threshold.
+pub fn decide_why(
+    exact: bool,
+    sts: Option<StsScore>,
+    cosine: Cosine,
+    polarity: &Option<String>,
+    th: &Thresholds,
+) -> (bool, String) {
     if exact {
-        return true;
+        return (true, "identical after normalisation".into());
     }
-    if th.polarity_check && polarity.is_some() {
-        return false;
+    if let (true, Some(p)) = (th.polarity_check, polarity) {
+        return (false, format!("opposite meaning: {p}"));
     }
-    if th.confident_cosine.is_some_and(|c| cosine.value() >= c) {
-        return true;
+    if let Some(c) = th.confident_cosine.filter(|&c| cosine.value() >= c) {
+        return (
+            true,
+            format!(
+                "cosine {:.3} ≥ {c:.3} (confident without the cross-encoder)",
+                cosine.value()
+            ),
+        );
     }
     match sts {
-        Some(s) => s.value() >= th.sts,
-        None => cosine.value() >= th.cosine,
+        Some(s) if s.value() >= th.sts => (true, format!("STS {:.2} ≥ {:.2}", s.value(), th.sts)),
+        Some(s) => (false, format!("STS {:.2} < {:.2}", s.value(), th.sts)),
+        None if cosine.value() >= th.cosine => (
+            true,
+            format!("cosine {:.3} ≥ {:.3}", cosine.value(), th.cosine),
+        ),
+        None => (
+            false,
+            format!("cosine {:.3} < {:.3}", cosine.value(), th.cosine),
+        ),
     }
+}
+
+/// A pair judged by [`decide_why`], for `/similarity` and `yusa score`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judgement {
+    pub is_duplicate: bool,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts: Option<StsScore>,
+    pub cosine: Cosine,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polarity_conflict: Option<String>,
+    /// Spans only one side has.
+    pub differences: Vec<DiffSpan>,
+}
+
+/// Judges free-standing pairs with the same rule as checks and scans: every pair gets its cosine
+/// and, when a cross-encoder is configured, its STS score.
+pub fn judge_pairs(
+    queue: &EncoderQueue,
+    pairs: &[(String, String)],
+    th: &Thresholds,
+) -> Result<Vec<Judgement>> {
+    let flat: Vec<String> = pairs
+        .iter()
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
+    let v = queue.embed(flat, Role::Query)?;
+    let sts: Vec<Option<StsScore>> = if queue.has_cross_encoder() {
+        queue.score(pairs.to_vec())?.into_iter().map(Some).collect()
+    } else {
+        vec![None; pairs.len()]
+    };
+    Ok(pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b))| {
+            let cosine = Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1]));
+            let exact = crate::text::exact_key(a) == crate::text::exact_key(b);
+            let polarity = polarity_conflict(a, b);
+            let (is_duplicate, reason) = decide_why(exact, sts[i], cosine, &polarity, th);
+            Judgement {
+                is_duplicate,
+                reason,
+                sts: sts[i],
+                cosine,
+                polarity_conflict: polarity,
+                differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
+            }
+        })
+        .collect())
 }
 
 fn doc_role(c: &Collection) -> Role {
@@ -219,6 +299,7 @@ fn verify(
         .iter()
         .enumerate()
         .map(|(i, (a, b, cos))| {
+            let (dup, reason) = decide_why(exact[i], sts[i], *cos, &polarity[i], th);
             let ev = Evidence {
                 exact: exact[i],
                 sts: sts[i],
@@ -231,10 +312,11 @@ fn verify(
                 } else {
                     verifier
                 },
+                reason,
                 polarity_conflict: polarity[i].clone(),
                 differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
             };
-            (decide(exact[i], sts[i], *cos, &polarity[i], th), ev)
+            (dup, ev)
         })
         .collect())
 }
@@ -704,6 +786,7 @@ pub fn scan(
         }),
         lexical_overlap: 1.0,
         verified_by: Verifier::Exact,
+        reason: "identical after normalisation".into(),
         polarity_conflict: None,
         differences: diff_spans(
             &crate::text::normalize(&docs[a].2),
