@@ -126,6 +126,46 @@ async fn add_documents(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "documents": out, "collection_size": total })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_page")]
+    limit: usize,
+}
+
+fn default_page() -> usize {
+    50
+}
+
+impl Page {
+    fn check(&self) -> Res<()> {
+        if self.limit == 0 || self.limit > 1000 {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "limit must be in 1..=1000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A page of a collection's documents, in the order they were added (for browsing and export).
+async fn list_documents(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    page: web::Query<Page>,
+) -> Res<HttpResponse> {
+    page.check()?;
+    let coll = st.engine.collection(&name)?;
+    let (total, documents) = coll.list(page.offset, page.limit);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "total": total, "offset": page.offset, "limit": page.limit, "documents": documents
+    })))
+}
+
 async fn get_document(
     st: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -378,6 +418,9 @@ struct Job {
     clusters: Option<Vec<crate::dedup::Cluster>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// With a paged request: how many clusters there are in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clusters_total: Option<usize>,
     /// Set by `DELETE /jobs/{id}`; the scan stops at its next document or batch.
     #[serde(skip)]
     cancel: Arc<std::sync::atomic::AtomicBool>,
@@ -424,6 +467,7 @@ async fn scan_duplicates(
         report: None,
         clusters: None,
         error: None,
+        clusters_total: None,
         cancel: Default::default(),
     }));
     st.jobs.lock().expect("jobs lock").insert(id, job.clone());
@@ -463,11 +507,66 @@ async fn scan_duplicates(
         .json(serde_json::json!({ "job_id": id, "status_url": format!("/jobs/{id}") })))
 }
 
-async fn get_job(st: web::Data<AppState>, id: web::Path<u64>) -> Res<HttpResponse> {
+/// Every job, newest first, without results.
+async fn list_jobs(st: web::Data<AppState>) -> HttpResponse {
+    let jobs: Vec<_> = st
+        .jobs
+        .lock()
+        .expect("jobs lock")
+        .values()
+        .cloned()
+        .collect();
+    let mut out: Vec<Job> = jobs
+        .iter()
+        .map(|j| {
+            let mut g = j.lock().expect("job lock").clone();
+            g.clusters = None;
+            g
+        })
+        .collect();
+    out.sort_by_key(|j| std::cmp::Reverse(j.id));
+    HttpResponse::Ok().json(serde_json::json!({ "jobs": out }))
+}
+
+/// A job's state; its clusters are paged with `offset` / `limit` when given.
+async fn get_job(
+    st: web::Data<AppState>,
+    id: web::Path<u64>,
+    page: web::Query<std::collections::HashMap<String, String>>,
+) -> Res<HttpResponse> {
     let id = id.into_inner();
     let job = st.jobs.lock().expect("jobs lock").get(&id).cloned();
+    let num = |k: &str| -> Res<Option<usize>> {
+        page.get(k)
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        format!("{k} must be a non-negative integer"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let (offset, limit) = (num("offset")?, num("limit")?);
     match job {
-        Some(j) => Ok(HttpResponse::Ok().json(j.lock().expect("job lock").clone())),
+        Some(j) => {
+            let mut g = j.lock().expect("job lock").clone();
+            if offset.is_some() || limit.is_some() {
+                if let Some(c) = g.clusters.take() {
+                    let total = c.len();
+                    g.clusters = Some(
+                        c.into_iter()
+                            .skip(offset.unwrap_or(0))
+                            .take(limit.unwrap_or(50).min(1000))
+                            .collect(),
+                    );
+                    g.clusters_total = Some(total);
+                }
+            }
+            Ok(HttpResponse::Ok().json(g))
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -569,6 +668,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(error::json_error),
     )
     .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()).into()
+    }))
     .route("/", web::get().to(ui))
     .route("/health", web::get().to(health))
     .route("/info", web::get().to(info))
@@ -580,6 +682,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/collections/{name}/documents",
         web::post().to(add_documents),
+    )
+    .route(
+        "/collections/{name}/documents",
+        web::get().to(list_documents),
     )
     .route(
         "/collections/{name}/documents/{id}",
@@ -598,6 +704,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/collections/{name}/duplicates/scan",
         web::post().to(scan_duplicates),
     )
+    .route("/jobs", web::get().to(list_jobs))
     .route("/jobs/{id}", web::get().to(get_job))
     .route("/jobs/{id}", web::delete().to(cancel_job))
     .route("/similarity", web::post().to(similarity))

@@ -39,7 +39,10 @@ pub fn spec() -> Value {
                 "requestBody": body(json!({"type": "object", "required": ["documents"], "properties": {"documents": {"type": "array", "maxItems": 1000,
                     "items": {"$ref": "#/components/schemas/NewDoc"}},
                     "on_duplicate": {"type": "string", "enum": ["allow", "flag", "skip"], "default": "allow"}}})),
-                "responses": ok("{documents: [{id, stored, replaced?, duplicates?}], collection_size}")}},
+                "responses": ok("{documents: [{id, stored, replaced?, duplicates?}], collection_size}")},
+                "get": {"summary": "A page of documents in the order they were added",
+                "parameters": [name, {"name": "offset", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}}],
+                "responses": ok("{total, offset, limit, documents}")}},
             "/collections/{name}/documents/{id}": {
                 "get": {"summary": "Get a document", "parameters": [name, id], "responses": ok("{id, text, metadata}")},
                 "delete": {"summary": "Delete a document", "parameters": [name, id], "responses": ok("{deleted}")}
@@ -59,6 +62,7 @@ pub fn spec() -> Value {
                 "delete": {"summary": "Cancel a running job (it stops at its next step)",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": ok("202 {id, status, cancel_requested}")}},
+            "/jobs": {"get": {"summary": "Every job, newest first, without results", "responses": ok("{jobs: [...]}")}},
             "/similarity": {"post": {"summary": "Pair similarity: STS 0–5 from the cross-encoder, else bi-encoder cosine",
                 "requestBody": body(json!({"type": "object", "required": ["pairs"], "properties": {"pairs": {"type": "array",
                     "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}})),
@@ -90,7 +94,8 @@ pub fn spec() -> Value {
                     {"type": "object", "properties": {"method": {"enum": ["rrf"]}, "k": {"type": "number"}}},
                     {"type": "object", "properties": {"method": {"enum": ["dbsf", "weighted", "z_score"]}, "dense_weight": {"type": "number"}}}],
                     "description": "default: {method: dbsf, dense_weight: 0.9}"},
-                "candidates": {"type": "integer"}, "ef_search": {"type": "integer"}}}
+                "candidates": {"type": "integer"}, "ef_search": {"type": "integer"},
+                "filter": {"type": "object", "description": "metadata conditions: {field: value} (equality) or {field: {in: [values]}}", "additionalProperties": true}}}
         }}
     })
 }

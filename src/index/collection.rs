@@ -575,6 +575,20 @@ impl Collection {
         }
     }
 
+    /// A page of documents in the order they were added (upserts move to the end), and the total.
+    pub fn list(&self, offset: usize, limit: usize) -> (usize, Vec<Doc>) {
+        let store = self.store.read();
+        let mut iids: Vec<u32> = store.iter().map(|d| d.iid).collect();
+        iids.sort_unstable();
+        let page = iids
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .filter_map(|&i| store.get(i).map(to_doc))
+            .collect();
+        (iids.len(), page)
+    }
+
     /// All live documents (id order unspecified), for scans and exports.
     pub fn for_each_doc(&self, mut f: impl FnMut(u32, &Doc)) {
         let store = self.store.read();

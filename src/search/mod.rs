@@ -57,6 +57,37 @@ pub struct SearchRequest {
     /// HNSW search breadth (default max(candidates, 64)).
     #[serde(default)]
     pub ef_search: Option<usize>,
+    /// Metadata conditions every hit must meet: `{"topic": "account"}` (equality) or
+    /// `{"topic": {"in": ["account", "billing"]}}`. Applied to the candidate lists, which are taken
+    /// five times deeper when a filter is set; a very selective filter can return fewer than `k`.
+    #[serde(default)]
+    pub filter: Option<MetadataFilter>,
+}
+
+/// Conditions on a document's metadata fields (all must hold).
+pub type MetadataFilter = std::collections::BTreeMap<String, FieldCondition>;
+
+/// One field's condition.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum FieldCondition {
+    In {
+        #[serde(rename = "in")]
+        values: Vec<serde_json::Value>,
+    },
+    Equals(serde_json::Value),
+}
+
+/// Whether a document's metadata meets every condition of the filter.
+pub fn matches_filter(metadata: Option<&serde_json::Value>, filter: &MetadataFilter) -> bool {
+    filter.iter().all(|(field, cond)| {
+        let v = metadata.and_then(|m| m.get(field));
+        match (cond, v) {
+            (_, None) => false,
+            (FieldCondition::Equals(x), Some(v)) => v == x,
+            (FieldCondition::In { values }, Some(v)) => values.contains(v),
+        }
+    })
 }
 
 impl SearchRequest {
@@ -70,6 +101,7 @@ impl SearchRequest {
             fusion: None,
             candidates: None,
             ef_search: None,
+            filter: None,
         }
     }
 
@@ -106,6 +138,20 @@ impl SearchRequest {
                 )));
             }
             _ => {}
+        }
+        if let Some(f) = &self.filter {
+            if f.len() > 16 {
+                return Err(Error::BadRequest(
+                    "filter: at most 16 metadata fields".into(),
+                ));
+            }
+            if f.values()
+                .any(|c| matches!(c, FieldCondition::In { values } if values.len() > 1000))
+            {
+                return Err(Error::BadRequest(
+                    "filter: at most 1000 values in `in`".into(),
+                ));
+            }
         }
         if let Some(ef) = self.ef_search {
             if ef == 0 || ef > 4 * MAX_K {
@@ -206,6 +252,11 @@ pub fn search_with_vector(
     let k = req.k;
     let pool = if rerank { k.max(req.rerank_depth) } else { k };
     let candidates = req.candidates.unwrap_or(pool.max(50)).max(pool);
+    let candidates = if req.filter.is_some() {
+        (candidates * 5).min(MAX_K * 5)
+    } else {
+        candidates
+    };
     let ef = req.ef_search.unwrap_or(candidates.max(64));
 
     let dense: Vec<(u32, f32)> = match (req.mode, query_vector) {
@@ -248,9 +299,13 @@ pub fn search_with_vector(
 
     let mut hits: Vec<Hit> = ranked
         .iter()
-        .take(pool)
         .filter_map(|(iid, score)| {
             let doc = coll.get_iid(*iid)?;
+            if let Some(f) = &req.filter {
+                if !matches_filter(doc.metadata.as_ref(), f) {
+                    return None;
+                }
+            }
             Some(Hit {
                 id: doc.id,
                 text: doc.text,
@@ -265,6 +320,7 @@ pub fn search_with_vector(
                 lexical_rank: lex_pos.get(iid).map(|p| p.0),
             })
         })
+        .take(pool)
         .collect();
 
     if rerank && !hits.is_empty() {
