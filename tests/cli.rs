@@ -237,15 +237,22 @@ fn cli_on_a_served_folder_says_who_holds_it() {
     assert_eq!(r.status, 200);
     let m = fixture("tiny-bert");
     let idx = dir.path().to_str().unwrap();
+    // A listing reads the files without locking: it works beside the server.
+    let out = yusa(&["collections", "list", "--index-dir", idx, "--json"]);
+    let v = ok_json(&out);
+    assert_eq!(v[0]["name"], "c");
+    assert_eq!(v[0]["documents"], 1);
     for args in [
         vec!["collections", "check", "c", "--index-dir", idx],
         vec![
-            "collections",
-            "list",
+            "search",
+            "--collection",
+            "c",
             "--index-dir",
             idx,
             "--model",
             m.to_str().unwrap(),
+            "비밀번호",
         ],
     ] {
         let out = yusa(&args);

@@ -256,3 +256,29 @@ fn the_dense_graph_is_reloaded_and_the_wal_added_to_it() {
     assert_eq!(c.stats().dense_points, 31);
     assert_eq!(c.len(), 31);
 }
+
+#[test]
+fn peek_counts_without_opening() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 10);
+    c.checkpoint().unwrap();
+    let put = |id: &str, i: usize| {
+        c.put(
+            vec![NewDoc {
+                id: Some(id.into()),
+                text: format!("문서 {id}"),
+                metadata: None,
+            }],
+            vec![vector(i)],
+        )
+        .unwrap();
+    };
+    put("n1", 1);
+    put("n2", 2);
+    put("d3", 3); // an upsert
+    assert!(c.delete("d4").unwrap());
+    let p = Collection::peek(&dir).unwrap();
+    assert_eq!(p.documents, c.len());
+    assert_eq!(p.documents, 11);
+}

@@ -331,8 +331,12 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum CollectionsCommand {
-    /// Collections with their document counts.
-    List(EngineArgs),
+    /// Collections with their document counts (read from their files: no model is loaded, nothing
+    /// is locked, so it works beside a running server).
+    List {
+        #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
+        index_dir: PathBuf,
+    },
     /// Delete a collection and its files.
     Delete {
         name: String,
@@ -385,37 +389,37 @@ fn open_one(
 
 pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
     match cmd {
-        CollectionsCommand::List(e) => {
-            let engine = e.open(cli)?;
+        CollectionsCommand::List { index_dir } => {
+            let mut dirs: Vec<PathBuf> = match std::fs::read_dir(index_dir) {
+                Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+                Err(e) => return Err(e).with_context(|| index_dir.display().to_string()),
+            };
+            dirs.sort();
             let mut stats = vec![];
-            let mut failed = vec![];
-            for name in engine.collection_names() {
-                match engine.collection(&name) {
-                    Ok(c) => stats.push(c.stats()),
-                    Err(err) => {
-                        eprintln!("error: {err}");
-                        failed.push(name);
+            for d in dirs.iter().filter(|d| d.is_dir()) {
+                if d.join("manifest.json").is_file() {
+                    match crate::index::Collection::peek(d) {
+                        Ok(p) => stats.push(p),
+                        Err(e) => eprintln!("error: {}: {e}", d.display()),
                     }
-                }
-            }
-            for p in engine.unopened_folders() {
-                eprintln!("warning: {}", p.reason);
-            }
-            if cli.json {
-                print_json(&stats)?;
-            } else {
-                for s in stats {
-                    println!(
-                        "{:<24} {:>9} documents  encoder {}",
-                        s.name, s.documents, s.encoder
+                } else if ["docs.bin", "wal.log", "lexical"]
+                    .iter()
+                    .any(|f| d.join(f).exists())
+                {
+                    eprintln!(
+                        "warning: {} holds collection data but no manifest.json: not served",
+                        d.display()
                     );
                 }
             }
-            if !failed.is_empty() {
-                bail!(
-                    "{} collection(s) could not be opened: {}",
-                    failed.len(),
-                    failed.join(", ")
+            if cli.json {
+                return print_json(&stats);
+            }
+            for s in stats {
+                println!(
+                    "{:<24} {:>9} documents  encoder {}",
+                    s.name, s.documents, s.encoder
                 );
             }
             Ok(())

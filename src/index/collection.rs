@@ -63,6 +63,22 @@ pub struct CollectionStats {
     pub encoder: EncoderId,
 }
 
+/// A collection's size as [`Collection::peek`] reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Peek {
+    pub name: String,
+    pub documents: usize,
+    pub encoder: EncoderId,
+    pub wal_bytes: u64,
+}
+
+/// `stats.json`, written at each checkpoint.
+#[derive(Debug, Default, serde::Deserialize, Serialize)]
+struct PeekFile {
+    seq: u64,
+    documents: usize,
+}
+
 /// Checkpoint when the WAL grows past this.
 const WAL_CHECKPOINT_BYTES: u64 = 64 << 20;
 
@@ -528,12 +544,47 @@ impl Collection {
             .collect())
     }
 
+    /// Reads a collection's size without opening it (no lock, no vectors, no model): the document
+    /// count recorded at the last checkpoint plus the WAL's additions and removals since. For
+    /// listings, including beside a running server; [`Collection::open`] is the authority.
+    pub fn peek(dir: &Path) -> Result<Peek> {
+        let mpath = dir.join("manifest.json");
+        let manifest = Manifest::load(&mpath)?;
+        let at_checkpoint: PeekFile = match std::fs::read(dir.join("stats.json")) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+            Err(_) => PeekFile::default(),
+        };
+        let wal = std::fs::read(dir.join("wal.log")).unwrap_or_default();
+        let records = super::wal::read_records(&wal);
+        let mut documents = at_checkpoint.documents as i64;
+        for r in records.iter().filter(|r| r.seq > at_checkpoint.seq) {
+            match r.op {
+                WalOp::Put(_) => documents += 1,
+                WalOp::Delete { .. } => documents -= 1,
+                WalOp::Replace { .. } => {}
+            }
+        }
+        Ok(Peek {
+            name: manifest.name.clone(),
+            documents: documents.max(0) as usize,
+            encoder: manifest.encoder,
+            wal_bytes: wal.len() as u64,
+        })
+    }
+
     /// Writes a checkpoint: lexical commit, document snapshot, then an empty WAL.
     pub fn checkpoint(&self) -> Result<()> {
         let mut wal = self.wal.lock();
         let store = self.store.read();
         self.lexical.commit(store.seq)?;
         store.save(&self.dir.join("docs.bin"))?;
+        let peek = PeekFile {
+            seq: store.seq,
+            documents: store.len(),
+        };
+        if let Ok(json) = serde_json::to_vec(&peek) {
+            super::store::write_atomically(&self.dir.join("stats.json"), &json)?;
+        }
         // Writers are held off (WAL lock), so the graph holds exactly the snapshot's documents.
         if let Err(e) = self.dense.read().save(&self.dir, store.seq) {
             // Derived data: the next open rebuilds it.

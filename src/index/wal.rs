@@ -85,6 +85,18 @@ fn record_at(buf: &[u8], pos: usize) -> Option<(WalRecord, usize)> {
     Some((rec, pos + HEADER + len))
 }
 
+/// Every record that verifies from the start of a log's bytes, stopping at the first that does not
+/// (read-only: for peeking at a log another process may be appending to).
+pub fn read_records(buf: &[u8]) -> Vec<WalRecord> {
+    let mut out = vec![];
+    let mut pos = 0;
+    while let Some((r, next)) = record_at(buf, pos) {
+        out.push(r);
+        pos = next;
+    }
+    out
+}
+
 /// The next offset after `from` where a record verifies (damage followed by intact data), if any.
 fn resync(buf: &[u8], from: usize, after_seq: u64) -> Option<usize> {
     (from + 1..buf.len().saturating_sub(HEADER - 1))
