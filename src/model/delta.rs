@@ -17,6 +17,8 @@ use std::path::Path;
 
 pub const DELTA_FILE: &str = "delta.safetensors";
 pub const MANIFEST_FILE: &str = "delta.json";
+/// In an assembled directory: the SHA-256 of the `delta.safetensors` it was assembled from.
+const ASSEMBLED_FROM: &str = "assembled-from.sha256";
 /// Files of the trained directory carried verbatim into the delta (and back).
 const CARRIED: [&str; 2] = ["config.json", "README.md"];
 
@@ -206,7 +208,16 @@ pub fn pack(trained_dir: &Path, base_dir: &Path, out: &Path) -> Result<PackRepor
 pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
     let manifest_path = delta_dir.join(MANIFEST_FILE);
     let manifest_text = read(&manifest_path)?;
-    if out.join(MANIFEST_FILE).is_file() && read(&out.join(MANIFEST_FILE))? == manifest_text {
+    // Up to date only when both the manifest and the delta's tensors are the ones assembled last:
+    // a retrained model keeps the same manifest (same base, same tensor list).
+    let delta_sha = sha256_file(&delta_dir.join("delta.safetensors"))?;
+    if out.join(MANIFEST_FILE).is_file()
+        && read(&out.join(MANIFEST_FILE))? == manifest_text
+        && std::fs::read_to_string(out.join(ASSEMBLED_FROM))
+            .ok()
+            .as_deref()
+            == Some(&delta_sha)
+    {
         return Ok(false);
     }
     let manifest: DeltaManifest =
@@ -286,6 +297,7 @@ pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
                 write_synced(&tmp.join(f), &read(&src)?)?;
             }
         }
+        write_synced(&tmp.join(ASSEMBLED_FROM), delta_sha.as_bytes())?;
         write_synced(&tmp.join(MANIFEST_FILE), &manifest_text)
     })?;
     Ok(true)

@@ -43,8 +43,9 @@ pub struct SearchRequest {
     pub k: usize,
     #[serde(default)]
     pub mode: Mode,
-    /// Rerank with the cross-encoder; default: off. Measured on paraKQC, the shipped cross-encoder
-    /// lowers R-precision (0.8650 → 0.8444) and adds ~125 ms per query (20 pairs), so it is opt-in.
+    /// Rerank with the cross-encoder; default: off. On paraKQC the previous cross-encoder lowered
+    /// R-precision (0.8650 → 0.8444); rerank adds ~125 ms per query (20 pairs). Opt-in until a
+    /// held-out retrieval set shows it beating hybrid.
     #[serde(default)]
     pub rerank: Option<bool>,
     #[serde(default = "default_depth")]
