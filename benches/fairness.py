@@ -27,7 +27,7 @@ base = f"http://127.0.0.1:{port}"
 
 
 def call(path, body=None, timeout=600):
-    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
+    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
                                  headers={"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read())
