@@ -7,7 +7,7 @@ use crate::index::{Catalog, DocRole, EncoderId, NewDoc, PutOutcome};
 use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
 use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 use crate::queue::{EncoderQueue, QueueConfig};
-use crate::score::{Cosine, Similarity};
+use crate::score::Cosine;
 use crate::search::{SearchRequest, SearchResponse};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -494,32 +494,6 @@ impl Engine {
         let th = th.unwrap_or(self.dedup);
         th.validate()?;
         crate::dedup::judge_pairs(&self.queue, &pairs, &th)
-    }
-
-    /// Pair similarity: STS from the cross-encoder when there is one, else the bi-encoder cosine.
-    pub fn similarity(&self, pairs: Vec<(String, String)>) -> Result<Vec<Similarity>> {
-        self.check_texts(
-            pairs
-                .iter()
-                .flat_map(|(a, b)| [a.as_str(), b.as_str()])
-                .collect::<Vec<_>>()
-                .into_iter(),
-            "text",
-        )?;
-        if self.queue.has_cross_encoder() {
-            return Ok(self
-                .queue
-                .score(pairs)?
-                .into_iter()
-                .map(Similarity::Sts)
-                .collect());
-        }
-        let n = pairs.len();
-        let flat: Vec<String> = pairs.into_iter().flat_map(|(a, b)| [a, b]).collect();
-        let v = self.queue.embed(flat, Role::Query)?;
-        Ok((0..n)
-            .map(|i| Similarity::Cosine(Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1]))))
-            .collect())
     }
 
     pub fn embed(&self, texts: Vec<String>, role: Role) -> Result<Vec<Vec<f32>>> {

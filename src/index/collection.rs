@@ -305,12 +305,7 @@ impl Collection {
                 let added: Vec<(&[f32], u32)> = records
                     .iter()
                     .filter(|r| r.seq > checkpoint_seq)
-                    .filter_map(|r| match &r.op {
-                        WalOp::Put(d) | WalOp::Replace { doc: d, .. } => {
-                            Some((d.vector.as_slice(), d.iid))
-                        }
-                        WalOp::Delete { .. } => None,
-                    })
+                    .filter_map(|r| r.op.added_vector())
                     .collect();
                 d.insert_many(&added);
                 d
@@ -425,15 +420,8 @@ impl Collection {
         // Index before publishing: a search filters out graph points the store does not have yet.
         {
             let dense = self.dense.read();
-            let points: Vec<(&[f32], u32)> = records
-                .iter()
-                .filter_map(|r| match &r.op {
-                    WalOp::Put(d) | WalOp::Replace { doc: d, .. } => {
-                        Some((d.vector.as_slice(), d.iid))
-                    }
-                    WalOp::Delete { .. } => None,
-                })
-                .collect();
+            let points: Vec<(&[f32], u32)> =
+                records.iter().filter_map(|r| r.op.added_vector()).collect();
             dense.insert_many(&points);
         }
         for r in &records {

@@ -25,6 +25,16 @@ pub enum WalOp {
     Replace { old: u32, doc: StoredDoc },
 }
 
+impl WalOp {
+    /// The vector this change adds to the dense graph, with its internal id.
+    pub fn added_vector(&self) -> Option<(&[f32], u32)> {
+        match self {
+            WalOp::Put(d) | WalOp::Replace { doc: d, .. } => Some((d.vector.as_slice(), d.iid)),
+            WalOp::Delete { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WalRecord {
     /// Strictly increasing; a checkpoint records the last sequence number it contains.
