@@ -389,7 +389,6 @@ async fn check_duplicates(
         "cosine"
     };
     let th = b.thresholds.unwrap_or(engine.dedup_thresholds());
-    th.validate()?;
     let results = blocking(move || engine.check_duplicates(&name, b.texts, Some(th))).await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "verifier": verifier, "thresholds": th, "results": results })))

@@ -403,10 +403,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
                         Ok(p) => stats.push(p),
                         Err(e) => eprintln!("error: {}: {e}", d.display()),
                     }
-                } else if ["docs.bin", "wal.log", "lexical"]
-                    .iter()
-                    .any(|f| d.join(f).exists())
-                {
+                } else if crate::index::catalog::holds_collection_data(d) {
                     eprintln!(
                         "warning: {} holds collection data but no manifest.json: not served",
                         d.display()

@@ -33,6 +33,13 @@ pub struct Problem {
     pub reason: String,
 }
 
+/// Whether a folder holds a collection's data files (with or without its manifest).
+pub fn holds_collection_data(dir: &Path) -> bool {
+    ["docs.bin", "wal.log", "lexical"]
+        .iter()
+        .any(|f| dir.join(f).exists())
+}
+
 /// Collection names become folder names: keep them to a safe alphabet.
 pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -66,7 +73,7 @@ impl Catalog {
             .partition(|p| p.join("manifest.json").is_file());
         let problems: Vec<Problem> = others
             .into_iter()
-            .filter(|p| ["docs.bin", "wal.log", "lexical"].iter().any(|f| p.join(f).exists()))
+            .filter(|p| holds_collection_data(p))
             .map(|p| {
                 let folder = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
                 let reason = format!(
