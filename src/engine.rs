@@ -464,6 +464,32 @@ impl Engine {
         crate::dedup::scan(&coll, &self.queue.bulk(), &th, progress, cancel)
     }
 
+    /// Re-embeds a collection built with another bi-encoder for this engine's one, crash-safe (see
+    /// [`crate::index::reembed`]); embedding goes through the bulk lane, so searches of other
+    /// collections keep their latency.
+    pub fn reembed(
+        &self,
+        collection: &str,
+        progress: &dyn Fn(usize, usize),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<crate::index::reembed::ReembedReport> {
+        let bulk = self.queue.bulk();
+        self.catalog.reembed(
+            collection,
+            &mut |texts, role| {
+                bulk.embed(
+                    texts,
+                    match role {
+                        DocRole::Symmetric => Role::Query,
+                        DocRole::Asymmetric => Role::Passage,
+                    },
+                )
+            },
+            progress,
+            cancel,
+        )
+    }
+
     pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {
         if req.query.len() > self.limits.max_text_bytes {
             return Err(Error::TooLarge(format!(

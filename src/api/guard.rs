@@ -120,7 +120,9 @@ impl Guard {
             // The page itself holds no data; it asks for a key and sends it with every call.
             ("GET", [""]) => None,
             (_, ["metrics"]) if self.metrics_public => None,
-            ("POST", ["collections"]) | ("DELETE", ["collections", _]) => Some(Scope::Admin),
+            ("POST", ["collections"])
+            | ("DELETE", ["collections", _])
+            | ("POST", ["collections", _, "reembed"]) => Some(Scope::Admin),
             ("POST", ["collections", _, "documents"])
             | ("DELETE", ["collections", _, "documents", _])
             | ("POST", ["collections", _, "duplicates", "scan"])

@@ -414,6 +414,8 @@ struct Job {
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<crate::dedup::ScanReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    reembed: Option<crate::index::reembed::ReembedReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     clusters: Option<Vec<crate::dedup::Cluster>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -464,6 +466,7 @@ async fn scan_duplicates(
         done: 0,
         total: 0,
         report: None,
+        reembed: None,
         clusters: None,
         error: None,
         clusters_total: None,
@@ -491,6 +494,77 @@ async fn scan_duplicates(
                 g.stage = "done".into();
                 g.report = Some(report);
                 g.clusters = Some(clusters);
+            }
+            Err(crate::Error::Cancelled) => {
+                g.status = "cancelled";
+                g.stage = "cancelled".into();
+            }
+            Err(e) => {
+                g.status = "failed";
+                g.error = Some(e.to_string());
+            }
+        }
+    });
+    Ok(HttpResponse::Accepted()
+        .json(serde_json::json!({ "job_id": id, "status_url": format!("/jobs/{id}") })))
+}
+
+/// Re-embeds a collection built with another bi-encoder for the server's one, as a background job
+/// (`GET /jobs/{id}` shows documents done of total). Until it finishes the collection answers 409 as
+/// before; an interrupted job leaves the old vectors in place.
+async fn reembed_collection(st: web::Data<AppState>, name: web::Path<String>) -> Res<HttpResponse> {
+    let name = name.into_inner();
+    crate::index::catalog::check_name(&name)?;
+    if !st.engine.collection_names().contains(&name) {
+        return Err(crate::Error::CollectionNotFound(name).into());
+    }
+    let running = st.jobs.lock().expect("jobs lock").values().any(|j| {
+        let g = j.lock().expect("job lock");
+        g.kind == "reembed" && g.collection == name && g.status == "running"
+    });
+    if running {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_running",
+            format!("`{name}` is being re-embedded already (GET /jobs)"),
+        ));
+    }
+    let id = st
+        .next_job
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let job = Arc::new(std::sync::Mutex::new(Job {
+        id,
+        kind: "reembed",
+        collection: name.clone(),
+        status: "running",
+        stage: "re-embedding".into(),
+        done: 0,
+        total: 0,
+        report: None,
+        reembed: None,
+        clusters: None,
+        error: None,
+        clusters_total: None,
+        cancel: Default::default(),
+    }));
+    st.jobs.lock().expect("jobs lock").insert(id, job.clone());
+    let engine = st.engine.clone();
+    std::thread::spawn(move || {
+        let j = job.clone();
+        let progress = move |done: usize, total: usize| {
+            let mut g = j.lock().expect("job lock");
+            g.done = done;
+            g.total = total;
+        };
+        let cancel = job.lock().expect("job lock").cancel.clone();
+        let result =
+            crate::error::catch_panic("re-embed", || engine.reembed(&name, &progress, &cancel));
+        let mut g = job.lock().expect("job lock");
+        match result {
+            Ok(r) => {
+                g.status = "done";
+                g.stage = "done".into();
+                g.reembed = Some(r);
             }
             Err(crate::Error::Cancelled) => {
                 g.status = "cancelled";
@@ -702,6 +776,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/collections/{name}/duplicates/scan",
         web::post().to(scan_duplicates),
+    )
+    .route(
+        "/collections/{name}/reembed",
+        web::post().to(reembed_collection),
     )
     .route("/jobs", web::get().to(list_jobs))
     .route("/jobs/{id}", web::get().to(get_job))

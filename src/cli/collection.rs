@@ -343,6 +343,15 @@ pub enum CollectionsCommand {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Re-embed a collection built with another bi-encoder for the current one (--model), in place:
+    /// a new copy is built beside it and swapped in at the end, so an interrupted run leaves the old
+    /// collection usable. Stop a server that uses the index folder first, or use its HTTP route
+    /// (POST /collections/NAME/reembed).
+    Reembed {
+        name: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Reclaim the space of deleted documents and checkpoint.
     Compact {
         name: String,
@@ -449,6 +458,35 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
                     "`{name}` repaired: {} documents kept; dropped damaged byte ranges {:?} of the WAL, \
                      which held the changes numbered {:?}",
                     s.documents, damage.bad_ranges, damage.missing_seqs
+                );
+            }
+            Ok(())
+        }
+        CollectionsCommand::Reembed { name, engine } => {
+            let engine = engine.open(cli)?;
+            let pb = super::progress_bar(0, "re-embedding");
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let r = engine.reembed(
+                name,
+                &|done, total| {
+                    pb.set_length(total as u64);
+                    pb.set_position(done as u64);
+                    if pb.is_hidden() && (done % 2048 == 0 || done == total) {
+                        eprintln!("re-embedded {done}/{total}");
+                    }
+                },
+                &cancel,
+            )?;
+            pb.finish_and_clear();
+            if cli.json {
+                return print_json(&r);
+            }
+            if r.unchanged {
+                println!("`{name}` already holds vectors of {}: nothing to do", r.to);
+            } else {
+                println!(
+                    "re-embedded `{name}`: {} documents from {} to {} in {:.1} s",
+                    r.documents, r.from, r.to, r.seconds
                 );
             }
             Ok(())

@@ -113,6 +113,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train {
             command: TrainCommand::Blend(args),
         } => train::run_blend(&cli, args),
+        Command::Train {
+            command: TrainCommand::BiEncoder(args),
+        } => train::run_train_bi(&cli, args),
     }
 }
 
@@ -121,6 +124,9 @@ pub enum TrainCommand {
     /// Fine-tune an STS cross-encoder (pair → 0–5) from an encoder directory.
     #[command(name = "cross-encoder")]
     CrossEncoder(train::TrainArgs),
+    /// Fine-tune a bi-encoder contrastively (hard negatives) and with CoSENT on scored pairs.
+    #[command(name = "bi-encoder")]
+    BiEncoder(train::BiTrainArgs),
     /// Fit a trained cross-encoder's blend with a bi-encoder's cosine on a dev set.
     Blend(train::BlendArgs),
 }

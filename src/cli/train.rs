@@ -488,3 +488,204 @@ pub fn run_blend(cli: &Cli, args: &BlendArgs) -> Result<()> {
     );
     Ok(())
 }
+
+#[derive(Args, Debug, Clone)]
+pub struct BiTrainArgs {
+    /// Contrastive examples, JSONL {anchor, positive, negative?, group?} (scripts/build_nli_triplets.py,
+    /// scripts/split_stylekqc.py); repeatable.
+    #[arg(long = "triplets")]
+    pub triplets: Vec<PathBuf>,
+    /// Scored pairs for the CoSENT loss (KLUE STS, KorSTS, JSONL); repeatable.
+    #[arg(long = "sts")]
+    pub sts: Vec<PathBuf>,
+    /// Never train on a sentence of these pair files (the evaluation sets); repeatable.
+    #[arg(long = "exclude")]
+    pub exclude: Vec<PathBuf>,
+    /// Scored dev pairs: cosine Pearson picks the best step and stops early.
+    #[arg(long)]
+    pub dev: PathBuf,
+    /// Extra scored sets reported by cosine at the end (e.g. KLUE STS dev); repeatable.
+    #[arg(long = "eval")]
+    pub eval: Vec<PathBuf>,
+    /// Base bi-encoder (name under --models-dir or path).
+    #[arg(long)]
+    pub base: Option<String>,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 3e-5)]
+    pub lr: f64,
+    /// Contrastive examples per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Scored pairs per CoSENT batch.
+    #[arg(long, default_value_t = 32)]
+    pub sts_batch_size: usize,
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup_ratio: f64,
+    #[arg(long, value_enum, default_value = "linear")]
+    pub schedule: Schedule,
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 0.05)]
+    pub temperature: f64,
+    #[arg(long, default_value_t = 1.0)]
+    pub sts_weight: f64,
+    #[arg(long, default_value_t = 100)]
+    pub eval_every: usize,
+    #[arg(long, default_value_t = 4)]
+    pub patience: usize,
+    /// Keep the embeddings and this many lowest layers frozen (a step costs less).
+    #[arg(long, default_value_t = 0)]
+    pub freeze_layers: usize,
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f32,
+    #[arg(long, default_value_t = 64)]
+    pub max_tokens: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Use at most this many examples of each --triplets file and of the scored pairs (quick trials).
+    #[arg(long)]
+    pub max_per_source: Option<usize>,
+}
+
+pub fn run_train_bi(cli: &Cli, args: &BiTrainArgs) -> Result<()> {
+    use crate::train::bi_encoder::{self, BiTrainConfig};
+    use rand::{seq::SliceRandom, SeedableRng};
+    let cfg = BiTrainConfig {
+        base: resolve_model(cli, args.base.as_deref(), DEFAULT_BI_ENCODER),
+        lr: args.lr,
+        batch_size: args.batch_size,
+        sts_batch_size: args.sts_batch_size,
+        weight_decay: args.weight_decay,
+        warmup_ratio: args.warmup_ratio,
+        schedule: args.schedule,
+        epochs: args.epochs,
+        max_grad_norm: 1.0,
+        dropout: args.dropout,
+        max_tokens: args.max_tokens,
+        temperature: args.temperature,
+        cosent_scale: 20.0,
+        sts_weight: args.sts_weight,
+        eval_every: args.eval_every,
+        patience: args.patience,
+        freeze_layers: args.freeze_layers,
+        seed: args.seed,
+        checkpoint_dir: Some(args.out.with_extension("checkpoint")),
+    };
+    let mut exclude = std::collections::HashSet::new();
+    for p in &args.exclude {
+        exclude.extend(crate::eval::sts::sentences_of(p)?);
+    }
+    let clean = |s: &str| !exclude.contains(s.trim());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let mut triplets = vec![];
+    for p in &args.triplets {
+        let mut t = bi_encoder::read_triplets(p)?;
+        let n = t.len();
+        t.retain(|t| clean(&t.anchor) && clean(&t.positive));
+        if let Some(max) = args.max_per_source {
+            t.shuffle(&mut rng);
+            t.truncate(max);
+        }
+        eprintln!("{}: {} of {n} examples", p.display(), t.len());
+        triplets.extend(t);
+    }
+    let mut scored = read_all(&args.sts)?;
+    let n = scored.len();
+    scored.retain(|p| clean(&p.sentence1) && clean(&p.sentence2));
+    if let Some(max) = args.max_per_source {
+        scored.shuffle(&mut rng);
+        scored.truncate(max);
+    }
+    eprintln!("scored pairs: {} of {n}", scored.len());
+    let dev = read_pairs(&args.dev)?;
+    let pb = super::progress_bar(0, "training");
+    let t0 = std::time::Instant::now();
+    let t = bi_encoder::train(
+        &cfg,
+        &triplets,
+        &scored,
+        &dev,
+        &mut |step, total, loss| {
+            pb.set_length(total as u64);
+            pb.set_position(step as u64);
+            pb.set_message(format!("training (loss {loss:.4})"));
+            if pb.is_hidden() && step % 20 == 0 {
+                eprintln!(
+                    "step {step}/{total}: loss {loss:.4} ({:.2} s/step so far)",
+                    t0.elapsed().as_secs_f64() / step as f64
+                );
+            }
+        },
+        &mut |l| {
+            pb.suspend(|| {
+                eprintln!(
+                    "step {} (epoch {}): train loss {:.4}, dev cosine Pearson {:.4}, Spearman {:.4} ({:.0} s eval, {:.0} s in)",
+                    l.step, l.epoch, l.train_loss, l.dev_pearson, l.dev_spearman, l.seconds, t0.elapsed().as_secs_f64()
+                )
+            });
+        },
+    )?;
+    pb.finish_and_clear();
+    let base = ModelDir::open(&cfg.base)?;
+    let tok = bi_encoder::QueryTokenizer::new(&base, cfg.max_tokens)?;
+    let mut evals = vec![];
+    for p in &args.eval {
+        let pairs = read_pairs(p)?;
+        let cos = bi_encoder::pair_cosines(&t.model, &tok, &pairs)?;
+        let pred: Vec<f32> = cos.iter().map(|c| c * 5.0).collect();
+        let gold: Vec<f32> = pairs.iter().map(|p| p.score).collect();
+        let r = sts_report(&pred, &gold);
+        eprintln!(
+            "eval {}: cosine Pearson {:.4}, Spearman {:.4}",
+            p.display(),
+            r.pearson,
+            r.spearman
+        );
+        evals.push(serde_json::json!({"data": p.display().to_string(), "pearson": r.pearson, "spearman": r.spearman}));
+    }
+    let list = |v: &[PathBuf]| {
+        v.iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let data_note = format!(
+        "contrastive: {} ({} examples)\n\nscored (CoSENT): {} ({} pairs)\n\nexcluded sentences of: {}\n\n\
+dev: `{}`\n\nevaluation (cosine): {}",
+        list(&args.triplets),
+        triplets.len(),
+        list(&args.sts),
+        scored.len(),
+        list(&args.exclude),
+        args.dev.display(),
+        evals
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    t.model.save(
+        &base,
+        &args.out,
+        &bi_encoder::card(&t, &cfg, &data_note, &command),
+    )?;
+    let summary =
+        serde_json::json!({"out": args.out, "best_step": t.best_step, "log": t.log, "eval": evals});
+    std::fs::write(
+        args.out.join("train_log.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    if cli.json {
+        return print_json(&summary);
+    }
+    println!(
+        "saved the best step ({}) to {}",
+        t.best_step,
+        args.out.display()
+    );
+    Ok(())
+}

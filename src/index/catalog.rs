@@ -61,11 +61,17 @@ impl Catalog {
     /// its data unreadable.
     pub fn open(root: &Path, encoder: EncoderId) -> Result<Catalog> {
         std::fs::create_dir_all(root).map_err(Error::io(root))?;
+        super::reembed::recover(root)?;
         let mut map = BTreeMap::new();
         let mut all: Vec<PathBuf> = std::fs::read_dir(root)
             .map_err(Error::io(root))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
+            .filter(|p| {
+                !super::reembed::is_work_folder(
+                    &p.file_name().unwrap_or_default().to_string_lossy(),
+                )
+            })
             .collect();
         all.sort();
         let (entries, others): (Vec<PathBuf>, Vec<PathBuf>) = all
@@ -139,15 +145,22 @@ impl Catalog {
         }
     }
 
-    /// Opens every collection now, reporting each as it opens; the first failure is the error.
+    /// Opens every collection now, reporting each as it opens; the first failure is the error, except
+    /// a collection built with another encoder (left closed, logged).
     pub fn open_all(
         &self,
         on_open: &mut dyn FnMut(&str, usize, std::time::Duration),
     ) -> Result<()> {
         for name in self.names() {
             let t0 = std::time::Instant::now();
-            let c = self.get(&name)?;
-            on_open(&name, c.len(), t0.elapsed());
+            match self.get(&name) {
+                Ok(c) => on_open(&name, c.len(), t0.elapsed()),
+                // Vectors of another encoder are intact, just not usable by this one: serve the
+                // rest, so that the collection can be re-embedded over HTTP (its requests get 409
+                // with the command to run).
+                Err(Error::Incompatible(why)) => tracing::warn!("not serving `{name}`: {why}"),
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -191,6 +204,34 @@ impl Catalog {
         // Remove the manifest first: a crash mid-removal leaves a folder that is no longer a collection.
         let _ = std::fs::remove_file(dir.join("manifest.json"));
         std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))
+    }
+
+    /// Re-embeds a collection for this catalog's encoder (see [`super::reembed`]). A collection that is
+    /// open already holds this encoder's vectors: nothing to do.
+    pub fn reembed(
+        &self,
+        name: &str,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        progress: &dyn Fn(usize, usize),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<super::reembed::ReembedReport> {
+        check_name(name)?;
+        match self.collections.read().get(name) {
+            None => return Err(Error::CollectionNotFound(name.to_owned())),
+            Some(Slot::Open(c)) => {
+                return Ok(super::reembed::ReembedReport {
+                    collection: name.to_owned(),
+                    documents: 0,
+                    from: c.manifest().encoder.clone(),
+                    to: self.encoder.clone(),
+                    unchanged: true,
+                    seconds: 0.0,
+                })
+            }
+            Some(Slot::Closed(_)) => {}
+        }
+        // Meanwhile an open of this collection fails as before (incompatible encoder, or in use).
+        super::reembed::reembed(&self.root, name, &self.encoder, embed, progress, cancel)
     }
 
     pub fn names(&self) -> Vec<String> {

@@ -82,8 +82,10 @@ impl Manifest {
         }
         if &self.encoder != encoder {
             return Err(Error::Incompatible(format!(
-                "collection `{}` was indexed with encoder {}, but the server runs {}; use that model (--model) or re-index",
-                self.name, self.encoder, encoder
+                "collection `{}` holds vectors of encoder {}, but this yusa runs {}. Either run with \
+                 that model (--model {}), or re-embed the collection for this one: `yusa collections \
+                 reembed {}` (or POST /collections/{}/reembed); searches work again when it finishes",
+                self.name, self.encoder, encoder, self.encoder.name, self.name, self.name
             )));
         }
         Ok(())

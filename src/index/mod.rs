@@ -8,6 +8,7 @@ pub mod dense;
 pub mod lexical;
 pub mod lock;
 pub mod manifest;
+pub mod reembed;
 pub mod store;
 pub mod wal;
 

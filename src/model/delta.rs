@@ -19,8 +19,36 @@ pub const DELTA_FILE: &str = "delta.safetensors";
 pub const MANIFEST_FILE: &str = "delta.json";
 /// In an assembled directory: the SHA-256 of the `delta.safetensors` it was assembled from.
 const ASSEMBLED_FROM: &str = "assembled-from.sha256";
-/// Files of the trained directory carried verbatim into the delta (and back).
-const CARRIED: [&str; 2] = ["config.json", "README.md"];
+/// Files of the trained directory carried verbatim into the delta (and back): the config and card, and
+/// a bi-encoder's pooling and prompt files (sentence-transformers layout).
+const CARRIED: [&str; 4] = [
+    "config.json",
+    "README.md",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+];
+
+/// Files a fine-tuned bi-encoder takes over unchanged from its base.
+pub const CARRIED_FROM_BASE: [&str; 5] = [
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+];
+
+/// Copies `rel` from one directory to another when it exists, creating sub-folders.
+pub(crate) fn carry(from: &Path, to: &Path, rel: &str) -> Result<()> {
+    let src = from.join(rel);
+    if !src.is_file() {
+        return Ok(());
+    }
+    let dst = to.join(rel);
+    if let Some(parent) = dst.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    write_synced(&dst, &read(&src)?)
+}
 
 /// How one tensor of the fine-tuned model is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,10 +212,7 @@ pub fn pack(trained_dir: &Path, base_dir: &Path, out: &Path) -> Result<PackRepor
             .map_err(|e| Error::Invalid(e.to_string()))?;
         write_json(&tmp.join(MANIFEST_FILE), &manifest)?;
         for f in CARRIED {
-            let src = trained_dir.join(f);
-            if src.is_file() {
-                write_synced(&tmp.join(f), &read(&src)?)?;
-            }
+            carry(trained_dir, tmp, f)?;
         }
         Ok(())
     })?;
@@ -292,10 +317,7 @@ pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
         )?;
         write_synced(&tmp.join("tokenizer.json"), &read(&tokenizer)?)?;
         for f in CARRIED {
-            let src = delta_dir.join(f);
-            if src.is_file() {
-                write_synced(&tmp.join(f), &read(&src)?)?;
-            }
+            carry(delta_dir, tmp, f)?;
         }
         write_synced(&tmp.join(ASSEMBLED_FROM), delta_sha.as_bytes())?;
         write_synced(&tmp.join(MANIFEST_FILE), &manifest_text)

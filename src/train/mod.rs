@@ -3,6 +3,7 @@
 //! clipping → AdamW (decoupled decay, none on biases/LayerNorm) under a warm-up + linear or constant
 //! schedule → per-epoch dev evaluation, early stopping on dev Pearson, the best epoch saved.
 
+pub mod bi_encoder;
 pub mod model;
 pub mod tune;
 
@@ -158,16 +159,82 @@ pub fn predict(
     Ok((preds, total / toks.len().max(1) as f64))
 }
 
-fn lr_at(step: usize, total: usize, cfg: &TrainConfig) -> f64 {
-    let warm = ((total as f64) * cfg.warmup_ratio).round() as usize;
-    if step < warm {
-        return cfg.lr * (step + 1) as f64 / warm as f64;
+/// One optimiser step, shared by every trainer: backward, global gradient-norm clipping, AdamW with
+/// decoupled weight decay on matrices only (none on biases and LayerNorm, as BERT's recipe).
+pub struct Stepper {
+    decay: AdamW,
+    plain: AdamW,
+    vars: Vec<candle_core::Var>,
+    max_grad_norm: f64,
+}
+
+impl Stepper {
+    pub fn new(
+        (decay, no_decay): (Vec<candle_core::Var>, Vec<candle_core::Var>),
+        weight_decay: f64,
+        max_grad_norm: f64,
+    ) -> Result<Self> {
+        let params = |wd: f64| ParamsAdamW {
+            lr: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: wd,
+        };
+        let vars = decay.iter().chain(&no_decay).cloned().collect();
+        Ok(Stepper {
+            decay: AdamW::new(decay, params(weight_decay))?,
+            plain: AdamW::new(no_decay, params(0.0))?,
+            vars,
+            max_grad_norm,
+        })
     }
-    match cfg.schedule {
-        Schedule::Constant => cfg.lr,
-        Schedule::Linear => {
-            cfg.lr * ((total - step) as f64 / (total - warm).max(1) as f64).max(0.0)
+
+    /// Back-propagates `loss` and updates every variable at learning rate `lr`.
+    pub fn step(&mut self, loss: &Tensor, lr: f64) -> Result<()> {
+        let mut grads = loss.backward()?;
+        let mut sq = 0f64;
+        for v in &self.vars {
+            if let Some(g) = grads.get(v.as_tensor()) {
+                sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+            }
         }
+        let norm = sq.sqrt();
+        if norm > self.max_grad_norm && norm.is_finite() {
+            let s = self.max_grad_norm / norm;
+            for v in &self.vars {
+                if let Some(g) = grads.remove(v.as_tensor()) {
+                    grads.insert(v.as_tensor(), (g * s)?);
+                }
+            }
+        }
+        self.decay.set_learning_rate(lr);
+        self.plain.set_learning_rate(lr);
+        self.decay.step(&grads)?;
+        self.plain.step(&grads)?;
+        Ok(())
+    }
+}
+
+fn lr_at(step: usize, total: usize, cfg: &TrainConfig) -> f64 {
+    learning_rate(step, total, cfg.lr, cfg.warmup_ratio, cfg.schedule)
+}
+
+/// The learning rate at `step` of `total`: linear warm-up, then constant or linear decay to 0.
+pub fn learning_rate(
+    step: usize,
+    total: usize,
+    lr: f64,
+    warmup_ratio: f64,
+    schedule: Schedule,
+) -> f64 {
+    let warm = ((total as f64) * warmup_ratio).round() as usize;
+    if step < warm {
+        return lr * (step + 1) as f64 / warm as f64;
+    }
+    match schedule {
+        Schedule::Constant => lr,
+        Schedule::Linear => lr * ((total - step) as f64 / (total - warm).max(1) as f64).max(0.0),
     }
 }
 
@@ -218,18 +285,8 @@ pub fn train(
     let lengths: Vec<usize> = train_toks.iter().map(|t| t.ids.len()).collect();
     let steps_per_epoch = train_toks.len().div_ceil(cfg.batch_size);
     let total = steps_per_epoch * cfg.epochs;
-    let (decay, no_decay) = m.param_groups();
-    let params = |wd: f64| ParamsAdamW {
-        lr: cfg.lr,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: wd,
-    };
-    let mut opt_decay = AdamW::new(decay, params(cfg.weight_decay))?;
-    let mut opt_plain = AdamW::new(no_decay, params(0.0))?;
+    let mut stepper = Stepper::new(m.param_groups(), cfg.weight_decay, cfg.max_grad_norm)?;
     let mut dropout = Dropout::new(cfg.dropout, cfg.seed ^ 0x5eed);
-    let all_vars: Vec<candle_core::Var> = m.vars.values().cloned().collect();
 
     let mut log: Vec<EpochLog> = vec![];
     let mut best: Option<(f64, usize, std::collections::BTreeMap<String, Tensor>)> = None;
@@ -253,28 +310,7 @@ pub fn train(
             let yt = Tensor::from_vec(y, batch.len(), &candle_core::Device::Cpu)?;
             let logits = m.logits(&input, Mode::Train, Some(&mut dropout))?;
             let loss = loss_of(&logits, &yt, cfg.loss)?;
-            let mut grads = loss.backward()?;
-            // Global gradient-norm clipping.
-            let mut sq = 0f64;
-            for v in &all_vars {
-                if let Some(g) = grads.get(v.as_tensor()) {
-                    sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
-                }
-            }
-            let norm = sq.sqrt();
-            if norm > cfg.max_grad_norm && norm.is_finite() {
-                let s = cfg.max_grad_norm / norm;
-                for v in &all_vars {
-                    if let Some(g) = grads.remove(v.as_tensor()) {
-                        grads.insert(v.as_tensor(), (g * s)?);
-                    }
-                }
-            }
-            let lr = lr_at(step, total, cfg);
-            opt_decay.set_learning_rate(lr);
-            opt_plain.set_learning_rate(lr);
-            opt_decay.step(&grads)?;
-            opt_plain.step(&grads)?;
+            stepper.step(&loss, lr_at(step, total, cfg))?;
             m.refresh()?;
             let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {

@@ -97,8 +97,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(index_dir: &std::path::Path, extra: &[&str]) -> Server {
+        Self::start_model(index_dir, "tiny-bert", extra)
+    }
+
+    /// A server running the fixture bi-encoder `model`.
+    pub fn start_model(index_dir: &std::path::Path, model: &str, extra: &[&str]) -> Server {
         let port = free_port();
-        let model = super::fixture("tiny-bert");
+        let model = super::fixture(model);
         let child = Command::new(env!("CARGO_BIN_EXE_yusa"))
             .args([
                 "serve",
