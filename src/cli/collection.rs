@@ -540,6 +540,9 @@ pub struct RetrievalArgs {
     /// Also score RRF and weighted fusion at dense weights 0.5–0.95 (to choose the default).
     #[arg(long)]
     pub fusion_grid: bool,
+    /// Question → passage data: embed documents as passages (e5 `passage: `), queries as queries.
+    #[arg(long)]
+    pub asymmetric: bool,
 }
 
 pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
@@ -586,10 +589,9 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     fusion: Some(Fusion::Rrf { k: 60.0 }),
                     rerank: false,
                 });
-                for w in [0.5, 0.6, 0.7, 0.8, 0.9] {
+                for w in [0.3, 0.5, 0.7, 0.9] {
                     for (name, f) in [
                         ("minmax", Fusion::Weighted { dense_weight: w }),
-                        ("zscore", Fusion::ZScore { dense_weight: w }),
                         ("dbsf", Fusion::Dbsf { dense_weight: w }),
                     ] {
                         variants.push(Variant {
@@ -614,9 +616,16 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                 &engine,
                 &set,
                 &variants,
-                "eval",
-                a.max_queries,
-                a.embedding_cache.as_deref(),
+                &retrieval::RunOptions {
+                    collection: "eval",
+                    doc_role: if a.asymmetric {
+                        crate::index::DocRole::Asymmetric
+                    } else {
+                        crate::index::DocRole::Symmetric
+                    },
+                    max_queries: a.max_queries,
+                    cache_path: a.embedding_cache.as_deref(),
+                },
                 &mut |what, done, total| {
                     pb.set_message(what.to_owned());
                     pb.set_length(total as u64);

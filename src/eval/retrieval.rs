@@ -140,17 +140,32 @@ pub struct Variant {
     pub rerank: bool,
 }
 
+/// Where and how an evaluation indexes its corpus.
+pub struct RunOptions<'a> {
+    /// The temporary collection's name.
+    pub collection: &'a str,
+    /// Symmetric (documents embedded like queries) or question → passage.
+    pub doc_role: crate::index::DocRole,
+    pub max_queries: Option<usize>,
+    /// Vectors cached on disk, keyed by the encoder.
+    pub cache_path: Option<&'a Path>,
+}
+
 /// Indexes the corpus into a temporary collection of `engine` and scores each variant.
 pub fn evaluate(
     engine: &Engine,
     set: &BeirSet,
     variants: &[Variant],
-    collection: &str,
-    max_queries: Option<usize>,
-    cache_path: Option<&Path>,
+    opts: &RunOptions,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Vec<RetrievalScores>> {
-    engine.create_collection(collection, crate::index::DocRole::Symmetric)?;
+    let RunOptions {
+        collection,
+        doc_role,
+        max_queries,
+        cache_path,
+    } = *opts;
+    engine.create_collection(collection, doc_role)?;
     let coll = engine.collection(collection)?;
     // Embed every distinct text once: corpus and queries often share sentences (paraKQC: all of them).
     // An optional on-disk cache, keyed by the encoder's fingerprint, makes repeated runs cheap.
@@ -168,23 +183,48 @@ pub fn evaluate(
         .filter(|((k, _), _)| *k == key)
         .map(|((_, m), _)| m)
         .unwrap_or_default();
-    let mut todo: Vec<String> = set
+    // Cache keys: the text for query-side vectors, "passage:\t" + text for an asymmetric corpus.
+    let asymmetric = doc_role == crate::index::DocRole::Asymmetric;
+    let doc_key = |t: &str| {
+        if asymmetric {
+            format!("passage:\t{t}")
+        } else {
+            t.to_owned()
+        }
+    };
+    let mut todo: Vec<(String, String, Role)> = set
         .corpus
         .iter()
-        .map(|(_, t)| t.clone())
-        .chain(set.queries.iter().map(|(_, t)| t.clone()))
-        .filter(|t| !t.trim().is_empty())
+        .map(|(_, t)| {
+            let role = if asymmetric {
+                Role::Passage
+            } else {
+                Role::Query
+            };
+            (doc_key(t), t.clone(), role)
+        })
+        .chain(
+            set.queries
+                .iter()
+                .map(|(_, t)| (t.clone(), t.clone(), Role::Query)),
+        )
+        .filter(|(_, t, _)| !t.trim().is_empty())
         .collect();
-    todo.sort();
-    todo.dedup();
-    todo.retain(|t| !cache.contains_key(t));
+    todo.sort_by(|a, b| a.0.cmp(&b.0));
+    todo.dedup_by(|a, b| a.0 == b.0);
+    todo.retain(|(k, _, _)| !cache.contains_key(k));
     let total = todo.len();
-    for (i, chunk) in todo.chunks(256).enumerate() {
-        let vecs = engine.embed(chunk.to_vec(), Role::Query)?;
-        for (t, v) in chunk.iter().zip(vecs) {
-            cache.insert(t.clone(), v);
+    let mut done = 0;
+    for role in [Role::Query, Role::Passage] {
+        let mine: Vec<&(String, String, Role)> = todo.iter().filter(|t| t.2 == role).collect();
+        for chunk in mine.chunks(256) {
+            let vecs = engine.embed(chunk.iter().map(|t| t.1.clone()).collect(), role)?;
+            for (t, v) in chunk.iter().zip(vecs) {
+                cache.insert(t.0.clone(), v);
+            }
+            done += chunk.len();
+            progress("embedding", done, total);
         }
-        progress("embedding", (i + 1) * 256, total);
     }
     if let (Some(p), true) = (cache_path, total > 0) {
         let bytes = bincode::serde::encode_to_vec((&key, &cache), bincode::config::standard())
@@ -202,7 +242,7 @@ pub fn evaluate(
                     text: t.clone(),
                     metadata: None,
                 },
-                cache[t].clone(),
+                cache[&doc_key(t)].clone(),
             )
         })
         .collect();

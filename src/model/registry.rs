@@ -7,6 +7,9 @@ use std::path::Path;
 
 /// The name of the default bi-encoder's directory under `models/`.
 pub const DEFAULT_BI_ENCODER: &str = "multilingual-e5-small";
+/// The imported base encoder (`make model`): what fine-tuning starts from and what model deltas are
+/// applied to. Stays available by name when the default is a fine-tuned model.
+pub const BASE_ENCODER: &str = "multilingual-e5-small";
 /// The name of the default STS cross-encoder's directory under `models/` (used when present).
 pub const DEFAULT_CROSS_ENCODER: &str = "ko-sts-cross-encoder";
 
