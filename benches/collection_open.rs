@@ -19,6 +19,7 @@ fn main() {
         name: "synthetic".into(),
         dim: 384,
         fingerprint: "0".into(),
+        legacy_fingerprint: None,
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let t0 = Instant::now();

@@ -113,25 +113,43 @@ pub struct Engine {
     precision: crate::model::packed::Precision,
 }
 
-/// Identifies a model by name, dimension and a fingerprint of its files.
+/// Identifies a model by name, dimension and a fingerprint of its files: its config, the weights'
+/// size, and 64 blocks of 64 KiB sampled evenly through the weights. The samples are what tell a
+/// fine-tuned model from its base — same config, same size — without hashing 470 MB at every start.
 pub fn encoder_id(dir: &ModelDir, dim: usize) -> Result<EncoderId> {
+    use std::io::{Read, Seek, SeekFrom};
     let cfg = std::fs::read(dir.config_path()).map_err(Error::io(dir.config_path()))?;
-    let size = std::fs::metadata(dir.weights_path())
-        .map_err(Error::io(dir.weights_path()))?
+    let weights = dir.weights_path();
+    let size = std::fs::metadata(&weights)
+        .map_err(Error::io(&weights))?
         .len();
-    let mut h = Sha256::new();
-    h.update(&cfg);
-    h.update(size.to_le_bytes());
-    let hex: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = |h: Sha256| -> String {
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let mut legacy = Sha256::new();
+    legacy.update(&cfg);
+    legacy.update(size.to_le_bytes());
+    let mut h = legacy.clone();
+    h.update(b"sampled-v2");
+    const BLOCKS: u64 = 64;
+    const BLOCK: usize = 64 * 1024;
+    let mut f = std::fs::File::open(&weights).map_err(Error::io(&weights))?;
+    let mut buf = vec![0u8; BLOCK];
+    for k in 0..BLOCKS {
+        f.seek(SeekFrom::Start(size * k / BLOCKS))
+            .map_err(Error::io(&weights))?;
+        let n = f.read(&mut buf).map_err(Error::io(&weights))?;
+        h.update(&buf[..n]);
+    }
     Ok(EncoderId {
         name: dir.name(),
         dim,
-        fingerprint: hex,
+        fingerprint: hex(h),
+        legacy_fingerprint: Some(hex(legacy)),
     })
 }
 

@@ -195,3 +195,42 @@ fn reembed_over_http_is_a_job_with_progress() {
     assert_eq!(info["collections"][0]["documents"], DOCS, "{info}");
     s.stop();
 }
+
+/// Same config, same size, other weights (what fine-tuning makes): another encoder, so its vectors
+/// never mix with the base's; a collection recorded with the older config-and-size fingerprint still
+/// opens with the very model that built it.
+#[test]
+fn fine_tuned_weights_change_the_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("tiny-bert");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(fixture("tiny-bert")).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+        }
+    }
+    let base = yusa::model::ModelDir::open(fixture("tiny-bert")).unwrap();
+    let tuned = yusa::model::ModelDir::open(&copy).unwrap();
+    let a = yusa::engine::encoder_id(&base, 32).unwrap();
+    assert_eq!(
+        a,
+        yusa::engine::encoder_id(&tuned, 32).unwrap(),
+        "a byte-identical copy is the same encoder"
+    );
+    let w = copy.join("model.safetensors");
+    let mut bytes = std::fs::read(&w).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 0x01; // a weight in the last tensor
+    std::fs::write(&w, &bytes).unwrap();
+    let b = yusa::engine::encoder_id(&tuned, 32).unwrap();
+    assert_ne!(a.fingerprint, b.fingerprint);
+    assert_eq!(a.legacy_fingerprint, b.legacy_fingerprint);
+    assert!(!b.serves(&a) && !a.serves(&b));
+    let mut old_manifest = a.clone();
+    old_manifest.fingerprint = a.legacy_fingerprint.clone().unwrap();
+    assert!(
+        a.serves(&old_manifest),
+        "collections from before sampled fingerprints still open"
+    );
+}

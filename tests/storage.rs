@@ -10,6 +10,7 @@ fn enc() -> EncoderId {
         name: "test".into(),
         dim: 4,
         fingerprint: "0".into(),
+        legacy_fingerprint: None,
     }
 }
 

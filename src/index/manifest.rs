@@ -15,9 +15,23 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct EncoderId {
     pub name: String,
     pub dim: usize,
-    /// SHA-256 prefix of the model's config.json and weights size: tells apart two models that
-    /// share a directory name.
+    /// SHA-256 prefix of the model's config.json, weights size and sampled weight bytes: tells apart
+    /// two models that share a directory name, and a fine-tuned model from its base.
     pub fingerprint: String,
+    /// The running model's fingerprint as yusa computed it before sampling weights (config and size
+    /// only), so that collections built then still open with the same model. Never stored.
+    #[serde(skip)]
+    pub legacy_fingerprint: Option<String>,
+}
+
+impl EncoderId {
+    /// Whether a collection recorded as `stored` holds this encoder's vectors.
+    pub fn serves(&self, stored: &EncoderId) -> bool {
+        self.name == stored.name
+            && self.dim == stored.dim
+            && (self.fingerprint == stored.fingerprint
+                || self.legacy_fingerprint.as_ref() == Some(&stored.fingerprint))
+    }
 }
 
 impl std::fmt::Display for EncoderId {
@@ -80,7 +94,7 @@ impl Manifest {
                 crate::text::ANALYZER_VERSION
             )));
         }
-        if &self.encoder != encoder {
+        if !encoder.serves(&self.encoder) {
             return Err(Error::Incompatible(format!(
                 "collection `{}` holds vectors of encoder {}, but this yusa runs {}. Either run with \
                  that model (--model {}), or re-embed the collection for this one: `yusa collections \

@@ -109,7 +109,7 @@ pub fn reembed(
     let t0 = std::time::Instant::now();
     let dir = root.join(name);
     let from = encoder_of(root, name)?;
-    if &from == to {
+    if to.serves(&from) {
         return Ok(ReembedReport {
             collection: name.to_owned(),
             documents: 0,

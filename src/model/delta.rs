@@ -235,7 +235,14 @@ pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
     let manifest_text = read(&manifest_path)?;
     // Up to date only when both the manifest and the delta's tensors are the ones assembled last:
     // a retrained model keeps the same manifest (same base, same tensor list).
-    let delta_sha = sha256_file(&delta_dir.join("delta.safetensors"))?;
+    // The stamp covers the carried files too: a refitted blend changes only config.json.
+    let mut delta_sha = sha256_file(&delta_dir.join("delta.safetensors"))?;
+    for f in CARRIED {
+        let p = delta_dir.join(f);
+        if p.is_file() {
+            delta_sha.push_str(&format!(" {f}:{}", sha256_file(&p)?));
+        }
+    }
     if out.join(MANIFEST_FILE).is_file()
         && read(&out.join(MANIFEST_FILE))? == manifest_text
         && std::fs::read_to_string(out.join(ASSEMBLED_FROM))
