@@ -78,17 +78,17 @@ train-bi: model
 
 # Retrieval figures on held-out data the bi-encoder never saw: StyleKQC's held-out groups (paraphrase
 # lookup, symmetric; all 24,000 sentences as the corpus) and KLUE NLI dev claim → source premise
-# (asymmetric; train premises as distractors). MODEL=name picks the bi-encoder.
-MODEL ?= $(notdir $(BI))
+# (asymmetric; train premises as distractors). EVAL_MODEL=name picks the bi-encoder.
+EVAL_MODEL ?= $(notdir $(BI))
 eval-retrieval: model
 	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
 	python3 scripts/nli_claim_beir.py $(DATA)/klue_nli .cache/nli_claims
-	$(BIN) eval retrieval --model $(MODEL) --corpus .cache/stylekqc_heldout/corpus.jsonl \
+	$(BIN) eval retrieval --model $(EVAL_MODEL) --corpus .cache/stylekqc_heldout/corpus.jsonl \
 	  --queries .cache/stylekqc_heldout/queries.jsonl --qrels .cache/stylekqc_heldout/qrels.tsv \
-	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/stylekqc_heldout/$(MODEL).cache
-	$(BIN) eval retrieval --model $(MODEL) --asymmetric --corpus .cache/nli_claims/corpus.jsonl \
+	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/stylekqc_heldout/$(EVAL_MODEL).cache
+	$(BIN) eval retrieval --model $(EVAL_MODEL) --asymmetric --corpus .cache/nli_claims/corpus.jsonl \
 	  --queries .cache/nli_claims/queries.jsonl --qrels .cache/nli_claims/qrels.tsv \
-	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/nli_claims/$(MODEL).cache
+	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/nli_claims/$(EVAL_MODEL).cache
 
 # Duplicate-detection figures: Question_pair validation, the held-out half of PAWS-X ko dev (the other
 # half is never trained on either), the polarity probe.

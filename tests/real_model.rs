@@ -243,7 +243,11 @@ fn shipped_cross_encoder_separates_paraphrase_from_flip() {
         return;
     }
     let ce = yusa::model::CrossEncoder::load(&ModelDir::open(&ce_dir).unwrap()).unwrap();
-    let bi = BiEncoder::load(&ModelDir::open(dir).unwrap()).unwrap();
+    let _ = dir;
+    let Some(bi_dir) = shipped_bi_encoder() else {
+        return;
+    };
+    let bi = BiEncoder::load(&ModelDir::open(bi_dir).unwrap()).unwrap();
     assert!(
         ce.blends_with(&bi),
         "the shipped model carries its cosine blend"
@@ -262,4 +266,65 @@ fn shipped_cross_encoder_separates_paraphrase_from_flip() {
     assert!(para >= 3.0, "paraphrase {para}");
     assert!(flip < 2.5, "negation flip {flip}");
     assert!(unrelated < 1.0, "unrelated {unrelated}");
+}
+
+/// The shipped fine-tuned bi-encoder, assembled by `make model` from its committed delta.
+fn shipped_bi_encoder() -> Option<PathBuf> {
+    let d = repo_path(&format!(
+        "models/{}",
+        yusa::model::registry::DEFAULT_BI_ENCODER
+    ));
+    if d.join("model.safetensors").is_file() {
+        Some(d)
+    } else {
+        assert!(!required(), "{} is missing (run `make model`)", d.display());
+        eprintln!("skipped: {} not assembled", d.display());
+        None
+    }
+}
+
+/// What fine-tuning bought, on three reviews: the shipped bi-encoder puts each one's paraphrase closer
+/// than its polarity flip, by a wider margin than the base e5.
+#[test]
+fn shipped_bi_encoder_puts_flips_below_paraphrases() {
+    let Some(base_dir) = model_dir() else { return };
+    let Some(dir) = shipped_bi_encoder() else {
+        return;
+    };
+    let pairs = [
+        (
+            "이 영화 정말 재밌어요",
+            "이 영화 진짜 재미있네요",
+            "이 영화 정말 재미없어요",
+        ),
+        (
+            "배송이 빨라서 좋았어요",
+            "배송이 신속해서 만족스러웠어요",
+            "배송이 느려서 별로였어요",
+        ),
+        (
+            "직원이 친절했어요",
+            "직원분이 아주 친절하셨어요",
+            "직원이 불친절했어요",
+        ),
+    ];
+    let margin = |m: &BiEncoder| -> f32 {
+        pairs
+            .iter()
+            .map(|(a, para, flip)| {
+                let v = m.embed(&[a, para, flip], Role::Query).unwrap();
+                v[0].embedding.cosine(&v[1].embedding).value()
+                    - v[0].embedding.cosine(&v[2].embedding).value()
+            })
+            .sum::<f32>()
+            / pairs.len() as f32
+    };
+    let tuned = BiEncoder::load(&ModelDir::open(&dir).unwrap()).unwrap();
+    let base = BiEncoder::load(&ModelDir::open(&base_dir).unwrap()).unwrap();
+    let (t, b) = (margin(&tuned), margin(&base));
+    assert!(
+        t > 0.0,
+        "paraphrase − flip cosine margin {t} (base e5: {b})"
+    );
+    assert!(t > b + 0.02, "fine-tuned margin {t} vs base {b}");
 }

@@ -93,7 +93,7 @@ pub fn spec() -> Value {
                 "fusion": {"oneOf": [
                     {"type": "object", "properties": {"method": {"enum": ["rrf"]}, "k": {"type": "number"}}},
                     {"type": "object", "properties": {"method": {"enum": ["dbsf", "weighted", "z_score"]}, "dense_weight": {"type": "number"}}}],
-                    "description": "default: {method: weighted, dense_weight: 0.7} for symmetric collections, 0.3 for asymmetric (question → passage) ones"},
+                    "description": "default: {method: weighted, dense_weight: 0.9} for symmetric collections, 0.3 for asymmetric (question → passage) ones"},
                 "candidates": {"type": "integer"}, "ef_search": {"type": "integer"},
                 "filter": {"type": "object", "description": "metadata conditions: {field: value} (equality) or {field: {in: [values]}}", "additionalProperties": true}}}
         }}

@@ -5,8 +5,9 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
 
-/// The name of the default bi-encoder's directory under `models/`.
-pub const DEFAULT_BI_ENCODER: &str = "multilingual-e5-small";
+/// The name of the default bi-encoder's directory under `models/`: e5-small fine-tuned by yusa
+/// (`make train-bi`), assembled from its committed delta by `make model`.
+pub const DEFAULT_BI_ENCODER: &str = "yusa-ko-e5-small";
 /// The imported base encoder (`make model`): what fine-tuning starts from and what model deltas are
 /// applied to. Stays available by name when the default is a fine-tuned model.
 pub const BASE_ENCODER: &str = "multilingual-e5-small";

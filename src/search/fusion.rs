@@ -48,7 +48,7 @@ impl Fusion {
 
 /// Min-max fusion's dense weight for symmetric collections (similar-sentence lookup): best R-precision
 /// on held-out StyleKQC in `make eval-retrieval`, and above dense alone on paraKQC too.
-pub const DEFAULT_DENSE_WEIGHT: f32 = 0.7;
+pub const DEFAULT_DENSE_WEIGHT: f32 = 0.9;
 /// …and for asymmetric ones (question/claim → passage): the lexical list leads there (KLUE NLI
 /// claim → premise in `make eval-retrieval`).
 pub const ASYMMETRIC_DENSE_WEIGHT: f32 = 0.3;

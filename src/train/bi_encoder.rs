@@ -612,13 +612,21 @@ pub fn card(t: &BiTrained, cfg: &BiTrainConfig, data_note: &str, command: &str) 
         })
         .collect();
     format!(
-        "# Korean bi-encoder (fine-tuned by yusa)\n\nBase: `{}`, all layers, fine-tuned contrastively \
-(multiple-negatives ranking with hard negatives, temperature {}) and with CoSENT on scored pairs; the \
+        "# Korean bi-encoder (fine-tuned by yusa)\n\nBase: `{}`, fine-tuned contrastively \
+(multiple-negatives ranking with hard negatives, temperature {}) and with CoSENT on scored pairs; {}. The \
 `query: ` / `passage: ` prefixes and mean pooling of the base are kept.\n\n## Data\n{data_note}\n\n\
 ## Hyper-parameters\n```\n{}\n```\n\n## Training log (dev set, cosine)\n| step | epoch | train loss | \
 Pearson | Spearman |\n|---|---|---|---|---|\n{table}\nBest step: {} (kept).\n\n## Reproduce\n```\n{command}\n```\n",
         cfg.base.display(),
         cfg.temperature,
+        if cfg.freeze_layers == 0 {
+            "every layer trained (word embeddings frozen)".to_owned()
+        } else {
+            format!(
+                "the embeddings and the lowest {} layers frozen, the others trained",
+                cfg.freeze_layers
+            )
+        },
         serde_json::to_string_pretty(cfg).unwrap_or_default(),
         t.best_step
     )
