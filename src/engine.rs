@@ -211,9 +211,12 @@ impl Engine {
         self.catalog.all().iter().map(|c| c.stats()).collect()
     }
 
-    /// Folders that look like collections but are not served, and why.
-    pub fn unopened_folders(&self) -> &[crate::index::catalog::Problem] {
-        self.catalog.problems()
+    /// Folders that look like collections but are not served, and why (damaged ones, and collections
+    /// of another encoder waiting to be re-embedded).
+    pub fn unopened_folders(&self) -> Vec<crate::index::catalog::Problem> {
+        let mut out = self.catalog.problems().to_vec();
+        out.extend(self.catalog.needing_reembed());
+        out
     }
 
     /// Opens every collection now (a server's start), reporting each.

@@ -172,6 +172,12 @@ fn reembed_over_http_is_a_job_with_progress() {
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(r.body.contains("reembed"), "{}", r.body);
     assert_eq!(post(p, "/collections/nope/reembed", "{}").status, 404);
+    let info = get(p, "/info").json();
+    assert_eq!(info["unopened_folders"][0]["folder"], "c", "{info}");
+    assert!(info["unopened_folders"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("reembed"));
     let r = post(p, "/collections/c/reembed", "{}");
     assert_eq!(r.status, 202, "{}", r.body);
     let url = r.json()["status_url"].as_str().unwrap().to_owned();
@@ -193,6 +199,11 @@ fn reembed_over_http_is_a_job_with_progress() {
     assert_eq!(r.json()["hits"].as_array().unwrap().len(), 3);
     let info = get(p, "/info").json();
     assert_eq!(info["collections"][0]["documents"], DOCS, "{info}");
+    assert_eq!(
+        info["unopened_folders"].as_array().unwrap().len(),
+        0,
+        "{info}"
+    );
     s.stop();
 }
 

@@ -113,6 +113,34 @@ impl Catalog {
         &self.problems
     }
 
+    /// Collections holding another encoder's vectors (not served until re-embedded), read from their
+    /// manifests: no collection is opened.
+    pub fn needing_reembed(&self) -> Vec<Problem> {
+        let closed: Vec<(String, PathBuf)> = self
+            .collections
+            .read()
+            .iter()
+            .filter_map(|(n, s)| match s {
+                Slot::Closed(dir) => Some((n.clone(), dir.clone())),
+                Slot::Open(_) => None,
+            })
+            .collect();
+        closed
+            .into_iter()
+            .filter_map(|(name, dir)| {
+                let m = super::manifest::Manifest::load(&dir.join("manifest.json")).ok()?;
+                (!self.encoder.serves(&m.encoder)).then(|| Problem {
+                    folder: name.clone(),
+                    reason: format!(
+                        "holds vectors of {}, this server runs {}: `yusa collections reembed {name}` \
+                         or POST /collections/{name}/reembed",
+                        m.encoder, self.encoder
+                    ),
+                })
+            })
+            .collect()
+    }
+
     pub fn encoder(&self) -> &EncoderId {
         &self.encoder
     }
