@@ -454,13 +454,46 @@ async fn scan_duplicates(
         ));
     }
     let slot = ScanSlot(st.running_scans.clone());
+    let engine = st.engine.clone();
+    Ok(spawn_job(
+        &st,
+        "duplicates-scan",
+        name.clone(),
+        move |progress, cancel| {
+            let _slot = slot; // released when the scan ends, however it ends
+            engine
+                .scan_duplicates(&name, th, progress, cancel)
+                .map(|(report, clusters)| JobResult::Scan(report, clusters))
+        },
+    ))
+}
+
+/// What a finished job leaves in its record.
+enum JobResult {
+    Scan(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>),
+    Reembed(crate::index::reembed::ReembedReport),
+}
+
+/// Registers a background job and runs `work` on its own thread with a progress callback (stage,
+/// done, total) and the cancel flag `DELETE /jobs/{id}` sets; answers 202 with the status URL.
+fn spawn_job(
+    st: &AppState,
+    kind: &'static str,
+    collection: String,
+    work: impl FnOnce(
+            &(dyn Fn(&str, usize, usize) + Sync),
+            &std::sync::atomic::AtomicBool,
+        ) -> crate::Result<JobResult>
+        + Send
+        + 'static,
+) -> HttpResponse {
     let id = st
         .next_job
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let job = Arc::new(std::sync::Mutex::new(Job {
         id,
-        kind: "duplicates-scan",
-        collection: name.clone(),
+        kind,
+        collection,
         status: "running",
         stage: "starting".into(),
         done: 0,
@@ -473,9 +506,7 @@ async fn scan_duplicates(
         cancel: Default::default(),
     }));
     st.jobs.lock().expect("jobs lock").insert(id, job.clone());
-    let engine = st.engine.clone();
     std::thread::spawn(move || {
-        let _slot = slot;
         let j = job.clone();
         let progress = move |stage: &str, done: usize, total: usize| {
             let mut g = j.lock().expect("job lock");
@@ -484,16 +515,19 @@ async fn scan_duplicates(
             g.total = total;
         };
         let cancel = job.lock().expect("job lock").cancel.clone();
-        let result = crate::error::catch_panic("duplicate scan", || {
-            engine.scan_duplicates(&name, th, &progress, &cancel)
-        });
+        let result = crate::error::catch_panic(kind, || work(&progress, &cancel));
         let mut g = job.lock().expect("job lock");
         match result {
-            Ok((report, clusters)) => {
+            Ok(r) => {
                 g.status = "done";
                 g.stage = "done".into();
-                g.report = Some(report);
-                g.clusters = Some(clusters);
+                match r {
+                    JobResult::Scan(report, clusters) => {
+                        g.report = Some(report);
+                        g.clusters = Some(clusters);
+                    }
+                    JobResult::Reembed(r) => g.reembed = Some(r),
+                }
             }
             Err(crate::Error::Cancelled) => {
                 g.status = "cancelled";
@@ -505,8 +539,8 @@ async fn scan_duplicates(
             }
         }
     });
-    Ok(HttpResponse::Accepted()
-        .json(serde_json::json!({ "job_id": id, "status_url": format!("/jobs/{id}") })))
+    HttpResponse::Accepted()
+        .json(serde_json::json!({ "job_id": id, "status_url": format!("/jobs/{id}") }))
 }
 
 /// Re-embeds a collection built with another bi-encoder for the server's one, as a background job
@@ -529,55 +563,21 @@ async fn reembed_collection(st: web::Data<AppState>, name: web::Path<String>) ->
             format!("`{name}` is being re-embedded already (GET /jobs)"),
         ));
     }
-    let id = st
-        .next_job
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let job = Arc::new(std::sync::Mutex::new(Job {
-        id,
-        kind: "reembed",
-        collection: name.clone(),
-        status: "running",
-        stage: "re-embedding".into(),
-        done: 0,
-        total: 0,
-        report: None,
-        reembed: None,
-        clusters: None,
-        error: None,
-        clusters_total: None,
-        cancel: Default::default(),
-    }));
-    st.jobs.lock().expect("jobs lock").insert(id, job.clone());
     let engine = st.engine.clone();
-    std::thread::spawn(move || {
-        let j = job.clone();
-        let progress = move |done: usize, total: usize| {
-            let mut g = j.lock().expect("job lock");
-            g.done = done;
-            g.total = total;
-        };
-        let cancel = job.lock().expect("job lock").cancel.clone();
-        let result =
-            crate::error::catch_panic("re-embed", || engine.reembed(&name, &progress, &cancel));
-        let mut g = job.lock().expect("job lock");
-        match result {
-            Ok(r) => {
-                g.status = "done";
-                g.stage = "done".into();
-                g.reembed = Some(r);
-            }
-            Err(crate::Error::Cancelled) => {
-                g.status = "cancelled";
-                g.stage = "cancelled".into();
-            }
-            Err(e) => {
-                g.status = "failed";
-                g.error = Some(e.to_string());
-            }
-        }
-    });
-    Ok(HttpResponse::Accepted()
-        .json(serde_json::json!({ "job_id": id, "status_url": format!("/jobs/{id}") })))
+    Ok(spawn_job(
+        &st,
+        "reembed",
+        name.clone(),
+        move |progress, cancel| {
+            engine
+                .reembed(
+                    &name,
+                    &|done, total| progress("re-embedding", done, total),
+                    cancel,
+                )
+                .map(JobResult::Reembed)
+        },
+    ))
 }
 
 /// Every job, newest first, without results.

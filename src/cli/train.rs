@@ -87,6 +87,26 @@ impl TrainArgs {
     }
 }
 
+/// A training step callback: drives the bar on a terminal, prints a line every `every` steps otherwise
+/// (a background run's log).
+fn step_progress(
+    pb: &indicatif::ProgressBar,
+    t0: std::time::Instant,
+    every: usize,
+) -> impl FnMut(usize, usize, f64) + '_ {
+    move |step, total, loss| {
+        pb.set_length(total as u64);
+        pb.set_position(step as u64);
+        pb.set_message(format!("training (loss {loss:.4})"));
+        if pb.is_hidden() && step % every == 0 {
+            eprintln!(
+                "step {step}/{total}: loss {loss:.4} ({:.2} s/step so far)",
+                t0.elapsed().as_secs_f64() / step as f64
+            );
+        }
+    }
+}
+
 fn read_all(paths: &[PathBuf]) -> Result<Vec<Pair>> {
     let mut out = vec![];
     for p in paths {
@@ -132,17 +152,7 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
         &cfg,
         &train_pairs,
         &dev,
-        &mut |step, total, loss| {
-            pb.set_length(total as u64);
-            pb.set_position(step as u64);
-            pb.set_message(format!("training (loss {loss:.4})"));
-            if pb.is_hidden() && step % 50 == 0 {
-                eprintln!(
-                    "step {step}/{total}: loss {loss:.4} ({:.1} s/step so far)",
-                    t0.elapsed().as_secs_f64() / step as f64
-                );
-            }
-        },
+        &mut step_progress(&pb, t0, 50),
         &mut |l| {
             pb.suspend(|| {
                 eprintln!(
@@ -608,17 +618,7 @@ pub fn run_train_bi(cli: &Cli, args: &BiTrainArgs) -> Result<()> {
         &triplets,
         &scored,
         &dev,
-        &mut |step, total, loss| {
-            pb.set_length(total as u64);
-            pb.set_position(step as u64);
-            pb.set_message(format!("training (loss {loss:.4})"));
-            if pb.is_hidden() && step % 20 == 0 {
-                eprintln!(
-                    "step {step}/{total}: loss {loss:.4} ({:.2} s/step so far)",
-                    t0.elapsed().as_secs_f64() / step as f64
-                );
-            }
-        },
+        &mut step_progress(&pb, t0, 20),
         &mut |l| {
             pb.suspend(|| {
                 eprintln!(

@@ -206,30 +206,15 @@ impl TrainableBiEncoder {
     }
 
     pub fn param_groups(&self) -> (Vec<Var>, Vec<Var>) {
-        let (mut decay, mut no_decay) = (vec![], vec![]);
-        for (k, v) in &self.vars {
-            if k.ends_with(".bias") || k.contains("LayerNorm") {
-                no_decay.push(v.clone());
-            } else {
-                decay.push(v.clone());
-            }
-        }
-        (decay, no_decay)
+        super::param_groups(&self.vars)
     }
 
     pub fn snapshot(&self) -> Result<BTreeMap<String, Tensor>> {
-        self.vars
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-            .collect()
+        super::snapshot(&self.vars)
     }
 
     pub fn restore(&mut self, snap: &BTreeMap<String, Tensor>) -> Result<()> {
-        for (k, v) in &self.vars {
-            if let Some(t) = snap.get(k) {
-                v.set(t)?;
-            }
-        }
+        super::restore(&self.vars, snap)?;
         self.refresh()
     }
 

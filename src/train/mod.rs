@@ -159,6 +159,43 @@ pub fn predict(
     Ok((preds, total / toks.len().max(1) as f64))
 }
 
+/// Parameters that get weight decay (matrices) and those that do not (biases, LayerNorm), by HF name.
+pub fn param_groups(
+    vars: &std::collections::BTreeMap<String, candle_core::Var>,
+) -> (Vec<candle_core::Var>, Vec<candle_core::Var>) {
+    let (mut decay, mut no_decay) = (vec![], vec![]);
+    for (k, v) in vars {
+        if k.ends_with(".bias") || k.contains("LayerNorm") {
+            no_decay.push(v.clone());
+        } else {
+            decay.push(v.clone());
+        }
+    }
+    (decay, no_decay)
+}
+
+/// Current values of every trainable tensor (a snapshot for "best so far").
+pub fn snapshot(
+    vars: &std::collections::BTreeMap<String, candle_core::Var>,
+) -> Result<std::collections::BTreeMap<String, Tensor>> {
+    vars.iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
+}
+
+/// Puts a snapshot's values back into the variables.
+pub fn restore(
+    vars: &std::collections::BTreeMap<String, candle_core::Var>,
+    snap: &std::collections::BTreeMap<String, Tensor>,
+) -> Result<()> {
+    for (k, v) in vars {
+        if let Some(t) = snap.get(k) {
+            v.set(t)?;
+        }
+    }
+    Ok(())
+}
+
 /// One optimiser step, shared by every trainer: backward, global gradient-norm clipping, AdamW with
 /// decoupled weight decay on matrices only (none on biases and LayerNorm, as BERT's recipe).
 pub struct Stepper {
