@@ -234,8 +234,8 @@ impl Catalog {
         std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))
     }
 
-    /// Re-embeds a collection for this catalog's encoder (see [`super::reembed`]). A collection that is
-    /// open already holds this encoder's vectors: nothing to do.
+    /// Re-embeds a collection for this catalog's encoder (see [`super::reembed`]). A collection that
+    /// already holds this encoder's vectors (any open one) is reported unchanged before anything is opened.
     pub fn reembed(
         &self,
         name: &str,
@@ -244,19 +244,8 @@ impl Catalog {
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<super::reembed::ReembedReport> {
         check_name(name)?;
-        match self.collections.read().get(name) {
-            None => return Err(Error::CollectionNotFound(name.to_owned())),
-            Some(Slot::Open(c)) => {
-                return Ok(super::reembed::ReembedReport {
-                    collection: name.to_owned(),
-                    documents: 0,
-                    from: c.manifest().encoder.clone(),
-                    to: self.encoder.clone(),
-                    unchanged: true,
-                    seconds: 0.0,
-                })
-            }
-            Some(Slot::Closed(_)) => {}
+        if !self.collections.read().contains_key(name) {
+            return Err(Error::CollectionNotFound(name.to_owned()));
         }
         // Meanwhile an open of this collection fails as before (incompatible encoder, or in use).
         super::reembed::reembed(&self.root, name, &self.encoder, embed, progress, cancel)

@@ -129,40 +129,34 @@ pub fn reembed(
         std::fs::remove_dir_all(&build).map_err(Error::io(&build))?;
     }
     let new = Collection::create(&build, name, to, role)?;
-    let abandon = |new: Collection| {
+    let mut fill = |new: &Collection| -> Result<()> {
+        let mut done = 0;
+        progress(0, total);
+        for chunk in docs.chunks(BATCH) {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            let vectors = embed(chunk.iter().map(|d| d.text.clone()).collect(), role)?;
+            let batch = chunk
+                .iter()
+                .map(|d| NewDoc {
+                    id: Some(d.id.clone()),
+                    text: d.text.clone(),
+                    metadata: d.metadata.clone(),
+                })
+                .collect();
+            new.put(batch, vectors)?;
+            done += chunk.len();
+            progress(done, total);
+        }
+        new.checkpoint()
+    };
+    if let Err(e) = fill(&new) {
+        // Cancelled or failed: the old collection was never touched; drop the partial copy.
         drop(new);
         let _ = std::fs::remove_dir_all(&build);
-    };
-    let mut done = 0;
-    progress(0, total);
-    for chunk in docs.chunks(BATCH) {
-        if cancel.load(Ordering::Relaxed) {
-            abandon(new);
-            return Err(Error::Cancelled);
-        }
-        let vectors = match embed(chunk.iter().map(|d| d.text.clone()).collect(), role) {
-            Ok(v) => v,
-            Err(e) => {
-                abandon(new);
-                return Err(e);
-            }
-        };
-        let batch = chunk
-            .iter()
-            .map(|d| NewDoc {
-                id: Some(d.id.clone()),
-                text: d.text.clone(),
-                metadata: d.metadata.clone(),
-            })
-            .collect();
-        if let Err(e) = new.put(batch, vectors) {
-            abandon(new);
-            return Err(e);
-        }
-        done += chunk.len();
-        progress(done, total);
+        return Err(e);
     }
-    new.checkpoint()?;
     drop(new);
     // The swap, with the old collection still open and locked: nobody writes to it in between.
     let parked = root.join(format!("{OLD_PREFIX}{name}"));

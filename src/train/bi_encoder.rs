@@ -24,7 +24,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// One contrastive example. `group` names where it came from (an NLI premise, a paraphrase set):
@@ -147,7 +147,7 @@ impl TrainableBiEncoder {
             }
         }
         let source = dir.weights_path();
-        let encoder = Encoder::new(&cfg, &Self::weights_of(&vars, &frozen, &source))?;
+        let encoder = Encoder::new(&cfg, &super::weights_of(&vars, &frozen, &source))?;
         Ok(TrainableBiEncoder {
             cfg,
             vars,
@@ -158,24 +158,11 @@ impl TrainableBiEncoder {
         })
     }
 
-    fn weights_of(
-        vars: &BTreeMap<String, Var>,
-        frozen: &BTreeMap<String, Tensor>,
-        source: &Path,
-    ) -> Weights {
-        let mut map: HashMap<String, Tensor> =
-            frozen.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        for (k, v) in vars {
-            map.insert(k.clone(), v.as_tensor().clone());
-        }
-        Weights::from_map(map, source)
-    }
-
     /// Rebuilds the encoder after an optimiser step (its fused QKV matrix is a copy, not a view).
     pub fn refresh(&mut self) -> Result<()> {
         self.encoder = Encoder::new(
             &self.cfg,
-            &Self::weights_of(&self.vars, &self.frozen, &self.source),
+            &super::weights_of(&self.vars, &self.frozen, &self.source),
         )?;
         Ok(())
     }

@@ -174,6 +174,21 @@ pub fn param_groups(
     (decay, no_decay)
 }
 
+/// The frozen tensors and the variables' current values as one set of weights, to build an encoder
+/// from (after every optimiser step: the fused QKV matrix is a copy, not a view of the variables).
+pub fn weights_of(
+    vars: &std::collections::BTreeMap<String, candle_core::Var>,
+    frozen: &std::collections::BTreeMap<String, Tensor>,
+    source: &std::path::Path,
+) -> crate::model::encoder::Weights {
+    let mut map: std::collections::HashMap<String, Tensor> =
+        frozen.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (k, v) in vars {
+        map.insert(k.clone(), v.as_tensor().clone());
+    }
+    crate::model::encoder::Weights::from_map(map, source)
+}
+
 /// Current values of every trainable tensor (a snapshot for "best so far").
 pub fn snapshot(
     vars: &std::collections::BTreeMap<String, candle_core::Var>,
@@ -251,10 +266,6 @@ impl Stepper {
         self.plain.step(&grads)?;
         Ok(())
     }
-}
-
-fn lr_at(step: usize, total: usize, cfg: &TrainConfig) -> f64 {
-    learning_rate(step, total, cfg.lr, cfg.warmup_ratio, cfg.schedule)
 }
 
 /// The learning rate at `step` of `total`: linear warm-up, then constant or linear decay to 0.
@@ -347,7 +358,10 @@ pub fn train(
             let yt = Tensor::from_vec(y, batch.len(), &candle_core::Device::Cpu)?;
             let logits = m.logits(&input, Mode::Train, Some(&mut dropout))?;
             let loss = loss_of(&logits, &yt, cfg.loss)?;
-            stepper.step(&loss, lr_at(step, total, cfg))?;
+            stepper.step(
+                &loss,
+                learning_rate(step, total, cfg.lr, cfg.warmup_ratio, cfg.schedule),
+            )?;
             m.refresh()?;
             let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {

@@ -11,7 +11,7 @@ use crate::model::import::{
 };
 use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub struct TrainableCrossEncoder {
@@ -101,12 +101,7 @@ impl TrainableCrossEncoder {
         frozen: BTreeMap<String, Tensor>,
         src: &Path,
     ) -> Result<Self> {
-        let mut map: HashMap<String, Tensor> =
-            frozen.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        for (k, v) in &vars {
-            map.insert(k.clone(), v.as_tensor().clone());
-        }
-        let w = Weights::from_map(map, src);
+        let w = super::weights_of(&vars, &frozen, src);
         let encoder = Encoder::new(&cfg, &w)?;
         let head = Head::load(&cfg, &w)?;
         Ok(TrainableCrossEncoder {
@@ -121,15 +116,7 @@ impl TrainableCrossEncoder {
     /// Rebuilds the encoder from the variables. Needed after every optimiser step: the fused QKV matrix
     /// is a concatenation computed when the encoder is built, not a view of the variables.
     pub fn refresh(&mut self) -> Result<()> {
-        let mut map: HashMap<String, Tensor> = self
-            .frozen
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (k, v) in &self.vars {
-            map.insert(k.clone(), v.as_tensor().clone());
-        }
-        let w = Weights::from_map(map, Path::new("<training>"));
+        let w = super::weights_of(&self.vars, &self.frozen, Path::new("<training>"));
         self.encoder = Encoder::new(&self.cfg, &w)?;
         self.head = Head::load(&self.cfg, &w)?;
         Ok(())
