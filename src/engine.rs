@@ -2,6 +2,7 @@
 //! encoder queue, opens the catalog of collections, and offers the operations users call — so the
 //! HTTP and command-line faces stay thin and behave the same.
 
+use crate::dedup::settings::DedupSettings;
 use crate::error::{Error, Result};
 use crate::index::{Catalog, DocRole, EncoderId, NewDoc, PutOutcome};
 use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
@@ -40,14 +41,18 @@ pub struct EngineConfig {
     pub index_root: PathBuf,
     pub queue: QueueConfig,
     pub limits: Limits,
-    /// Duplicate-detection thresholds (default: `models/dedup.json` when present, else built-in).
-    pub dedup: crate::dedup::Thresholds,
+    /// Duplicate-detection thresholds and presets (default: `models/dedup.json` when present, else
+    /// built-in).
+    pub dedup: crate::dedup::settings::DedupConfig,
     /// Arithmetic of both encoders' linear layers.
     pub precision: crate::model::packed::Precision,
 }
 
-/// Where `yusa calibrate` writes the server-wide duplicate thresholds.
+/// The server-wide duplicate thresholds and presets under the models folder (`yusa calibrate --out`).
 pub const DEDUP_CONFIG: &str = "dedup.json";
+
+/// The key of a collection's duplicate settings in its `settings.json`.
+const DEDUP_SETTING: &str = "duplicates";
 
 impl EngineConfig {
     pub fn new(models_dir: &Path, index_root: &Path) -> Self {
@@ -61,8 +66,18 @@ impl EngineConfig {
             index_root: index_root.to_owned(),
             queue: QueueConfig::default(),
             limits: Limits::default(),
-            dedup: crate::dedup::Thresholds::load(&models_dir.join(DEDUP_CONFIG))
-                .unwrap_or_default(),
+            dedup: {
+                let path = models_dir.join(DEDUP_CONFIG);
+                match crate::dedup::settings::DedupConfig::load(&path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        if path.exists() {
+                            tracing::error!("{e}; using the built-in duplicate thresholds");
+                        }
+                        Default::default()
+                    }
+                }
+            },
             precision: Default::default(),
         }
     }
@@ -109,7 +124,7 @@ pub struct Engine {
     catalog: Catalog,
     queue: EncoderQueue,
     limits: Limits,
-    dedup: crate::dedup::Thresholds,
+    dedup: crate::dedup::settings::DedupConfig,
     precision: crate::model::packed::Precision,
 }
 
@@ -171,7 +186,7 @@ impl Engine {
             catalog,
             queue: EncoderQueue::start(bi, cross, cfg.queue),
             limits: cfg.limits,
-            dedup: cfg.dedup,
+            dedup: cfg.dedup.clone(),
             precision: cfg.precision,
         })
     }
@@ -260,8 +275,70 @@ impl Engine {
     }
 
     /// The server-wide duplicate thresholds (a request may override them).
+    /// The server-wide balanced thresholds (what a collection without settings uses).
     pub fn dedup_thresholds(&self) -> crate::dedup::Thresholds {
-        self.dedup
+        self.dedup.balanced
+    }
+
+    /// The server-wide duplicate configuration: the balanced thresholds and the presets.
+    pub fn dedup_config(&self) -> &crate::dedup::settings::DedupConfig {
+        &self.dedup
+    }
+
+    /// A collection's stored duplicate settings (empty when it never chose any).
+    pub fn duplicate_settings(&self, collection: &str) -> Result<DedupSettings> {
+        let coll = self.catalog.get(collection)?;
+        match coll.setting(DEDUP_SETTING) {
+            None => Ok(DedupSettings::default()),
+            Some(v) => serde_json::from_value(v).map_err(|e| Error::Corrupt {
+                path: coll.dir().join(crate::index::collection::SETTINGS_FILE),
+                detail: format!("{DEDUP_SETTING}: {e}"),
+            }),
+        }
+    }
+
+    /// Stores a collection's duplicate settings (validated first) and returns the thresholds they
+    /// give.
+    pub fn set_duplicate_settings(
+        &self,
+        collection: &str,
+        settings: &DedupSettings,
+    ) -> Result<crate::dedup::Thresholds> {
+        let th = self.dedup.resolve(settings, &DedupSettings::default())?;
+        let coll = self.catalog.get(collection)?;
+        let value = if settings.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::to_value(settings).expect("settings serialise")
+        };
+        coll.set_setting(DEDUP_SETTING, value)?;
+        Ok(th)
+    }
+
+    /// The thresholds that decide for a request on `collection` (None: no collection, as for
+    /// `/similarity`): the request's preset and values over the collection's over the server's.
+    pub fn resolve_thresholds(
+        &self,
+        collection: Option<&str>,
+        request: &DedupSettings,
+    ) -> Result<crate::dedup::Thresholds> {
+        let stored = match collection {
+            Some(c) => self.duplicate_settings(c)?,
+            None => DedupSettings::default(),
+        };
+        self.dedup.resolve(&stored, request)
+    }
+
+    /// Explicit thresholds (validated), or the collection's.
+    fn thresholds_or_collections(
+        &self,
+        collection: Option<&str>,
+        th: Option<crate::dedup::Thresholds>,
+    ) -> Result<crate::dedup::Thresholds> {
+        match th {
+            Some(t) => t.validate().map(|_| t),
+            None => self.resolve_thresholds(collection, &DedupSettings::default()),
+        }
     }
 
     /// Cross-encoder STS of pairs, without validation of the texts (evaluations on labelled data).
@@ -381,7 +458,7 @@ impl Engine {
         }
         self.check_texts(docs.iter().map(|d| d.text.as_str()), "document")?;
         let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
-        let mut checks = self.check_duplicates(collection, texts, None)?;
+        let mut checks = self.check_duplicates(collection, texts, None, None)?;
         // Within the request: a text identical (after normalisation) to an earlier one of the same
         // request duplicates it, as it would if the two had come in two requests.
         let mut first: std::collections::HashMap<String, usize> = Default::default();
@@ -460,29 +537,35 @@ impl Engine {
         collection: &str,
         texts: Vec<String>,
         th: Option<crate::dedup::Thresholds>,
+        filter: Option<&crate::index::filter::MetadataFilter>,
     ) -> Result<Vec<crate::dedup::CheckResult>> {
         if texts.is_empty() {
             return Err(Error::BadRequest("texts is empty".into()));
         }
         self.check_texts(texts.iter().map(String::as_str), "text")?;
-        let th = th.unwrap_or(self.dedup);
-        th.validate()?;
+        let th = self.thresholds_or_collections(Some(collection), th)?;
+        if let Some(f) = filter {
+            crate::index::filter::validate(f)?;
+        }
         let coll = self.catalog.get(collection)?;
-        crate::dedup::check(&coll, &self.queue, &texts, &th)
+        crate::dedup::check(&coll, &self.queue, &texts, &th, filter)
     }
 
-    /// Clusters of near-duplicates over a whole collection.
+    /// Clusters of near-duplicates over a whole collection, or over its documents that meet `filter`.
     pub fn scan_duplicates(
         &self,
         collection: &str,
         th: Option<crate::dedup::Thresholds>,
+        filter: Option<&crate::index::filter::MetadataFilter>,
         progress: &(dyn Fn(&str, usize, usize) + Sync),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>)> {
-        let th = th.unwrap_or(self.dedup);
-        th.validate()?;
+        let th = self.thresholds_or_collections(Some(collection), th)?;
+        if let Some(f) = filter {
+            crate::index::filter::validate(f)?;
+        }
         let coll = self.catalog.get(collection)?;
-        crate::dedup::scan(&coll, &self.queue.bulk(), &th, progress, cancel)
+        crate::dedup::scan(&coll, &self.queue.bulk(), &th, filter, progress, cancel)
     }
 
     /// Re-embeds a collection built with another bi-encoder for this engine's one, crash-safe (see
@@ -509,6 +592,30 @@ impl Engine {
             progress,
             cancel,
         )
+    }
+
+    /// Records a person's decision on a group of documents (a "keep one" decision deletes the
+    /// others); see [`crate::index::review`].
+    pub fn review(
+        &self,
+        collection: &str,
+        verdict: crate::index::review::Verdict,
+        ids: &[String],
+        keep: Option<&str>,
+    ) -> Result<crate::index::review::Review> {
+        if ids.len() > self.limits.max_batch {
+            return Err(Error::TooLarge(format!(
+                "{} ids in one decision; the limit is {}",
+                ids.len(),
+                self.limits.max_batch
+            )));
+        }
+        self.catalog.get(collection)?.review(verdict, ids, keep)
+    }
+
+    /// The decisions recorded on a collection, oldest first.
+    pub fn reviews(&self, collection: &str) -> Result<Vec<crate::index::review::Review>> {
+        Ok(self.catalog.get(collection)?.reviews())
     }
 
     pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {
@@ -538,8 +645,7 @@ impl Engine {
                 .into_iter(),
             "text",
         )?;
-        let th = th.unwrap_or(self.dedup);
-        th.validate()?;
+        let th = self.thresholds_or_collections(None, th)?;
         crate::dedup::judge_pairs(&self.queue, &pairs, &th)
     }
 

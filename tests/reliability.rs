@@ -395,11 +395,11 @@ fn scans_can_be_cancelled() {
         .collect();
     engine.add_documents("c", docs).unwrap();
     let stop = AtomicBool::new(true);
-    let r = engine.scan_duplicates("c", None, &|_, _, _| {}, &stop);
+    let r = engine.scan_duplicates("c", None, None, &|_, _, _| {}, &stop);
     assert!(matches!(r, Err(yusa::Error::Cancelled)), "{:?}", r.err());
     let go = AtomicBool::new(false);
     assert!(engine
-        .scan_duplicates("c", None, &|_, _, _| {}, &go)
+        .scan_duplicates("c", None, None, &|_, _, _| {}, &go)
         .is_ok());
 
     let s = Server::start(dir.path().join("srv").as_path(), &[]);

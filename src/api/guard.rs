@@ -122,10 +122,13 @@ impl Guard {
             (_, ["metrics"]) if self.metrics_public => None,
             ("POST", ["collections"])
             | ("DELETE", ["collections", _])
-            | ("POST", ["collections", _, "reembed"]) => Some(Scope::Admin),
+            | ("POST", ["collections", _, "reembed"])
+            | ("PUT", ["collections", _, "duplicates", "settings"]) => Some(Scope::Admin),
             ("POST", ["collections", _, "documents"])
             | ("DELETE", ["collections", _, "documents", _])
             | ("POST", ["collections", _, "duplicates", "scan"])
+            // A "duplicates" decision deletes the members not kept.
+            | ("POST", ["collections", _, "duplicates", "decisions"])
             | ("DELETE", ["jobs", _]) => Some(Scope::Write),
             _ => Some(Scope::Read),
         }

@@ -10,6 +10,7 @@ mod openapi;
 pub use error::{ApiError, ErrorBody};
 pub use guard::{Guard, Scope};
 
+use crate::dedup::settings::DedupSettings;
 use crate::engine::Engine;
 use crate::index::{DocRole, NewDoc};
 use crate::model::Role;
@@ -63,6 +64,9 @@ struct CreateCollection {
     /// Embed documents as passages (question → passage search); default: sentences (similar-sentence lookup).
     #[serde(default)]
     asymmetric: bool,
+    /// The collection's duplicate thresholds: a preset and values over it (default: the server's).
+    #[serde(default)]
+    duplicates: DedupSettings,
 }
 
 async fn create_collection(
@@ -76,13 +80,93 @@ async fn create_collection(
     } else {
         DocRole::Symmetric
     };
-    let stats = blocking(move || engine.create_collection(&b.name, role)).await?;
+    // Bad settings are a 400 before anything is created.
+    engine
+        .dedup_config()
+        .resolve(&b.duplicates, &DedupSettings::default())?;
+    let stats = blocking(move || {
+        let stats = engine.create_collection(&b.name, role)?;
+        if !b.duplicates.is_empty() {
+            engine.set_duplicate_settings(&b.name, &b.duplicates)?;
+        }
+        Ok(stats)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(stats))
 }
 
 async fn list_collections(st: web::Data<AppState>) -> Res<HttpResponse> {
-    let stats: Vec<_> = st.engine.collection_stats();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "collections": stats })))
+    let engine = st.engine.clone();
+    let list = blocking(move || {
+        Ok(engine
+            .collection_stats()
+            .into_iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(&c).expect("stats serialise");
+                if let Ok(d) = duplicates_view(&engine, &c.name) {
+                    v["duplicates"] = d;
+                }
+                v
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "collections": list })))
+}
+
+/// A collection's duplicate settings as stored, and the thresholds they give.
+fn duplicates_view(engine: &Engine, name: &str) -> crate::Result<serde_json::Value> {
+    let settings = engine.duplicate_settings(name)?;
+    let effective = engine.resolve_thresholds(Some(name), &DedupSettings::default())?;
+    Ok(serde_json::json!({
+        "preset": settings.preset.unwrap_or_default(),
+        "thresholds": settings.thresholds,
+        "effective": effective,
+    }))
+}
+
+async fn get_duplicate_settings(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let v = blocking(move || duplicates_view(&engine, &name)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Replaces a collection's duplicate settings (`{}` returns it to the server's defaults).
+async fn put_duplicate_settings(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    body: Json<DedupSettings>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let settings = body.into_inner();
+    let v = blocking(move || {
+        engine.set_duplicate_settings(&name, &settings)?;
+        duplicates_view(&engine, &name)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// What a check, scan or comparison request may say about thresholds: a preset, and values over it
+/// (each left out keeps the collection's, then the server's).
+/// (Fields `preset` and `thresholds` of those requests; not `#[serde(flatten)]`, which cannot be
+/// combined with `deny_unknown_fields`.)
+fn resolve_choice(
+    engine: &Engine,
+    collection: Option<&str>,
+    preset: Option<crate::dedup::settings::Preset>,
+    thresholds: Option<crate::dedup::settings::ThresholdPatch>,
+) -> crate::Result<crate::dedup::Thresholds> {
+    engine.resolve_thresholds(
+        collection,
+        &DedupSettings {
+            preset,
+            thresholds: thresholds.unwrap_or_default(),
+        },
+    )
 }
 
 async fn delete_collection(st: web::Data<AppState>, name: web::Path<String>) -> Res<HttpResponse> {
@@ -222,9 +306,14 @@ async fn search(
 #[serde(deny_unknown_fields)]
 struct SimilarityRequest {
     pairs: Vec<(String, String)>,
-    /// Overrides of the duplicate thresholds for the decisions (unset fields keep the server's).
+    /// Decide with this collection's duplicate settings (default: the server's).
     #[serde(default)]
-    thresholds: Option<crate::dedup::Thresholds>,
+    collection: Option<String>,
+    #[serde(default)]
+    preset: Option<crate::dedup::settings::Preset>,
+    /// Threshold values over the preset's (each left out keeps the collection's, then the server's).
+    #[serde(default)]
+    thresholds: Option<crate::dedup::settings::ThresholdPatch>,
 }
 
 #[derive(Serialize)]
@@ -239,7 +328,12 @@ struct SimilarityResponse {
 
 async fn similarity(st: web::Data<AppState>, body: Json<SimilarityRequest>) -> Res<HttpResponse> {
     let engine = st.engine.clone();
-    let SimilarityRequest { pairs, thresholds } = body.into_inner();
+    let SimilarityRequest {
+        pairs,
+        collection,
+        preset,
+        thresholds,
+    } = body.into_inner();
     if pairs.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -248,7 +342,11 @@ async fn similarity(st: web::Data<AppState>, body: Json<SimilarityRequest>) -> R
         ));
     }
     let info = st.engine.models().clone();
-    let decisions = blocking(move || engine.judge_pairs(pairs, thresholds)).await?;
+    let decisions = blocking(move || {
+        let th = resolve_choice(&engine, collection.as_deref(), preset, thresholds)?;
+        engine.judge_pairs(pairs, Some(th))
+    })
+    .await?;
     let scores = decisions
         .iter()
         .map(|d| match d.sts {
@@ -372,7 +470,13 @@ async fn rerank(st: web::Data<AppState>, body: Json<RerankRequest>) -> Res<HttpR
 struct CheckRequest {
     texts: Vec<String>,
     #[serde(default)]
-    thresholds: Option<crate::dedup::Thresholds>,
+    preset: Option<crate::dedup::settings::Preset>,
+    /// Threshold values over the preset's (each left out keeps the collection's, then the server's).
+    #[serde(default)]
+    thresholds: Option<crate::dedup::settings::ThresholdPatch>,
+    /// Only stored documents whose metadata meet these conditions count.
+    #[serde(default)]
+    filter: Option<crate::index::filter::MetadataFilter>,
 }
 
 async fn check_duplicates(
@@ -388,8 +492,12 @@ async fn check_duplicates(
     } else {
         "cosine"
     };
-    let th = b.thresholds.unwrap_or(engine.dedup_thresholds());
-    let results = blocking(move || engine.check_duplicates(&name, b.texts, Some(th))).await?;
+    let (results, th) = blocking(move || {
+        let th = resolve_choice(&engine, Some(&name), b.preset, b.thresholds)?;
+        let results = engine.check_duplicates(&name, b.texts, Some(th), b.filter.as_ref())?;
+        Ok((results, th))
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "verifier": verifier, "thresholds": th, "results": results })))
 }
@@ -398,7 +506,72 @@ async fn check_duplicates(
 #[serde(deny_unknown_fields)]
 struct ScanRequest {
     #[serde(default)]
-    thresholds: Option<crate::dedup::Thresholds>,
+    preset: Option<crate::dedup::settings::Preset>,
+    /// Threshold values over the preset's (each left out keeps the collection's, then the server's).
+    #[serde(default)]
+    thresholds: Option<crate::dedup::settings::ThresholdPatch>,
+    /// Scan only the documents whose metadata meet these conditions.
+    #[serde(default)]
+    filter: Option<crate::index::filter::MetadataFilter>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewRequest {
+    decision: crate::index::review::Verdict,
+    ids: Vec<String>,
+    /// With `duplicates`: the member to keep; the others are deleted.
+    #[serde(default)]
+    keep: Option<String>,
+}
+
+/// A person's decision on a cluster: `not_duplicates` (stored; scans stop pairing its members) or
+/// `duplicates` with `keep` (stored, then the other members are deleted).
+async fn add_review(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    body: Json<ReviewRequest>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let name = name.into_inner();
+    let b = body.into_inner();
+    let review =
+        blocking(move || engine.review(&name, b.decision, &b.ids, b.keep.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(review))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewListQuery {
+    /// `pairs`: the decisions as labelled pairs, JSON lines for `yusa calibrate --pairs`.
+    #[serde(default, rename = "as")]
+    shape: Option<String>,
+}
+
+async fn list_reviews(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    q: web::Query<ReviewListQuery>,
+) -> Res<HttpResponse> {
+    let reviews = st.engine.reviews(&name)?;
+    match q.shape.as_deref() {
+        None => Ok(HttpResponse::Ok().json(serde_json::json!({ "decisions": reviews }))),
+        Some("pairs") => {
+            let mut out = String::new();
+            for p in reviews.iter().flat_map(|r| r.pairs()) {
+                out.push_str(&serde_json::to_string(&p).expect("a pair serialises"));
+                out.push('\n');
+            }
+            Ok(HttpResponse::Ok()
+                .content_type("application/x-ndjson; charset=utf-8")
+                .body(out))
+        }
+        Some(other) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("`as` must be `pairs` (or absent), got `{other}`"),
+        )),
+    }
 }
 
 /// A background job's state, as `GET /jobs/{id}` shows it.
@@ -434,9 +607,17 @@ async fn scan_duplicates(
 ) -> Res<HttpResponse> {
     let name = name.into_inner();
     st.engine.collection(&name)?; // 404 now rather than a failed job later
-    let th = body.map(|b| b.into_inner()).unwrap_or_default().thresholds;
-    if let Some(t) = &th {
-        t.validate()?; // 400 now, not a failed job later
+    let b = body.map(|b| b.into_inner()).unwrap_or_default();
+    // 400 now, not a failed job later.
+    let th = Some(resolve_choice(
+        &st.engine,
+        Some(&name),
+        b.preset,
+        b.thresholds,
+    )?);
+    let filter = b.filter;
+    if let Some(f) = &filter {
+        crate::index::filter::validate(f)?;
     }
     if st
         .running_scans
@@ -462,7 +643,7 @@ async fn scan_duplicates(
         move |progress, cancel| {
             let _slot = slot; // released when the scan ends, however it ends
             engine
-                .scan_duplicates(&name, th, progress, cancel)
+                .scan_duplicates(&name, th, filter.as_ref(), progress, cancel)
                 .map(|(report, clusters)| JobResult::Scan(report, clusters))
         },
     ))
@@ -776,6 +957,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/collections/{name}/duplicates/scan",
         web::post().to(scan_duplicates),
+    )
+    .route(
+        "/collections/{name}/duplicates/decisions",
+        web::post().to(add_review),
+    )
+    .route(
+        "/collections/{name}/duplicates/settings",
+        web::get().to(get_duplicate_settings),
+    )
+    .route(
+        "/collections/{name}/duplicates/settings",
+        web::put().to(put_duplicate_settings),
+    )
+    .route(
+        "/collections/{name}/duplicates/decisions",
+        web::get().to(list_reviews),
     )
     .route(
         "/collections/{name}/reembed",

@@ -52,10 +52,30 @@ pub fn spec() -> Value {
                 "responses": ok("{hits: [{id, text, metadata, score, score_kind, sts?, cosine?, bm25?, fused?, dense_rank?, lexical_rank?}], mode, reranked, notice?, took_ms}")}},
             "/collections/{name}/duplicates/check": {"post": {"summary": "Which stored documents each text duplicates, with evidence",
                 "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["texts"], "properties": {
-                    "texts": {"type": "array", "items": {"type": "string"}}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}})),
+                    "texts": {"type": "array", "items": {"type": "string"}}, "preset": {"$ref": "#/components/schemas/Preset"},
+                    "thresholds": {"$ref": "#/components/schemas/Thresholds"}, "filter": {"$ref": "#/components/schemas/Filter"}}})),
                 "responses": ok("{verifier, thresholds, results: [{text, duplicates: [{id, text, evidence}]}]}")}},
             "/collections/{name}/duplicates/scan": {"post": {"summary": "Cluster near-duplicates over the collection (background job)",
-                "parameters": [name], "responses": ok("202 {job_id, status_url}")}},
+                "parameters": [name], "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"},
+                    "filter": {"$ref": "#/components/schemas/Filter"}}}}}},
+                "responses": ok("202 {job_id, status_url}")}},
+            "/collections/{name}/duplicates/settings": {
+                "get": {"summary": "The collection's duplicate settings (preset, own values) and the thresholds they give",
+                "parameters": [name], "responses": ok("{preset, thresholds, effective}")},
+                "put": {"summary": "Replace the collection's duplicate settings ({} = the server's defaults); admin scope",
+                "parameters": [name], "requestBody": body(json!({"$ref": "#/components/schemas/DedupSettings"})),
+                "responses": ok("{preset, thresholds, effective}")}},
+            "/collections/{name}/duplicates/decisions": {
+                "post": {"summary": "Record a decision on a cluster: not_duplicates (scans stop pairing its members) or duplicates with keep (the others are deleted)",
+                "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["decision", "ids"], "properties": {
+                    "decision": {"type": "string", "enum": ["not_duplicates", "duplicates"]},
+                    "ids": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+                    "keep": {"type": "string", "description": "with duplicates: the id kept"}}})),
+                "responses": ok("{verdict, members: [{id, text}], kept?, at}")},
+                "get": {"summary": "Every decision recorded, oldest first; as=pairs gives labelled pairs (JSON lines) for yusa calibrate --pairs",
+                "parameters": [name, {"name": "as", "in": "query", "schema": {"type": "string", "enum": ["pairs"]}}],
+                "responses": ok("{decisions: [...]} or JSON lines {sentence1, sentence2, label}")}},
             "/jobs/{id}": {"get": {"summary": "A background job: status, progress, and its result when done",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": ok("{id, kind, status: running|done|failed|cancelled, stage, done, total, report?, clusters?, error?}")},
@@ -65,8 +85,10 @@ pub fn spec() -> Value {
             "/jobs": {"get": {"summary": "Every job, newest first, without results", "responses": ok("{jobs: [...]}")}},
             "/similarity": {"post": {"summary": "Pair similarity: STS 0–5 from the cross-encoder, else bi-encoder cosine",
                 "requestBody": body(json!({"type": "object", "required": ["pairs"], "properties": {"pairs": {"type": "array",
-                    "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}})),
-                "responses": ok("{method, model, scores: [{kind: sts|cosine, value}]}")}},
+                    "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}},
+                    "collection": {"type": "string", "description": "decide with this collection's duplicate settings"},
+                    "preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}})),
+                "responses": ok("{method, model, scores: [{kind: sts|cosine, value}], decisions: [{is_duplicate, reason, sts?, cosine, polarity_conflict?, differences}]}")}},
             "/embed": {"post": {"summary": "text-embeddings-inference compatible embeddings",
                 "requestBody": body(json!({"type": "object", "required": ["inputs"], "properties": {
                     "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
@@ -80,9 +102,13 @@ pub fn spec() -> Value {
                 "responses": ok("[{index, score, text?}] best first")}}
         },
         "components": {"schemas": {
-            "Thresholds": {"type": "object", "properties": {"candidate_cosine": {"type": "number"}, "candidate_jaccard": {"type": "number"},
-                "sts": {"type": "number"}, "cosine": {"type": "number"}, "polarity_check": {"type": "boolean"}, "neighbours": {"type": "integer"}}},
+            "Preset": {"type": "string", "enum": ["strict", "balanced", "loose"], "description": "calibrated trade-offs; the README lists their measured precision and recall"},
+            "DedupSettings": {"type": "object", "properties": {"preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}},
+            "Thresholds": {"type": "object", "description": "duplicate thresholds; in requests and settings, the values named replace the layer underneath (request over collection over preset)", "properties": {"candidate_cosine": {"type": "number"}, "candidate_jaccard": {"type": "number"},
+                "sts": {"type": "number"}, "cosine": {"type": "number"}, "polarity_check": {"type": "boolean"}, "neighbours": {"type": "integer"},
+                "confident_cosine": {"type": "number"}, "scan_cross_encoder_from": {"type": "number"}}, "additionalProperties": false},
             "Error": {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}},
+            "Filter": {"type": "object", "description": "metadata conditions, all of which must hold: {field: value} (equality) or {field: {in: [values]}}; at most 16 fields", "additionalProperties": true},
             "NewDoc": {"type": "object", "required": ["text"], "properties": {"id": {"type": "string"}, "text": {"type": "string", "maxLength": 32768},
                 "metadata": {"type": "object"}}},
             "SearchRequest": {"type": "object", "required": ["query"], "properties": {
@@ -95,7 +121,7 @@ pub fn spec() -> Value {
                     {"type": "object", "properties": {"method": {"enum": ["dbsf", "weighted", "z_score"]}, "dense_weight": {"type": "number"}}}],
                     "description": "default: {method: weighted, dense_weight: 0.9} for symmetric collections, 0.3 for asymmetric (question → passage) ones"},
                 "candidates": {"type": "integer"}, "ef_search": {"type": "integer"},
-                "filter": {"type": "object", "description": "metadata conditions: {field: value} (equality) or {field: {in: [values]}}", "additionalProperties": true}}}
+                "filter": {"$ref": "#/components/schemas/Filter"}}}
         }}
     })
 }

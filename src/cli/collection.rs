@@ -100,10 +100,11 @@ pub struct SearchArgs {
     pub rerank: Option<bool>,
     #[arg(long, default_value_t = 20)]
     pub rerank_depth: usize,
-    /// Use reciprocal rank fusion (k = 60) instead of the default score fusion (DBSF).
+    /// Use reciprocal rank fusion (k = 60) instead of the default score fusion (min-max weighted).
     #[arg(long)]
     pub rrf: bool,
-    /// Weight of the dense list in score fusion (0–1, default 0.9).
+    /// Weight of the dense list in score fusion (0–1; default 0.9 on symmetric collections, 0.3 on
+    /// asymmetric ones).
     #[arg(long)]
     pub dense_weight: Option<f32>,
     #[arg(long)]
@@ -139,13 +140,14 @@ fn read_docs(args: &IndexArgs) -> Result<Vec<NewDoc>> {
             Box::new(f)
         }
     };
-    // Rows of a file without ids get `<file stem>-<row>`: re-indexing the same file upserts instead
-    // of duplicating. Documents from stdin without ids get random ones.
+    // Rows without ids get `<file stem>-<row>` (`stdin-<row>` from stdin): re-indexing the same file
+    // upserts instead of duplicating.
     let stem = inner
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let row_id = |row: usize| (!is_stdin).then(|| format!("{stem}-{row}"));
+    let stem = if is_stdin { "stdin".to_owned() } else { stem };
+    let row_id = |row: usize| Some(format!("{stem}-{row}"));
     let mut docs = vec![];
     match format {
         InputFormat::Jsonl => {
@@ -292,7 +294,9 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
             args.dense_weight
                 .map(|w| Fusion::Weighted { dense_weight: w })
         };
-        let resp = engine.search(&args.collection, &req)?;
+        let resp = engine
+            .search(&args.collection, &req)
+            .map_err(|e| super::name_the_collections(&engine, e))?;
         if cli.json {
             all.push(serde_json::json!({"query": q, "response": resp}));
             continue;
@@ -321,6 +325,10 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
                 h.text,
                 h.id
             );
+            // Metadata (an FAQ entry's answer, a review's rating) is part of the hit.
+            if let Some(m) = h.metadata.as_ref().filter(|m| !m.is_null()) {
+                println!("      {m}");
+            }
         }
     }
     if cli.json {
@@ -355,6 +363,21 @@ pub enum CollectionsCommand {
     /// Reclaim the space of deleted documents and checkpoint.
     Compact {
         name: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Show a collection's duplicate thresholds, or set them: a preset and values over it
+    /// (`--set sts=3.0 --set cosine=0.9`); `--reset` returns it to the server's defaults.
+    Thresholds {
+        name: String,
+        #[arg(long)]
+        preset: Option<crate::dedup::settings::Preset>,
+        /// FIELD=VALUE of a threshold (candidate_cosine, candidate_jaccard, sts, cosine,
+        /// polarity_check, neighbours, confident_cosine, scan_cross_encoder_from); repeatable.
+        #[arg(long = "set")]
+        set: Vec<String>,
+        #[arg(long, conflicts_with_all = ["preset", "set"])]
+        reset: bool,
         #[command(flatten)]
         engine: EngineArgs,
     },
@@ -491,6 +514,53 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             }
             Ok(())
         }
+        CollectionsCommand::Thresholds {
+            name,
+            preset,
+            set,
+            reset,
+            engine,
+        } => {
+            let engine = engine.open(cli)?;
+            let named = |e| super::name_the_collections(&engine, e);
+            let mut settings = engine.duplicate_settings(name).map_err(named)?;
+            if *reset {
+                settings = Default::default();
+            }
+            if preset.is_some() {
+                settings.preset = *preset;
+            }
+            if !set.is_empty() {
+                // Merge FIELD=VALUE into the stored values, through JSON so each field keeps its type.
+                let mut patch = serde_json::to_value(settings.thresholds)?;
+                for kv in set {
+                    let (k, v) = kv
+                        .split_once('=')
+                        .with_context(|| format!("--set {kv}: expected FIELD=VALUE"))?;
+                    let v: serde_json::Value = serde_json::from_str(v.trim())
+                        .with_context(|| format!("--set {kv}: not a number or true/false"))?;
+                    patch[k.trim()] = v;
+                }
+                settings.thresholds = serde_json::from_value(patch).context("--set")?;
+            }
+            let effective = if *reset || preset.is_some() || !set.is_empty() {
+                engine.set_duplicate_settings(name, &settings)?
+            } else {
+                engine.resolve_thresholds(Some(name), &Default::default())?
+            };
+            if cli.json {
+                return print_json(
+                    &serde_json::json!({"settings": settings, "effective": effective}),
+                );
+            }
+            println!(
+                "`{name}`: preset {}, own values {}\n  effective: {}",
+                serde_json::to_value(settings.preset.unwrap_or_default())?,
+                serde_json::to_string(&settings.thresholds)?,
+                serde_json::to_string(&effective)?
+            );
+            Ok(())
+        }
         CollectionsCommand::Compact { name, engine } => {
             let s = engine.open(cli)?.collection(name)?.compact()?;
             if cli.json {
@@ -510,6 +580,8 @@ pub enum EvalCommand {
     Pairs(super::dedup::EvalPairsArgs),
     /// Pairwise precision / recall / F1 of the duplicate scan's clusters on paraKQC.
     Clusters(super::dedup::EvalClustersArgs),
+    /// Check-before-insert precision / recall per preset (scripts/faq_check_set.py).
+    Check(super::dedup::EvalCheckArgs),
     /// STS quality of a cross-encoder: Pearson, Spearman, F1 of score ≥ 3.0, MSE.
     Sts(super::train::EvalStsArgs),
     /// Turn paraKQC into BEIR files (each sentence queries the rest; its 9 siblings are relevant).
@@ -550,6 +622,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
         EvalCommand::Sts(a) => super::train::run_eval_sts(cli, a),
         EvalCommand::Pairs(a) => super::dedup::run_eval_pairs(cli, a),
         EvalCommand::Clusters(a) => super::dedup::run_eval_clusters(cli, a),
+        EvalCommand::Check(a) => super::dedup::run_eval_check(cli, a),
         EvalCommand::ConvertParakqc { input, out } => {
             let n = retrieval::convert_parakqc(input, out)?;
             println!("wrote {n} documents and queries to {}", out.display());

@@ -2,8 +2,9 @@
 
 use super::collection::EngineArgs;
 use super::{print_json, progress_bar, Cli};
+use crate::dedup::settings::{DedupConfig, DedupSettings, Preset, ThresholdPatch};
 use crate::dedup::{explain::polarity_conflict, minhash, Thresholds};
-use crate::engine::{Engine, DEDUP_CONFIG};
+use crate::engine::Engine;
 use crate::eval::stats::{best_f1, binary_at, roc_auc, threshold_for_precision, BinaryScores};
 use crate::eval::sts::{read_pairs, Pair};
 use crate::index::NewDoc;
@@ -35,23 +36,41 @@ pub struct DedupArgs {
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: ClusterFormat,
-    /// Thresholds file (default: models/dedup.json).
+    /// A preset over the collection's own values (default: the collection's preset, else balanced).
     #[arg(long)]
+    pub preset: Option<Preset>,
+    /// A thresholds file that replaces the collection's settings for this run.
+    #[arg(long, conflicts_with = "preset")]
     pub thresholds: Option<PathBuf>,
 }
 
+/// A thresholds file's values (a `yusa calibrate --out` file: its balanced thresholds), or the
+/// server's balanced ones.
 fn thresholds(engine: &Engine, path: &Option<PathBuf>) -> Result<Thresholds> {
     Ok(match path {
-        Some(p) => Thresholds::load(p)?,
+        Some(p) => DedupConfig::load(p)?.balanced,
         None => engine.dedup_thresholds(),
     })
 }
 
 pub fn run_dedup(cli: &Cli, args: &DedupArgs) -> Result<()> {
     let engine = args.engine.open(cli)?;
-    let th = thresholds(&engine, &args.thresholds)?;
+    let th = match &args.thresholds {
+        Some(p) => DedupConfig::load(p)?.balanced,
+        None => engine
+            .resolve_thresholds(
+                Some(&args.collection),
+                &DedupSettings {
+                    preset: args.preset,
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| super::name_the_collections(&engine, e))?,
+    };
     if !args.check.is_empty() {
-        let r = engine.check_duplicates(&args.collection, args.check.clone(), Some(th))?;
+        let r = engine
+            .check_duplicates(&args.collection, args.check.clone(), Some(th), None)
+            .map_err(|e| super::name_the_collections(&engine, e))?;
         if cli.json {
             return print_json(&r);
         }
@@ -76,8 +95,15 @@ pub fn run_dedup(cli: &Cli, args: &DedupArgs) -> Result<()> {
     }
     let pb = progress_bar(0, "scanning");
     let progress = super::stage_progress(&pb);
-    let (report, clusters) =
-        engine.scan_duplicates(&args.collection, Some(th), &progress, &Default::default())?;
+    let (report, clusters) = engine
+        .scan_duplicates(
+            &args.collection,
+            Some(th),
+            None,
+            &progress,
+            &Default::default(),
+        )
+        .map_err(|e| super::name_the_collections(&engine, e))?;
     pb.finish_and_clear();
     let mut w: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
@@ -203,24 +229,21 @@ fn score_pairs(
     Ok(out)
 }
 
-/// The verifier's decision score, ordered like [`crate::dedup::decide`]: exact above everything,
-/// vetoed below everything, a confident cosine above any STS, else STS (or cosine).
+/// The verifier's decision score, ordered like [`crate::dedup::decide_why`]: exact above
+/// everything, a confident cosine free of polarity conflicts above any STS, else the STS score; with
+/// no STS score, the cosine, below everything when the polarity check vetoes it.
 fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
     if s.exact {
         return 100.0;
     }
-    let confident = s.sts.is_some() && th.confident_cosine.is_some_and(|c| s.cosine.value() >= c);
-    let base = if confident {
-        50.0 // accepted on the cosine alone, above any STS threshold
-    } else {
-        s.sts
-            .map(|x| x.value() as f64)
-            .unwrap_or(s.cosine.value() as f64)
-    };
-    if th.polarity_check && s.polarity.is_some() {
-        base - 100.0
-    } else {
-        base
+    let conflict = th.polarity_check && s.polarity.is_some();
+    let confident =
+        s.sts.is_some() && !conflict && th.confident_cosine.is_some_and(|c| s.cosine.value() >= c);
+    match s.sts {
+        _ if confident => 50.0, // accepted on the cosine alone, above any STS threshold
+        Some(x) => x.value() as f64,
+        None if conflict => s.cosine.value() as f64 - 100.0,
+        None => s.cosine.value() as f64,
     }
 }
 
@@ -357,18 +380,45 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
 pub struct CalibrateArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Labelled pairs (as for `yusa eval pairs`); repeatable.
+    /// Labelled pairs (as for `yusa eval pairs`, or a collection's reviewed decisions from
+    /// `GET /collections/C/duplicates/decisions?as=pairs`); repeatable.
     #[arg(long = "pairs", required = true)]
     pub pairs: Vec<PathBuf>,
-    /// Pick the lowest threshold that reaches this precision instead of the best F1.
-    #[arg(long)]
-    pub target_precision: Option<f64>,
-    /// Where to write the thresholds (default: <models-dir>/dedup.json, the server-wide default).
-    #[arg(long)]
+    /// Precision the `balanced` preset must reach on these pairs (`strict`: halfway from it to 1;
+    /// `loose`: the best F1).
+    #[arg(long, default_value_t = 0.95)]
+    pub target_precision: f64,
+    /// Write the thresholds and presets to this file (`models/dedup.json` makes them the server-wide
+    /// default: say so explicitly, it is never written otherwise).
+    #[arg(
+        long,
+        required_unless_present = "collection",
+        conflicts_with = "collection"
+    )]
     pub out: Option<PathBuf>,
+    /// Store the balanced thresholds as this collection's own (its `duplicates` settings).
+    #[arg(long)]
+    pub collection: Option<String>,
+}
+
+/// Precision and recall of a set of thresholds on the calibration pairs, by the decision rule.
+fn reached(scored: &[Scored], th: &Thresholds, has_ce: bool) -> BinaryScores {
+    let scores: Vec<f64> = scored.iter().map(|s| decision_score(s, th)).collect();
+    let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
+    binary_at(
+        &scores,
+        &labels,
+        if has_ce { th.sts } else { th.cosine } as f64,
+    )
 }
 
 pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
+    if !(0.5..1.0).contains(&args.target_precision) {
+        bail!(
+            "--target-precision must be in 0.5..1, got {}",
+            args.target_precision
+        );
+    }
     let engine = args.engine.open(cli)?;
     let mut pairs = vec![];
     for p in &args.pairs {
@@ -378,39 +428,53 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
     let scored = score_pairs(&engine, &pairs, &|d, _| pb.set_position(d as u64))?;
     pb.finish_and_clear();
     let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
-    // Verification thresholds: best F1, or the lowest threshold that reaches the target precision.
-    let pick = |scores: &[f64], labels: &[bool]| -> BinaryScores {
-        match args.target_precision {
+    let has_ce = engine.has_cross_encoder();
+    // The lowest threshold that reaches the precision (None: the best F1); where no threshold
+    // reaches it, the best F1 — or, for a preset stricter than another, no looser than that one.
+    let pick = |scores: &[f64], labels: &[bool], precision: Option<f64>, floor: f32| -> f32 {
+        let best = best_f1(scores, labels).threshold as f32;
+        match precision {
+            None => best,
             Some(p) => threshold_for_precision(scores, labels, p)
-                .unwrap_or_else(|| best_f1(scores, labels)),
-            None => best_f1(scores, labels),
+                .map_or(best.max(floor), |b| (b.threshold as f32).max(floor)),
         }
     };
-    // Verification thresholds are chosen on the pairs the polarity check lets through.
-    let kept: Vec<usize> = (0..scored.len())
-        .filter(|&i| scored[i].polarity.is_none() || scored[i].exact)
+    // The cosine decides only where the polarity check lets a pair through (see `decide_why`); the
+    // cross-encoder's STS decides every non-exact pair, flipped ones included.
+    let through: Vec<usize> = (0..scored.len())
+        .filter(|&i| !scored[i].exact && scored[i].polarity.is_none())
         .collect();
-    let kept_labels: Vec<bool> = kept.iter().map(|&i| labels[i]).collect();
-    let cos: Vec<f64> = kept
+    let through_labels: Vec<bool> = through.iter().map(|&i| labels[i]).collect();
+    let cos: Vec<f64> = through
         .iter()
         .map(|&i| scored[i].cosine.value() as f64)
         .collect();
-    let cos_pick = pick(&cos, &kept_labels);
-    let mut th = engine.dedup_thresholds();
-    th.cosine = cos_pick.threshold as f32;
-    if engine.has_cross_encoder() {
-        let sts: Vec<f64> = kept
-            .iter()
-            .map(|&i| scored[i].sts.map(|s| s.value() as f64).unwrap_or(0.0))
-            .collect();
-        let b = pick(&sts, &kept_labels);
-        th.sts = b.threshold as f32;
-        // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
-        th.confident_cosine = threshold_for_precision(&cos, &kept_labels, 0.99)
-            .map(|b| (b.threshold as f32).max(th.cosine));
-        // Scans ask the cross-encoder only about pairs the cosine calls duplicates.
-        th.scan_cross_encoder_from = Some(th.cosine);
-    }
+    let inexact: Vec<usize> = (0..scored.len()).filter(|&i| !scored[i].exact).collect();
+    let inexact_labels: Vec<bool> = inexact.iter().map(|&i| labels[i]).collect();
+    let sts: Vec<f64> = inexact
+        .iter()
+        .map(|&i| scored[i].sts.map(|s| s.value() as f64).unwrap_or(0.0))
+        .collect();
+    let base = engine.dedup_thresholds();
+    let fit = |precision: Option<f64>, floor: &Thresholds| -> Thresholds {
+        let mut th = base;
+        th.cosine = pick(&cos, &through_labels, precision, floor.cosine);
+        if has_ce {
+            th.sts = pick(&sts, &inexact_labels, precision, floor.sts);
+            // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
+            th.confident_cosine = threshold_for_precision(&cos, &through_labels, 0.99)
+                .map(|b| (b.threshold as f32).max(th.cosine));
+            // Scans ask the cross-encoder only about pairs the cosine calls duplicates.
+            th.scan_cross_encoder_from = Some(th.cosine);
+        }
+        th
+    };
+    let none = Thresholds {
+        sts: 0.0,
+        cosine: -1.0,
+        ..base
+    };
+    let mut balanced = fit(Some(args.target_precision), &none);
     // Candidates: a cosine that keeps 98% of the true duplicates (recall first; verification decides).
     let mut pos_cos: Vec<f64> = scored
         .iter()
@@ -419,31 +483,210 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         .collect();
     pos_cos.sort_by(|a, b| a.total_cmp(b));
     if !pos_cos.is_empty() {
-        th.candidate_cosine =
-            (pos_cos[(pos_cos.len() as f64 * 0.02) as usize] as f32).min(th.cosine);
+        balanced.candidate_cosine =
+            (pos_cos[(pos_cos.len() as f64 * 0.02) as usize] as f32).min(balanced.cosine);
     }
     // Lexical candidates are recall-first too: the best-F1 Jaccard even under a precision target.
     let jac: Vec<f64> = scored.iter().map(|s| s.jaccard as f64).collect();
-    th.candidate_jaccard = (best_f1(&jac, &labels).threshold as f32).max(0.3);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| cli.models_dir.join(DEDUP_CONFIG));
-    std::fs::write(&out, serde_json::to_string_pretty(&th)?)?;
+    balanced.candidate_jaccard = (best_f1(&jac, &labels).threshold as f32).max(0.3);
+    let patch = |th: Thresholds| ThresholdPatch {
+        sts: has_ce.then_some(th.sts),
+        cosine: Some(th.cosine),
+        scan_cross_encoder_from: th.scan_cross_encoder_from,
+        ..Default::default()
+    };
+    let strict = fit(Some((1.0 + args.target_precision) / 2.0), &balanced);
+    // Loose is the best F1, but never stricter than balanced.
+    let mut loose = fit(None, &none);
+    loose.sts = loose.sts.min(balanced.sts);
+    loose.cosine = loose.cosine.min(balanced.cosine);
+    loose.scan_cross_encoder_from = loose.scan_cross_encoder_from.map(|_| loose.cosine);
+    let config = DedupConfig {
+        balanced,
+        presets: [
+            (Preset::Strict, patch(strict)),
+            (Preset::Loose, patch(loose)),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let report: Vec<(Preset, BinaryScores)> = [Preset::Strict, Preset::Balanced, Preset::Loose]
+        .into_iter()
+        .map(|p| (p, reached(&scored, &config.preset(p), has_ce)))
+        .collect();
+    let written_to = match (&args.out, &args.collection) {
+        (Some(out), _) => {
+            std::fs::write(out, serde_json::to_string_pretty(&config)?)?;
+            out.display().to_string()
+        }
+        (None, Some(c)) => {
+            let own = DedupSettings {
+                preset: None,
+                thresholds: ThresholdPatch {
+                    candidate_cosine: Some(balanced.candidate_cosine),
+                    candidate_jaccard: Some(balanced.candidate_jaccard),
+                    confident_cosine: balanced.confident_cosine,
+                    ..patch(balanced)
+                },
+            };
+            engine
+                .set_duplicate_settings(c, &own)
+                .map_err(|e| super::name_the_collections(&engine, e))?;
+            format!("collection {c}")
+        }
+        (None, None) => unreachable!("clap requires --out or --collection"),
+    };
     if cli.json {
-        return print_json(
-            &serde_json::json!({"thresholds": th, "written_to": out, "pairs": pairs.len()}),
+        return print_json(&serde_json::json!({
+            "config": config, "written_to": written_to, "pairs": pairs.len(),
+            "reached": report.iter().map(|(p, b)| serde_json::json!({"preset": p, "on_these_pairs": b})).collect::<Vec<_>>(),
+        }));
+    }
+    println!(
+        "calibrated on {} pairs ({} duplicates); written to {written_to}",
+        pairs.len(),
+        labels.iter().filter(|&&l| l).count()
+    );
+    println!("preset      threshold      P      R     F1   (on these pairs, by the decision rule)");
+    for (p, b) in &report {
+        let th = config.preset(*p);
+        println!(
+            "{:<10} {:>10}  {:.3}  {:.3}  {:.3}",
+            serde_json::to_value(p)?.as_str().unwrap_or(""),
+            if has_ce {
+                format!("STS {:.3}", th.sts)
+            } else {
+                format!("cos {:.4}", th.cosine)
+            },
+            b.precision,
+            b.recall,
+            b.f1
         );
     }
     println!(
-        "calibrated on {} pairs: cosine ≥ {:.4}{}, candidates at cosine ≥ {:.4} or bigram Jaccard ≥ {:.3}; written to {}",
-        pairs.len(),
-        th.cosine,
-        if engine.has_cross_encoder() { format!(", STS ≥ {:.3}", th.sts) } else { String::new() },
-        th.candidate_cosine,
-        th.candidate_jaccard,
-        out.display()
+        "candidates at cosine ≥ {:.4} or bigram Jaccard ≥ {:.3}; cosine alone (no cross-encoder) ≥ {:.4}",
+        balanced.candidate_cosine, balanced.candidate_jaccard, balanced.cosine
     );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct EvalCheckArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The stored entries, JSONL {id, text, metadata?} (scripts/faq_check_set.py).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Texts to check, JSONL {text, duplicate_of: id or null}.
+    #[arg(long)]
+    pub queries: PathBuf,
+}
+
+#[derive(serde::Deserialize)]
+struct CheckQuery {
+    text: String,
+    duplicate_of: Option<String>,
+}
+
+/// Check-before-insert as an FAQ editor meets it: each query is checked against the stored entries,
+/// under each preset. A query counts as flagged when the check reports any duplicate; a flag is
+/// right when the query is a duplicate and its entry is among those reported.
+pub fn run_eval_check(cli: &Cli, args: &EvalCheckArgs) -> Result<()> {
+    let read = |p: &PathBuf| -> Result<Vec<String>> {
+        Ok(std::fs::read_to_string(p)?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect())
+    };
+    let docs: Vec<NewDoc> = read(&args.corpus)?
+        .iter()
+        .map(|l| serde_json::from_str(l))
+        .collect::<Result<_, _>>()?;
+    let queries: Vec<CheckQuery> = read(&args.queries)?
+        .iter()
+        .map(|l| serde_json::from_str(l))
+        .collect::<Result<_, _>>()?;
+    let tmp = tempfile::tempdir()?;
+    let mut cfg = args.engine.config(cli);
+    cfg.index_root = tmp.path().to_owned();
+    let engine = Engine::open(&cfg)?;
+    engine.create_collection("eval", crate::index::DocRole::Symmetric)?;
+    for c in docs.chunks(256) {
+        engine.add_documents("eval", c.to_vec())?;
+    }
+    let positives = queries.iter().filter(|q| q.duplicate_of.is_some()).count();
+    let mut rows = vec![];
+    for preset in [Preset::Strict, Preset::Balanced, Preset::Loose] {
+        let th = engine.resolve_thresholds(
+            Some("eval"),
+            &DedupSettings {
+                preset: Some(preset),
+                ..Default::default()
+            },
+        )?;
+        let pb = progress_bar(queries.len() as u64, "checking");
+        let (mut flagged, mut right) = (0usize, 0usize);
+        for chunk in queries.chunks(64) {
+            let texts = chunk.iter().map(|q| q.text.clone()).collect();
+            let results = engine.check_duplicates("eval", texts, Some(th), None)?;
+            for (q, r) in chunk.iter().zip(results) {
+                if r.duplicates.is_empty() {
+                    continue;
+                }
+                flagged += 1;
+                right += usize::from(
+                    q.duplicate_of
+                        .as_ref()
+                        .is_some_and(|id| r.duplicates.iter().any(|d| &d.id == id)),
+                );
+            }
+            pb.inc(chunk.len() as u64);
+        }
+        pb.finish_and_clear();
+        let precision = if flagged == 0 {
+            0.0
+        } else {
+            right as f64 / flagged as f64
+        };
+        let recall = right as f64 / positives.max(1) as f64;
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        rows.push(serde_json::json!({
+            "preset": preset, "sts": th.sts, "cosine": th.cosine, "flagged": flagged, "right": right,
+            "precision": precision, "recall": recall, "f1": f1,
+        }));
+    }
+    if cli.json {
+        return print_json(&serde_json::json!({
+            "entries": docs.len(), "queries": queries.len(), "duplicates": positives, "presets": rows,
+        }));
+    }
+    println!(
+        "{} entries, {} queries ({positives} duplicates); verifier: {}",
+        docs.len(),
+        queries.len(),
+        if engine.has_cross_encoder() {
+            "cross-encoder"
+        } else {
+            "cosine"
+        }
+    );
+    println!("preset      flagged  right      P      R     F1");
+    for r in &rows {
+        println!(
+            "{:<10} {:>8} {:>6}  {:.3}  {:.3}  {:.3}",
+            r["preset"].as_str().unwrap_or(""),
+            r["flagged"],
+            r["right"],
+            r["precision"].as_f64().unwrap_or(0.0),
+            r["recall"].as_f64().unwrap_or(0.0),
+            r["f1"].as_f64().unwrap_or(0.0)
+        );
+    }
     Ok(())
 }
 
@@ -495,7 +738,7 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
     let pb = progress_bar(0, "scanning");
     let progress = super::stage_progress(&pb);
     let (report, clusters) =
-        engine.scan_duplicates("eval", Some(th), &progress, &Default::default())?;
+        engine.scan_duplicates("eval", Some(th), None, &progress, &Default::default())?;
     pb.finish_and_clear();
     // Pairwise precision / recall: a predicted pair is two sentences in one cluster; a gold pair two in one set.
     let set_of = |id: &str| id.parse::<usize>().unwrap_or(0) / 10;

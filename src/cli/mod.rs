@@ -82,6 +82,27 @@ pub enum Command {
 }
 
 /// Runs the CLI; `main` only maps the error to an exit code.
+/// A missing collection, told with the ones that exist: `--collection` defaults to `default`, and
+/// "not found" alone leaves a new user guessing.
+pub fn name_the_collections(engine: &crate::engine::Engine, e: crate::Error) -> anyhow::Error {
+    match e {
+        crate::Error::CollectionNotFound(name) => {
+            let names = engine.collection_names();
+            if names.is_empty() {
+                anyhow::anyhow!(
+                    "collection `{name}` not found: the index folder has no collections yet (create one with `yusa index --collection NAME --input FILE`)"
+                )
+            } else {
+                anyhow::anyhow!(
+                    "collection `{name}` not found; the index folder has: {} (pass --collection NAME)",
+                    names.join(", ")
+                )
+            }
+        }
+        e => e.into(),
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let filter = match cli.verbose {
         0 => "warn",

@@ -2,11 +2,14 @@
 //! from it. Writes go WAL first (fsync), then to memory and the indexes; reads see a document once its
 //! write call returned.
 //!
-//! Files: `manifest.json`, `docs.bin` (checkpoint), `wal.log`, `lexical/` (tantivy).
+//! Files: `manifest.json`, `docs.bin` (checkpoint), `wal.log`, `lexical/` (tantivy), `review.jsonl`
+//! (people's duplicate decisions, [`super::review`]), `settings.json` (other stages' per-collection
+//! settings, stored verbatim).
 
 use super::dense::{DenseIndex, HnswParams};
 use super::lexical::LexicalIndex;
 use super::manifest::{DocRole, EncoderId, Manifest, FORMAT_VERSION};
+use super::review::{Review, ReviewLog, ReviewedDoc, Verdict};
 use super::store::{DocStore, StoredDoc};
 use super::wal::{Recovery, Wal, WalDamage, WalOp, WalRecord};
 use crate::error::{Error, Result};
@@ -98,6 +101,10 @@ pub struct Collection {
     wal: Mutex<Wal>,
     dense: RwLock<DenseIndex>,
     lexical: LexicalIndex,
+    review: Mutex<ReviewLog>,
+    /// `settings.json`: one JSON value per key, each owned by the stage that reads it (the duplicate
+    /// thresholds by `dedup`); the index only keeps them durable.
+    settings: Mutex<serde_json::Map<String, serde_json::Value>>,
     /// Held for as long as the collection is open: one process per collection.
     _lock: super::lock::CollectionLock,
 }
@@ -110,6 +117,21 @@ fn to_doc(d: &StoredDoc) -> Doc {
             .metadata
             .as_deref()
             .and_then(|m| serde_json::from_str(m).ok()),
+    }
+}
+
+/// The file of [`Collection::setting`]s in a collection folder.
+pub const SETTINGS_FILE: &str = "settings.json";
+
+fn load_settings(dir: &Path) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let path = dir.join(SETTINGS_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+            path,
+            detail: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(Error::io(&path)(e)),
     }
 }
 
@@ -339,6 +361,8 @@ impl Collection {
                 wal: Mutex::new(wal),
                 dense: RwLock::new(dense),
                 lexical,
+                review: Mutex::new(ReviewLog::open(dir)?),
+                settings: Mutex::new(load_settings(dir)?),
                 _lock: lock,
             },
             damage,
@@ -481,6 +505,101 @@ impl Collection {
         drop(wal);
         self.refresh()?;
         Ok(true)
+    }
+
+    /// Records a person's decision on a group of documents (see [`super::review`]), durably, before
+    /// acting on it: for [`Verdict::Duplicates`] the members other than `kept` are then deleted.
+    /// Every id must exist, and a group has at least two members.
+    pub fn review(&self, verdict: Verdict, ids: &[String], kept: Option<&str>) -> Result<Review> {
+        let mut unique: Vec<&String> = vec![];
+        for id in ids {
+            if !unique.contains(&id) {
+                unique.push(id);
+            }
+        }
+        if unique.len() < 2 {
+            return Err(Error::BadRequest(
+                "a decision needs at least two different document ids".into(),
+            ));
+        }
+        let members = unique
+            .iter()
+            .map(|id| {
+                self.get(id)
+                    .map(|d| ReviewedDoc {
+                        id: d.id,
+                        text: d.text,
+                    })
+                    .ok_or_else(|| {
+                        Error::BadRequest(format!(
+                            "no document `{id}` in collection {}",
+                            self.name()
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let kept = match (verdict, kept) {
+            (Verdict::Duplicates, Some(k)) if unique.iter().any(|id| *id == k) => {
+                Some(k.to_owned())
+            }
+            (Verdict::Duplicates, _) => {
+                return Err(Error::BadRequest(
+                    "a `duplicates` decision names the member it keeps (`keep`, one of `ids`)"
+                        .into(),
+                ))
+            }
+            (Verdict::NotDuplicates, None) => None,
+            (Verdict::NotDuplicates, Some(_)) => {
+                return Err(Error::BadRequest(
+                    "`keep` goes with a `duplicates` decision only".into(),
+                ))
+            }
+        };
+        let review = Review {
+            verdict,
+            members,
+            kept,
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        self.review.lock().append(review.clone())?;
+        if let Some(k) = &review.kept {
+            for m in review.members.iter().filter(|m| &m.id != k) {
+                self.delete(&m.id)?;
+            }
+        }
+        Ok(review)
+    }
+
+    /// Every decision recorded, oldest first.
+    pub fn reviews(&self) -> Vec<Review> {
+        self.review.lock().reviews().to_vec()
+    }
+
+    /// Whether someone ruled documents `a` and `b` not duplicates (scans leave such pairs apart).
+    pub fn ruled_apart(&self, a: &str, b: &str) -> bool {
+        self.review.lock().ruled_apart(a, b)
+    }
+
+    /// A stored setting (None: never set).
+    pub fn setting(&self, key: &str) -> Option<serde_json::Value> {
+        self.settings.lock().get(key).cloned()
+    }
+
+    /// Stores a setting durably (atomic rewrite of `settings.json`); `Value::Null` removes it.
+    pub fn set_setting(&self, key: &str, value: serde_json::Value) -> Result<()> {
+        let mut settings = self.settings.lock();
+        let mut next = settings.clone();
+        if value.is_null() {
+            next.remove(key);
+        } else {
+            next.insert(key.to_owned(), value);
+        }
+        let bytes = serde_json::to_vec_pretty(&next).expect("settings serialise");
+        super::store::write_atomically(&self.dir.join(SETTINGS_FILE), &bytes)?;
+        *settings = next;
+        Ok(())
     }
 
     /// Makes lexical changes searchable (a tantivy commit). Dense changes are visible at once.

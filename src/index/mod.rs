@@ -5,10 +5,12 @@
 pub mod catalog;
 pub mod collection;
 pub mod dense;
+pub mod filter;
 pub mod lexical;
 pub mod lock;
 pub mod manifest;
 pub mod reembed;
+pub mod review;
 pub mod store;
 pub mod wal;
 

@@ -149,6 +149,14 @@ pub fn reembed(
             done += chunk.len();
             progress(done, total);
         }
+        // People's duplicate decisions are about ids and texts, which the copy keeps; settings too.
+        for file in [super::review::FILE, super::collection::SETTINGS_FILE] {
+            let from = dir.join(file);
+            if from.is_file() {
+                let to = build.join(file);
+                std::fs::copy(&from, &to).map_err(Error::io(&to))?;
+            }
+        }
         new.checkpoint()
     };
     if let Err(e) = fill(&new) {

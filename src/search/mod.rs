@@ -65,31 +65,7 @@ pub struct SearchRequest {
     pub filter: Option<MetadataFilter>,
 }
 
-/// Conditions on a document's metadata fields (all must hold).
-pub type MetadataFilter = std::collections::BTreeMap<String, FieldCondition>;
-
-/// One field's condition.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum FieldCondition {
-    In {
-        #[serde(rename = "in")]
-        values: Vec<serde_json::Value>,
-    },
-    Equals(serde_json::Value),
-}
-
-/// Whether a document's metadata meets every condition of the filter.
-pub fn matches_filter(metadata: Option<&serde_json::Value>, filter: &MetadataFilter) -> bool {
-    filter.iter().all(|(field, cond)| {
-        let v = metadata.and_then(|m| m.get(field));
-        match (cond, v) {
-            (_, None) => false,
-            (FieldCondition::Equals(x), Some(v)) => v == x,
-            (FieldCondition::In { values }, Some(v)) => values.contains(v),
-        }
-    })
-}
+pub use crate::index::filter::{matches_filter, FieldCondition, MetadataFilter};
 
 impl SearchRequest {
     pub fn new(query: impl Into<String>) -> Self {
@@ -141,18 +117,7 @@ impl SearchRequest {
             _ => {}
         }
         if let Some(f) = &self.filter {
-            if f.len() > 16 {
-                return Err(Error::BadRequest(
-                    "filter: at most 16 metadata fields".into(),
-                ));
-            }
-            if f.values()
-                .any(|c| matches!(c, FieldCondition::In { values } if values.len() > 1000))
-            {
-                return Err(Error::BadRequest(
-                    "filter: at most 1000 values in `in`".into(),
-                ));
-            }
+            crate::index::filter::validate(f)?;
         }
         if let Some(ef) = self.ef_search {
             if ef == 0 || ef > 4 * MAX_K {

@@ -1,0 +1,231 @@
+//! People's decisions on duplicate clusters ("these are not duplicates", "these were duplicates: I
+//! kept this one"), kept with the collection in an append-only JSON-lines file.
+//!
+//! Why stored at all: a scan must not show a group again after someone ruled it is not a group, and
+//! the decisions are labelled pairs from the collection's own domain — exactly what `yusa calibrate`
+//! needs to fit that collection's thresholds. The texts are stored with the ids, because a "keep one"
+//! decision deletes the others and the pair must outlive them.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file's name inside a collection folder.
+pub const FILE: &str = "review.jsonl";
+
+/// What a person decided about a group of documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No two of the members are duplicates; scans stop pairing them.
+    NotDuplicates,
+    /// The members say the same thing; `kept` stayed and the others were deleted.
+    Duplicates,
+}
+
+/// One member as it was when the decision was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewedDoc {
+    pub id: String,
+    pub text: String,
+}
+
+/// One stored decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub verdict: Verdict,
+    pub members: Vec<ReviewedDoc>,
+    /// The member kept (duplicates only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub at: u64,
+}
+
+/// A labelled pair, in the JSONL format `yusa calibrate --pairs` reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelledPair {
+    pub sentence1: String,
+    pub sentence2: String,
+    pub label: u8,
+}
+
+impl Review {
+    /// Every pair the decision labels: all pairs of members for "not duplicates", the kept member
+    /// against each other one for "duplicates" (what was actually judged).
+    pub fn pairs(&self) -> Vec<LabelledPair> {
+        let m = &self.members;
+        match self.verdict {
+            Verdict::NotDuplicates => (0..m.len())
+                .flat_map(|i| (i + 1..m.len()).map(move |j| (i, j)))
+                .map(|(i, j)| LabelledPair {
+                    sentence1: m[i].text.clone(),
+                    sentence2: m[j].text.clone(),
+                    label: 0,
+                })
+                .collect(),
+            Verdict::Duplicates => {
+                let Some(kept) = m.iter().find(|d| Some(&d.id) == self.kept.as_ref()) else {
+                    return vec![];
+                };
+                m.iter()
+                    .filter(|d| d.id != kept.id)
+                    .map(|d| LabelledPair {
+                        sentence1: kept.text.clone(),
+                        sentence2: d.text.clone(),
+                        label: 1,
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The decisions of one collection. The file is the truth; the set of "not duplicates" id pairs is
+/// derived from it at open and kept up to date on each append.
+#[derive(Debug)]
+pub struct ReviewLog {
+    path: PathBuf,
+    reviews: Vec<Review>,
+    not_duplicates: HashSet<(String, String)>,
+}
+
+fn ordered(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
+impl ReviewLog {
+    /// Reads `dir/review.jsonl` (none yet is an empty log). A torn last line — a crash during an
+    /// append that was never acknowledged — is skipped; damage anywhere else is an error.
+    pub fn open(dir: &Path) -> Result<ReviewLog> {
+        let path = dir.join(FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io(&path)(e)),
+        };
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut log = ReviewLog {
+            path,
+            reviews: vec![],
+            not_duplicates: HashSet::new(),
+        };
+        for (i, line) in lines.iter().enumerate() {
+            match serde_json::from_str::<Review>(line) {
+                Ok(r) => log.remember(r),
+                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {
+                    tracing::warn!("{}: skipping a torn last line", log.path.display());
+                }
+                Err(e) => {
+                    return Err(Error::Corrupt {
+                        path: log.path.clone(),
+                        detail: format!("line {}: {e}", i + 1),
+                    })
+                }
+            }
+        }
+        Ok(log)
+    }
+
+    fn remember(&mut self, r: Review) {
+        if r.verdict == Verdict::NotDuplicates {
+            for (i, a) in r.members.iter().enumerate() {
+                for b in &r.members[i + 1..] {
+                    self.not_duplicates.insert(ordered(&a.id, &b.id));
+                }
+            }
+        }
+        self.reviews.push(r);
+    }
+
+    /// Appends a decision and syncs it to disk before returning (acknowledged = durable).
+    pub fn append(&mut self, r: Review) -> Result<()> {
+        let mut line = serde_json::to_string(&r).expect("a review serialises");
+        line.push('\n');
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(Error::io(&self.path))?;
+        f.write_all(line.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(Error::io(&self.path))?;
+        self.remember(r);
+        Ok(())
+    }
+
+    /// Whether someone ruled that documents `a` and `b` are not duplicates.
+    pub fn ruled_apart(&self, a: &str, b: &str) -> bool {
+        !self.not_duplicates.is_empty() && self.not_duplicates.contains(&ordered(a, b))
+    }
+
+    pub fn reviews(&self) -> &[Review] {
+        &self.reviews
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, text: &str) -> ReviewedDoc {
+        ReviewedDoc {
+            id: id.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn decisions_survive_reopen_and_label_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = ReviewLog::open(dir.path()).unwrap();
+        log.append(Review {
+            verdict: Verdict::NotDuplicates,
+            members: vec![
+                doc("a", "환불 되나요"),
+                doc("b", "환불 안 되나요"),
+                doc("c", "x"),
+            ],
+            kept: None,
+            at: 1,
+        })
+        .unwrap();
+        log.append(Review {
+            verdict: Verdict::Duplicates,
+            members: vec![doc("d", "배송 언제 와요"), doc("e", "배송 언제 오나요")],
+            kept: Some("e".into()),
+            at: 2,
+        })
+        .unwrap();
+        let log = ReviewLog::open(dir.path()).unwrap();
+        assert_eq!(log.reviews().len(), 2);
+        assert!(log.ruled_apart("b", "a") && log.ruled_apart("a", "c"));
+        assert!(!log.ruled_apart("d", "e"));
+        assert_eq!(log.reviews()[0].pairs().len(), 3);
+        assert_eq!(
+            log.reviews()[1].pairs(),
+            vec![LabelledPair {
+                sentence1: "배송 언제 오나요".into(),
+                sentence2: "배송 언제 와요".into(),
+                label: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_but_damage_elsewhere_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = r#"{"verdict":"not_duplicates","members":[{"id":"a","text":"x"},{"id":"b","text":"y"}],"at":1}"#;
+        std::fs::write(dir.path().join(FILE), format!("{good}\n{{\"verdict\":\"no")).unwrap();
+        let log = ReviewLog::open(dir.path()).unwrap();
+        assert_eq!(log.reviews().len(), 1);
+        std::fs::write(dir.path().join(FILE), format!("garbage\n{good}\n")).unwrap();
+        assert!(ReviewLog::open(dir.path()).is_err());
+    }
+}

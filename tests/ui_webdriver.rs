@@ -1,0 +1,358 @@
+//! The web page driven like a person would, in a real browser: Debian's chromedriver and headless
+//! Chromium over WebDriver (fantoccini). Every page is loaded, forms are filled and buttons clicked,
+//! and the resulting state is checked through the JSON API. A script error on any page fails the
+//! test (the page records them in `window.__yusaErrors`).
+//!
+//! Needs `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the test says so and
+//! passes, unless `YUSA_REQUIRE_BROWSER=1` (CI). `YUSA_SCREENSHOTS=DIR` saves a PNG of each page.
+
+mod common;
+
+use common::http::{delete, get, post, Server};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DRIVER: &str = "/usr/bin/chromedriver";
+const BROWSER: &str = "/usr/bin/chromium";
+
+fn installed() -> bool {
+    let ok = std::path::Path::new(DRIVER).exists() && std::path::Path::new(BROWSER).exists();
+    if !ok {
+        assert!(
+            std::env::var("YUSA_REQUIRE_BROWSER").is_err(),
+            "YUSA_REQUIRE_BROWSER is set but chromium / chromium-driver are not installed"
+        );
+        eprintln!("chromium-driver not installed: WebDriver tests skipped (apt-get install chromium chromium-driver)");
+    }
+    ok
+}
+
+/// A chromedriver process on a free port, killed on drop.
+struct Driver(Child, u16);
+
+impl Driver {
+    fn start() -> Driver {
+        let port = common::http::free_port();
+        let child = Command::new(DRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver(child, port)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": BROWSER,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1100,1400", format!("--user-data-dir={}", profile.display())]
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .expect("WebDriver session")
+}
+
+/// Test steps against one page session.
+struct Page {
+    c: Client,
+    base: String,
+    shots: Option<std::path::PathBuf>,
+}
+
+impl Page {
+    /// Loads `?query` and waits until the page's script finished rendering. The page being left is
+    /// checked for script errors first (a handler may have failed after its own checks).
+    async fn open(&self, query: &str) {
+        let before = self
+            .c
+            .execute("return window.__yusaErrors || [];", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            before,
+            serde_json::json!([]),
+            "script errors before ?{query}"
+        );
+        self.c
+            .goto(&format!("{}/?{query}", self.base))
+            .await
+            .unwrap();
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("body[data-ready='1']"))
+            .await
+            .unwrap_or_else(|e| panic!("?{query}: the page's script never finished: {e}"));
+        self.no_script_errors(query).await;
+    }
+
+    async fn no_script_errors(&self, context: &str) {
+        let errors = self
+            .c
+            .execute("return window.__yusaErrors || ['no error hook'];", vec![])
+            .await
+            .unwrap();
+        assert_eq!(errors, serde_json::json!([]), "script errors on {context}");
+    }
+
+    async fn click(&self, css: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let el = self.c.find(Locator::Css(css)).await.unwrap();
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    /// The text of `css` once it contains `want` (waits up to 20 s).
+    async fn wait_text(&self, css: &str, want: &str) -> String {
+        let t0 = Instant::now();
+        loop {
+            let text = match self.c.find(Locator::Css(css)).await {
+                Ok(el) => el.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(want) {
+                return text;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "{css} never showed {want:?}; it shows {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn shot(&self, name: &str) {
+        if let Some(dir) = &self.shots {
+            std::fs::create_dir_all(dir).unwrap();
+            let png = self.c.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        }
+    }
+}
+
+fn count(port: u16, collection: &str) -> u64 {
+    get(
+        port,
+        &format!("/collections/{collection}/documents?limit=1"),
+    )
+    .json()["total"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_can_do_every_task_in_the_browser() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let p = server.port;
+    let driver = Driver::start();
+    let page = Page {
+        c: browser(&driver, profile.path()).await,
+        base: format!("http://127.0.0.1:{p}"),
+        shots: std::env::var_os("YUSA_SCREENSHOTS").map(Into::into),
+    };
+
+    // Collections: create one through the form.
+    page.open("page=collections").await;
+    page.fill("#name", "faq").await;
+    page.click("#create").await;
+    page.wait_text("#out", "faq").await;
+    assert!(get(p, "/collections").body.contains(r#""name":"faq""#));
+
+    // Ingest: a JSONL file with one bad line; the rest goes in and the bad line is reported.
+    let upload = dir.path().join("faq.jsonl");
+    let lines = [
+        r#"{"id": "p1", "text": "비밀번호를 잊어버렸어요", "metadata": {"topic": "account"}}"#,
+        r#"{"id": "p2", "text": "비밀번호를 잊어버렸어요", "metadata": {"topic": "account"}}"#,
+        r#"{"id": "s1", "text": "배송은 얼마나 걸리나요?", "metadata": {"topic": "shipping"}}"#,
+        r#"{"id": "s2", "text": "배송은 얼마나 걸리나요?", "metadata": {"topic": "shipping"}}"#,
+        r#"{"id": "r1", "text": "환불은 어떻게 받나요", "metadata": {"topic": "billing"}}"#,
+        r#"{"id": "bad", "text": ""#,
+        r#"{"id": "c1", "text": "주문을 취소하고 싶어요", "metadata": {"topic": "billing"}}"#,
+    ];
+    std::fs::write(&upload, lines.join("\n")).unwrap();
+    page.open("page=ingest&collection=faq").await;
+    page.c
+        .find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(upload.to_str().unwrap())
+        .await
+        .unwrap();
+    page.click("#go").await;
+    let summary = page.wait_text("#out", "오류 1").await;
+    assert!(summary.contains("추가 6"), "{summary}");
+    page.wait_text("#out table", "6").await; // the bad line's number
+    assert_eq!(count(p, "faq"), 6);
+    page.shot("ingest").await;
+
+    // Search: a shared link runs the search; the form updates the link; a filter narrows the hits.
+    page.open("page=search&collection=faq&q=%EB%B9%84%EB%B0%80%EB%B2%88%ED%98%B8&mode=lexical")
+        .await;
+    let hits = page.wait_text("#out", "비밀번호를 잊어버렸어요").await;
+    assert!(
+        !hits.contains("배송"),
+        "lexical search for 비밀번호: {hits}"
+    );
+    page.fill("#q", "환불").await;
+    page.fill("#filter", "topic=billing").await;
+    page.click("#f button").await;
+    let hits = page.wait_text("#out", "환불은 어떻게 받나요").await;
+    assert!(
+        !hits.contains("배송") && !hits.contains("비밀번호"),
+        "{hits}"
+    );
+    let url = page.c.current_url().await.unwrap().to_string();
+    assert!(
+        url.contains("filter=topic%3Dbilling") && url.contains("q=%ED%99%98%EB%B6%88"),
+        "{url}"
+    );
+    page.shot("search").await;
+    // Bad input: an empty query gets a message, not a request.
+    page.fill("#q", " ").await;
+    page.click("#f button").await;
+    page.wait_text("#out .msg.error", "검색어").await;
+
+    // Compare: two texts → a score, a decision with its reason, the differing spans.
+    page.open("page=compare").await;
+    page.click("#go").await;
+    let verdict = page.wait_text("#out", "다른 부분").await;
+    assert!(verdict.contains("중복"), "{verdict}");
+    assert!(
+        page.c.find(Locator::Css("#out .ins")).await.is_ok(),
+        "the differing span is highlighted"
+    );
+    page.shot("compare").await;
+
+    // Check before adding: one known text, one new; then add only the new one.
+    page.open("page=check&collection=faq").await;
+    page.fill(
+        "#texts",
+        "주문을 취소하고 싶어요\n회원 탈퇴는 어디서 하나요",
+    )
+    .await;
+    page.click("#go").await;
+    let result = page.wait_text("#out", "새 문장").await;
+    assert!(result.contains("중복 1건"), "{result}");
+    page.click("#add").await;
+    page.wait_text("#out", "1건 추가").await;
+    assert_eq!(count(p, "faq"), 7);
+
+    // Duplicates review: two clusters (the repeated texts); one ruled "not duplicates", one kept once.
+    page.open("page=duplicates&collection=faq").await;
+    page.click("#go").await;
+    page.wait_text("#out", "2개 묶음").await;
+    page.shot("duplicates").await;
+    let first = page
+        .c
+        .find(Locator::Css("#out .cluster"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (kept_topic, apart_topic) = if first.contains("비밀번호") {
+        ("비밀번호", "배송")
+    } else {
+        ("배송", "비밀번호")
+    };
+    // The first cluster: keep its checked member, delete the other (a confirmation dialog).
+    page.click("#out [data-keep='0']").await;
+    page.c.accept_alert().await.unwrap();
+    page.wait_text("#prog", "삭제했습니다").await;
+    assert_eq!(count(p, "faq"), 6);
+    // The other: not duplicates.
+    page.click("#out [data-skip='0']").await;
+    page.wait_text("#prog", "중복 아님으로 저장").await;
+    let decisions = get(p, "/collections/faq/duplicates/decisions").json();
+    let d = decisions["decisions"].as_array().unwrap();
+    assert_eq!(d.len(), 2, "{decisions}");
+    assert_eq!(d[0]["verdict"], "duplicates");
+    assert!(d[0]["members"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains(kept_topic));
+    assert_eq!(d[1]["verdict"], "not_duplicates");
+    assert!(d[1]["members"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains(apart_topic));
+    // The decisions as labelled pairs for calibration: one duplicate pair, one non-duplicate pair.
+    let pairs = get(p, "/collections/faq/duplicates/decisions?as=pairs").body;
+    assert_eq!(pairs.lines().count(), 2, "{pairs}");
+    assert!(pairs.contains(r#""label":1"#) && pairs.contains(r#""label":0"#));
+    // A new scan shows neither cluster again, and the job list shows both scans.
+    page.click("#go").await;
+    page.wait_text("#out", "중복 묶음이 없습니다").await;
+    page.wait_text("#jobs", "duplicates-scan").await;
+    page.no_script_errors("duplicates").await;
+
+    // Bad input: unknown collection, an oversized upload.
+    page.open("page=search&collection=nope&q=x").await;
+    page.wait_text("#out .msg.error", "not found").await;
+    let big = dir.path().join("big.jsonl");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(51_000_000)
+        .unwrap();
+    page.open("page=ingest&collection=faq").await;
+    page.c
+        .find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(big.to_str().unwrap())
+        .await
+        .unwrap();
+    page.click("#go").await;
+    page.wait_text("#out .msg.error", "너무 큽니다").await;
+    assert_eq!(count(p, "faq"), 6);
+
+    // Collections: delete through the page (after a confirmation).
+    page.open("page=collections").await;
+    page.click("[data-del='faq']").await;
+    page.c.accept_alert().await.unwrap();
+    page.wait_text("#out", "컬렉션이 없습니다").await;
+    assert_eq!(delete(p, "/collections/faq").status, 404);
+    assert!(post(p, "/collections", r#"{"name":"faq"}"#).status < 300);
+    page.no_script_errors("collections").await;
+    page.c.close().await.unwrap();
+}
