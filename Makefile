@@ -98,6 +98,8 @@ eval-duplicates: model
 	$(BIN) eval pairs --data $(DATA)/question_pair/validation.txt
 	$(BIN) eval pairs --data .cache/pawsx_heldout.jsonl
 	$(BIN) eval pairs --data tests/data/polarity/probe.jsonl
+	python3 scripts/faq_check_set.py $(DATA)/stylekqc/act_train.tsv .cache/faq_check
+	$(BIN) eval check --corpus .cache/faq_check/corpus.jsonl --queries .cache/faq_check/queries.jsonl
 
 bench-encoder: model
 	benches/encoder.sh

@@ -560,9 +560,22 @@ fn duplicates_check_scan_job_and_ingest_policy() {
         "negation pair must not share a cluster"
     );
     assert_eq!(job["report"]["exact_duplicate_documents"], 1);
+    // The earliest document gathers its cluster; the reported size counts every member.
+    let with_a = clusters
+        .iter()
+        .find(|c| c["anchor"] == "a")
+        .expect("a anchors a cluster");
     assert_eq!(
-        clusters[0]["representative"]["id"], "a",
-        "the earliest document represents its cluster"
+        with_a["size"].as_u64().unwrap() as usize,
+        with_a["members"].as_array().unwrap().len() + 1
+    );
+    let sizes: Vec<u64> = clusters
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap())
+        .collect();
+    assert!(
+        sizes.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {sizes:?}"
     );
     assert_eq!(get(p, "/jobs/999").status, 404);
     assert_eq!(

@@ -270,3 +270,100 @@ fn cli_on_a_served_folder_says_who_holds_it() {
     );
     assert_eq!(r.json()["hits"][0]["id"], "a", "{}", r.body);
 }
+
+/// `yusa` with stdin, in a temporary index folder, on the fixture model.
+fn yusa_in(index: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yusa"))
+        .args(args)
+        .arg("--index-dir")
+        .arg(index)
+        .arg("--model")
+        .arg(fixture("tiny-bert"))
+        .arg("--models-dir")
+        .arg(fixture(""))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_rough_edges_a_new_user_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path();
+    // Rows from stdin without ids get stdin-<row>, as the README says.
+    let docs = "{\"text\": \"환불 되나요\", \"metadata\": {\"answer\": \"7일 안에 됩니다\"}}\n{\"text\": \"환불 되나요\"}\n{\"text\": \"배송 언제 와요\"}\n";
+    let out = yusa_in(
+        index,
+        &["index", "--collection", "faq", "--input", "-"],
+        docs,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = yusa_in(
+        index,
+        &["search", "--collection", "faq", "--mode", "lexical", "환불"],
+        "",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("id stdin-1") && text.contains("id stdin-2"),
+        "{text}"
+    );
+    // The hit's metadata (an FAQ's answer) shows in the text output.
+    assert!(text.contains("7일 안에 됩니다"), "{text}");
+    // A missing collection names the ones there are.
+    let out = yusa_in(index, &["search", "환불"], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`default` not found") && err.contains("faq"),
+        "{err}"
+    );
+    // Cluster exports: the same fields in CSV (header) and JSONL (each member's keys).
+    let csv = yusa_in(
+        index,
+        &["dedup", "--collection", "faq", "--format", "csv"],
+        "",
+    );
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    let header: std::collections::BTreeSet<&str> = csv.lines().next().unwrap().split(',').collect();
+    let jsonl = yusa_in(index, &["dedup", "--collection", "faq"], "");
+    let line: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&jsonl.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(line["size"], 2);
+    let keys: std::collections::BTreeSet<&str> = line["members"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(header, keys);
+    assert!(
+        csv.contains("representative") && csv.contains("stdin-"),
+        "{csv}"
+    );
+}

@@ -224,6 +224,33 @@ async fn a_person_can_do_every_task_in_the_browser() {
     page.wait_text("#out table", "6").await; // the bad line's number
     assert_eq!(count(p, "faq"), 6);
     page.shot("ingest").await;
+    // A second file with "skip duplicates": the repeated question is reported, not stored.
+    let second = dir.path().join("more.jsonl");
+    std::fs::write(
+        &second,
+        "{\"id\": \"r2\", \"text\": \"환불은 어떻게 받나요\"}\n{\"id\": \"n1\", \"text\": \"영수증을 다시 받을 수 있나요\"}\n",
+    )
+    .unwrap();
+    page.open("page=ingest&collection=faq").await;
+    page.c
+        .find(Locator::Css("#ondup"))
+        .await
+        .unwrap()
+        .select_by_value("skip")
+        .await
+        .unwrap();
+    page.c
+        .find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(second.to_str().unwrap())
+        .await
+        .unwrap();
+    page.click("#go").await;
+    let summary = page.wait_text("#out", "건너뜀 1").await;
+    assert!(summary.contains("추가 1"), "{summary}");
+    assert_eq!(count(p, "faq"), 7);
+    assert_eq!(get(p, "/collections/faq/documents/r2").status, 404);
 
     // Search: a shared link runs the search; the form updates the link; a filter narrows the hits.
     page.open("page=search&collection=faq&q=%EB%B9%84%EB%B0%80%EB%B2%88%ED%98%B8&mode=lexical")
@@ -275,7 +302,7 @@ async fn a_person_can_do_every_task_in_the_browser() {
     assert!(result.contains("중복 1건"), "{result}");
     page.click("#add").await;
     page.wait_text("#out", "1건 추가").await;
-    assert_eq!(count(p, "faq"), 7);
+    assert_eq!(count(p, "faq"), 8);
 
     // Duplicates review: two clusters (the repeated texts); one ruled "not duplicates", one kept once.
     page.open("page=duplicates&collection=faq").await;
@@ -299,7 +326,7 @@ async fn a_person_can_do_every_task_in_the_browser() {
     page.click("#out [data-keep='0']").await;
     page.c.accept_alert().await.unwrap();
     page.wait_text("#prog", "삭제했습니다").await;
-    assert_eq!(count(p, "faq"), 6);
+    assert_eq!(count(p, "faq"), 7);
     // The other: not duplicates.
     page.click("#out [data-skip='0']").await;
     page.wait_text("#prog", "중복 아님으로 저장").await;
@@ -344,7 +371,7 @@ async fn a_person_can_do_every_task_in_the_browser() {
         .unwrap();
     page.click("#go").await;
     page.wait_text("#out .msg.error", "너무 큽니다").await;
-    assert_eq!(count(p, "faq"), 6);
+    assert_eq!(count(p, "faq"), 7);
 
     // Collections: delete through the page (after a confirmation).
     page.open("page=collections").await;

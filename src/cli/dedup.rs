@@ -5,7 +5,9 @@ use super::{print_json, progress_bar, Cli};
 use crate::dedup::settings::{DedupConfig, DedupSettings, Preset, ThresholdPatch};
 use crate::dedup::{explain::polarity_conflict, minhash, Thresholds};
 use crate::engine::Engine;
-use crate::eval::stats::{best_f1, binary_at, roc_auc, threshold_for_precision, BinaryScores};
+use crate::eval::stats::{
+    best_f1, binary_at, precision_recall_f1, roc_auc, threshold_for_precision, BinaryScores,
+};
 use crate::eval::sts::{read_pairs, Pair};
 use crate::index::NewDoc;
 use crate::model::Role;
@@ -109,62 +111,29 @@ pub fn run_dedup(cli: &Cli, args: &DedupArgs) -> Result<()> {
         Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
         None => Box::new(std::io::stdout().lock()),
     };
+    // One row per member, the same fields in both formats (JSONL: a cluster per line, its rows
+    // under `members`; CSV: a row per line, metadata as JSON text).
     match args.format {
         ClusterFormat::Jsonl => {
-            for c in &clusters {
-                writeln!(w, "{}", serde_json::to_string(c)?)?;
+            for (i, c) in clusters.iter().enumerate() {
+                let rows: Vec<serde_json::Value> = cluster_rows(i, c)
+                    .into_iter()
+                    .map(|r| serde_json::Value::Object(r.into_iter().collect()))
+                    .collect();
+                let line = serde_json::json!({"cluster": i, "size": c.size, "anchor": c.anchor, "members": rows});
+                writeln!(w, "{line}")?;
             }
         }
         ClusterFormat::Csv => {
             let mut cw = csv::Writer::from_writer(w);
-            cw.write_record([
-                "cluster",
-                "role",
-                "id",
-                "text",
-                "verified_by",
-                "sts",
-                "cosine",
-                "lexical_overlap",
-                "differences",
-            ])?;
+            cw.write_record(CLUSTER_FIELDS)?;
             for (i, c) in clusters.iter().enumerate() {
-                cw.write_record([
-                    &i.to_string(),
-                    "representative",
-                    &c.representative.id,
-                    &c.representative.text,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                ])?;
-                for m in &c.members {
-                    let e = m.evidence.as_ref();
-                    cw.write_record([
-                        i.to_string(),
-                        "member".into(),
-                        m.id.clone(),
-                        m.text.clone(),
-                        e.map(|e| format!("{:?}", e.verified_by))
-                            .unwrap_or_default(),
-                        e.and_then(|e| e.sts)
-                            .map(|s| format!("{:.3}", s.value()))
-                            .unwrap_or_default(),
-                        e.map(|e| format!("{:.4}", e.cosine.value()))
-                            .unwrap_or_default(),
-                        e.map(|e| format!("{:.3}", e.lexical_overlap))
-                            .unwrap_or_default(),
-                        e.map(|e| {
-                            e.differences
-                                .iter()
-                                .map(|d| format!("{:?}:{}", d.side, d.text))
-                                .collect::<Vec<_>>()
-                                .join(" | ")
-                        })
-                        .unwrap_or_default(),
-                    ])?;
+                for row in cluster_rows(i, c) {
+                    cw.write_record(row.iter().map(|(_, v)| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    }))?;
                 }
             }
             cw.flush()?;
@@ -175,6 +144,62 @@ pub fn run_dedup(cli: &Cli, args: &DedupArgs) -> Result<()> {
         eprintln!("{summary}");
     }
     Ok(())
+}
+
+/// The fields of a cluster export, in order (CSV header = JSONL member keys).
+const CLUSTER_FIELDS: [&str; 13] = [
+    "cluster",
+    "size",
+    "role",
+    "id",
+    "text",
+    "metadata",
+    "matched_with",
+    "verified_by",
+    "sts",
+    "cosine",
+    "lexical_overlap",
+    "reason",
+    "differences",
+];
+
+/// A cluster's members as export rows: the representative first, then the others.
+fn cluster_rows(i: usize, c: &crate::dedup::Cluster) -> Vec<Vec<(String, serde_json::Value)>> {
+    use serde_json::{json, Value};
+    std::iter::once((&c.representative, "representative"))
+        .chain(c.members.iter().map(|m| (m, "member")))
+        .map(|(m, role)| {
+            let e = m.evidence.as_ref();
+            let values = [
+                json!(i),
+                json!(c.size),
+                json!(role),
+                json!(m.id),
+                json!(m.text),
+                m.metadata.clone().unwrap_or(Value::Null),
+                json!(m.matched_with),
+                e.map_or(Value::Null, |e| json!(e.verified_by)),
+                e.and_then(|e| e.sts)
+                    .map_or(Value::Null, |s| json!(s.value())),
+                e.map_or(Value::Null, |e| json!(e.cosine.value())),
+                e.map_or(Value::Null, |e| json!(e.lexical_overlap)),
+                e.map_or(Value::Null, |e| json!(e.reason)),
+                e.map_or(Value::Null, |e| {
+                    json!(e
+                        .differences
+                        .iter()
+                        .map(|d| format!("{:?}:{}", d.side, d.text))
+                        .collect::<Vec<_>>()
+                        .join(" | "))
+                }),
+            ];
+            CLUSTER_FIELDS
+                .iter()
+                .map(|f| f.to_string())
+                .zip(values)
+                .collect()
+        })
+        .collect()
 }
 
 /// Scores of one labelled pair under every method.
@@ -294,17 +319,33 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
     } else {
         "cosine"
     };
-    let yusa_threshold = if engine.has_cross_encoder() {
-        th.sts as f64
-    } else {
-        th.cosine as f64
+    let decides = |t: &Thresholds| {
+        if engine.has_cross_encoder() {
+            t.sts as f64
+        } else {
+            t.cosine as f64
+        }
     };
     let mut reports = vec![method(
         &format!("yusa ({verifier} + exact + polarity check)"),
         &decision,
         &labels,
-        yusa_threshold,
+        decides(&th),
     )];
+    // The other presets, where the server's configuration decides (not a --thresholds file).
+    if args.thresholds.is_none() {
+        for preset in [Preset::Strict, Preset::Loose] {
+            let t = engine.dedup_config().preset(preset);
+            let d: Vec<f64> = scored.iter().map(|s| decision_score(s, &t)).collect();
+            let name = serde_json::to_value(preset)?;
+            reports.push(method(
+                &format!("yusa, {} preset", name.as_str().unwrap_or("")),
+                &d,
+                &labels,
+                decides(&t),
+            ));
+        }
+    }
     if let Some(sts) = scored
         .iter()
         .map(|s| s.sts.map(|x| x.value() as f64))
@@ -439,31 +480,42 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
                 .map_or(best.max(floor), |b| (b.threshold as f32).max(floor)),
         }
     };
-    // The cosine decides only where the polarity check lets a pair through (see `decide_why`); the
-    // cross-encoder's STS decides every non-exact pair, flipped ones included.
+    // The target is the precision of the whole decision, so exact pairs (always flagged) take part
+    // with a score above any threshold. The cosine decides only where the polarity check lets a pair
+    // through (see `decide_why`; a vetoed pair is never flagged, so it cannot cost precision); the
+    // cross-encoder's STS decides every pair, flipped ones included.
+    const ALWAYS: f64 = 100.0;
     let through: Vec<usize> = (0..scored.len())
-        .filter(|&i| !scored[i].exact && scored[i].polarity.is_none())
+        .filter(|&i| scored[i].exact || scored[i].polarity.is_none())
         .collect();
     let through_labels: Vec<bool> = through.iter().map(|&i| labels[i]).collect();
     let cos: Vec<f64> = through
         .iter()
-        .map(|&i| scored[i].cosine.value() as f64)
+        .map(|&i| match scored[i].exact {
+            true => ALWAYS,
+            false => scored[i].cosine.value() as f64,
+        })
         .collect();
-    let inexact: Vec<usize> = (0..scored.len()).filter(|&i| !scored[i].exact).collect();
-    let inexact_labels: Vec<bool> = inexact.iter().map(|&i| labels[i]).collect();
-    let sts: Vec<f64> = inexact
+    let inexact_labels = &labels;
+    let sts: Vec<f64> = scored
         .iter()
-        .map(|&i| scored[i].sts.map(|s| s.value() as f64).unwrap_or(0.0))
+        .map(|s| match s.exact {
+            true => ALWAYS,
+            false => s.sts.map(|s| s.value() as f64).unwrap_or(0.0),
+        })
         .collect();
     let base = engine.dedup_thresholds();
     let fit = |precision: Option<f64>, floor: &Thresholds| -> Thresholds {
         let mut th = base;
-        th.cosine = pick(&cos, &through_labels, precision, floor.cosine);
+        // (A threshold only the exact pairs pass is the top of the scale.)
+        th.cosine = pick(&cos, &through_labels, precision, floor.cosine).min(1.0);
         if has_ce {
-            th.sts = pick(&sts, &inexact_labels, precision, floor.sts);
+            th.sts = pick(&sts, inexact_labels, precision, floor.sts).min(StsScore::MAX);
             // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
             th.confident_cosine = threshold_for_precision(&cos, &through_labels, 0.99)
-                .map(|b| (b.threshold as f32).max(th.cosine));
+                .map(|b| b.threshold as f32)
+                .filter(|&c| c <= 1.0)
+                .map(|c| c.max(th.cosine));
             // Scans ask the cross-encoder only about pairs the cosine calls duplicates.
             th.scan_cross_encoder_from = Some(th.cosine);
         }
@@ -570,6 +622,27 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
     Ok(())
 }
 
+/// An engine over a temporary index folder holding `docs` in the symmetric collection `eval` (the
+/// folder goes when the returned guard drops).
+fn eval_collection(
+    cli: &Cli,
+    args: &EngineArgs,
+    docs: &[NewDoc],
+) -> Result<(tempfile::TempDir, Engine)> {
+    let tmp = tempfile::tempdir()?;
+    let mut cfg = args.config(cli);
+    cfg.index_root = tmp.path().to_owned();
+    let engine = Engine::open(&cfg)?;
+    engine.create_collection("eval", crate::index::DocRole::Symmetric)?;
+    let pb = progress_bar(docs.len() as u64, "indexing");
+    for c in docs.chunks(256) {
+        engine.add_documents("eval", c.to_vec())?;
+        pb.inc(c.len() as u64);
+    }
+    pb.finish_and_clear();
+    Ok((tmp, engine))
+}
+
 #[derive(Args, Debug)]
 pub struct EvalCheckArgs {
     #[command(flatten)]
@@ -607,14 +680,7 @@ pub fn run_eval_check(cli: &Cli, args: &EvalCheckArgs) -> Result<()> {
         .iter()
         .map(|l| serde_json::from_str(l))
         .collect::<Result<_, _>>()?;
-    let tmp = tempfile::tempdir()?;
-    let mut cfg = args.engine.config(cli);
-    cfg.index_root = tmp.path().to_owned();
-    let engine = Engine::open(&cfg)?;
-    engine.create_collection("eval", crate::index::DocRole::Symmetric)?;
-    for c in docs.chunks(256) {
-        engine.add_documents("eval", c.to_vec())?;
-    }
+    let (_tmp, engine) = eval_collection(cli, &args.engine, &docs)?;
     let positives = queries.iter().filter(|q| q.duplicate_of.is_some()).count();
     let mut rows = vec![];
     for preset in [Preset::Strict, Preset::Balanced, Preset::Loose] {
@@ -644,17 +710,7 @@ pub fn run_eval_check(cli: &Cli, args: &EvalCheckArgs) -> Result<()> {
             pb.inc(chunk.len() as u64);
         }
         pb.finish_and_clear();
-        let precision = if flagged == 0 {
-            0.0
-        } else {
-            right as f64 / flagged as f64
-        };
-        let recall = right as f64 / positives.max(1) as f64;
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
+        let (precision, recall, f1) = precision_recall_f1(right, flagged, positives);
         rows.push(serde_json::json!({
             "preset": preset, "sts": th.sts, "cosine": th.cosine, "flagged": flagged, "right": right,
             "precision": precision, "recall": recall, "f1": f1,
@@ -680,8 +736,8 @@ pub fn run_eval_check(cli: &Cli, args: &EvalCheckArgs) -> Result<()> {
         println!(
             "{:<10} {:>8} {:>6}  {:.3}  {:.3}  {:.3}",
             r["preset"].as_str().unwrap_or(""),
-            r["flagged"],
-            r["right"],
+            r["flagged"].as_u64().unwrap_or(0),
+            r["right"].as_u64().unwrap_or(0),
             r["precision"].as_f64().unwrap_or(0.0),
             r["recall"].as_f64().unwrap_or(0.0),
             r["f1"].as_f64().unwrap_or(0.0)
@@ -714,12 +770,6 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
     if let Some(n) = args.sets {
         sentences.truncate(n * 10);
     }
-    let tmp = tempfile::tempdir()?;
-    let mut cfg = args.engine.config(cli);
-    cfg.index_root = tmp.path().to_owned();
-    let engine = Engine::open(&cfg)?;
-    let th = thresholds(&engine, &args.thresholds)?;
-    engine.create_collection("eval", crate::index::DocRole::Symmetric)?;
     let docs: Vec<NewDoc> = sentences
         .iter()
         .enumerate()
@@ -729,12 +779,8 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
             metadata: None,
         })
         .collect();
-    let pb = progress_bar(docs.len() as u64, "indexing");
-    for c in docs.chunks(256) {
-        engine.add_documents("eval", c.to_vec())?;
-        pb.inc(c.len() as u64);
-    }
-    pb.finish_and_clear();
+    let (_tmp, engine) = eval_collection(cli, &args.engine, &docs)?;
+    let th = thresholds(&engine, &args.thresholds)?;
     let pb = progress_bar(0, "scanning");
     let progress = super::stage_progress(&pb);
     let (report, clusters) =
@@ -757,17 +803,7 @@ pub fn run_eval_clusters(cli: &Cli, args: &EvalClustersArgs) -> Result<()> {
         }
     }
     let gold = (sentences.len() / 10) as u64 * 45;
-    let p = if predicted == 0 {
-        0.0
-    } else {
-        tp as f64 / predicted as f64
-    };
-    let r = tp as f64 / gold.max(1) as f64;
-    let f1 = if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    };
+    let (p, r, f1) = precision_recall_f1(tp as usize, predicted as usize, gold as usize);
     let out = serde_json::json!({"sentences": sentences.len(), "clusters": clusters.len(), "pairwise_precision": p, "pairwise_recall": r, "pairwise_f1": f1, "predicted_pairs": predicted, "gold_pairs": gold, "scan": report, "thresholds": th});
     if cli.json {
         return print_json(&out);

@@ -169,10 +169,10 @@ fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> bool {
 /// then the cross-encoder's STS against its threshold; without an STS score, the polarity veto and
 /// then the cosine threshold.
 ///
-/// Why the cross-encoder's score overrules the polarity rules: it was trained on flipped pairs, and
-/// on the polarity probe it calls 95% of the flips apart while keeping 96% of the paraphrases; the
-/// rules vetoed a quarter of the paraphrases (recall 0.77), and on Question_pair validation the veto
-/// cost F1 0.892 → 0.861. The rules stay where only a cosine is there to decide.
+/// Why the cross-encoder's score overrules the polarity rules: it was trained on flipped pairs; on
+/// the polarity probe the decision calls 95% of the flips apart and flags 95% of the paraphrases,
+/// where the rules vetoed a quarter of the paraphrases (recall 0.77), and on Question_pair validation
+/// the veto had cost F1 0.892 → 0.861. The rules stay where only a cosine is there to decide.
 pub fn decide_why(
     exact: bool,
     sts: Option<StsScore>,
@@ -506,6 +506,19 @@ mod tests {
     }
 
     #[test]
+    fn the_representative_is_the_most_central_member() {
+        let v = |x: f32, y: f32| {
+            let n = (x * x + y * y).sqrt();
+            Some(vec![x / n, y / n])
+        };
+        // 0 and 2 lie at the two ends; 1 between them is closest to both.
+        assert_eq!(most_central(&[v(1.0, 0.0), v(1.0, 1.0), v(0.0, 1.0)]), 1);
+        // Ties go to the earliest; a member without a vector is never chosen.
+        assert_eq!(most_central(&[v(1.0, 0.0), v(1.0, 0.0)]), 0);
+        assert_eq!(most_central(&[None, v(1.0, 0.0), v(1.0, 0.1)]), 1);
+    }
+
+    #[test]
     fn decisions() {
         let th = Thresholds::default();
         let negation = Some("negation".to_owned());
@@ -563,16 +576,29 @@ mod tests {
 pub struct ClusterMember {
     pub id: String,
     pub text: String,
-    /// Against the representative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    /// The document this member was verified against (the cluster's anchor, or for the anchor
+    /// itself, the representative); None for the representative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_with: Option<String>,
+    /// Why this member and `matched_with` were called duplicates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
 }
 
+/// A group of near-duplicates. Clusters come largest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cluster {
-    /// The earliest-indexed document of the cluster; every other member matches it directly.
+    /// Members, representative included.
+    pub size: usize,
+    /// The most central member: the highest mean cosine to the other members — the wording the
+    /// others are closest to, which is the one to keep when only one stays.
     pub representative: ClusterMember,
     pub members: Vec<ClusterMember>,
+    /// The earliest-indexed document, which gathered the cluster: every member was verified
+    /// against it directly (star clustering), so A≈B and B≈C never chain A and C together.
+    pub anchor: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -596,6 +622,31 @@ pub struct ScanReport {
     pub documents_in_clusters: usize,
     pub representative: &'static str,
     pub seconds: f64,
+}
+
+/// The index of the member with the highest mean cosine to the others (ties: the earliest). Why
+/// not the earliest document: in a cluster of "환불 되나요?", "환불 가능한가요", "환불 돼요?" the one to keep
+/// is the wording the others are closest to, wherever it was indexed.
+fn most_central(vectors: &[Option<Vec<f32>>]) -> usize {
+    let mean = |a: usize| -> f32 {
+        let Some(va) = &vectors[a] else {
+            return f32::MIN;
+        };
+        let sum: f32 = (0..vectors.len())
+            .filter(|&b| b != a)
+            .filter_map(|b| {
+                vectors[b]
+                    .as_ref()
+                    .map(|vb| crate::index::dense::dot(va, vb))
+            })
+            .sum();
+        sum / (vectors.len() - 1).max(1) as f32
+    };
+    let means: Vec<f32> = (0..vectors.len()).map(mean).collect();
+    // The first of the best: `max_by` keeps the last maximum, so compare with the index reversed.
+    (0..vectors.len())
+        .max_by(|&a, &b| means[a].total_cmp(&means[b]).then(b.cmp(&a)))
+        .unwrap_or(0)
 }
 
 /// Star clustering (each unassigned node, earliest first, becomes a representative and takes its
@@ -843,6 +894,8 @@ pub fn scan(
     let member = |i: usize, ev: Option<Evidence>| ClusterMember {
         id: docs[i].1.clone(),
         text: docs[i].2.clone(),
+        metadata: coll.get_iid(docs[i].0).and_then(|d| d.metadata),
+        matched_with: None,
         evidence: ev,
     };
     let exact_ev = |a: usize, b: usize| Evidence {
@@ -868,26 +921,50 @@ pub fn scan(
             .map(|(_, e)| e.clone())
     };
     let mut clusters = vec![];
-    for (rep, stars) in adjacency_clusters {
-        let mut members = vec![];
-        for &e in exact_members.get(&rep).into_iter().flatten() {
-            members.push(member(e, Some(exact_ev(rep, e))));
+    for (anchor, stars) in adjacency_clusters {
+        // (document, its evidence against the anchor)
+        let mut all: Vec<(usize, Option<Evidence>)> = vec![(anchor, None)];
+        for &e in exact_members.get(&anchor).into_iter().flatten() {
+            all.push((e, Some(exact_ev(anchor, e))));
         }
         for j in stars {
-            let ev = evidence_of(rep, j);
+            let ev = evidence_of(anchor, j);
             for &e in exact_members.get(&j).into_iter().flatten() {
-                members.push(member(e, ev.clone()));
+                all.push((e, ev.clone()));
             }
-            members.push(member(j, ev));
+            all.push((j, ev));
         }
-        if !members.is_empty() {
-            clusters.push(Cluster {
-                representative: member(rep, None),
-                members,
-            });
+        if all.len() < 2 {
+            continue;
         }
+        let vectors: Vec<Option<Vec<f32>>> =
+            all.iter().map(|(i, _)| coll.vector(docs[*i].0)).collect();
+        let central = most_central(&vectors);
+        let (rep, rep_ev) = all.remove(central);
+        let members = all
+            .into_iter()
+            .map(|(i, ev)| {
+                // The anchor's match is the representative's, seen from the other side.
+                let (ev, with) = match ev {
+                    Some(ev) => (Some(ev), anchor),
+                    None => (rep_ev.clone(), rep),
+                };
+                ClusterMember {
+                    matched_with: Some(docs[with].1.clone()),
+                    ..member(i, ev)
+                }
+            })
+            .collect::<Vec<_>>();
+        clusters.push(Cluster {
+            size: members.len() + 1,
+            representative: member(rep, None),
+            members,
+            anchor: docs[anchor].1.clone(),
+        });
     }
-    let in_clusters = clusters.iter().map(|c| c.members.len() + 1).sum();
+    // Largest first; ties by anchor, earliest first (deterministic).
+    clusters.sort_by_key(|c| std::cmp::Reverse(c.size));
+    let in_clusters = clusters.iter().map(|c| c.size).sum();
     let report = ScanReport {
         documents: n,
         exact_duplicate_documents: exact_dups,
@@ -901,7 +978,7 @@ pub fn scan(
         vetoed_by_polarity: vetoed,
         clusters: clusters.len(),
         documents_in_clusters: in_clusters,
-        representative: "earliest indexed document",
+        representative: "most central member (highest mean cosine to the others)",
         seconds: t0.elapsed().as_secs_f64(),
     };
     Ok((report, clusters))

@@ -59,6 +59,19 @@ pub struct BinaryScores {
     pub specificity: f64,
 }
 
+/// Precision, recall and F1 from counts: `right` of `flagged` flags were right, out of `relevant`
+/// that should have been flagged (0 where a ratio has nothing to divide).
+pub fn precision_recall_f1(right: usize, flagged: usize, relevant: usize) -> (f64, f64, f64) {
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let (p, r) = (ratio(right, flagged), ratio(right, relevant));
+    let f1 = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
+    (p, r, f1)
+}
+
 pub fn binary_at(scores: &[f64], labels: &[bool], threshold: f64) -> BinaryScores {
     let (mut tp, mut fp, mut fneg, mut tn) = (0usize, 0usize, 0usize, 0usize);
     for (s, &l) in scores.iter().zip(labels) {
@@ -69,21 +82,7 @@ pub fn binary_at(scores: &[f64], labels: &[bool], threshold: f64) -> BinaryScore
             (false, false) => tn += 1,
         }
     }
-    let precision = if tp + fp == 0 {
-        0.0
-    } else {
-        tp as f64 / (tp + fp) as f64
-    };
-    let recall = if tp + fneg == 0 {
-        0.0
-    } else {
-        tp as f64 / (tp + fneg) as f64
-    };
-    let f1 = if precision + recall == 0.0 {
-        0.0
-    } else {
-        2.0 * precision * recall / (precision + recall)
-    };
+    let (precision, recall, f1) = precision_recall_f1(tp, tp + fp, tp + fneg);
     BinaryScores {
         threshold,
         precision,
