@@ -108,6 +108,55 @@ fn time_candle(model_dir: &str, tokens: &[Tokens], batch: usize) -> anyhow::Resu
     })
 }
 
+/// Single query: the first review of exactly 15 tokens (or the closest), `calls` times per precision
+/// (the first 5 are warm-up).
+fn single_query(
+    tokens: &[Tokens],
+    fixed: &BiEncoder,
+    int8: &BiEncoder,
+    calls: usize,
+) -> anyhow::Result<()> {
+    let q = tokens
+        .iter()
+        .min_by_key(|t| t.ids.len().abs_diff(15))
+        .expect("reviews");
+    // f32 with the few-rows kernel and without it (every product through the GEMM, the previous
+    // path), alternating call by call so that both see the same machine.
+    let mut with = vec![];
+    let mut without = vec![];
+    for i in 0..calls.max(6) * 2 {
+        let gemm_only = i % 2 == 1;
+        yusa::model::gemv::set_max_rows(if gemm_only {
+            0
+        } else {
+            yusa::model::gemv::MAX_ROWS
+        });
+        let t0 = Instant::now();
+        fixed.embed_tokens(std::slice::from_ref(q), &mut |_| {})?;
+        if gemm_only { &mut without } else { &mut with }.push(t0.elapsed().as_secs_f64());
+    }
+    yusa::model::gemv::set_max_rows(yusa::model::gemv::MAX_ROWS);
+    let (p50, p95) = median_ms(with[5..].to_vec());
+    let (b50, b95) = median_ms(without[5..].to_vec());
+    println!(
+        "single query ({} tokens), f32: p50 {p50:.1} ms, p95 {p95:.1} ms; GEMM only (previous path) p50 {b50:.1} ms, p95 {b95:.1} ms; ratio {:.2}×",
+        q.ids.len(),
+        b50 / p50
+    );
+    let mut times = vec![];
+    for _ in 0..calls.max(6) {
+        let t0 = Instant::now();
+        int8.embed_tokens(std::slice::from_ref(q), &mut |_| {})?;
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    let (p50, p95) = median_ms(times[5..].to_vec());
+    println!(
+        "single query ({} tokens), int8: p50 {p50:.1} ms, p95 {p95:.1} ms",
+        q.ids.len()
+    );
+    Ok(())
+}
+
 /// Sequences of exactly `len` tokens made of consecutive reviews' ids between one CLS and one SEP.
 fn long_sequences(tokens: &[Tokens], len: usize, count: usize) -> Vec<Tokens> {
     let (cls, sep) = (tokens[0].ids[0], *tokens[0].ids.last().unwrap_or(&2));
@@ -162,6 +211,16 @@ fn main() -> anyhow::Result<()> {
         max_padded_tokens: usize::MAX,
     });
     let tokens = fixed.tokenize(&reviews, Role::Query)?;
+    let int8 =
+        BiEncoder::load_with_precision(&dir, Precision::Int8)?.with_batch_policy(BatchPolicy {
+            max_batch: batch,
+            max_padded_tokens: usize::MAX,
+        });
+    // `--latency-only N`: only the single-query loop, N calls each (for a profiler).
+    let latency_only: usize = arg("--latency-only", "0").parse()?;
+    if latency_only > 0 {
+        return single_query(&tokens, &fixed, &int8, latency_only);
+    }
 
     let packed = time_embed(
         &fixed,
@@ -175,11 +234,6 @@ fn main() -> anyhow::Result<()> {
     });
     time_embed(&budget, &tokens, "yusa packed f32, token budget 4096").map(|t| t.print())?;
     // Quantised: int8 weights × int8 activations, same batches; accuracy as cosine to f32.
-    let int8 =
-        BiEncoder::load_with_precision(&dir, Precision::Int8)?.with_batch_policy(BatchPolicy {
-            max_batch: batch,
-            max_padded_tokens: usize::MAX,
-        });
     let quant = time_embed(
         &int8,
         &tokens,
@@ -199,24 +253,7 @@ fn main() -> anyhow::Result<()> {
         packed.tps() / candle.tps()
     );
 
-    // Single query: the first review of exactly 15 tokens (or the closest).
-    let q = tokens
-        .iter()
-        .min_by_key(|t| t.ids.len().abs_diff(15))
-        .expect("reviews");
-    for (label, model) in [("f32", &fixed), ("int8", &int8)] {
-        let mut times = vec![];
-        for _ in 0..40 {
-            let t0 = Instant::now();
-            model.embed_tokens(std::slice::from_ref(q), &mut |_| {})?;
-            times.push(t0.elapsed().as_secs_f64());
-        }
-        let (p50, p95) = median_ms(times[5..].to_vec());
-        println!(
-            "single query ({} tokens), {label}: p50 {p50:.1} ms, p95 {p95:.1} ms",
-            q.ids.len()
-        );
-    }
+    single_query(&tokens, &fixed, &int8, 40)?;
 
     for (len, count) in [(256usize, 32usize), (512, 16)] {
         let long = long_sequences(&tokens, len, count);

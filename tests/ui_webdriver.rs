@@ -185,12 +185,25 @@ async fn a_person_can_do_every_task_in_the_browser() {
     let server = Server::start(dir.path(), &[]);
     let p = server.port;
     let driver = Driver::start();
+    let client = browser(&driver, profile.path()).await;
     let page = Page {
-        c: browser(&driver, profile.path()).await,
+        c: client.clone(),
         base: format!("http://127.0.0.1:{p}"),
         shots: std::env::var_os("YUSA_SCREENSHOTS").map(Into::into),
     };
+    // The walk runs as its own task so that the browser session is closed (and Chromium exits)
+    // whether it passes or fails.
+    let walk = tokio::spawn(walk_through(page, p, dir.path().to_owned()));
+    let result = walk.await;
+    let _ = client.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    drop(server);
+}
 
+/// Every task of the web page, in order, each checked through the API.
+async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
     // Collections: create one through the form.
     page.open("page=collections").await;
     page.fill("#name", "faq").await;
@@ -199,7 +212,7 @@ async fn a_person_can_do_every_task_in_the_browser() {
     assert!(get(p, "/collections").body.contains(r#""name":"faq""#));
 
     // Ingest: a JSONL file with one bad line; the rest goes in and the bad line is reported.
-    let upload = dir.path().join("faq.jsonl");
+    let upload = dir.join("faq.jsonl");
     let lines = [
         r#"{"id": "p1", "text": "비밀번호를 잊어버렸어요", "metadata": {"topic": "account"}}"#,
         r#"{"id": "p2", "text": "비밀번호를 잊어버렸어요", "metadata": {"topic": "account"}}"#,
@@ -225,7 +238,7 @@ async fn a_person_can_do_every_task_in_the_browser() {
     assert_eq!(count(p, "faq"), 6);
     page.shot("ingest").await;
     // A second file with "skip duplicates": the repeated question is reported, not stored.
-    let second = dir.path().join("more.jsonl");
+    let second = dir.join("more.jsonl");
     std::fs::write(
         &second,
         "{\"id\": \"r2\", \"text\": \"환불은 어떻게 받나요\"}\n{\"id\": \"n1\", \"text\": \"영수증을 다시 받을 수 있나요\"}\n",
@@ -356,7 +369,7 @@ async fn a_person_can_do_every_task_in_the_browser() {
     // Bad input: unknown collection, an oversized upload.
     page.open("page=search&collection=nope&q=x").await;
     page.wait_text("#out .msg.error", "not found").await;
-    let big = dir.path().join("big.jsonl");
+    let big = dir.join("big.jsonl");
     std::fs::File::create(&big)
         .unwrap()
         .set_len(51_000_000)
@@ -381,5 +394,4 @@ async fn a_person_can_do_every_task_in_the_browser() {
     assert_eq!(delete(p, "/collections/faq").status, 404);
     assert!(post(p, "/collections", r#"{"name":"faq"}"#).status < 300);
     page.no_script_errors("collections").await;
-    page.c.close().await.unwrap();
 }

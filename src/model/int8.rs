@@ -87,59 +87,111 @@ impl Int8Matrix {
                     q.iter_mut().for_each(|d| *d = (*d as u8 ^ 0x80) as i8);
                 }
             });
-        // Blocks of rows in parallel; within a block each column group's weights stay in L1
-        // while every 4-row tile of the block runs against them.
         let groups = self.out.div_ceil(COLS);
-        dst.par_chunks_mut(BLOCK_ROWS * self.out)
-            .enumerate()
-            .for_each(|(b, dst_block)| {
-                let r0 = b * BLOCK_ROWS;
-                let n = dst_block.len() / self.out;
-                let mut acc = [[0i32; COLS]; ROWS];
-                let mut acc2 = [[0i32; 2 * COLS]; ROWS];
-                let mut g = 0;
-                while g < groups {
-                    // VNNI: two column groups per pass (8 independent accumulation chains).
-                    let pair = kernel == Kernel::Vnni && g + 1 < groups;
-                    let width = if pair { 2 } else { 1 };
-                    let w = &self.packed[g * in4 * COLS * 4..(g + width) * in4 * COLS * 4];
-                    let mut r = 0;
-                    while r < n {
-                        let take = (n - r).min(ROWS);
-                        let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + take) * in4 * 4];
-                        if pair {
-                            #[cfg(target_arch = "x86_64")]
-                            // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU.
-                            unsafe {
-                                x86::dot_pair_vnni(xrows, w, in4, take, &mut acc2)
-                            };
-                        } else {
-                            kernel.dot_group(xrows, w, in4, take, &mut acc);
-                            for (a2, a) in acc2.iter_mut().zip(&acc) {
-                                a2[..COLS].copy_from_slice(a);
-                            }
-                        }
-                        for (i, a) in acc2.iter().enumerate().take(take) {
-                            let xscale = xs[r0 + r + i];
-                            let out_row =
-                                &mut dst_block[(r + i) * self.out..(r + i + 1) * self.out];
-                            for (c, &v) in a.iter().enumerate().take(width * COLS) {
-                                let o = g * COLS + c;
-                                if o < self.out {
-                                    let v = if kernel == Kernel::Vnni {
-                                        v - 128 * self.col_sums[o]
-                                    } else {
-                                        v
-                                    };
-                                    out_row[o] += v as f32 * xscale * self.scales[o];
-                                }
-                            }
-                        }
-                        r += take;
+        if rows > BLOCK_ROWS {
+            // Blocks of rows in parallel; within a block each column group's weights stay in L1
+            // while every 4-row tile of the block runs against them.
+            dst.par_chunks_mut(BLOCK_ROWS * self.out)
+                .enumerate()
+                .for_each(|(b, dst_block)| {
+                    let n = dst_block.len() / self.out;
+                    self.block(
+                        kernel,
+                        &xq,
+                        &xs,
+                        b * BLOCK_ROWS,
+                        n,
+                        0..groups,
+                        &mut |r, o, v| dst_block[r * self.out + o] += v,
+                    );
+                });
+        } else {
+            // One block (a short query): split the column groups between the cores instead, or
+            // one core would do all the work.
+            let tasks = rayon::current_num_threads().max(1);
+            let per = groups.div_ceil(tasks).max(1);
+            let parts: Vec<(usize, usize, Vec<f32>)> = (0..groups.div_ceil(per))
+                .into_par_iter()
+                .map(|t| {
+                    let (g0, g1) = (t * per, ((t + 1) * per).min(groups));
+                    let (c0, c1) = (g0 * COLS, (g1 * COLS).min(self.out));
+                    let width = c1 - c0;
+                    let mut part = vec![0f32; rows * width];
+                    self.block(kernel, &xq, &xs, 0, rows, g0..g1, &mut |r, o, v| {
+                        part[r * width + o - c0] += v
+                    });
+                    (c0, width, part)
+                })
+                .collect();
+            for (c0, width, part) in parts {
+                for (r, p) in part.chunks_exact(width.max(1)).enumerate() {
+                    for (d, v) in dst[r * self.out + c0..r * self.out + c0 + width]
+                        .iter_mut()
+                        .zip(p)
+                    {
+                        *d += v;
                     }
-                    g += width;
                 }
-            });
+            }
+        }
+    }
+
+    /// Rows `r0 .. r0 + n` against the column groups `groups`; `put(row in block, column, value)`
+    /// adds each dequantised sum where the caller keeps it.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        kernel: Kernel,
+        xq: &[i8],
+        xs: &[f32],
+        r0: usize,
+        n: usize,
+        groups: std::ops::Range<usize>,
+        put: &mut dyn FnMut(usize, usize, f32),
+    ) {
+        let in4 = self.inp.div_ceil(4);
+        let mut acc = [[0i32; COLS]; ROWS];
+        let mut acc2 = [[0i32; 2 * COLS]; ROWS];
+        let mut g = groups.start;
+        while g < groups.end {
+            // VNNI: two column groups per pass (8 independent accumulation chains).
+            let pair = kernel == Kernel::Vnni && g + 1 < groups.end;
+            let width = if pair { 2 } else { 1 };
+            let w = &self.packed[g * in4 * COLS * 4..(g + width) * in4 * COLS * 4];
+            let mut r = 0;
+            while r < n {
+                let take = (n - r).min(ROWS);
+                let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + take) * in4 * 4];
+                if pair {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU.
+                    unsafe {
+                        x86::dot_pair_vnni(xrows, w, in4, take, &mut acc2)
+                    };
+                } else {
+                    kernel.dot_group(xrows, w, in4, take, &mut acc);
+                    for (a2, a) in acc2.iter_mut().zip(&acc) {
+                        a2[..COLS].copy_from_slice(a);
+                    }
+                }
+                for (i, a) in acc2.iter().enumerate().take(take) {
+                    let xscale = xs[r0 + r + i];
+                    for (c, &v) in a.iter().enumerate().take(width * COLS) {
+                        let o = g * COLS + c;
+                        if o < self.out {
+                            let v = if kernel == Kernel::Vnni {
+                                v - 128 * self.col_sums[o]
+                            } else {
+                                v
+                            };
+                            put(r + i, o, v as f32 * xscale * self.scales[o]);
+                        }
+                    }
+                }
+                r += take;
+            }
+            g += width;
+        }
     }
 }
 
@@ -345,7 +397,7 @@ mod tests {
 
     #[test]
     fn int8_product_is_close_to_f32_on_every_path() {
-        let (rows, out, inp) = (23, 20, 36); // remainders everywhere
+        let (out, inp) = (20, 36); // remainders everywhere
         let lcg = |seed: &mut u64| {
             *seed = seed
                 .wrapping_mul(6364136223846793005)
@@ -353,15 +405,18 @@ mod tests {
             ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
         };
         let mut seed = 7u64;
-        let x: Vec<f32> = (0..rows * inp).map(|_| lcg(&mut seed)).collect();
         let w: Vec<f32> = (0..out * inp).map(|_| lcg(&mut seed)).collect();
         let m = Int8Matrix::quantize(&w, out, inp);
-        let want = reference(&x, &w, rows, out, inp);
-        let mut got = vec![0f32; rows * out];
-        m.accumulate(&x, &mut got, rows);
-        let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
-        for (g, e) in got.iter().zip(&want) {
-            assert!((g - e).abs() < 0.02 * scale, "{g} vs {e}");
+        // One block (columns split between the cores) and several blocks of rows.
+        for rows in [23, BLOCK_ROWS + 7] {
+            let x: Vec<f32> = (0..rows * inp).map(|_| lcg(&mut seed)).collect();
+            let want = reference(&x, &w, rows, out, inp);
+            let mut got = vec![0f32; rows * out];
+            m.accumulate(&x, &mut got, rows);
+            let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+            for (g, e) in got.iter().zip(&want) {
+                assert!((g - e).abs() < 0.02 * scale, "{rows} rows: {g} vs {e}");
+            }
         }
         // The scalar path gives the very same integers as the SIMD one.
         let in4 = inp.div_ceil(4);

@@ -10,6 +10,7 @@ pub mod delta;
 pub mod e5s1;
 pub mod encoder;
 pub mod fixture;
+pub mod gemv;
 pub mod import;
 pub mod int8;
 pub mod packed;

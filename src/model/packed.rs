@@ -59,6 +59,10 @@ impl Dense {
             q.accumulate(x, dst, rows);
             return;
         }
+        if rows <= super::gemv::max_rows() {
+            super::gemv::accumulate(&self.w, self.out, self.inp, x, dst, rows);
+            return;
+        }
         // SAFETY: the slices hold exactly rows×in, out×in and rows×out elements (checked above in
         // debug builds, guaranteed by the callers' allocation) and the strides stay inside them.
         unsafe {
