@@ -83,7 +83,7 @@ impl Int8Matrix {
                 for (d, &v) in q.iter_mut().zip(row) {
                     *d = (v * inv).round() as i8;
                 }
-                if kernel == Kernel::Vnni {
+                if kernel.is_vnni() {
                     q.iter_mut().for_each(|d| *d = (*d as u8 ^ 0x80) as i8);
                 }
             });
@@ -155,7 +155,7 @@ impl Int8Matrix {
         let mut g = groups.start;
         while g < groups.end {
             // VNNI: two column groups per pass (8 independent accumulation chains).
-            let pair = kernel == Kernel::Vnni && g + 1 < groups.end;
+            let pair = kernel.is_vnni() && g + 1 < groups.end;
             let width = if pair { 2 } else { 1 };
             let w = &self.packed[g * in4 * COLS * 4..(g + width) * in4 * COLS * 4];
             let mut r = 0;
@@ -163,11 +163,7 @@ impl Int8Matrix {
                 let take = (n - r).min(ROWS);
                 let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + take) * in4 * 4];
                 if pair {
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU.
-                    unsafe {
-                        x86::dot_pair_vnni(xrows, w, in4, take, &mut acc2)
-                    };
+                    kernel.dot_pair(xrows, w, in4, take, &mut acc2);
                 } else {
                     kernel.dot_group(xrows, w, in4, take, &mut acc);
                     for (a2, a) in acc2.iter_mut().zip(&acc) {
@@ -179,7 +175,7 @@ impl Int8Matrix {
                     for (c, &v) in a.iter().enumerate().take(width * COLS) {
                         let o = g * COLS + c;
                         if o < self.out {
-                            let v = if kernel == Kernel::Vnni {
+                            let v = if kernel.is_vnni() {
                                 v - 128 * self.col_sums[o]
                             } else {
                                 v
@@ -202,6 +198,8 @@ const BLOCK_ROWS: usize = 64;
 enum Kernel {
     /// `vpdpbusd`: u8 × i8 summed in int32; activations offset by 128, corrected by column sums.
     Vnni,
+    /// The same instruction in its AVX-512 VNNI form (on 256-bit registers).
+    Vnni512,
     /// `vpmaddubsw` + `vpmaddwd` with the sign trick (|x| × sign(x)·w).
     Avx2,
     Scalar,
@@ -214,11 +212,42 @@ impl Kernel {
             if std::is_x86_feature_detected!("avxvnni") && std::is_x86_feature_detected!("avx2") {
                 return Kernel::Vnni;
             }
+            if std::is_x86_feature_detected!("avx512vnni")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx2")
+            {
+                return Kernel::Vnni512;
+            }
             if std::is_x86_feature_detected!("avx2") {
                 return Kernel::Avx2;
             }
         }
         Kernel::Scalar
+    }
+
+    /// Whether activations go in offset by 128 (as u8) and sums are corrected by column sums.
+    fn is_vnni(self) -> bool {
+        matches!(self, Kernel::Vnni | Kernel::Vnni512)
+    }
+
+    /// Two adjacent column groups at once (VNNI kernels only).
+    fn dot_pair(
+        self,
+        xq: &[i8],
+        w: &[i8],
+        in4: usize,
+        rows: usize,
+        acc: &mut [[i32; 2 * COLS]; ROWS],
+    ) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU.
+            Kernel::Vnni => unsafe { x86::dot_pair_vnni(xq, w, in4, rows, acc) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `detect` found AVX-512 VNNI, AVX-512 VL and AVX2 on this CPU.
+            Kernel::Vnni512 => unsafe { x86::dot_pair_vnni512(xq, w, in4, rows, acc) },
+            _ => unreachable!("pairs run on VNNI kernels only"),
+        }
     }
 
     /// `acc[r][c] = Σ_k x[r][k] · w[c][k]` for one column group (VNNI: x offset by 128).
@@ -234,6 +263,9 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU.
             Kernel::Vnni => unsafe { x86::dot_group_vnni(xq, w, in4, rows, acc) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `detect` found AVX-512 VNNI, AVX-512 VL and AVX2 on this CPU.
+            Kernel::Vnni512 => unsafe { x86::dot_group_vnni512(xq, w, in4, rows, acc) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `detect` found AVX2 on this CPU.
             Kernel::Avx2 => unsafe { x86::dot_group_avx2(xq, w, in4, rows, acc) },
@@ -290,95 +322,119 @@ mod x86 {
         }
     }
 
-    /// Two adjacent column groups (`w` holds both, one after the other): 16 output columns.
-    #[target_feature(enable = "avx2,avxvnni")]
-    pub unsafe fn dot_pair_vnni(
-        xq: &[i8],
-        w: &[i8],
-        in4: usize,
-        rows: usize,
-        acc: &mut [[i32; 2 * COLS]; ROWS],
-    ) {
-        let stride = in4 * 4;
-        let second = in4 * COLS * 4;
-        let mut lo = [_mm256_setzero_si256(); ROWS];
-        let mut hi = [_mm256_setzero_si256(); ROWS];
-        if rows == ROWS {
-            for k4 in 0..in4 {
-                let w0 = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
-                let w1 =
-                    _mm256_loadu_si256(w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i);
-                let x0 = bcast(xq, k4 * 4);
-                let x1 = bcast(xq, stride + k4 * 4);
-                let x2 = bcast(xq, 2 * stride + k4 * 4);
-                let x3 = bcast(xq, 3 * stride + k4 * 4);
-                lo[0] = _mm256_dpbusd_avx_epi32(lo[0], x0, w0);
-                hi[0] = _mm256_dpbusd_avx_epi32(hi[0], x0, w1);
-                lo[1] = _mm256_dpbusd_avx_epi32(lo[1], x1, w0);
-                hi[1] = _mm256_dpbusd_avx_epi32(hi[1], x1, w1);
-                lo[2] = _mm256_dpbusd_avx_epi32(lo[2], x2, w0);
-                hi[2] = _mm256_dpbusd_avx_epi32(hi[2], x2, w1);
-                lo[3] = _mm256_dpbusd_avx_epi32(lo[3], x3, w0);
-                hi[3] = _mm256_dpbusd_avx_epi32(hi[3], x3, w1);
-            }
-        } else {
-            for k4 in 0..in4 {
-                let w0 = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
-                let w1 =
-                    _mm256_loadu_si256(w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i);
+    /// The VNNI kernels, twice: VEX-encoded AVX-VNNI (`vpdpbusd` on AVX2 cores) and the EVEX form on
+    /// 256-bit registers that AVX-512 VNNI cores have (some of which lack AVX-VNNI).
+    macro_rules! vnni_kernels {
+        ($features:literal, $dpbusd:ident, $pair:ident, $group:ident) => {
+            /// Two adjacent column groups (`w` holds both, one after the other): 16 output columns.
+            #[target_feature(enable = $features)]
+            pub unsafe fn $pair(
+                xq: &[i8],
+                w: &[i8],
+                in4: usize,
+                rows: usize,
+                acc: &mut [[i32; 2 * COLS]; ROWS],
+            ) {
+                let stride = in4 * 4;
+                let second = in4 * COLS * 4;
+                let mut lo = [_mm256_setzero_si256(); ROWS];
+                let mut hi = [_mm256_setzero_si256(); ROWS];
+                if rows == ROWS {
+                    for k4 in 0..in4 {
+                        let w0 =
+                            _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
+                        let w1 = _mm256_loadu_si256(
+                            w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
+                        );
+                        let x0 = bcast(xq, k4 * 4);
+                        let x1 = bcast(xq, stride + k4 * 4);
+                        let x2 = bcast(xq, 2 * stride + k4 * 4);
+                        let x3 = bcast(xq, 3 * stride + k4 * 4);
+                        lo[0] = $dpbusd(lo[0], x0, w0);
+                        hi[0] = $dpbusd(hi[0], x0, w1);
+                        lo[1] = $dpbusd(lo[1], x1, w0);
+                        hi[1] = $dpbusd(hi[1], x1, w1);
+                        lo[2] = $dpbusd(lo[2], x2, w0);
+                        hi[2] = $dpbusd(hi[2], x2, w1);
+                        lo[3] = $dpbusd(lo[3], x3, w0);
+                        hi[3] = $dpbusd(hi[3], x3, w1);
+                    }
+                } else {
+                    for k4 in 0..in4 {
+                        let w0 =
+                            _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
+                        let w1 = _mm256_loadu_si256(
+                            w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
+                        );
+                        for r in 0..rows {
+                            let x = bcast(xq, r * stride + k4 * 4);
+                            lo[r] = $dpbusd(lo[r], x, w0);
+                            hi[r] = $dpbusd(hi[r], x, w1);
+                        }
+                    }
+                }
                 for r in 0..rows {
-                    let x = bcast(xq, r * stride + k4 * 4);
-                    lo[r] = _mm256_dpbusd_avx_epi32(lo[r], x, w0);
-                    hi[r] = _mm256_dpbusd_avx_epi32(hi[r], x, w1);
+                    _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, lo[r]);
+                    _mm256_storeu_si256(acc[r].as_mut_ptr().add(COLS) as *mut __m256i, hi[r]);
                 }
             }
-        }
-        for r in 0..rows {
-            _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, lo[r]);
-            _mm256_storeu_si256(acc[r].as_mut_ptr().add(COLS) as *mut __m256i, hi[r]);
-        }
+
+            #[target_feature(enable = $features)]
+            pub unsafe fn $group(
+                xq: &[i8],
+                w: &[i8],
+                in4: usize,
+                rows: usize,
+                acc: &mut [[i32; COLS]; ROWS],
+            ) {
+                let stride = in4 * 4;
+                if rows == ROWS {
+                    // The common case, unrolled: four independent accumulation chains.
+                    let (mut s0, mut s1, mut s2, mut s3) = (
+                        _mm256_setzero_si256(),
+                        _mm256_setzero_si256(),
+                        _mm256_setzero_si256(),
+                        _mm256_setzero_si256(),
+                    );
+                    for k4 in 0..in4 {
+                        let wv =
+                            _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
+                        s0 = $dpbusd(s0, bcast(xq, k4 * 4), wv);
+                        s1 = $dpbusd(s1, bcast(xq, stride + k4 * 4), wv);
+                        s2 = $dpbusd(s2, bcast(xq, 2 * stride + k4 * 4), wv);
+                        s3 = $dpbusd(s3, bcast(xq, 3 * stride + k4 * 4), wv);
+                    }
+                    for (r, s) in [s0, s1, s2, s3].into_iter().enumerate() {
+                        _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, s);
+                    }
+                    return;
+                }
+                let mut sums = [_mm256_setzero_si256(); ROWS];
+                for k4 in 0..in4 {
+                    let wv = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
+                    for (r, sum) in sums.iter_mut().enumerate().take(rows) {
+                        *sum = $dpbusd(*sum, bcast(xq, r * stride + k4 * 4), wv);
+                    }
+                }
+                for r in 0..rows {
+                    _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, sums[r]);
+                }
+            }
+        };
     }
 
-    #[target_feature(enable = "avx2,avxvnni")]
-    pub unsafe fn dot_group_vnni(
-        xq: &[i8],
-        w: &[i8],
-        in4: usize,
-        rows: usize,
-        acc: &mut [[i32; COLS]; ROWS],
-    ) {
-        let stride = in4 * 4;
-        if rows == ROWS {
-            // The common case, unrolled: four independent accumulation chains.
-            let (mut s0, mut s1, mut s2, mut s3) = (
-                _mm256_setzero_si256(),
-                _mm256_setzero_si256(),
-                _mm256_setzero_si256(),
-                _mm256_setzero_si256(),
-            );
-            for k4 in 0..in4 {
-                let wv = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
-                s0 = _mm256_dpbusd_avx_epi32(s0, bcast(xq, k4 * 4), wv);
-                s1 = _mm256_dpbusd_avx_epi32(s1, bcast(xq, stride + k4 * 4), wv);
-                s2 = _mm256_dpbusd_avx_epi32(s2, bcast(xq, 2 * stride + k4 * 4), wv);
-                s3 = _mm256_dpbusd_avx_epi32(s3, bcast(xq, 3 * stride + k4 * 4), wv);
-            }
-            for (r, s) in [s0, s1, s2, s3].into_iter().enumerate() {
-                _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, s);
-            }
-            return;
-        }
-        let mut sums = [_mm256_setzero_si256(); ROWS];
-        for k4 in 0..in4 {
-            let wv = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
-            for (r, sum) in sums.iter_mut().enumerate().take(rows) {
-                *sum = _mm256_dpbusd_avx_epi32(*sum, bcast(xq, r * stride + k4 * 4), wv);
-            }
-        }
-        for r in 0..rows {
-            _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, sums[r]);
-        }
-    }
+    vnni_kernels!(
+        "avx2,avxvnni",
+        _mm256_dpbusd_avx_epi32,
+        dot_pair_vnni,
+        dot_group_vnni
+    );
+    vnni_kernels!(
+        "avx2,avx512vnni,avx512vl",
+        _mm256_dpbusd_epi32,
+        dot_pair_vnni512,
+        dot_group_vnni512
+    );
 }
 
 #[cfg(test)]
@@ -429,9 +485,9 @@ mod tests {
             dot_group_scalar(&xq, w0, in4, rows, &mut want);
             let mut got = [[0i32; COLS]; ROWS];
             match Kernel::detect() {
-                Kernel::Vnni => {
+                k if k.is_vnni() => {
                     let xu: Vec<i8> = xq.iter().map(|&v| (v as u8 ^ 0x80) as i8).collect();
-                    Kernel::Vnni.dot_group(&xu, w0, in4, rows, &mut got);
+                    k.dot_group(&xu, w0, in4, rows, &mut got);
                     for (r, row) in got.iter_mut().enumerate().take(rows) {
                         for (c, v) in row.iter_mut().enumerate() {
                             *v -= 128 * m.col_sums[c];
