@@ -8,7 +8,7 @@
 //! - the cross-encoder on 20 KLUE STS dev pairs at several depths, when one is installed.
 //!
 //! cargo bench --bench encoder -- [--nsmc PATH] [--model DIR] [--cross DIR] [--klue PATH] [--n 512]
-//!   [--batch 32] [--ids-out FILE]
+//!   [--batch 32] [--ids-out FILE] [--texts-out FILE] [--latency-only N]
 
 use std::io::BufRead;
 use std::time::Instant;
@@ -108,6 +108,21 @@ fn time_candle(model_dir: &str, tokens: &[Tokens], batch: usize) -> anyhow::Resu
     })
 }
 
+/// The share of texts whose nearest other text (by cosine) is the same under both sets of vectors.
+fn same_nearest(a: &[yusa::model::Embedding], b: &[yusa::model::Embedding]) -> f64 {
+    let nearest = |v: &[yusa::model::Embedding], i: usize| {
+        (0..v.len()).filter(|&j| j != i).max_by(|&x, &y| {
+            v[i].cosine(&v[x])
+                .value()
+                .total_cmp(&v[i].cosine(&v[y]).value())
+        })
+    };
+    let same = (0..a.len())
+        .filter(|&i| nearest(a, i) == nearest(b, i))
+        .count();
+    same as f64 / a.len().max(1) as f64
+}
+
 /// Single query: the first review of exactly 15 tokens (or the closest), `calls` times per precision
 /// (the first 5 are warm-up).
 fn single_query(
@@ -186,6 +201,7 @@ fn main() -> anyhow::Result<()> {
     let n: usize = arg("--n", "512").parse()?;
     let batch: usize = arg("--batch", "32").parse()?;
     let ids_out = arg("--ids-out", "target/bench_encoder_ids.json");
+    let texts_out = arg("--texts-out", "target/bench_encoder_texts.txt");
 
     let f = std::fs::File::open(&nsmc)
         .map_err(|e| anyhow::anyhow!("{nsmc}: {e} (pass --nsmc PATH)"))?;
@@ -201,6 +217,8 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // The same texts for the ONNX Runtime peer (`benches/encoder.sh`), which tokenises them itself.
+    std::fs::write(&texts_out, reviews.join("\n") + "\n")?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -245,7 +263,10 @@ fn main() -> anyhow::Result<()> {
     let cos: Vec<f32> = f.iter().zip(&q).map(|(a, b)| a.cosine(b).value()).collect();
     let mean_cos = cos.iter().sum::<f32>() / cos.len() as f32;
     let min_cos = cos.iter().fold(1f32, |m, &c| m.min(c));
-    println!("int8 vs f32 sentence vectors: mean cosine {mean_cos:.5}, min {min_cos:.5}");
+    println!(
+        "int8 vs f32 sentence vectors: mean cosine {mean_cos:.5}, min {min_cos:.5}; same nearest neighbour for {:.1}% of the texts",
+        100.0 * same_nearest(&f, &q)
+    );
     let candle = time_candle(&model_dir, &tokens, batch)?;
     candle.print();
     println!(

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::http::{get, post, Server};
+use common::http::{get, post, wait_job, Server};
 use serde_json::json;
 
 #[test]
@@ -71,14 +71,7 @@ fn filters_pages_and_jobs() {
     );
     assert_eq!(r.status, 202, "{}", r.body);
     let id = r.json()["job_id"].as_u64().unwrap();
-    loop {
-        let j = get(p, &format!("/jobs/{id}")).json();
-        if j["status"] != "running" {
-            assert_eq!(j["status"], "done", "{j}");
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(30));
-    }
+    wait_job(p, id);
     let jobs = get(p, "/jobs").json();
     assert_eq!(jobs["jobs"][0]["id"], id);
     assert!(jobs["jobs"][0].get("clusters").is_none());

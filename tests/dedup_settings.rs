@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::http::{get, post, request, Server};
+use common::http::{get, post, request, wait_job, Server};
 use serde_json::{json, Value};
 
 fn put(port: u16, path: &str, body: &str) -> common::http::Response {
@@ -18,15 +18,7 @@ fn scan(p: u16, coll: &str, body: Value) -> Value {
         &body.to_string(),
     );
     assert_eq!(r.status, 202, "{}", r.body);
-    let id = r.json()["job_id"].as_u64().unwrap();
-    loop {
-        let j = get(p, &format!("/jobs/{id}")).json();
-        if j["status"] != "running" {
-            assert_eq!(j["status"], "done", "{j}");
-            return j;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_job(p, r.json()["job_id"].as_u64().unwrap())
 }
 
 #[test]

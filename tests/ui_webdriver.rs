@@ -156,6 +156,17 @@ impl Page {
         }
     }
 
+    /// Picks a file in the ingest page's file input.
+    async fn upload(&self, path: &std::path::Path) {
+        self.c
+            .find(Locator::Css("#file"))
+            .await
+            .unwrap()
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
+    }
+
     async fn shot(&self, name: &str) {
         if let Some(dir) = &self.shots {
             std::fs::create_dir_all(dir).unwrap();
@@ -224,13 +235,7 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
     ];
     std::fs::write(&upload, lines.join("\n")).unwrap();
     page.open("page=ingest&collection=faq").await;
-    page.c
-        .find(Locator::Css("#file"))
-        .await
-        .unwrap()
-        .send_keys(upload.to_str().unwrap())
-        .await
-        .unwrap();
+    page.upload(&upload).await;
     page.click("#go").await;
     let summary = page.wait_text("#out", "오류 1").await;
     assert!(summary.contains("추가 6"), "{summary}");
@@ -252,13 +257,7 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
         .select_by_value("skip")
         .await
         .unwrap();
-    page.c
-        .find(Locator::Css("#file"))
-        .await
-        .unwrap()
-        .send_keys(second.to_str().unwrap())
-        .await
-        .unwrap();
+    page.upload(&second).await;
     page.click("#go").await;
     let summary = page.wait_text("#out", "건너뜀 1").await;
     assert!(summary.contains("추가 1"), "{summary}");
@@ -375,13 +374,7 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
         .set_len(51_000_000)
         .unwrap();
     page.open("page=ingest&collection=faq").await;
-    page.c
-        .find(Locator::Css("#file"))
-        .await
-        .unwrap()
-        .send_keys(big.to_str().unwrap())
-        .await
-        .unwrap();
+    page.upload(&big).await;
     page.click("#go").await;
     page.wait_text("#out .msg.error", "너무 큽니다").await;
     assert_eq!(count(p, "faq"), 7);

@@ -81,6 +81,23 @@ pub fn delete(port: u16, path: &str) -> Response {
     request(port, "DELETE", path, None, "application/json").unwrap()
 }
 
+/// Polls `/jobs/ID` until the job stops running; panics unless it finished (`done`).
+pub fn wait_job(port: u16, id: u64) -> serde_json::Value {
+    let t0 = Instant::now();
+    loop {
+        let j = get(port, &format!("/jobs/{id}")).json();
+        if j["status"] != "running" {
+            assert_eq!(j["status"], "done", "{j}");
+            return j;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "job {id} still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
