@@ -299,8 +299,13 @@ fn main() -> anyhow::Result<()> {
         let cdir = ModelDir::open(&cross_dir)?;
         let full = cdir.config()?.num_hidden_layers;
         let mut rows = vec![];
-        for layers in [3, 6, full] {
-            let model = CrossEncoder::load_layers(&cdir, Some(layers), Precision::F32)?;
+        for (layers, precision) in [
+            (3, Precision::F32),
+            (6, Precision::F32),
+            (full, Precision::F32),
+            (full, Precision::Int8),
+        ] {
+            let model = CrossEncoder::load_layers(&cdir, Some(layers), precision)?;
             model.score(&pairs)?;
             let mut times = vec![];
             for _ in 0..12 {
@@ -309,8 +314,13 @@ fn main() -> anyhow::Result<()> {
                 times.push(t0.elapsed().as_secs_f64());
             }
             let (p50, p95) = median_ms(times[2..].to_vec());
-            println!("cross-encoder, 20 KLUE STS dev pairs, {layers} layers: p50 {p50:.0} ms, p95 {p95:.0} ms");
-            rows.push(serde_json::json!({"layers": layers, "p50_ms": p50, "p95_ms": p95}));
+            let arith = if precision == Precision::Int8 {
+                "int8"
+            } else {
+                "f32"
+            };
+            println!("cross-encoder, 20 KLUE STS dev pairs, {layers} layers, {arith}: p50 {p50:.0} ms, p95 {p95:.0} ms");
+            rows.push(serde_json::json!({"layers": layers, "precision": arith, "p50_ms": p50, "p95_ms": p95}));
         }
         cross = serde_json::Value::Array(rows);
     } else {
