@@ -496,7 +496,6 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
             false => scored[i].cosine.value() as f64,
         })
         .collect();
-    let inexact_labels = &labels;
     let sts: Vec<f64> = scored
         .iter()
         .map(|s| match s.exact {
@@ -510,7 +509,7 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         // (A threshold only the exact pairs pass is the top of the scale.)
         th.cosine = pick(&cos, &through_labels, precision, floor.cosine).min(1.0);
         if has_ce {
-            th.sts = pick(&sts, inexact_labels, precision, floor.sts).min(StsScore::MAX);
+            th.sts = pick(&sts, &labels, precision, floor.sts).min(StsScore::MAX);
             // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
             th.confident_cosine = threshold_for_precision(&cos, &through_labels, 0.99)
                 .map(|b| b.threshold as f32)

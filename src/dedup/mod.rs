@@ -96,15 +96,6 @@ impl Thresholds {
         }
         Ok(())
     }
-
-    /// Reads thresholds from a JSON file (missing fields keep their defaults).
-    pub fn load(path: &std::path::Path) -> Result<Thresholds> {
-        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-        serde_json::from_str(&text).map_err(|e| Error::BadConfig {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
-    }
 }
 
 /// What decided a pair.

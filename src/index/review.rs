@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -83,21 +83,14 @@ impl Review {
     }
 }
 
-/// The decisions of one collection. The file is the truth; the set of "not duplicates" id pairs is
-/// derived from it at open and kept up to date on each append.
+/// The decisions of one collection. The file is the truth; the "not duplicates" id pairs are
+/// derived from it at open and kept up to date on each append, as a map from each id to the ids it
+/// was ruled apart from (both directions), so a scan's per-pair lookup allocates nothing.
 #[derive(Debug)]
 pub struct ReviewLog {
     path: PathBuf,
     reviews: Vec<Review>,
-    not_duplicates: HashSet<(String, String)>,
-}
-
-fn ordered(a: &str, b: &str) -> (String, String) {
-    if a <= b {
-        (a.to_owned(), b.to_owned())
-    } else {
-        (b.to_owned(), a.to_owned())
-    }
+    not_duplicates: HashMap<String, HashSet<String>>,
 }
 
 impl ReviewLog {
@@ -114,7 +107,7 @@ impl ReviewLog {
         let mut log = ReviewLog {
             path,
             reviews: vec![],
-            not_duplicates: HashSet::new(),
+            not_duplicates: HashMap::new(),
         };
         for (i, line) in lines.iter().enumerate() {
             match serde_json::from_str::<Review>(line) {
@@ -137,7 +130,12 @@ impl ReviewLog {
         if r.verdict == Verdict::NotDuplicates {
             for (i, a) in r.members.iter().enumerate() {
                 for b in &r.members[i + 1..] {
-                    self.not_duplicates.insert(ordered(&a.id, &b.id));
+                    for (x, y) in [(a, b), (b, a)] {
+                        self.not_duplicates
+                            .entry(x.id.clone())
+                            .or_default()
+                            .insert(y.id.clone());
+                    }
                 }
             }
         }
@@ -162,7 +160,9 @@ impl ReviewLog {
 
     /// Whether someone ruled that documents `a` and `b` are not duplicates.
     pub fn ruled_apart(&self, a: &str, b: &str) -> bool {
-        !self.not_duplicates.is_empty() && self.not_duplicates.contains(&ordered(a, b))
+        self.not_duplicates
+            .get(a)
+            .is_some_and(|apart| apart.contains(b))
     }
 
     pub fn reviews(&self) -> &[Review] {
