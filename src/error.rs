@@ -76,6 +76,9 @@ pub enum Error {
     /// A long job stopped because someone asked it to.
     #[error("cancelled")]
     Cancelled,
+    /// The database behind the store failed or could not be reached (after retries).
+    #[error("database: {0}")]
+    Database(String),
     /// A bug: code panicked while serving this call. The process survives; the call fails.
     #[error("internal error: {0}")]
     Panicked(String),

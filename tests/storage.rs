@@ -2,6 +2,7 @@
 //! missing documents; an upsert is atomic across a crash.
 
 use yusa::index::wal::{Recovery, Wal};
+use yusa::index::CollectionStore;
 use yusa::index::{Collection, DocRole, EncoderId, NewDoc};
 use yusa::Error;
 
@@ -45,7 +46,7 @@ fn ids_found_by_bm25(c: &Collection, n: usize) -> usize {
             c.lexical_search(&format!("문서 {i}번"), 50)
                 .unwrap()
                 .iter()
-                .any(|h| c.get_iid(h.iid).is_some_and(|d| d.id == format!("d{i}")))
+                .any(|h| h.doc.id == format!("d{i}"))
         })
         .count()
 }
@@ -65,12 +66,12 @@ fn flipped_byte_inside_the_wal_refuses_then_repairs() {
     assert!(err.to_string().contains("repair"), "{err}");
     // Salvage keeps every record that verifies: 19 of 20 (the damaged one is reported).
     let (c, damage) = Collection::open_with(&dir, &enc(), Recovery::Salvage).unwrap();
-    assert_eq!(c.len(), 19);
+    assert_eq!(c.len().unwrap(), 19);
     assert_eq!(damage.missing_seqs.len(), 1);
     c.checkpoint().unwrap();
     drop(c);
     let c = Collection::open(&dir, &enc()).unwrap();
-    assert_eq!(c.len(), 19);
+    assert_eq!(c.len().unwrap(), 19);
 }
 
 #[test]
@@ -108,7 +109,7 @@ fn deleted_lexical_index_is_rebuilt_from_the_snapshot() {
     drop(c);
     std::fs::remove_dir_all(dir.join("lexical")).unwrap();
     let c = Collection::open(&dir, &enc()).unwrap();
-    assert_eq!(c.len(), 13);
+    assert_eq!(c.len().unwrap(), 13);
     assert_eq!(ids_found_by_bm25(&c, 13), 13);
 }
 
@@ -167,15 +168,18 @@ fn upsert_is_one_wal_record() {
     for cut in [1, last_len / 2, last_len - 1] {
         std::fs::write(&wal, &full[..full.len() - cut]).unwrap();
         let c = Collection::open(&dir, &enc()).unwrap();
-        let d = c.get("d1").expect("the acknowledged old version survives");
+        let d = c
+            .get("d1")
+            .unwrap()
+            .expect("the acknowledged old version survives");
         assert!(d.text.contains("1번"), "{}", d.text);
-        assert_eq!(c.len(), 3);
+        assert_eq!(c.len().unwrap(), 3);
         drop(c);
     }
     std::fs::write(&wal, &full).unwrap();
     let c = Collection::open(&dir, &enc()).unwrap();
-    assert_eq!(c.get("d1").unwrap().text, "바뀐 문서");
-    assert_eq!(c.len(), 3);
+    assert_eq!(c.get("d1").unwrap().unwrap().text, "바뀐 문서");
+    assert_eq!(c.len().unwrap(), 3);
 }
 
 #[test]
@@ -215,11 +219,11 @@ fn deleted_wal_is_refused_then_repair_accepts_the_loss() {
     let err = Collection::open(&dir, &enc()).err().expect("must refuse");
     assert!(err.to_string().contains("wal.log"), "{err}");
     let (c, _) = Collection::open_with(&dir, &enc(), Recovery::Salvage).unwrap();
-    assert_eq!(c.len(), 4);
+    assert_eq!(c.len().unwrap(), 4);
     assert_eq!(ids_found_by_bm25(&c, 4), 4);
     c.checkpoint().unwrap();
     drop(c);
-    assert_eq!(Collection::open(&dir, &enc()).unwrap().len(), 4);
+    assert_eq!(Collection::open(&dir, &enc()).unwrap().len().unwrap(), 4);
 }
 
 #[test]
@@ -241,9 +245,9 @@ fn the_dense_graph_is_reloaded_and_the_wal_added_to_it() {
     .unwrap();
     drop(c);
     let c = Collection::open(&dir, &enc()).unwrap();
-    assert_eq!(c.stats().dense_points, 31);
+    assert_eq!(c.stats().unwrap().dense_points, 31);
     let hits = c.dense_search(&[0.5, 0.5, 0.5, 0.5], 1, 64).unwrap();
-    assert_eq!(c.get_iid(hits[0].iid).unwrap().id, "late");
+    assert_eq!(hits[0].doc.id, "late");
     // A stale dump (another checkpoint's) is not used: the graph is rebuilt from the documents.
     c.checkpoint().unwrap();
     drop(c);
@@ -254,8 +258,8 @@ fn the_dense_graph_is_reloaded_and_the_wal_added_to_it() {
     )
     .unwrap();
     let c = Collection::open(&dir, &enc()).unwrap();
-    assert_eq!(c.stats().dense_points, 31);
-    assert_eq!(c.len(), 31);
+    assert_eq!(c.stats().unwrap().dense_points, 31);
+    assert_eq!(c.len().unwrap(), 31);
 }
 
 #[test]
@@ -280,6 +284,6 @@ fn peek_counts_without_opening() {
     put("d3", 3); // an upsert
     assert!(c.delete("d4").unwrap());
     let p = Collection::peek(&dir).unwrap();
-    assert_eq!(p.documents, c.len());
+    assert_eq!(p.documents, c.len().unwrap());
     assert_eq!(p.documents, 11);
 }

@@ -48,6 +48,7 @@ impl From<Error> for ApiError {
             Error::NoCrossEncoder => (StatusCode::BAD_REQUEST, "no_cross_encoder"),
             Error::Incompatible(_) => (StatusCode::CONFLICT, "incompatible"),
             Error::InUse(_) => (StatusCode::CONFLICT, "in_use"),
+            Error::Database(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -99,7 +99,7 @@ async fn list_collections(st: web::Data<AppState>) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let list = blocking(move || {
         Ok(engine
-            .collection_stats()
+            .collection_stats()?
             .into_iter()
             .map(|c| {
                 let mut v = serde_json::to_value(&c).expect("stats serialise");
@@ -200,7 +200,7 @@ async fn add_documents(
     let n = name.clone();
     let (out, total) = blocking(move || {
         let out = engine.ingest(&n, docs, on_duplicate)?;
-        Ok((out, engine.collection(&n)?.len()))
+        Ok((out, engine.collection(&n)?.len()?))
     })
     .await?;
     st.metrics
@@ -244,7 +244,8 @@ async fn list_documents(
 ) -> Res<HttpResponse> {
     page.check()?;
     let coll = st.engine.collection(&name)?;
-    let (total, documents) = coll.list(page.offset, page.limit);
+    let (offset, limit) = (page.offset, page.limit);
+    let (total, documents) = blocking(move || coll.list(offset, limit)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "total": total, "offset": page.offset, "limit": page.limit, "documents": documents
     })))
@@ -256,7 +257,8 @@ async fn get_document(
 ) -> Res<HttpResponse> {
     let (name, id) = path.into_inner();
     let coll = st.engine.collection(&name)?;
-    match coll.get(&id) {
+    let i = id.clone();
+    match blocking(move || coll.get(&i)).await? {
         Some(d) => Ok(HttpResponse::Ok().json(d)),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -274,7 +276,7 @@ async fn delete_document(
     let coll = st.engine.collection(&name)?;
     let i = id.clone();
     let c = coll.clone();
-    let deleted = blocking(move || c.delete(&i)).await?;
+    let (deleted, size) = blocking(move || Ok((c.delete(&i)?, c.len()?))).await?;
     if !deleted {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -285,7 +287,7 @@ async fn delete_document(
     st.metrics
         .documents
         .with_label_values(&[&name])
-        .set(coll.len() as i64);
+        .set(size as i64);
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": id })))
 }
 
@@ -730,7 +732,7 @@ fn spawn_job(
 async fn reembed_collection(st: web::Data<AppState>, name: web::Path<String>) -> Res<HttpResponse> {
     let name = name.into_inner();
     crate::index::catalog::check_name(&name)?;
-    if !st.engine.collection_names().contains(&name) {
+    if !st.engine.collection_names()?.contains(&name) {
         return Err(crate::Error::CollectionNotFound(name).into());
     }
     let running = st.jobs.lock().expect("jobs lock").values().any(|j| {
@@ -863,9 +865,10 @@ async fn health(st: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn info(st: web::Data<AppState>) -> HttpResponse {
-    let colls: Vec<_> = st.engine.collection_stats();
-    HttpResponse::Ok().json(serde_json::json!({
+async fn info(st: web::Data<AppState>) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let colls = blocking(move || engine.collection_stats()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "models": st.engine.models(),
         "collections": colls,
@@ -874,7 +877,8 @@ async fn info(st: web::Data<AppState>) -> HttpResponse {
         "max_body_bytes": MAX_BODY_BYTES,
         "queue_depth": st.engine.queue_depth(),
         "uptime_seconds": st.started.elapsed().as_secs(),
-    }))
+        "store": st.engine.store_description(),
+    })))
 }
 
 async fn metrics_route(st: web::Data<AppState>) -> HttpResponse {
@@ -882,7 +886,11 @@ async fn metrics_route(st: web::Data<AppState>) -> HttpResponse {
     st.metrics
         .panics
         .set(crate::error::PANICS.load(std::sync::atomic::Ordering::Relaxed) as i64);
-    for c in st.engine.collection_stats() {
+    let engine = st.engine.clone();
+    for c in blocking(move || engine.collection_stats())
+        .await
+        .unwrap_or_default()
+    {
         st.metrics
             .documents
             .with_label_values(&[&c.name])

@@ -4,6 +4,7 @@
 use super::{print_json, progress_bar, resolve_model, Cli};
 use crate::engine::{Engine, EngineConfig};
 use crate::eval::retrieval::{self, BeirSet, Variant};
+use crate::index::CollectionStore;
 use crate::index::{DocRole, NewDoc};
 use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
 use crate::search::{Fusion, Mode, SearchRequest};
@@ -18,6 +19,11 @@ pub struct EngineArgs {
     /// Folder of collections.
     #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
     pub index_dir: PathBuf,
+    /// Keep collections in PostgreSQL (with pgvector) instead of --index-dir:
+    /// `postgres://user@host:5432/db`; several hosts with `?target_session_attrs=read-write` follow a
+    /// failover.
+    #[arg(long, env = "YUSA_STORE")]
+    pub store: Option<String>,
     /// Bi-encoder (name under --models-dir, or a path).
     #[arg(long)]
     pub model: Option<String>,
@@ -37,6 +43,7 @@ impl EngineArgs {
             cfg.cross_encoder = Some(resolve_model(cli, Some(ce), DEFAULT_CROSS_ENCODER));
         }
         cfg.no_cross_encoder = self.no_cross_encoder;
+        cfg.store = self.store.clone();
         cfg.precision = cli.precision;
         cfg
     }
@@ -263,7 +270,7 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
         "cut_to_limit": long,
         "seconds": secs,
         "docs_per_second": added as f64 / secs,
-        "documents_in_collection": coll.len(),
+        "documents_in_collection": coll.len()?,
     });
     if cli.json {
         return print_json(&summary);
@@ -273,7 +280,7 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
         args.collection,
         added as f64 / secs,
         blank.len(),
-        coll.len()
+        coll.len()?
     );
     Ok(())
 }
@@ -460,7 +467,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
         }
         CollectionsCommand::Check { name, index_dir } => {
             let (c, _) = open_one(index_dir, name, crate::index::wal::Recovery::Strict)?;
-            let s = c.stats();
+            let s = c.stats()?;
             if cli.json {
                 return print_json(&serde_json::json!({"ok": true, "stats": s}));
             }
@@ -470,7 +477,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
         CollectionsCommand::Repair { name, index_dir } => {
             let (c, damage) = open_one(index_dir, name, crate::index::wal::Recovery::Salvage)?;
             c.checkpoint()?;
-            let s = c.stats();
+            let s = c.stats()?;
             if cli.json {
                 return print_json(&serde_json::json!({"stats": s, "damage": damage}));
             }

@@ -87,7 +87,7 @@ pub enum Command {
 pub fn name_the_collections(engine: &crate::engine::Engine, e: crate::Error) -> anyhow::Error {
     match e {
         crate::Error::CollectionNotFound(name) => {
-            let names = engine.collection_names();
+            let names = engine.collection_names().unwrap_or_default();
             if names.is_empty() {
                 anyhow::anyhow!(
                     "collection `{name}` not found: the index folder has no collections yet (create one with `yusa index --collection NAME --input FILE`)"
@@ -207,7 +207,7 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
     let engine = std::sync::Arc::new(crate::engine::Engine::open(&cfg)?);
     // Open every collection before listening: a damaged one stops the start with its error, and
     // a large one shows what the wait is for.
-    let names = engine.collection_names();
+    let names = engine.collection_names()?;
     if !names.is_empty() {
         eprintln!("opening {} collection(s)…", names.len());
     }

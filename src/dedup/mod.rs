@@ -11,7 +11,7 @@ pub mod settings;
 
 use crate::error::{Error, Result};
 use crate::index::filter::{matches_filter, MetadataFilter};
-use crate::index::{Collection, DocRole};
+use crate::index::{CollectionStore, DocRole};
 use crate::model::Role;
 use crate::queue::EncoderQueue;
 use crate::score::{Cosine, StsScore};
@@ -264,8 +264,8 @@ pub fn judge_pairs(
         .collect())
 }
 
-fn doc_role(c: &Collection) -> Role {
-    match c.manifest().doc_role {
+fn doc_role(c: &dyn CollectionStore) -> Role {
+    match c.doc_role() {
         DocRole::Symmetric => Role::Query,
         DocRole::Asymmetric => Role::Passage,
     }
@@ -341,7 +341,7 @@ fn verify(
 
 /// For each text, the stored documents it duplicates.
 pub fn check(
-    coll: &Collection,
+    coll: &dyn CollectionStore,
     queue: &EncoderQueue,
     texts: &[String],
     th: &Thresholds,
@@ -352,44 +352,40 @@ pub fn check(
     let depth = th.neighbours * if filter.is_some() { 5 } else { 1 };
     let mut out = vec![];
     for (text, v) in texts.iter().zip(vectors) {
-        let mut cands: HashMap<u32, Cosine> = HashMap::new();
+        let mut cands: HashMap<String, (crate::index::Doc, Cosine)> = HashMap::new();
         for h in coll.dense_search(&v, depth, depth.max(64))? {
             if h.cosine.value() >= th.candidate_cosine {
-                cands.insert(h.iid, h.cosine);
+                cands.insert(h.doc.id.clone(), (h.doc, h.cosine));
             }
         }
         let sh = minhash::shingles(text);
         for h in coll.lexical_search(text, depth)? {
-            if cands.contains_key(&h.iid) {
+            if cands.contains_key(&h.doc.id) {
                 continue;
             }
-            let Some(doc) = coll.get_iid(h.iid) else {
-                continue;
-            };
-            if minhash::jaccard(&sh, &minhash::shingles(&doc.text)) >= th.candidate_jaccard {
+            if minhash::jaccard(&sh, &minhash::shingles(&h.doc.text)) >= th.candidate_jaccard {
                 let cos = coll
-                    .vector(h.iid)
+                    .vector(&h.doc.id)?
                     .map(|dv| Cosine(crate::index::dense::dot(&v, &dv)))
                     .unwrap_or(Cosine(0.0));
-                cands.insert(h.iid, cos);
+                cands.insert(h.doc.id.clone(), (h.doc, cos));
             }
         }
-        let mut docs: Vec<(u32, crate::index::Doc, Cosine)> = cands
-            .into_iter()
-            .filter_map(|(iid, c)| coll.get_iid(iid).map(|d| (iid, d, c)))
-            .filter(|(_, d, _)| filter.is_none_or(|f| matches_filter(d.metadata.as_ref(), f)))
+        let mut docs: Vec<(crate::index::Doc, Cosine)> = cands
+            .into_values()
+            .filter(|(d, _)| filter.is_none_or(|f| matches_filter(d.metadata.as_ref(), f)))
             .collect();
-        docs.sort_by(|a, b| b.2.value().total_cmp(&a.2.value()));
+        docs.sort_by(|a, b| b.1.value().total_cmp(&a.1.value()));
         let pairs: Vec<(String, String, Cosine)> = docs
             .iter()
-            .map(|(_, d, c)| (text.clone(), d.text.clone(), *c))
+            .map(|(d, c)| (text.clone(), d.text.clone(), *c))
             .collect();
         let verdicts = verify(queue, &pairs, th, None)?;
         let duplicates = docs
             .into_iter()
             .zip(verdicts)
             .filter(|(_, (dup, _))| *dup)
-            .map(|((_, d, _), (_, evidence))| Match {
+            .map(|((d, _), (_, evidence))| Match {
                 id: d.id,
                 text: d.text,
                 evidence,
@@ -706,7 +702,7 @@ pub fn lazy_star_clusters(
 /// `cancel`, when set from another thread, stops the scan at its next document or batch with
 /// [`Error::Cancelled`].
 pub fn scan(
-    coll: &Collection,
+    coll: &dyn CollectionStore,
     queue: &EncoderQueue,
     th: &Thresholds,
     filter: Option<&MetadataFilter>,
@@ -721,17 +717,22 @@ pub fn scan(
         }
     };
     let t0 = std::time::Instant::now();
-    let mut docs: Vec<(u32, String, String)> = vec![];
-    coll.for_each_doc(|iid, d| {
-        if filter.is_none_or(|f| matches_filter(d.metadata.as_ref(), f)) {
-            docs.push((iid, d.id.clone(), d.text.clone()))
+    // (vector, id, text, metadata), earliest first: the store's order.
+    let mut docs: Vec<(Vec<f32>, String, String, Option<serde_json::Value>)> = vec![];
+    coll.scan(&mut |dv| {
+        if filter.is_none_or(|f| matches_filter(dv.doc.metadata.as_ref(), f)) {
+            docs.push((dv.vector, dv.doc.id, dv.doc.text, dv.doc.metadata))
         }
-    });
+    })?;
+    let apart = crate::index::review::RuledApart::from_reviews(&coll.reviews()?);
     // With a filter, dense neighbours are looked for five times deeper: those outside it are dropped.
     let depth = (th.neighbours + 1) * if filter.is_some() { 5 } else { 1 };
-    docs.sort_by_key(|d| d.0); // earliest first
     let n = docs.len();
-    let pos: HashMap<u32, usize> = docs.iter().enumerate().map(|(i, d)| (d.0, i)).collect();
+    let pos: HashMap<&str, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.1.as_str(), i))
+        .collect();
 
     // 1. Exact duplicates: every document maps to the earliest with its normalised key.
     let mut first_by_key: HashMap<String, usize> = HashMap::new();
@@ -740,7 +741,7 @@ pub fn scan(
         let key = crate::text::exact_key(&d.2);
         let f = *first_by_key.entry(key).or_insert(i);
         // Identical texts a person ruled apart (two FAQ entries with different answers) stay apart.
-        if f != i && !coll.ruled_apart(&docs[f].1, &d.1) {
+        if f != i && !apart.contains(&docs[f].1, &d.1) {
             exact_of[i] = f;
         }
     }
@@ -760,14 +761,13 @@ pub fn scan(
                     let mut out = vec![];
                     for &i in chunk {
                         cancelled()?;
-                        let Some(v) = coll.vector(docs[i].0) else {
-                            continue;
-                        };
-                        for h in coll.dense_search(&v, depth, depth.max(64))? {
+                        for h in coll.dense_search(&docs[i].0, depth, depth.max(64))? {
                             if h.cosine.value() < th.candidate_cosine {
                                 continue;
                             }
-                            let Some(&j) = pos.get(&h.iid) else { continue };
+                            let Some(&j) = pos.get(h.doc.id.as_str()) else {
+                                continue;
+                            };
                             let j = exact_of[j];
                             if j != i {
                                 out.push((i.min(j), i.max(j), h.cosine.value()));
@@ -810,7 +810,7 @@ pub fn scan(
     }
     // Pairs a person ruled not duplicates are never paired again.
     let before = cand.len();
-    cand.retain(|&(a, b), _| !coll.ruled_apart(&docs[a].1, &docs[b].1));
+    cand.retain(|&(a, b), _| !apart.contains(&docs[a].1, &docs[b].1));
     let ruled_apart = before - cand.len();
     let total = cand.len();
     let mut neighbours: HashMap<usize, Vec<(usize, Option<f32>)>> = HashMap::new();
@@ -835,12 +835,7 @@ pub fn scan(
             let pairs: Vec<(String, String, Cosine)> = batch
                 .iter()
                 .map(|&(a, b, c)| {
-                    let cos = c.unwrap_or_else(|| {
-                        match (coll.vector(docs[a].0), coll.vector(docs[b].0)) {
-                            (Some(x), Some(y)) => crate::index::dense::dot(&x, &y),
-                            _ => 0.0,
-                        }
-                    });
+                    let cos = c.unwrap_or_else(|| crate::index::dense::dot(&docs[a].0, &docs[b].0));
                     (docs[a].2.clone(), docs[b].2.clone(), Cosine(cos))
                 })
                 .collect();
@@ -885,17 +880,14 @@ pub fn scan(
     let member = |i: usize, ev: Option<Evidence>| ClusterMember {
         id: docs[i].1.clone(),
         text: docs[i].2.clone(),
-        metadata: coll.get_iid(docs[i].0).and_then(|d| d.metadata),
+        metadata: docs[i].3.clone(),
         matched_with: None,
         evidence: ev,
     };
     let exact_ev = |a: usize, b: usize| Evidence {
         exact: true,
         sts: None,
-        cosine: Cosine(match (coll.vector(docs[a].0), coll.vector(docs[b].0)) {
-            (Some(x), Some(y)) => crate::index::dense::dot(&x, &y),
-            _ => 1.0,
-        }),
+        cosine: Cosine(crate::index::dense::dot(&docs[a].0, &docs[b].0)),
         lexical_overlap: 1.0,
         verified_by: Verifier::Exact,
         reason: "identical after normalisation".into(),
@@ -929,7 +921,7 @@ pub fn scan(
             continue;
         }
         let vectors: Vec<Option<Vec<f32>>> =
-            all.iter().map(|(i, _)| coll.vector(docs[*i].0)).collect();
+            all.iter().map(|(i, _)| Some(docs[*i].0.clone())).collect();
         let central = most_central(&vectors);
         let (rep, rep_ev) = all.remove(central);
         let members = all

@@ -1,5 +1,6 @@
 //! The catalog: every collection under one root folder (`index/` by default), opened once and shared.
 
+use super::backend::CollectionStore;
 use super::collection::Collection;
 use super::manifest::{DocRole, EncoderId};
 use crate::error::{Error, Result};
@@ -26,12 +27,7 @@ pub struct Catalog {
     problems: Vec<Problem>,
 }
 
-/// A folder under the index root that looks like a collection but is not served.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Problem {
-    pub folder: String,
-    pub reason: String,
-}
+pub use super::backend::Problem;
 
 /// Whether a folder holds a collection's data files (with or without its manifest).
 pub fn holds_collection_data(dir: &Path) -> bool {
@@ -182,7 +178,7 @@ impl Catalog {
         for name in self.names() {
             let t0 = std::time::Instant::now();
             match self.get(&name) {
-                Ok(c) => on_open(&name, c.len(), t0.elapsed()),
+                Ok(c) => on_open(&name, c.len()?, t0.elapsed()),
                 // Vectors of another encoder are intact, just not usable by this one: serve the
                 // rest, so that the collection can be re-embedded over HTTP (its requests get 409
                 // with the command to run).
@@ -288,5 +284,56 @@ impl Catalog {
             c.checkpoint()?;
         }
         Ok(())
+    }
+}
+
+/// The embedded backend: collections are folders under one root, each opened by this process alone.
+impl super::backend::Backend for Catalog {
+    fn describe(&self) -> String {
+        format!("embedded store in {}", self.root.display())
+    }
+
+    fn encoder(&self) -> &EncoderId {
+        &self.encoder
+    }
+
+    fn get(&self, name: &str) -> Result<Arc<dyn CollectionStore>> {
+        Ok(Catalog::get(self, name)?)
+    }
+
+    fn create(&self, name: &str, doc_role: DocRole) -> Result<Arc<dyn CollectionStore>> {
+        Ok(Catalog::create(self, name, doc_role)?)
+    }
+
+    fn drop_collection(&self, name: &str) -> Result<()> {
+        Catalog::drop_collection(self, name)
+    }
+
+    fn names(&self) -> Result<Vec<String>> {
+        Ok(Catalog::names(self))
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        let mut out = self.problems.clone();
+        out.extend(self.needing_reembed());
+        out
+    }
+
+    fn open_all(&self, on_open: &mut dyn FnMut(&str, usize, std::time::Duration)) -> Result<()> {
+        Catalog::open_all(self, on_open)
+    }
+
+    fn checkpoint_all(&self) -> Result<()> {
+        Catalog::checkpoint_all(self)
+    }
+
+    fn reembed(
+        &self,
+        name: &str,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        progress: &dyn Fn(usize, usize),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<super::reembed::ReembedReport> {
+        Catalog::reembed(self, name, embed, progress, cancel)
     }
 }

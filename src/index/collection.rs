@@ -6,14 +6,14 @@
 //! (people's duplicate decisions, [`super::review`]), `settings.json` (other stages' per-collection
 //! settings, stored verbatim).
 
+use super::backend::{CollectionStore, DenseHit, DocVector, LexicalHit};
 use super::dense::{DenseIndex, HnswParams};
 use super::lexical::LexicalIndex;
 use super::manifest::{DocRole, EncoderId, Manifest, FORMAT_VERSION};
-use super::review::{Review, ReviewLog, ReviewedDoc, Verdict};
+use super::review::{Review, ReviewLog};
 use super::store::{DocStore, StoredDoc};
 use super::wal::{Recovery, Wal, WalDamage, WalOp, WalRecord};
 use crate::error::{Error, Result};
-use crate::score::{Bm25, Cosine};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -40,19 +40,6 @@ pub struct PutOutcome {
     pub id: String,
     /// True when an existing document with this id was replaced.
     pub replaced: bool,
-}
-
-/// A candidate from one recall list.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DenseHit {
-    pub iid: u32,
-    pub cosine: Cosine,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LexicalHit {
-    pub iid: u32,
-    pub bm25: Bm25,
 }
 
 /// Counts for `/info` and `yusa info`.
@@ -369,10 +356,6 @@ impl Collection {
         ))
     }
 
-    pub fn name(&self) -> &str {
-        &self.manifest.name
-    }
-
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -381,17 +364,68 @@ impl Collection {
         &self.dir
     }
 
-    pub fn len(&self) -> usize {
-        self.store.read().len()
+    /// Reads a collection's size without opening it (no lock, no vectors, no model): the document
+    /// count recorded at the last checkpoint plus the WAL's additions and removals since. For
+    /// listings, including beside a running server; [`Collection::open`] is the authority.
+    pub fn peek(dir: &Path) -> Result<Peek> {
+        let mpath = dir.join("manifest.json");
+        let manifest = Manifest::load(&mpath)?;
+        let at_checkpoint: PeekFile = match std::fs::read(dir.join("stats.json")) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+            Err(_) => PeekFile::default(),
+        };
+        let wal = std::fs::read(dir.join("wal.log")).unwrap_or_default();
+        let records = super::wal::read_records(&wal);
+        let mut documents = at_checkpoint.documents as i64;
+        for r in records.iter().filter(|r| r.seq > at_checkpoint.seq) {
+            match r.op {
+                WalOp::Put(_) => documents += 1,
+                WalOp::Delete { .. } => documents -= 1,
+                WalOp::Replace { .. } => {}
+            }
+        }
+        Ok(Peek {
+            name: manifest.name.clone(),
+            documents: documents.max(0) as usize,
+            encoder: manifest.encoder,
+            wal_bytes: wal.len() as u64,
+        })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// A document by the store's row number (tests and tools that inspect the embedded files).
+    pub fn get_iid(&self, iid: u32) -> Option<Doc> {
+        self.store.read().get(iid).map(to_doc)
+    }
+
+    /// All live documents (id order unspecified), for scans and exports.
+    pub fn for_each_doc(&self, mut f: impl FnMut(u32, &Doc)) {
+        let store = self.store.read();
+        for d in store.iter() {
+            f(d.iid, &to_doc(d));
+        }
+    }
+}
+
+impl CollectionStore for Collection {
+    fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    fn encoder(&self) -> &EncoderId {
+        &self.manifest.encoder
+    }
+
+    fn doc_role(&self) -> DocRole {
+        self.manifest.doc_role
+    }
+
+    fn len(&self) -> Result<usize> {
+        Ok(self.store.read().len())
     }
 
     /// Adds or replaces documents with their vectors (from the collection's encoder, same order).
     /// Durable when it returns: the WAL is fsynced first. Searchable after [`refresh`](Self::refresh).
-    pub fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
+    fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
         if docs.len() != vectors.len() {
             return Err(Error::Invalid(format!(
                 "{} documents but {} vectors",
@@ -483,7 +517,7 @@ impl Collection {
     }
 
     /// Deletes a document by id; false when there was none. Hidden from searches at once.
-    pub fn delete(&self, id: &str) -> Result<bool> {
+    fn delete(&self, id: &str) -> Result<bool> {
         let mut wal = self.wal.lock();
         let (iid, seq) = {
             let store = self.store.read();
@@ -507,122 +541,23 @@ impl Collection {
         Ok(true)
     }
 
-    /// Records a person's decision on a group of documents (see [`super::review`]), durably, before
-    /// acting on it: for [`Verdict::Duplicates`] the members other than `kept` are then deleted.
-    /// Every id must exist, and a group has at least two members.
-    pub fn review(&self, verdict: Verdict, ids: &[String], kept: Option<&str>) -> Result<Review> {
-        let mut unique: Vec<&String> = vec![];
-        for id in ids {
-            if !unique.contains(&id) {
-                unique.push(id);
-            }
-        }
-        if unique.len() < 2 {
-            return Err(Error::BadRequest(
-                "a decision needs at least two different document ids".into(),
-            ));
-        }
-        let members = unique
-            .iter()
-            .map(|id| {
-                self.get(id)
-                    .map(|d| ReviewedDoc {
-                        id: d.id,
-                        text: d.text,
-                    })
-                    .ok_or_else(|| {
-                        Error::BadRequest(format!(
-                            "no document `{id}` in collection {}",
-                            self.name()
-                        ))
-                    })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let kept = match (verdict, kept) {
-            (Verdict::Duplicates, Some(k)) if unique.iter().any(|id| *id == k) => {
-                Some(k.to_owned())
-            }
-            (Verdict::Duplicates, _) => {
-                return Err(Error::BadRequest(
-                    "a `duplicates` decision names the member it keeps (`keep`, one of `ids`)"
-                        .into(),
-                ))
-            }
-            (Verdict::NotDuplicates, None) => None,
-            (Verdict::NotDuplicates, Some(_)) => {
-                return Err(Error::BadRequest(
-                    "`keep` goes with a `duplicates` decision only".into(),
-                ))
-            }
-        };
-        let review = Review {
-            verdict,
-            members,
-            kept,
-            at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        };
-        self.review.lock().append(review.clone())?;
-        if let Some(k) = &review.kept {
-            for m in review.members.iter().filter(|m| &m.id != k) {
-                self.delete(&m.id)?;
-            }
-        }
-        Ok(review)
-    }
-
-    /// Every decision recorded, oldest first.
-    pub fn reviews(&self) -> Vec<Review> {
-        self.review.lock().reviews().to_vec()
-    }
-
-    /// Whether someone ruled documents `a` and `b` not duplicates (scans leave such pairs apart).
-    pub fn ruled_apart(&self, a: &str, b: &str) -> bool {
-        self.review.lock().ruled_apart(a, b)
-    }
-
-    /// A stored setting (None: never set).
-    pub fn setting(&self, key: &str) -> Option<serde_json::Value> {
-        self.settings.lock().get(key).cloned()
-    }
-
-    /// Stores a setting durably (atomic rewrite of `settings.json`); `Value::Null` removes it.
-    pub fn set_setting(&self, key: &str, value: serde_json::Value) -> Result<()> {
-        let mut settings = self.settings.lock();
-        let mut next = settings.clone();
-        if value.is_null() {
-            next.remove(key);
-        } else {
-            next.insert(key.to_owned(), value);
-        }
-        let bytes = serde_json::to_vec_pretty(&next).expect("settings serialise");
-        super::store::write_atomically(&self.dir.join(SETTINGS_FILE), &bytes)?;
-        *settings = next;
-        Ok(())
-    }
-
     /// Makes lexical changes searchable (a tantivy commit). Dense changes are visible at once.
-    pub fn refresh(&self) -> Result<()> {
+    fn refresh(&self) -> Result<()> {
         let seq = self.store.read().seq;
         self.lexical.commit(seq)
     }
 
-    pub fn get(&self, id: &str) -> Option<Doc> {
-        self.store.read().by_id(id).map(to_doc)
-    }
-
-    pub fn get_iid(&self, iid: u32) -> Option<Doc> {
-        self.store.read().get(iid).map(to_doc)
+    fn get(&self, id: &str) -> Result<Option<Doc>> {
+        Ok(self.store.read().by_id(id).map(to_doc))
     }
 
     /// The stored vector of a document (for duplicate scans and `more like this`).
-    pub fn vector(&self, iid: u32) -> Option<Vec<f32>> {
-        self.store.read().get(iid).map(|d| d.vector.clone())
+    fn vector(&self, id: &str) -> Result<Option<Vec<f32>>> {
+        Ok(self.store.read().by_id(id).map(|d| d.vector.clone()))
     }
 
     /// Dense recall: the `k` nearest live documents.
-    pub fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>> {
+    fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>> {
         if query.len() != self.manifest.encoder.dim {
             return Err(Error::Invalid(format!(
                 "query vector of {} dims, collection has {}",
@@ -636,51 +571,32 @@ impl Collection {
         Ok(dense
             .search(query, k, ef, &live)
             .into_iter()
-            .map(|(iid, cosine)| DenseHit { iid, cosine })
+            .filter_map(|(iid, cosine)| {
+                store.get(iid).map(|d| DenseHit {
+                    doc: to_doc(d),
+                    cosine,
+                })
+            })
             .collect())
     }
 
     /// Lexical recall: BM25 top `k` (documents deleted since the last refresh are dropped).
-    pub fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>> {
+    fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>> {
         let hits = self.lexical.search(query, k)?;
         let store = self.store.read();
         Ok(hits
             .into_iter()
-            .filter(|(iid, _)| store.get(*iid).is_some())
-            .map(|(iid, bm25)| LexicalHit { iid, bm25 })
+            .filter_map(|(iid, bm25)| {
+                store.get(iid).map(|d| LexicalHit {
+                    doc: to_doc(d),
+                    bm25,
+                })
+            })
             .collect())
     }
 
-    /// Reads a collection's size without opening it (no lock, no vectors, no model): the document
-    /// count recorded at the last checkpoint plus the WAL's additions and removals since. For
-    /// listings, including beside a running server; [`Collection::open`] is the authority.
-    pub fn peek(dir: &Path) -> Result<Peek> {
-        let mpath = dir.join("manifest.json");
-        let manifest = Manifest::load(&mpath)?;
-        let at_checkpoint: PeekFile = match std::fs::read(dir.join("stats.json")) {
-            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-            Err(_) => PeekFile::default(),
-        };
-        let wal = std::fs::read(dir.join("wal.log")).unwrap_or_default();
-        let records = super::wal::read_records(&wal);
-        let mut documents = at_checkpoint.documents as i64;
-        for r in records.iter().filter(|r| r.seq > at_checkpoint.seq) {
-            match r.op {
-                WalOp::Put(_) => documents += 1,
-                WalOp::Delete { .. } => documents -= 1,
-                WalOp::Replace { .. } => {}
-            }
-        }
-        Ok(Peek {
-            name: manifest.name.clone(),
-            documents: documents.max(0) as usize,
-            encoder: manifest.encoder,
-            wal_bytes: wal.len() as u64,
-        })
-    }
-
     /// Writes a checkpoint: lexical commit, document snapshot, then an empty WAL.
-    pub fn checkpoint(&self) -> Result<()> {
+    fn checkpoint(&self) -> Result<()> {
         let mut wal = self.wal.lock();
         let store = self.store.read();
         self.lexical.commit(store.seq)?;
@@ -702,7 +618,7 @@ impl Collection {
 
     /// Reclaims the space of deleted documents: rebuilds the dense graph from live documents, lets
     /// tantivy merge away deleted rows, and checkpoints.
-    pub fn compact(&self) -> Result<CollectionStats> {
+    fn compact(&self) -> Result<CollectionStats> {
         {
             let store = self.store.read();
             let rebuilt = DenseIndex::build(
@@ -714,27 +630,27 @@ impl Collection {
         }
         self.checkpoint()?;
         self.lexical.merge_all()?;
-        Ok(self.stats())
+        self.stats()
     }
 
-    pub fn stats(&self) -> CollectionStats {
+    fn stats(&self) -> Result<CollectionStats> {
         // The WAL first and on its own (see the lock order on `Collection`): a writer holds `wal`
         // while it waits for `store`.
         let wal_bytes = self.wal.lock().len_bytes();
         let documents = self.store.read().len();
         let dense_points = self.dense.read().points();
-        CollectionStats {
+        Ok(CollectionStats {
             name: self.manifest.name.clone(),
             documents,
             dense_points,
             deleted_pending_compaction: dense_points.saturating_sub(documents),
             wal_bytes,
             encoder: self.manifest.encoder.clone(),
-        }
+        })
     }
 
     /// A page of documents in the order they were added (upserts move to the end), and the total.
-    pub fn list(&self, offset: usize, limit: usize) -> (usize, Vec<Doc>) {
+    fn list(&self, offset: usize, limit: usize) -> Result<(usize, Vec<Doc>)> {
         let store = self.store.read();
         let mut iids: Vec<u32> = store.iter().map(|d| d.iid).collect();
         iids.sort_unstable();
@@ -744,14 +660,48 @@ impl Collection {
             .take(limit)
             .filter_map(|&i| store.get(i).map(to_doc))
             .collect();
-        (iids.len(), page)
+        Ok((iids.len(), page))
     }
 
-    /// All live documents (id order unspecified), for scans and exports.
-    pub fn for_each_doc(&self, mut f: impl FnMut(u32, &Doc)) {
-        let store = self.store.read();
-        for d in store.iter() {
-            f(d.iid, &to_doc(d));
+    /// A stored setting (None: never set).
+    fn setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        Ok(self.settings.lock().get(key).cloned())
+    }
+
+    /// Stores a setting durably (atomic rewrite of `settings.json`); `Value::Null` removes it.
+    fn set_setting(&self, key: &str, value: serde_json::Value) -> Result<()> {
+        let mut settings = self.settings.lock();
+        let mut next = settings.clone();
+        if value.is_null() {
+            next.remove(key);
+        } else {
+            next.insert(key.to_owned(), value);
         }
+        let bytes = serde_json::to_vec_pretty(&next).expect("settings serialise");
+        super::store::write_atomically(&self.dir.join(SETTINGS_FILE), &bytes)?;
+        *settings = next;
+        Ok(())
+    }
+
+    /// Every decision recorded, oldest first.
+    fn reviews(&self) -> Result<Vec<Review>> {
+        Ok(self.review.lock().reviews().to_vec())
+    }
+
+    fn append_review(&self, review: &Review) -> Result<()> {
+        self.review.lock().append(review.clone())
+    }
+
+    fn scan(&self, f: &mut dyn FnMut(DocVector)) -> Result<()> {
+        let store = self.store.read();
+        let mut rows: Vec<&StoredDoc> = store.iter().collect();
+        rows.sort_unstable_by_key(|d| d.iid); // earliest first
+        for d in rows {
+            f(DocVector {
+                doc: to_doc(d),
+                vector: d.vector.clone(),
+            });
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! the hnsw_rs dense index derived from them, the manifest, and the catalog of collections.
 //! Knows nothing of models, ranking or HTTP: vectors come in from the caller.
 
+pub mod backend;
 pub mod catalog;
 pub mod collection;
 pub mod dense;
@@ -9,11 +10,13 @@ pub mod filter;
 pub mod lexical;
 pub mod lock;
 pub mod manifest;
+pub mod postgres;
 pub mod reembed;
 pub mod review;
 pub mod store;
 pub mod wal;
 
+pub use backend::{Backend, CollectionStore, DenseHit, DocVector, LexicalHit, Problem};
 pub use catalog::Catalog;
-pub use collection::{Collection, CollectionStats, DenseHit, Doc, LexicalHit, NewDoc, PutOutcome};
+pub use collection::{Collection, CollectionStats, Doc, NewDoc, PutOutcome};
 pub use manifest::{DocRole, EncoderId};

@@ -8,6 +8,7 @@
 //! crash interrupted: between the renames it moves the old folder back, so an interrupted re-embed
 //! always leaves either the old collection or the new one, complete and usable.
 
+use super::backend::CollectionStore;
 use super::collection::{Collection, NewDoc};
 use super::lock::CollectionLock;
 use super::manifest::{DocRole, EncoderId, Manifest};
@@ -121,7 +122,7 @@ pub fn reembed(
     }
     let old = Collection::open(&dir, &from)?;
     let role = old.manifest().doc_role;
-    let mut docs = Vec::with_capacity(old.len());
+    let mut docs = Vec::with_capacity(old.len()?);
     old.for_each_doc(|_, d| docs.push(d.clone()));
     let total = docs.len();
     let build = root.join(format!("{NEW_PREFIX}{name}"));

@@ -90,7 +90,39 @@ impl Review {
 pub struct ReviewLog {
     path: PathBuf,
     reviews: Vec<Review>,
-    not_duplicates: HashMap<String, HashSet<String>>,
+    not_duplicates: RuledApart,
+}
+
+/// The "not duplicates" decisions as a lookup: each id to the ids it was ruled apart from (both
+/// directions), so a scan's per-pair lookup allocates nothing. Built from any store's decisions.
+#[derive(Debug, Default, Clone)]
+pub struct RuledApart(HashMap<String, HashSet<String>>);
+
+impl RuledApart {
+    pub fn from_reviews(reviews: &[Review]) -> RuledApart {
+        let mut out = RuledApart::default();
+        for r in reviews {
+            out.remember(r);
+        }
+        out
+    }
+
+    fn remember(&mut self, r: &Review) {
+        if r.verdict == Verdict::NotDuplicates {
+            for (i, a) in r.members.iter().enumerate() {
+                for b in &r.members[i + 1..] {
+                    for (x, y) in [(a, b), (b, a)] {
+                        self.0.entry(x.id.clone()).or_default().insert(y.id.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether someone ruled that documents `a` and `b` are not duplicates.
+    pub fn contains(&self, a: &str, b: &str) -> bool {
+        self.0.get(a).is_some_and(|apart| apart.contains(b))
+    }
 }
 
 impl ReviewLog {
@@ -107,7 +139,7 @@ impl ReviewLog {
         let mut log = ReviewLog {
             path,
             reviews: vec![],
-            not_duplicates: HashMap::new(),
+            not_duplicates: RuledApart::default(),
         };
         for (i, line) in lines.iter().enumerate() {
             match serde_json::from_str::<Review>(line) {
@@ -127,18 +159,7 @@ impl ReviewLog {
     }
 
     fn remember(&mut self, r: Review) {
-        if r.verdict == Verdict::NotDuplicates {
-            for (i, a) in r.members.iter().enumerate() {
-                for b in &r.members[i + 1..] {
-                    for (x, y) in [(a, b), (b, a)] {
-                        self.not_duplicates
-                            .entry(x.id.clone())
-                            .or_default()
-                            .insert(y.id.clone());
-                    }
-                }
-            }
-        }
+        self.not_duplicates.remember(&r);
         self.reviews.push(r);
     }
 
@@ -160,9 +181,7 @@ impl ReviewLog {
 
     /// Whether someone ruled that documents `a` and `b` are not duplicates.
     pub fn ruled_apart(&self, a: &str, b: &str) -> bool {
-        self.not_duplicates
-            .get(a)
-            .is_some_and(|apart| apart.contains(b))
+        self.not_duplicates.contains(a, b)
     }
 
     pub fn reviews(&self) -> &[Review] {

@@ -8,7 +8,7 @@ pub mod fusion;
 pub use fusion::{Fusion, DEFAULT_DENSE_WEIGHT};
 
 use crate::error::{Error, Result};
-use crate::index::Collection;
+use crate::index::CollectionStore;
 use crate::queue::EncoderQueue;
 use crate::score::{Bm25, Cosine, StsScore};
 use serde::{Deserialize, Serialize};
@@ -175,7 +175,7 @@ pub struct SearchResponse {
 
 /// Runs a search, embedding the query through the queue.
 pub fn search(
-    coll: &Collection,
+    coll: &dyn CollectionStore,
     queue: &EncoderQueue,
     req: &SearchRequest,
 ) -> Result<SearchResponse> {
@@ -198,7 +198,7 @@ pub fn search(
 
 /// Runs a search with the query vector already computed (batch evaluation embeds all queries at once).
 pub fn search_with_vector(
-    coll: &Collection,
+    coll: &dyn CollectionStore,
     queue: &EncoderQueue,
     req: &SearchRequest,
     query_vector: Option<&[f32]>,
@@ -225,12 +225,22 @@ pub fn search_with_vector(
     };
     let ef = req.ef_search.unwrap_or(candidates.max(64));
 
+    // Candidates are numbered locally (in order of first appearance) for fusion; the store's own
+    // row numbers never come out of it.
+    let mut docs: Vec<crate::index::Doc> = vec![];
+    let mut slot: HashMap<String, u32> = HashMap::new();
+    let mut number = |d: crate::index::Doc| -> u32 {
+        *slot.entry(d.id.clone()).or_insert_with(|| {
+            docs.push(d);
+            (docs.len() - 1) as u32
+        })
+    };
     let dense: Vec<(u32, f32)> = match (req.mode, query_vector) {
         (Mode::Lexical, _) => vec![],
         (_, Some(v)) => coll
             .dense_search(v, candidates, ef)?
             .into_iter()
-            .map(|h| (h.iid, h.cosine.value()))
+            .map(|h| (number(h.doc), h.cosine.value()))
             .collect(),
         (_, None) => return Err(Error::Invalid("dense search needs a query vector".into())),
     };
@@ -239,7 +249,7 @@ pub fn search_with_vector(
         _ => coll
             .lexical_search(&req.query, candidates)?
             .into_iter()
-            .map(|h| (h.iid, h.bm25.value()))
+            .map(|h| (number(h.doc), h.bm25.value()))
             .collect(),
     };
     let ranked: Vec<(u32, f32)> = match req.mode {
@@ -249,7 +259,7 @@ pub fn search_with_vector(
             &dense,
             &lexical,
             req.fusion
-                .unwrap_or_else(|| Fusion::default_for(coll.manifest().doc_role)),
+                .unwrap_or_else(|| Fusion::default_for(coll.doc_role())),
         ),
     };
     let kind = match req.mode {
@@ -271,7 +281,7 @@ pub fn search_with_vector(
     let mut hits: Vec<Hit> = ranked
         .iter()
         .filter_map(|(iid, score)| {
-            let doc = coll.get_iid(*iid)?;
+            let doc = docs.get(*iid as usize)?.clone();
             if let Some(f) = &req.filter {
                 if !matches_filter(doc.metadata.as_ref(), f) {
                     return None;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod postgres;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

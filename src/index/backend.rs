@@ -1,0 +1,183 @@
+//! The storage seam: [`CollectionStore`] (one collection, keyed by document id) and [`Backend`] (the
+//! set of collections). The embedded store (WAL + snapshot + tantivy + hnsw_rs, [`super::Collection`]
+//! under [`super::Catalog`]) is the default; [`super::postgres`] keeps the same data in PostgreSQL +
+//! pgvector so that several stateless yusa nodes can serve one database.
+//!
+//! Callers (search, dedup, the engine) see documents by their ids only: a store's internal row
+//! numbers never leave it, so a second kind of store needs no change above this line.
+
+use super::manifest::{DocRole, EncoderId};
+use super::reembed::ReembedReport;
+use super::review::{Review, ReviewedDoc, Verdict};
+use super::{CollectionStats, Doc, NewDoc, PutOutcome};
+use crate::error::{Error, Result};
+use crate::score::{Bm25, Cosine};
+use std::sync::Arc;
+
+/// A dense-recall candidate, with its document (one round trip for stores across a network).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseHit {
+    pub doc: Doc,
+    pub cosine: Cosine,
+}
+
+/// A lexical-recall candidate, with its document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexicalHit {
+    pub doc: Doc,
+    pub bm25: Bm25,
+}
+
+/// A document with its stored vector, as scans read them.
+#[derive(Debug, Clone)]
+pub struct DocVector {
+    pub doc: Doc,
+    pub vector: Vec<f32>,
+}
+
+/// One collection, whatever holds it. Every method may fail (a database connection can drop), and
+/// a write is acknowledged only once it is durable (fsynced WAL, or a committed transaction).
+pub trait CollectionStore: Send + Sync {
+    fn name(&self) -> &str;
+    /// The bi-encoder whose vectors the collection holds.
+    fn encoder(&self) -> &EncoderId;
+    /// Whether documents were embedded as passages or as queries (see [`DocRole`]).
+    fn doc_role(&self) -> DocRole;
+    fn len(&self) -> Result<usize>;
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Adds or replaces (same id) documents with their vectors, in order; a repeated id within one
+    /// call is an upsert of the earlier one.
+    fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>>;
+    /// Deletes by id; false when there was none.
+    fn delete(&self, id: &str) -> Result<bool>;
+    fn get(&self, id: &str) -> Result<Option<Doc>>;
+    /// A document's stored vector.
+    fn vector(&self, id: &str) -> Result<Option<Vec<f32>>>;
+    /// The `k` nearest live documents by cosine (`ef`: the HNSW search breadth).
+    fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>>;
+    /// BM25 top `k` over yusa's Korean analysis ([`crate::text`]).
+    fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>>;
+    /// Every live document with its vector, earliest first (an upsert moves a document to the end).
+    fn scan(&self, f: &mut dyn FnMut(DocVector)) -> Result<()>;
+    /// A page of documents, earliest first, and the total.
+    fn list(&self, offset: usize, limit: usize) -> Result<(usize, Vec<Doc>)>;
+    fn stats(&self) -> Result<CollectionStats>;
+    /// Makes writes visible to lexical search (the embedded store batches tantivy commits).
+    fn refresh(&self) -> Result<()>;
+    /// Writes derived state down (on shutdown); a no-op for stores that have none.
+    fn checkpoint(&self) -> Result<()>;
+    /// Reclaims deleted documents' space.
+    fn compact(&self) -> Result<CollectionStats>;
+    /// Stores a person's decision durably (see [`super::review`]).
+    fn append_review(&self, review: &Review) -> Result<()>;
+    /// Every decision recorded, oldest first.
+    fn reviews(&self) -> Result<Vec<Review>>;
+    /// A stored per-collection setting (None: never set).
+    fn setting(&self, key: &str) -> Result<Option<serde_json::Value>>;
+    /// Stores a setting durably; `Value::Null` removes it.
+    fn set_setting(&self, key: &str, value: serde_json::Value) -> Result<()>;
+
+    /// Records a decision on a group of documents, durably, before acting on it: for
+    /// [`Verdict::Duplicates`] the members other than `kept` are then deleted. Every id must exist,
+    /// and a group has at least two members. The same rules for every store.
+    fn review(&self, verdict: Verdict, ids: &[String], kept: Option<&str>) -> Result<Review> {
+        let mut unique: Vec<&String> = vec![];
+        for id in ids {
+            if !unique.contains(&id) {
+                unique.push(id);
+            }
+        }
+        if unique.len() < 2 {
+            return Err(Error::BadRequest(
+                "a decision needs at least two different document ids".into(),
+            ));
+        }
+        let mut members = Vec::with_capacity(unique.len());
+        for id in &unique {
+            let d = self.get(id)?.ok_or_else(|| {
+                Error::BadRequest(format!("no document `{id}` in collection {}", self.name()))
+            })?;
+            members.push(ReviewedDoc {
+                id: d.id,
+                text: d.text,
+            });
+        }
+        let kept = match (verdict, kept) {
+            (Verdict::Duplicates, Some(k)) if unique.iter().any(|id| *id == k) => {
+                Some(k.to_owned())
+            }
+            (Verdict::Duplicates, _) => {
+                return Err(Error::BadRequest(
+                    "a `duplicates` decision names the member it keeps (`keep`, one of `ids`)"
+                        .into(),
+                ))
+            }
+            (Verdict::NotDuplicates, None) => None,
+            (Verdict::NotDuplicates, Some(_)) => {
+                return Err(Error::BadRequest(
+                    "`keep` goes with a `duplicates` decision only".into(),
+                ))
+            }
+        };
+        let review = Review {
+            verdict,
+            members,
+            kept,
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        self.append_review(&review)?;
+        if let Some(k) = &review.kept {
+            for m in review.members.iter().filter(|m| &m.id != k) {
+                self.delete(&m.id)?;
+            }
+        }
+        Ok(review)
+    }
+}
+
+/// A collection or a folder that is not served, and why (reported by `/info` and `collections list`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    pub folder: String,
+    pub reason: String,
+}
+
+/// The set of collections one engine serves: the embedded [`super::Catalog`] (folders under
+/// `index/`) or a PostgreSQL database ([`super::postgres::PgBackend`]).
+pub trait Backend: Send + Sync {
+    /// Where the data lives, for logs and `/info` (a folder, or a database URL without password).
+    fn describe(&self) -> String;
+    /// The bi-encoder new collections are built with.
+    fn encoder(&self) -> &EncoderId;
+    /// A collection by name (opened on first use).
+    fn get(&self, name: &str) -> Result<Arc<dyn CollectionStore>>;
+    fn create(&self, name: &str, doc_role: DocRole) -> Result<Arc<dyn CollectionStore>>;
+    fn get_or_create(&self, name: &str, doc_role: DocRole) -> Result<Arc<dyn CollectionStore>> {
+        match self.get(name) {
+            Ok(c) => Ok(c),
+            Err(Error::CollectionNotFound(_)) => self.create(name, doc_role),
+            Err(e) => Err(e),
+        }
+    }
+    fn drop_collection(&self, name: &str) -> Result<()>;
+    fn names(&self) -> Result<Vec<String>>;
+    /// Collections (or folders) that are not served, and why.
+    fn problems(&self) -> Vec<Problem>;
+    /// Opens every collection now, reporting each (a server's start).
+    fn open_all(&self, on_open: &mut dyn FnMut(&str, usize, std::time::Duration)) -> Result<()>;
+    /// Writes down every open collection's derived state (on shutdown).
+    fn checkpoint_all(&self) -> Result<()>;
+    /// Re-embeds a collection for this backend's encoder; an interrupted re-embed leaves the old
+    /// vectors in use.
+    fn reembed(
+        &self,
+        name: &str,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        progress: &dyn Fn(usize, usize),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<ReembedReport>;
+}

@@ -1,0 +1,962 @@
+//! The PostgreSQL backend: collections in a database, so that several stateless yusa nodes serve the
+//! same data (`yusa serve --store postgres://…`). Documents and vectors in `yusa_docs` (pgvector, one
+//! HNSW index per collection), yusa's own Korean analysis terms in `yusa_terms` for BM25, decisions
+//! and settings beside them. Acknowledged = committed.
+//!
+//! **BM25.** Scored in SQL with tantivy's formula and constants (k1 = 1.2, b = 0.75, idf
+//! `ln(1 + (N − df + 0.5)/(df + 0.5))`, tantivy's one-byte field-norm rounding of the document
+//! length), so the two backends rank alike. They differ only where tantivy still counts deleted
+//! documents that no merge has removed yet (its N, df and average length include them until
+//! `compact`); here the statistics are always of live documents.
+//!
+//! **Failover.** A URL may name several hosts (`postgres://h1:5432,h2:5432/db?target_session_attrs=read-write`).
+//! A call that fails because the connection broke, or landed on a server that is no longer the
+//! primary, is retried on a fresh connection for up to [`RETRY_FOR`]. Every write is idempotent
+//! (ids are chosen before the transaction; an upsert of the same document twice is one document), so a
+//! retry after an unknown outcome cannot duplicate anything.
+
+use super::backend::{Backend, CollectionStore, DenseHit, DocVector, LexicalHit, Problem};
+use super::manifest::{DocRole, EncoderId};
+use super::reembed::ReembedReport;
+use super::review::Review;
+use super::{CollectionStats, Doc, NewDoc, PutOutcome};
+use crate::error::{Error, Result};
+use crate::score::{Bm25, Cosine};
+use parking_lot::Mutex;
+use pgvector::Vector;
+use postgres::{Client, NoTls};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a call keeps retrying a lost connection (a failover takes seconds).
+pub const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// Schema migrations, applied in order under an advisory lock; `yusa_schema` records the version.
+const MIGRATIONS: &[&str] = &[
+    // 1: collections, documents, terms, decisions.
+    "CREATE EXTENSION IF NOT EXISTS vector;
+     CREATE SEQUENCE yusa_doc_seq;
+     CREATE TABLE yusa_collections (
+         name text PRIMARY KEY,
+         encoder jsonb NOT NULL,
+         doc_role text NOT NULL,
+         dim int NOT NULL,
+         hnsw jsonb NOT NULL,
+         doc_count bigint NOT NULL DEFAULT 0,
+         total_terms bigint NOT NULL DEFAULT 0,
+         settings jsonb NOT NULL DEFAULT '{}',
+         created_at timestamptz NOT NULL DEFAULT now());
+     CREATE TABLE yusa_docs (
+         collection text NOT NULL REFERENCES yusa_collections(name) ON DELETE CASCADE,
+         id text NOT NULL,
+         seq bigint NOT NULL,
+         text text NOT NULL,
+         metadata jsonb,
+         embedding vector NOT NULL,
+         terms int NOT NULL,
+         PRIMARY KEY (collection, id));
+     CREATE INDEX yusa_docs_seq ON yusa_docs (collection, seq);
+     CREATE TABLE yusa_terms (
+         collection text NOT NULL,
+         term text NOT NULL,
+         id text NOT NULL,
+         tf int NOT NULL,
+         norm int NOT NULL,
+         PRIMARY KEY (collection, term, id),
+         FOREIGN KEY (collection, id) REFERENCES yusa_docs(collection, id) ON DELETE CASCADE);
+     CREATE INDEX yusa_terms_doc ON yusa_terms (collection, id);
+     CREATE TABLE yusa_reviews (
+         collection text NOT NULL REFERENCES yusa_collections(name) ON DELETE CASCADE,
+         seq bigserial,
+         review jsonb NOT NULL,
+         PRIMARY KEY (collection, seq));
+     CREATE TABLE yusa_reembed (
+         collection text NOT NULL REFERENCES yusa_collections(name) ON DELETE CASCADE,
+         id text NOT NULL,
+         encoder text NOT NULL,
+         embedding vector NOT NULL,
+         PRIMARY KEY (collection, id));",
+];
+
+/// Runs `f` off any async runtime: the blocking client drives its own runtime, which tokio refuses
+/// inside another one (actix's request threads). Plain threads call straight through.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| s.spawn(f).join().expect("database call panicked"))
+    } else {
+        f()
+    }
+}
+
+/// Whether an error means "this connection (or this server) is gone; try another".
+fn retryable(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            // connection exceptions, admin shutdown / crash / cannot connect now, read-only
+            // transaction (a demoted primary), serialization failures and deadlocks.
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "25006"
+                || c == "40001"
+                || c == "40P01"
+        }
+        // No SQLSTATE: an I/O error on the socket.
+        None => e.as_db_error().is_none(),
+    }
+}
+
+fn db(e: postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(d) => Error::Database(format!("{}: {}", d.code().code(), d.message())),
+        None => Error::Database(e.to_string()),
+    }
+}
+
+/// A small connection pool with reconnect-and-retry (see the module doc).
+struct Pool {
+    config: postgres::Config,
+    idle: Mutex<Vec<Client>>,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+impl Pool {
+    fn connect(&self) -> std::result::Result<Client, postgres::Error> {
+        let mut c = self.config.connect(NoTls)?;
+        c.batch_execute("SET hnsw.ef_search = 64")?;
+        Ok(c)
+    }
+
+    /// Runs `f` on a pooled connection, retrying on a fresh one while the failure is a lost
+    /// connection or a server that cannot take writes, for up to [`RETRY_FOR`].
+    fn run<T: Send>(
+        &self,
+        mut f: impl FnMut(&mut Client) -> std::result::Result<T, postgres::Error> + Send,
+    ) -> Result<T> {
+        off_runtime(move || {
+            let deadline = Instant::now() + RETRY_FOR;
+            let mut wait = Duration::from_millis(50);
+            loop {
+                let pooled = self.idle.lock().pop();
+                let mut client = match pooled {
+                    Some(c) if !c.is_closed() => c,
+                    _ => match self.connect() {
+                        Ok(c) => c,
+                        Err(e) if Instant::now() < deadline => {
+                            tracing::warn!("database {}: {e}; retrying", self.shown);
+                            std::thread::sleep(wait);
+                            wait = (wait * 2).min(Duration::from_secs(1));
+                            continue;
+                        }
+                        Err(e) => return Err(db(e)),
+                    },
+                };
+                match f(&mut client) {
+                    Ok(v) => {
+                        self.idle.lock().push(client);
+                        return Ok(v);
+                    }
+                    Err(e) if retryable(&e) && Instant::now() < deadline => {
+                        tracing::warn!("database {}: {e}; reconnecting", self.shown);
+                        drop(client); // never reuse a connection that failed this way
+                        std::thread::sleep(wait);
+                        wait = (wait * 2).min(Duration::from_secs(1));
+                    }
+                    Err(e) => {
+                        if !client.is_closed() {
+                            self.idle.lock().push(client);
+                        }
+                        return Err(db(e));
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The collections of one database.
+pub struct PgBackend {
+    pool: Arc<Pool>,
+    encoder: EncoderId,
+    open: Mutex<HashMap<String, Arc<PgCollection>>>,
+}
+
+/// The URL as logs may show it (no password).
+fn shown_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl PgBackend {
+    /// Connects (retrying for a while: the database may be starting) and migrates the schema.
+    pub fn connect(url: &str, encoder: EncoderId) -> Result<PgBackend> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| Error::BadRequest(format!("--store {}: {e}", shown_url(url))))?;
+        let pool = Arc::new(Pool {
+            config,
+            idle: Mutex::new(vec![]),
+            shown: shown_url(url),
+        });
+        let version = pool.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock(7335001)", &[])?;
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS yusa_schema (version int NOT NULL)")?;
+            let have: i32 = tx
+                .query_opt("SELECT version FROM yusa_schema", &[])?
+                .map_or(0, |r| r.get(0));
+            for (i, m) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+                tx.batch_execute(m)?;
+                tx.execute("DELETE FROM yusa_schema", &[])?;
+                tx.execute("INSERT INTO yusa_schema VALUES ($1)", &[&(i as i32 + 1)])?;
+            }
+            tx.commit()?;
+            Ok(have.max(MIGRATIONS.len() as i32))
+        })?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(Error::Incompatible(format!(
+                "database schema version {version} is newer than this yusa ({}): upgrade yusa",
+                MIGRATIONS.len()
+            )));
+        }
+        tracing::info!("database {} at schema version {version}", pool.shown);
+        Ok(PgBackend {
+            pool,
+            encoder,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn load(&self, name: &str) -> Result<Option<PgCollection>> {
+        let row = self.pool.run(|c| {
+            c.query_opt(
+                "SELECT encoder, doc_role, dim, hnsw FROM yusa_collections WHERE name = $1",
+                &[&name],
+            )
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        let parse = |what: &str, e: serde_json::Error| {
+            Error::Database(format!("collection `{name}`: bad {what}: {e}"))
+        };
+        let encoder: EncoderId =
+            serde_json::from_value(row.get(0)).map_err(|e| parse("encoder", e))?;
+        let doc_role: DocRole = serde_json::from_value(serde_json::Value::String(row.get(1)))
+            .map_err(|e| parse("doc_role", e))?;
+        let dim: i32 = row.get(2);
+        let hnsw: super::dense::HnswParams =
+            serde_json::from_value(row.get(3)).map_err(|e| parse("hnsw", e))?;
+        Ok(Some(PgCollection {
+            pool: self.pool.clone(),
+            name: name.to_owned(),
+            encoder,
+            doc_role,
+            dim: dim as usize,
+            hnsw,
+        }))
+    }
+}
+
+/// The SQL name of a collection's HNSW index (collection names are `[A-Za-z0-9_-]`).
+fn hnsw_index(name: &str) -> String {
+    format!("\"yusa_hnsw_{name}\"")
+}
+
+/// The partial-index predicate; a literal, so the planner can match the index (names are checked).
+fn where_collection(name: &str) -> String {
+    format!("collection = '{name}'")
+}
+
+fn hnsw_ddl(name: &str, dim: usize, hnsw: &super::dense::HnswParams) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS {} ON yusa_docs USING hnsw ((embedding::vector({dim})) vector_cosine_ops) \
+         WITH (m = {}, ef_construction = {}) WHERE {}",
+        hnsw_index(name),
+        hnsw.m.clamp(2, 100),
+        hnsw.ef_construction.clamp(4, 1000),
+        where_collection(name)
+    )
+}
+
+impl Backend for PgBackend {
+    fn describe(&self) -> String {
+        format!("PostgreSQL {}", self.pool.shown)
+    }
+
+    fn encoder(&self) -> &EncoderId {
+        &self.encoder
+    }
+
+    fn get(&self, name: &str) -> Result<Arc<dyn CollectionStore>> {
+        super::catalog::check_name(name)?;
+        if let Some(c) = self.open.lock().get(name) {
+            return Ok(c.clone());
+        }
+        let c = self
+            .load(name)?
+            .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))?;
+        if !self.encoder.serves(&c.encoder) {
+            return Err(Error::Incompatible(format!(
+                "collection `{name}` holds vectors of {}, this server runs {}: `yusa collections \
+                 reembed {name} --store …` or POST /collections/{name}/reembed",
+                c.encoder, self.encoder
+            )));
+        }
+        let c = Arc::new(c);
+        self.open.lock().insert(name.to_owned(), c.clone());
+        Ok(c)
+    }
+
+    fn create(&self, name: &str, doc_role: DocRole) -> Result<Arc<dyn CollectionStore>> {
+        super::catalog::check_name(name)?;
+        let hnsw = super::dense::HnswParams::default();
+        let encoder = serde_json::to_value(&self.encoder).expect("encoder serialises");
+        let role = match serde_json::to_value(doc_role).expect("role serialises") {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let hnsw_json = serde_json::to_value(hnsw).expect("hnsw serialises");
+        let dim = self.encoder.dim;
+        let created = self.pool.run(|c| {
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "INSERT INTO yusa_collections (name, encoder, doc_role, dim, hnsw) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (name) DO NOTHING",
+                &[&name, &encoder, &role, &(dim as i32), &hnsw_json],
+            )?;
+            if n == 1 {
+                tx.batch_execute(&hnsw_ddl(name, dim, &hnsw))?;
+            }
+            tx.commit()?;
+            Ok(n == 1)
+        })?;
+        if !created {
+            return Err(Error::CollectionExists(name.to_owned()));
+        }
+        self.get(name)
+    }
+
+    fn drop_collection(&self, name: &str) -> Result<()> {
+        super::catalog::check_name(name)?;
+        let n = self.pool.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", hnsw_index(name)))?;
+            tx.execute("DELETE FROM yusa_terms WHERE collection = $1", &[&name])?;
+            let n = tx.execute("DELETE FROM yusa_collections WHERE name = $1", &[&name])?;
+            tx.commit()?;
+            Ok(n)
+        })?;
+        self.open.lock().remove(name);
+        if n == 0 {
+            return Err(Error::CollectionNotFound(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn names(&self) -> Result<Vec<String>> {
+        self.pool.run(|c| {
+            Ok(
+                c.query("SELECT name FROM yusa_collections ORDER BY name", &[])?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect(),
+            )
+        })
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        let rows = self.pool.run(|c| {
+            c.query(
+                "SELECT name, encoder FROM yusa_collections ORDER BY name",
+                &[],
+            )
+        });
+        let Ok(rows) = rows else { return vec![] };
+        rows.iter()
+            .filter_map(|r| {
+                let name: String = r.get(0);
+                let enc: EncoderId = serde_json::from_value(r.get(1)).ok()?;
+                (!self.encoder.serves(&enc)).then(|| Problem {
+                    folder: name.clone(),
+                    reason: format!(
+                        "holds vectors of {enc}, this server runs {}: `yusa collections reembed {name}` \
+                         or POST /collections/{name}/reembed",
+                        self.encoder
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    fn open_all(&self, on_open: &mut dyn FnMut(&str, usize, Duration)) -> Result<()> {
+        for name in self.names()? {
+            let t0 = Instant::now();
+            match self.get(&name) {
+                Ok(c) => on_open(&name, c.len()?, t0.elapsed()),
+                Err(Error::Incompatible(why)) => tracing::warn!("not serving `{name}`: {why}"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn checkpoint_all(&self) -> Result<()> {
+        Ok(()) // every acknowledged write is committed; nothing is held in memory
+    }
+
+    fn reembed(
+        &self,
+        name: &str,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        progress: &dyn Fn(usize, usize),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<ReembedReport> {
+        let t0 = Instant::now();
+        let c = self
+            .load(name)?
+            .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))?;
+        let from = c.encoder.clone();
+        let to = self.encoder.clone();
+        if to.serves(&from) {
+            return Ok(ReembedReport {
+                collection: name.to_owned(),
+                documents: c.len()?,
+                from,
+                to,
+                unchanged: true,
+                seconds: 0.0,
+            });
+        }
+        // New vectors go to `yusa_reembed` in committed batches (a rerun resumes: ids already
+        // done for this encoder are skipped); the swap is one transaction, so until it commits the
+        // old vectors serve, and after it the new ones.
+        let fp = to.fingerprint.clone();
+        let todo: Vec<(String, String)> = self.pool.run(|cl| {
+            Ok(cl
+                .query(
+                    "SELECT d.id, d.text FROM yusa_docs d WHERE d.collection = $1 AND NOT EXISTS \
+                     (SELECT 1 FROM yusa_reembed r WHERE r.collection = d.collection AND r.id = d.id \
+                      AND r.encoder = $2) ORDER BY d.seq",
+                    &[&name, &fp],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect())
+        })?;
+        let total = todo.len();
+        progress(0, total);
+        let mut done = 0;
+        for chunk in todo.chunks(256) {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            let vectors = embed(chunk.iter().map(|d| d.1.clone()).collect(), c.doc_role)?;
+            let ids: Vec<&str> = chunk.iter().map(|d| d.0.as_str()).collect();
+            let vs: Vec<Vector> = vectors.into_iter().map(Vector::from).collect();
+            self.pool.run(|cl| {
+                cl.execute(
+                    "INSERT INTO yusa_reembed (collection, id, encoder, embedding) \
+                     SELECT $1, i, $2, e FROM unnest($3::text[], $4::vector[]) AS u(i, e) \
+                     ON CONFLICT (collection, id) DO UPDATE SET encoder = excluded.encoder, embedding = excluded.embedding",
+                    &[&name, &fp, &ids, &vs],
+                )
+            })?;
+            done += chunk.len();
+            progress(done, total);
+        }
+        let encoder = serde_json::to_value(&to).expect("encoder serialises");
+        let hnsw = super::dense::HnswParams::default();
+        let dim = to.dim;
+        let documents = self.pool.run(|cl| {
+            let mut tx = cl.transaction()?;
+            tx.query(
+                "SELECT 1 FROM yusa_collections WHERE name = $1 FOR UPDATE",
+                &[&name],
+            )?;
+            let missing: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM yusa_docs d WHERE d.collection = $1 AND NOT EXISTS \
+                     (SELECT 1 FROM yusa_reembed r WHERE r.collection = d.collection AND r.id = d.id AND r.encoder = $2)",
+                    &[&name, &fp],
+                )?
+                .get(0);
+            if missing > 0 {
+                // Written meanwhile by another node with the old encoder: leave it for a rerun.
+                return Ok(None);
+            }
+            tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", hnsw_index(name)))?;
+            let n = tx.execute(
+                "UPDATE yusa_docs d SET embedding = r.embedding FROM yusa_reembed r \
+                 WHERE d.collection = $1 AND r.collection = d.collection AND r.id = d.id",
+                &[&name],
+            )?;
+            tx.execute(
+                "UPDATE yusa_collections SET encoder = $2, dim = $3 WHERE name = $1",
+                &[&name, &encoder, &(dim as i32)],
+            )?;
+            tx.execute("DELETE FROM yusa_reembed WHERE collection = $1", &[&name])?;
+            tx.batch_execute(&hnsw_ddl(name, dim, &hnsw))?;
+            tx.commit()?;
+            Ok(Some(n as usize))
+        })?;
+        let Some(documents) = documents else {
+            return Err(Error::Incompatible(format!(
+                "`{name}` received documents from a node still on {from} during the re-embed: run it again"
+            )));
+        };
+        self.open.lock().remove(name);
+        Ok(ReembedReport {
+            collection: name.to_owned(),
+            documents,
+            from,
+            to,
+            unchanged: false,
+            seconds: t0.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// One collection in the database.
+pub struct PgCollection {
+    pool: Arc<Pool>,
+    name: String,
+    encoder: EncoderId,
+    doc_role: DocRole,
+    dim: usize,
+    /// The HNSW parameters its index was built with (recorded for `/info`).
+    #[allow(dead_code)]
+    hnsw: super::dense::HnswParams,
+}
+
+fn new_id() -> String {
+    use rand::Rng;
+    format!("{:016x}", rand::thread_rng().gen::<u64>())
+}
+
+fn row_doc(r: &postgres::Row) -> Doc {
+    Doc {
+        id: r.get("id"),
+        text: r.get("text"),
+        metadata: r.get("metadata"),
+    }
+}
+
+/// A text's analysis terms with their counts, and its length (tantivy's document length).
+fn term_counts(text: &str) -> (Vec<(String, i32)>, usize) {
+    let terms = crate::text::analyze(text);
+    let len = terms.len();
+    let mut counts: HashMap<String, i32> = HashMap::new();
+    for t in terms {
+        *counts.entry(t).or_default() += 1;
+    }
+    let mut v: Vec<(String, i32)> = counts.into_iter().collect();
+    v.sort();
+    (v, len)
+}
+
+/// tantivy's one-byte rounding of a document length (BM25 sees the rounded length).
+fn field_norm(len: usize) -> i32 {
+    use tantivy::fieldnorm::FieldNormReader;
+    FieldNormReader::id_to_fieldnorm(FieldNormReader::fieldnorm_to_id(len as u32)) as i32
+}
+
+impl PgCollection {
+    fn check_dim(&self, v: &[f32], what: &str) -> Result<()> {
+        if v.len() != self.dim {
+            return Err(Error::Invalid(format!(
+                "{what} of {} dims, collection has {}",
+                v.len(),
+                self.dim
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl CollectionStore for PgCollection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn encoder(&self) -> &EncoderId {
+        &self.encoder
+    }
+
+    fn doc_role(&self) -> DocRole {
+        self.doc_role
+    }
+
+    fn len(&self) -> Result<usize> {
+        let n: i64 = self.pool.run(|c| {
+            Ok(c.query_opt(
+                "SELECT doc_count FROM yusa_collections WHERE name = $1",
+                &[&self.name],
+            )?
+            .map_or(0, |r| r.get(0)))
+        })?;
+        Ok(n.max(0) as usize)
+    }
+
+    fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
+        if docs.len() != vectors.len() {
+            return Err(Error::Invalid(format!(
+                "{} documents but {} vectors",
+                docs.len(),
+                vectors.len()
+            )));
+        }
+        for v in &vectors {
+            self.check_dim(v, "vector")?;
+        }
+        // Ids are fixed before the transaction, so that a retry after an unknown outcome writes the
+        // same documents again (an upsert) rather than new ones.
+        let docs: Vec<NewDoc> = docs
+            .into_iter()
+            .map(|d| NewDoc {
+                id: Some(d.id.filter(|s| !s.is_empty()).unwrap_or_else(new_id)),
+                ..d
+            })
+            .collect();
+        let ids: Vec<String> = docs.iter().map(|d| d.id.clone().expect("set")).collect();
+        // A repeated id within the call: the last one is stored; the later ones report `replaced`.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            last.insert(id.as_str(), i);
+        }
+        let keep: Vec<usize> = (0..docs.len())
+            .filter(|&i| last[ids[i].as_str()] == i)
+            .collect();
+        let mut d_ids = vec![];
+        let mut d_text = vec![];
+        let mut d_meta: Vec<Option<serde_json::Value>> = vec![];
+        let mut d_vec = vec![];
+        let mut d_terms = vec![];
+        let (mut t_id, mut t_term, mut t_tf, mut t_norm) = (vec![], vec![], vec![], vec![]);
+        let mut added_terms: i64 = 0;
+        for &i in &keep {
+            let (counts, len) = term_counts(&docs[i].text);
+            let norm = field_norm(len);
+            for (t, tf) in counts {
+                t_id.push(ids[i].as_str());
+                t_term.push(t);
+                t_tf.push(tf);
+                t_norm.push(norm);
+            }
+            added_terms += len as i64;
+            d_ids.push(ids[i].as_str());
+            d_text.push(docs[i].text.as_str());
+            d_meta.push(docs[i].metadata.clone());
+            d_vec.push(Vector::from(vectors[i].clone()));
+            d_terms.push(len as i32);
+        }
+        let existed: Vec<String> = self.pool.run(|c| {
+            let mut tx = c.transaction()?;
+            // One writer per collection at a time: the counters row is the lock.
+            let locked = tx.query_opt(
+                "SELECT 1 FROM yusa_collections WHERE name = $1 FOR UPDATE",
+                &[&self.name],
+            )?;
+            if locked.is_none() {
+                return Ok(None);
+            }
+            let old = tx.query(
+                "DELETE FROM yusa_docs WHERE collection = $1 AND id = ANY($2) RETURNING id, terms",
+                &[&self.name, &d_ids],
+            )?;
+            let old_terms: i64 = old.iter().map(|r| r.get::<_, i32>(1) as i64).sum();
+            tx.execute(
+                "INSERT INTO yusa_docs (collection, id, seq, text, metadata, embedding, terms) \
+                 SELECT $1, i, nextval('yusa_doc_seq'), t, m, e, n \
+                 FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::vector[], $6::int[]) \
+                 WITH ORDINALITY AS u(i, t, m, e, n, o) ORDER BY o",
+                &[&self.name, &d_ids, &d_text, &d_meta, &d_vec, &d_terms],
+            )?;
+            tx.execute(
+                "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
+                 SELECT $1, i, t, f, n FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(i, t, f, n)",
+                &[&self.name, &t_id, &t_term, &t_tf, &t_norm],
+            )?;
+            tx.execute(
+                "UPDATE yusa_collections SET doc_count = doc_count + $2, total_terms = total_terms + $3 \
+                 WHERE name = $1",
+                &[
+                    &self.name,
+                    &(d_ids.len() as i64 - old.len() as i64),
+                    &(added_terms - old_terms),
+                ],
+            )?;
+            tx.commit()?;
+            Ok(Some(old.iter().map(|r| r.get::<_, String>(0)).collect()))
+        })?
+        .ok_or_else(|| Error::CollectionNotFound(self.name.clone()))?;
+        let mut seen: std::collections::HashSet<&str> =
+            existed.iter().map(String::as_str).collect();
+        Ok(ids
+            .iter()
+            .map(|id| PutOutcome {
+                id: id.clone(),
+                replaced: !seen.insert(id.as_str()),
+            })
+            .collect())
+    }
+
+    fn delete(&self, id: &str) -> Result<bool> {
+        self.pool.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.query(
+                "SELECT 1 FROM yusa_collections WHERE name = $1 FOR UPDATE",
+                &[&self.name],
+            )?;
+            let old = tx.query_opt(
+                "DELETE FROM yusa_docs WHERE collection = $1 AND id = $2 RETURNING terms",
+                &[&self.name, &id],
+            )?;
+            if let Some(r) = &old {
+                tx.execute(
+                    "UPDATE yusa_collections SET doc_count = doc_count - 1, total_terms = total_terms - $2 \
+                     WHERE name = $1",
+                    &[&self.name, &(r.get::<_, i32>(0) as i64)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(old.is_some())
+        })
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Doc>> {
+        self.pool.run(|c| {
+            Ok(c.query_opt(
+                "SELECT id, text, metadata FROM yusa_docs WHERE collection = $1 AND id = $2",
+                &[&self.name, &id],
+            )?
+            .map(|r| row_doc(&r)))
+        })
+    }
+
+    fn vector(&self, id: &str) -> Result<Option<Vec<f32>>> {
+        self.pool.run(|c| {
+            Ok(c.query_opt(
+                "SELECT embedding FROM yusa_docs WHERE collection = $1 AND id = $2",
+                &[&self.name, &id],
+            )?
+            .map(|r| r.get::<_, Vector>(0).to_vec()))
+        })
+    }
+
+    fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>> {
+        self.check_dim(query, "query vector")?;
+        if k == 0 {
+            return Ok(vec![]);
+        }
+        let ef = ef.max(k).clamp(1, 1000);
+        let q = Vector::from(query.to_vec());
+        let dim = self.dim;
+        let sql = format!(
+            "SELECT id, text, metadata, (embedding::vector({dim}) <=> $1::vector({dim}))::float4 AS d \
+             FROM yusa_docs WHERE {} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $2",
+            where_collection(&self.name)
+        );
+        self.pool.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.batch_execute(&format!("SET LOCAL hnsw.ef_search = {ef}"))?;
+            let rows = tx.query(&sql, &[&q, &(k as i64)])?;
+            tx.commit()?;
+            Ok(rows
+                .iter()
+                .map(|r| DenseHit {
+                    doc: row_doc(r),
+                    cosine: Cosine(1.0 - r.get::<_, f32>("d")),
+                })
+                .collect())
+        })
+    }
+
+    fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>> {
+        let mut terms = crate::text::analyze(query);
+        terms.sort();
+        terms.dedup();
+        if terms.is_empty() || k == 0 {
+            return Ok(vec![]);
+        }
+        // tantivy's BM25 (see the module doc): weight idf·(1 + k1), tf / (tf + k1·(1 − b + b·norm/avg)).
+        let sql = "WITH s AS (SELECT doc_count::float8 AS n, \
+                   greatest(total_terms::float8 / greatest(doc_count, 1), 1e-9) AS avg \
+                   FROM yusa_collections WHERE name = $1), \
+              q AS (SELECT term, count(*)::float8 AS df FROM yusa_terms \
+                   WHERE collection = $1 AND term = ANY($2) GROUP BY term), \
+              top AS (SELECT t.id, sum(ln(1 + (s.n - q.df + 0.5) / (q.df + 0.5)) * 2.2 * t.tf \
+                   / (t.tf + 1.2 * (0.25 + 0.75 * t.norm / s.avg)))::float4 AS score \
+                   FROM yusa_terms t JOIN q USING (term) CROSS JOIN s \
+                   WHERE t.collection = $1 GROUP BY t.id ORDER BY score DESC, t.id LIMIT $3) \
+             SELECT d.id, d.text, d.metadata, top.score FROM top JOIN yusa_docs d \
+             ON d.collection = $1 AND d.id = top.id ORDER BY top.score DESC, d.id";
+        self.pool.run(|c| {
+            Ok(c.query(sql, &[&self.name, &terms, &(k as i64)])?
+                .iter()
+                .map(|r| LexicalHit {
+                    doc: row_doc(r),
+                    bm25: Bm25(r.get::<_, f32>("score")),
+                })
+                .collect())
+        })
+    }
+
+    fn scan(&self, f: &mut dyn FnMut(DocVector)) -> Result<()> {
+        // Read in pages by sequence number, so no single result holds every vector twice over.
+        let mut after: i64 = -1;
+        loop {
+            let rows = self.pool.run(|c| {
+                c.query(
+                    "SELECT id, text, metadata, embedding, seq FROM yusa_docs \
+                     WHERE collection = $1 AND seq > $2 ORDER BY seq LIMIT 5000",
+                    &[&self.name, &after],
+                )
+            })?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = last.get("seq");
+            for r in &rows {
+                f(DocVector {
+                    doc: row_doc(r),
+                    vector: r.get::<_, Vector>("embedding").to_vec(),
+                });
+            }
+        }
+    }
+
+    fn list(&self, offset: usize, limit: usize) -> Result<(usize, Vec<Doc>)> {
+        let total = self.len()?;
+        let docs = self.pool.run(|c| {
+            Ok(c.query(
+                "SELECT id, text, metadata FROM yusa_docs WHERE collection = $1 \
+                 ORDER BY seq OFFSET $2 LIMIT $3",
+                &[&self.name, &(offset as i64), &(limit as i64)],
+            )?
+            .iter()
+            .map(row_doc)
+            .collect())
+        })?;
+        Ok((total, docs))
+    }
+
+    fn stats(&self) -> Result<CollectionStats> {
+        let documents = self.len()?;
+        Ok(CollectionStats {
+            name: self.name.clone(),
+            documents,
+            dense_points: documents,
+            deleted_pending_compaction: 0,
+            wal_bytes: 0,
+            encoder: self.encoder.clone(),
+        })
+    }
+
+    fn refresh(&self) -> Result<()> {
+        Ok(()) // a committed write is visible to every search
+    }
+
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn compact(&self) -> Result<CollectionStats> {
+        // VACUUM cannot run inside a transaction block: a plain simple query.
+        self.pool
+            .run(|c| c.batch_execute("VACUUM (ANALYZE) yusa_docs, yusa_terms"))?;
+        self.stats()
+    }
+
+    fn append_review(&self, review: &Review) -> Result<()> {
+        let v = serde_json::to_value(review).expect("a review serialises");
+        let n = self.pool.run(|c| {
+            c.execute(
+                "INSERT INTO yusa_reviews (collection, review) SELECT $1, $2 \
+                 WHERE EXISTS (SELECT 1 FROM yusa_collections WHERE name = $1)",
+                &[&self.name, &v],
+            )
+        })?;
+        if n == 0 {
+            return Err(Error::CollectionNotFound(self.name.clone()));
+        }
+        Ok(())
+    }
+
+    fn reviews(&self) -> Result<Vec<Review>> {
+        let rows = self.pool.run(|c| {
+            c.query(
+                "SELECT review FROM yusa_reviews WHERE collection = $1 ORDER BY seq",
+                &[&self.name],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_value(r.get(0))
+                    .map_err(|e| Error::Database(format!("a stored decision: {e}")))
+            })
+            .collect()
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        self.pool.run(|c| {
+            Ok(c.query_opt(
+                "SELECT settings -> $2 FROM yusa_collections WHERE name = $1",
+                &[&self.name, &key],
+            )?
+            .and_then(|r| r.get::<_, Option<serde_json::Value>>(0)))
+        })
+    }
+
+    fn set_setting(&self, key: &str, value: serde_json::Value) -> Result<()> {
+        let n = self.pool.run(|c| {
+            if value.is_null() {
+                c.execute(
+                    "UPDATE yusa_collections SET settings = settings - $2 WHERE name = $1",
+                    &[&self.name, &key],
+                )
+            } else {
+                c.execute(
+                    "UPDATE yusa_collections SET settings = settings || jsonb_build_object($2::text, $3::jsonb) \
+                     WHERE name = $1",
+                    &[&self.name, &key, &value],
+                )
+            }
+        })?;
+        if n == 0 {
+            return Err(Error::CollectionNotFound(self.name.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            shown_url("postgres://yusa:secret@h1:5432,h2:5433/db"),
+            "postgres://yusa:***@h1:5432,h2:5433/db"
+        );
+        assert_eq!(shown_url("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn field_norms_round_like_tantivy() {
+        assert_eq!(field_norm(3), 3);
+        assert!(field_norm(100) <= 100 && field_norm(100) > 80);
+    }
+}
