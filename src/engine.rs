@@ -131,6 +131,7 @@ pub struct Engine {
     limits: Limits,
     dedup: crate::dedup::settings::DedupConfig,
     precision: crate::model::packed::Precision,
+    jobs: crate::jobs::Jobs,
 }
 
 /// Identifies a model by name, dimension and a fingerprint of its files: its config, the weights'
@@ -197,6 +198,7 @@ impl Engine {
             limits: cfg.limits,
             dedup: cfg.dedup.clone(),
             precision: cfg.precision,
+            jobs: Default::default(),
         })
     }
 
@@ -368,6 +370,74 @@ impl Engine {
         self.queue.score(pairs)
     }
 
+    /// Labelled pairs scored under every method the decision uses (cosine of the bi-encoder, bigram
+    /// Jaccard, cross-encoder STS when there is one, exact key, polarity check), in chunks of 256 with
+    /// `progress(done, total)`: what calibration and the pair evaluations work from.
+    pub fn score_labelled(
+        &self,
+        pairs: &[crate::eval::sts::Pair],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Vec<crate::dedup::calibrate::Scored>> {
+        use crate::dedup::minhash;
+        let mut out = Vec::with_capacity(pairs.len());
+        for (ci, chunk) in pairs.chunks(256).enumerate() {
+            let texts: Vec<String> = chunk
+                .iter()
+                .flat_map(|p| [p.sentence1.clone(), p.sentence2.clone()])
+                .collect();
+            let v = self.embed(texts, Role::Query)?;
+            let sts = if self.has_cross_encoder() {
+                Some(
+                    self.score_pairs(
+                        chunk
+                            .iter()
+                            .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
+                            .collect(),
+                    )?,
+                )
+            } else {
+                None
+            };
+            for (i, p) in chunk.iter().enumerate() {
+                out.push(crate::dedup::calibrate::Scored {
+                    label: p.score >= 2.5,
+                    cosine: Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1])),
+                    jaccard: minhash::jaccard(
+                        &minhash::shingles(&p.sentence1),
+                        &minhash::shingles(&p.sentence2),
+                    ),
+                    sts: sts.as_ref().map(|s| s[i]),
+                    exact: crate::text::exact_key(&p.sentence1)
+                        == crate::text::exact_key(&p.sentence2),
+                    polarity: crate::dedup::explain::polarity_conflict(&p.sentence1, &p.sentence2),
+                });
+            }
+            progress(((ci + 1) * 256).min(pairs.len()), pairs.len());
+        }
+        Ok(out)
+    }
+
+    /// Fits the duplicate presets to labelled pairs (see [`crate::dedup::calibrate::fit`]).
+    pub fn calibrate(
+        &self,
+        pairs: &[crate::eval::sts::Pair],
+        target_precision: f64,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<crate::dedup::calibrate::Calibration> {
+        if !(0.5..1.0).contains(&target_precision) {
+            return Err(Error::BadRequest(format!(
+                "the target precision must be in 0.5..1, got {target_precision}"
+            )));
+        }
+        let scored = self.score_labelled(pairs, progress)?;
+        crate::dedup::calibrate::fit(
+            &scored,
+            self.dedup_thresholds(),
+            self.has_cross_encoder(),
+            target_precision,
+        )
+    }
+
     /// A search whose query vector is already known (evaluations that cache embeddings).
     pub fn search_with_vector(
         &self,
@@ -452,6 +522,69 @@ impl Engine {
             .bulk()
             .embed(docs.iter().map(|d| d.text.clone()).collect(), role)?;
         coll.put(docs, vectors)
+    }
+
+    /// A bulk load (`yusa index`): empty texts are skipped, texts over the size limit are cut at a
+    /// character boundary (counted in the report), documents go in batches of `batch` through the
+    /// bulk lane, the lexical index is refreshed every 20 batches and once at the end, and the
+    /// collection (created with `doc_role` when absent) is checkpointed. `progress(done)` after each
+    /// batch.
+    pub fn index_bulk(
+        &self,
+        collection: &str,
+        doc_role: DocRole,
+        docs: Vec<NewDoc>,
+        batch: usize,
+        progress: &dyn Fn(usize),
+    ) -> Result<crate::ingest::BulkReport> {
+        let read = docs.len();
+        let (docs, blank): (Vec<NewDoc>, Vec<NewDoc>) =
+            docs.into_iter().partition(|d| !d.text.trim().is_empty());
+        if docs.is_empty() {
+            return Err(Error::BadRequest("no non-empty documents".into()));
+        }
+        let coll = self.catalog.get_or_create(collection, doc_role)?;
+        let limit = self.limits.max_text_bytes;
+        let mut cut_to_limit = 0;
+        let docs: Vec<NewDoc> = docs
+            .into_iter()
+            .map(|mut d| {
+                if d.text.len() > limit {
+                    cut_to_limit += 1;
+                    let mut cut = limit;
+                    while !d.text.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    d.text.truncate(cut);
+                }
+                d
+            })
+            .collect();
+        let t0 = std::time::Instant::now();
+        let (mut indexed, mut replaced) = (0, 0);
+        for (i, chunk) in docs.chunks(batch.max(1)).enumerate() {
+            let out = self.add_documents_unrefreshed(collection, chunk.to_vec())?;
+            indexed += out.len();
+            replaced += out.iter().filter(|o| o.replaced).count();
+            progress(indexed);
+            if i % 20 == 19 {
+                coll.refresh()?;
+            }
+        }
+        coll.refresh()?;
+        coll.checkpoint()?;
+        let seconds = t0.elapsed().as_secs_f64();
+        Ok(crate::ingest::BulkReport {
+            collection: collection.to_owned(),
+            read,
+            indexed,
+            replaced,
+            skipped_empty: blank.len(),
+            cut_to_limit,
+            seconds,
+            docs_per_second: indexed as f64 / seconds,
+            documents_in_collection: coll.len()?,
+        })
     }
 
     /// Adds documents with a duplicate check against the stored ones first (`flag` stores and reports,
@@ -588,6 +721,62 @@ impl Engine {
         }
         let coll = self.catalog.get(collection)?;
         crate::dedup::scan(&*coll, &self.queue.bulk(), &th, filter, progress, cancel)
+    }
+
+    /// The background jobs (scans, re-embeds) started through this engine.
+    pub fn jobs(&self) -> &crate::jobs::Jobs {
+        &self.jobs
+    }
+
+    /// Starts a duplicate scan as a background job; a missing collection, a bad filter or too many
+    /// scans running fail now rather than as a failed job later.
+    pub fn start_scan(
+        self: &Arc<Self>,
+        collection: &str,
+        th: Option<crate::dedup::Thresholds>,
+        filter: Option<crate::index::filter::MetadataFilter>,
+    ) -> Result<u64> {
+        self.catalog.get(collection)?;
+        if let Some(f) = &filter {
+            crate::index::filter::validate(f)?;
+        }
+        let slot = self.jobs.scan_slot()?;
+        let engine = self.clone();
+        let name = collection.to_owned();
+        Ok(self
+            .jobs
+            .spawn("duplicates-scan", name.clone(), move |progress, cancel| {
+                let _slot = slot; // released when the scan ends, however it ends
+                engine
+                    .scan_duplicates(&name, th, filter.as_ref(), progress, cancel)
+                    .map(|(report, clusters)| crate::jobs::JobResult::Scan(report, clusters))
+            }))
+    }
+
+    /// Starts a re-embed (see [`reembed`](Self::reembed)) as a background job; one per collection.
+    pub fn start_reembed(self: &Arc<Self>, collection: &str) -> Result<u64> {
+        crate::index::catalog::check_name(collection)?;
+        if !self.catalog.names()?.iter().any(|n| n == collection) {
+            return Err(Error::CollectionNotFound(collection.to_owned()));
+        }
+        if self.jobs.running("reembed", collection) {
+            return Err(Error::AlreadyRunning(format!(
+                "`{collection}` is being re-embedded already (GET /jobs)"
+            )));
+        }
+        let engine = self.clone();
+        let name = collection.to_owned();
+        Ok(self
+            .jobs
+            .spawn("reembed", name.clone(), move |progress, cancel| {
+                engine
+                    .reembed(
+                        &name,
+                        &|done, total| progress("re-embedding", done, total),
+                        cancel,
+                    )
+                    .map(crate::jobs::JobResult::Reembed)
+            }))
     }
 
     /// Re-embeds a collection built with another bi-encoder for this engine's one, crash-safe (see

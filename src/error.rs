@@ -76,6 +76,12 @@ pub enum Error {
     /// A long job stopped because someone asked it to.
     #[error("cancelled")]
     Cancelled,
+    /// Too much of this work runs now; retry later (429).
+    #[error("{0}")]
+    Busy(String),
+    /// The same job runs already (409).
+    #[error("{0}")]
+    AlreadyRunning(String),
     /// The database behind the store failed or could not be reached (after retries).
     #[error("database: {0}")]
     Database(String),

@@ -10,6 +10,8 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod ingest;
+pub mod jobs;
 pub mod model;
 pub mod queue;
 pub mod score;

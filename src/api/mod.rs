@@ -29,23 +29,9 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     metrics: Metrics,
     started: std::time::Instant,
-    jobs: std::sync::Mutex<std::collections::HashMap<u64, Arc<std::sync::Mutex<Job>>>>,
-    next_job: std::sync::atomic::AtomicU64,
-    /// Scans running now (each holds a thread and feeds the encoder's bulk lane).
-    running_scans: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-/// Scans that may run at once; one more is refused with 429 until one finishes.
-pub const MAX_RUNNING_SCANS: usize = 2;
-
-/// Decrements the running-scan count however the scan thread ends.
-struct ScanSlot(Arc<std::sync::atomic::AtomicUsize>);
-
-impl Drop for ScanSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
+pub use crate::jobs::MAX_RUNNING_SCANS;
 
 type Res<T> = Result<T, ApiError>;
 
@@ -576,152 +562,26 @@ async fn list_reviews(
     }
 }
 
-/// A background job's state, as `GET /jobs/{id}` shows it.
-#[derive(Serialize, Clone)]
-struct Job {
-    id: u64,
-    kind: &'static str,
-    collection: String,
-    status: &'static str,
-    stage: String,
-    done: usize,
-    total: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    report: Option<crate::dedup::ScanReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reembed: Option<crate::index::reembed::ReembedReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    clusters: Option<Vec<crate::dedup::Cluster>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    /// With a paged request: how many clusters there are in all.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    clusters_total: Option<usize>,
-    /// Set by `DELETE /jobs/{id}`; the scan stops at its next document or batch.
-    #[serde(skip)]
-    cancel: Arc<std::sync::atomic::AtomicBool>,
-}
-
 async fn scan_duplicates(
     st: web::Data<AppState>,
     name: web::Path<String>,
     body: Option<Json<ScanRequest>>,
 ) -> Res<HttpResponse> {
     let name = name.into_inner();
-    st.engine.collection(&name)?; // 404 now rather than a failed job later
     let b = body.map(|b| b.into_inner()).unwrap_or_default();
-    // 400 now, not a failed job later.
-    let th = Some(resolve_choice(
-        &st.engine,
-        Some(&name),
-        b.preset,
-        b.thresholds,
-    )?);
-    let filter = b.filter;
-    if let Some(f) = &filter {
-        crate::index::filter::validate(f)?;
-    }
-    if st
-        .running_scans
-        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        >= MAX_RUNNING_SCANS
-    {
-        st.running_scans
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_scans",
-            format!(
-                "{MAX_RUNNING_SCANS} scans are running; retry when one has finished (GET /jobs/ID)"
-            ),
-        ));
-    }
-    let slot = ScanSlot(st.running_scans.clone());
     let engine = st.engine.clone();
-    Ok(spawn_job(
-        &st,
-        "duplicates-scan",
-        name.clone(),
-        move |progress, cancel| {
-            let _slot = slot; // released when the scan ends, however it ends
-            engine
-                .scan_duplicates(&name, th, filter.as_ref(), progress, cancel)
-                .map(|(report, clusters)| JobResult::Scan(report, clusters))
-        },
-    ))
+    // A missing collection (404), bad thresholds or filter (400) fail now, not as a failed job later.
+    let id = blocking(move || {
+        engine.collection(&name)?;
+        let th = resolve_choice(&engine, Some(&name), b.preset, b.thresholds)?;
+        engine.start_scan(&name, Some(th), b.filter)
+    })
+    .await?;
+    Ok(accepted(id))
 }
 
-/// What a finished job leaves in its record.
-enum JobResult {
-    Scan(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>),
-    Reembed(crate::index::reembed::ReembedReport),
-}
-
-/// Registers a background job and runs `work` on its own thread with a progress callback (stage,
-/// done, total) and the cancel flag `DELETE /jobs/{id}` sets; answers 202 with the status URL.
-fn spawn_job(
-    st: &AppState,
-    kind: &'static str,
-    collection: String,
-    work: impl FnOnce(
-            &(dyn Fn(&str, usize, usize) + Sync),
-            &std::sync::atomic::AtomicBool,
-        ) -> crate::Result<JobResult>
-        + Send
-        + 'static,
-) -> HttpResponse {
-    let id = st
-        .next_job
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let job = Arc::new(std::sync::Mutex::new(Job {
-        id,
-        kind,
-        collection,
-        status: "running",
-        stage: "starting".into(),
-        done: 0,
-        total: 0,
-        report: None,
-        reembed: None,
-        clusters: None,
-        error: None,
-        clusters_total: None,
-        cancel: Default::default(),
-    }));
-    st.jobs.lock().expect("jobs lock").insert(id, job.clone());
-    std::thread::spawn(move || {
-        let j = job.clone();
-        let progress = move |stage: &str, done: usize, total: usize| {
-            let mut g = j.lock().expect("job lock");
-            g.stage = stage.to_owned();
-            g.done = done;
-            g.total = total;
-        };
-        let cancel = job.lock().expect("job lock").cancel.clone();
-        let result = crate::error::catch_panic(kind, || work(&progress, &cancel));
-        let mut g = job.lock().expect("job lock");
-        match result {
-            Ok(r) => {
-                g.status = "done";
-                g.stage = "done".into();
-                match r {
-                    JobResult::Scan(report, clusters) => {
-                        g.report = Some(report);
-                        g.clusters = Some(clusters);
-                    }
-                    JobResult::Reembed(r) => g.reembed = Some(r),
-                }
-            }
-            Err(crate::Error::Cancelled) => {
-                g.status = "cancelled";
-                g.stage = "cancelled".into();
-            }
-            Err(e) => {
-                g.status = "failed";
-                g.error = Some(e.to_string());
-            }
-        }
-    });
+/// 202 with the job's status URL.
+fn accepted(id: u64) -> HttpResponse {
     HttpResponse::Accepted()
         .json(serde_json::json!({ "job_id": id, "status_url": format!("/jobs/{id}") }))
 }
@@ -731,57 +591,14 @@ fn spawn_job(
 /// before; an interrupted job leaves the old vectors in place.
 async fn reembed_collection(st: web::Data<AppState>, name: web::Path<String>) -> Res<HttpResponse> {
     let name = name.into_inner();
-    crate::index::catalog::check_name(&name)?;
-    if !st.engine.collection_names()?.contains(&name) {
-        return Err(crate::Error::CollectionNotFound(name).into());
-    }
-    let running = st.jobs.lock().expect("jobs lock").values().any(|j| {
-        let g = j.lock().expect("job lock");
-        g.kind == "reembed" && g.collection == name && g.status == "running"
-    });
-    if running {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_running",
-            format!("`{name}` is being re-embedded already (GET /jobs)"),
-        ));
-    }
     let engine = st.engine.clone();
-    Ok(spawn_job(
-        &st,
-        "reembed",
-        name.clone(),
-        move |progress, cancel| {
-            engine
-                .reembed(
-                    &name,
-                    &|done, total| progress("re-embedding", done, total),
-                    cancel,
-                )
-                .map(JobResult::Reembed)
-        },
-    ))
+    let id = blocking(move || engine.start_reembed(&name)).await?;
+    Ok(accepted(id))
 }
 
 /// Every job, newest first, without results.
 async fn list_jobs(st: web::Data<AppState>) -> HttpResponse {
-    let jobs: Vec<_> = st
-        .jobs
-        .lock()
-        .expect("jobs lock")
-        .values()
-        .cloned()
-        .collect();
-    let mut out: Vec<Job> = jobs
-        .iter()
-        .map(|j| {
-            let mut g = j.lock().expect("job lock").clone();
-            g.clusters = None;
-            g
-        })
-        .collect();
-    out.sort_by_key(|j| std::cmp::Reverse(j.id));
-    HttpResponse::Ok().json(serde_json::json!({ "jobs": out }))
+    HttpResponse::Ok().json(serde_json::json!({ "jobs": st.engine.jobs().list() }))
 }
 
 /// A job's state; its clusters are paged with `offset` / `limit` when given.
@@ -791,7 +608,6 @@ async fn get_job(
     page: web::Query<std::collections::HashMap<String, String>>,
 ) -> Res<HttpResponse> {
     let id = id.into_inner();
-    let job = st.jobs.lock().expect("jobs lock").get(&id).cloned();
     let num = |k: &str| -> Res<Option<usize>> {
         page.get(k)
             .map(|v| {
@@ -806,23 +622,8 @@ async fn get_job(
             .transpose()
     };
     let (offset, limit) = (num("offset")?, num("limit")?);
-    match job {
-        Some(j) => {
-            let mut g = j.lock().expect("job lock").clone();
-            if offset.is_some() || limit.is_some() {
-                if let Some(c) = g.clusters.take() {
-                    let total = c.len();
-                    g.clusters = Some(
-                        c.into_iter()
-                            .skip(offset.unwrap_or(0))
-                            .take(limit.unwrap_or(50).min(1000))
-                            .collect(),
-                    );
-                    g.clusters_total = Some(total);
-                }
-            }
-            Ok(HttpResponse::Ok().json(g))
-        }
+    match st.engine.jobs().get(id, offset, limit) {
+        Some(j) => Ok(HttpResponse::Ok().json(j)),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -837,15 +638,9 @@ const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// Cancels a running job (it stops at its next step; its status becomes `cancelled`).
 async fn cancel_job(st: web::Data<AppState>, id: web::Path<u64>) -> Res<HttpResponse> {
     let id = id.into_inner();
-    let job = st.jobs.lock().expect("jobs lock").get(&id).cloned();
-    match job {
-        Some(j) => {
-            let g = j.lock().expect("job lock");
-            if g.status == "running" {
-                g.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id, "status": g.status, "cancel_requested": g.status == "running"})))
-        }
+    match st.engine.jobs().cancel(id) {
+        Some((status, requested)) => Ok(HttpResponse::Accepted()
+            .json(serde_json::json!({"id": id, "status": status, "cancel_requested": requested}))),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -1046,9 +841,6 @@ pub async fn serve(
         engine: engine.clone(),
         metrics: Metrics::new(),
         started: std::time::Instant::now(),
-        jobs: Default::default(),
-        next_job: std::sync::atomic::AtomicU64::new(1),
-        running_scans: Default::default(),
     });
     let server = HttpServer::new(move || {
         let st = state.clone();

@@ -5,12 +5,11 @@ use super::{print_json, progress_bar, resolve_model, Cli};
 use crate::engine::{Engine, EngineConfig};
 use crate::eval::retrieval::{self, BeirSet, Variant};
 use crate::index::CollectionStore;
-use crate::index::{DocRole, NewDoc};
+use crate::index::DocRole;
 use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
 use crate::search::{Fusion, Mode, SearchRequest};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use std::io::BufRead;
 use std::path::PathBuf;
 
 /// Options shared by every command that opens the engine.
@@ -53,12 +52,7 @@ impl EngineArgs {
     }
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum InputFormat {
-    Jsonl,
-    Csv,
-    Tsv,
-}
+pub use crate::ingest::InputFormat;
 
 #[derive(Args, Debug)]
 pub struct IndexArgs {
@@ -118,109 +112,17 @@ pub struct SearchArgs {
     pub ef_search: Option<usize>,
 }
 
-fn read_docs(args: &IndexArgs) -> Result<Vec<NewDoc>> {
-    let is_stdin = args.input.as_os_str() == "-";
-    let gz = args.input.extension().is_some_and(|e| e == "gz");
-    // `reviews.tsv.gz` is read as TSV: the format comes from the extension under `.gz`.
-    let inner = if gz {
-        args.input.with_extension("")
-    } else {
-        args.input.clone()
-    };
-    let format = args
-        .format
-        .unwrap_or_else(|| match inner.extension().and_then(|e| e.to_str()) {
-            Some("csv") => InputFormat::Csv,
-            Some("tsv") | Some("txt") if !is_stdin => InputFormat::Tsv,
-            _ => InputFormat::Jsonl,
-        });
-    let reader: Box<dyn std::io::Read> = if is_stdin {
-        Box::new(std::io::stdin())
-    } else {
-        let f = std::fs::File::open(&args.input)
-            .with_context(|| format!("opening {}", args.input.display()))?;
-        if gz {
-            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-                f,
-            )))
-        } else {
-            Box::new(f)
-        }
-    };
-    // Rows without ids get `<file stem>-<row>` (`stdin-<row>` from stdin): re-indexing the same file
-    // upserts instead of duplicating.
-    let stem = inner
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = if is_stdin { "stdin".to_owned() } else { stem };
-    let row_id = |row: usize| Some(format!("{stem}-{row}"));
-    let mut docs = vec![];
-    match format {
-        InputFormat::Jsonl => {
-            for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
-                let line = line?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let mut d: NewDoc = serde_json::from_str(&line)
-                    .with_context(|| format!("line {}: expected {{\"text\": …}}", i + 1))?;
-                if d.id.is_none() {
-                    d.id = row_id(i + 1);
-                }
-                docs.push(d);
-            }
-        }
-        InputFormat::Csv | InputFormat::Tsv => {
-            let mut rb = csv::ReaderBuilder::new();
-            if format == InputFormat::Tsv {
-                rb.delimiter(b'\t').quoting(false);
-            }
-            let mut r = rb.flexible(true).from_reader(reader);
-            let headers = r.headers()?.clone();
-            let col = |name: &str| headers.iter().position(|h| h == name);
-            let text_i = col(&args.text_column).with_context(|| {
-                format!(
-                    "no column `{}` (columns: {})",
-                    args.text_column,
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                )
-            })?;
-            let id_i = match &args.id_column {
-                Some(c) => Some(col(c).with_context(|| format!("no column `{c}`"))?),
-                None => None,
-            };
-            for (row, rec) in r.records().enumerate() {
-                let rec = rec?;
-                let mut meta = serde_json::Map::new();
-                for (i, (h, v)) in headers.iter().zip(rec.iter()).enumerate() {
-                    if i != text_i && Some(i) != id_i {
-                        meta.insert(h.to_owned(), serde_json::Value::String(v.to_owned()));
-                    }
-                }
-                docs.push(NewDoc {
-                    id: id_i
-                        .and_then(|i| rec.get(i))
-                        .map(str::to_owned)
-                        .or_else(|| row_id(row + 1)),
-                    text: rec.get(text_i).unwrap_or("").to_owned(),
-                    metadata: (!meta.is_empty()).then_some(serde_json::Value::Object(meta)),
-                });
-            }
-        }
-    }
-    if let Some(n) = args.limit {
-        docs.truncate(n);
-    }
-    Ok(docs)
-}
-
 pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
-    let docs = read_docs(args)?;
-    let total_read = docs.len();
-    let (docs, blank): (Vec<NewDoc>, Vec<NewDoc>) =
-        docs.into_iter().partition(|d| !d.text.trim().is_empty());
-    if docs.is_empty() {
+    let docs = crate::ingest::read_documents(
+        &args.input,
+        &crate::ingest::ReadOptions {
+            format: args.format,
+            text_column: args.text_column.clone(),
+            id_column: args.id_column.clone(),
+            limit: args.limit,
+        },
+    )?;
+    if docs.iter().all(|d| d.text.trim().is_empty()) {
         bail!("no non-empty documents in {}", args.input.display());
     }
     let engine = args.engine.open(cli)?;
@@ -229,58 +131,25 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
     } else {
         DocRole::Symmetric
     };
-    let coll = engine.collection_or_create(&args.collection, role)?;
-    let limit = engine.limits().max_text_bytes;
-    let long = docs.iter().filter(|d| d.text.len() > limit).count();
-    let docs: Vec<NewDoc> = docs
-        .into_iter()
-        .map(|mut d| {
-            if d.text.len() > limit {
-                let mut cut = limit;
-                while !d.text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                d.text.truncate(cut);
-            }
-            d
-        })
-        .collect();
     let pb = progress_bar(docs.len() as u64, "indexing");
-    let t0 = std::time::Instant::now();
-    let mut added = 0;
-    let mut replaced = 0;
-    for (i, chunk) in docs.chunks(args.batch.max(1)).enumerate() {
-        let out = engine.add_documents_unrefreshed(&args.collection, chunk.to_vec())?;
-        added += out.len();
-        replaced += out.iter().filter(|o| o.replaced).count();
-        pb.inc(chunk.len() as u64);
-        if i % 20 == 19 {
-            coll.refresh()?;
-        }
-    }
-    coll.checkpoint()?;
+    let r = engine.index_bulk(&args.collection, role, docs, args.batch, &|done| {
+        pb.set_position(done as u64)
+    })?;
     pb.finish_and_clear();
-    let secs = t0.elapsed().as_secs_f64();
-    let summary = serde_json::json!({
-        "collection": args.collection,
-        "read": total_read,
-        "indexed": added,
-        "replaced": replaced,
-        "skipped_empty": blank.len(),
-        "cut_to_limit": long,
-        "seconds": secs,
-        "docs_per_second": added as f64 / secs,
-        "documents_in_collection": coll.len()?,
-    });
     if cli.json {
-        return print_json(&summary);
+        return print_json(&r);
     }
     println!(
-        "indexed {added} documents into `{}` in {secs:.1} s ({:.1} docs/s); {replaced} replaced, {} empty skipped, {long} cut to {limit} bytes; collection now holds {}",
-        args.collection,
-        added as f64 / secs,
-        blank.len(),
-        coll.len()?
+        "indexed {} documents into `{}` in {:.1} s ({:.1} docs/s); {} replaced, {} empty skipped, {} cut to {} bytes; collection now holds {}",
+        r.indexed,
+        r.collection,
+        r.seconds,
+        r.docs_per_second,
+        r.replaced,
+        r.skipped_empty,
+        r.cut_to_limit,
+        engine.limits().max_text_bytes,
+        r.documents_in_collection
     );
     Ok(())
 }
@@ -351,6 +220,9 @@ pub enum CollectionsCommand {
     List {
         #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
         index_dir: PathBuf,
+        /// List the collections of this PostgreSQL database instead (see `--store` of `serve`).
+        #[arg(long, env = "YUSA_STORE")]
+        store: Option<String>,
     },
     /// Delete a collection and its files.
     Delete {
@@ -428,7 +300,22 @@ fn open_one(
 
 pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
     match cmd {
-        CollectionsCommand::List { index_dir } => {
+        CollectionsCommand::List {
+            store: Some(url), ..
+        } => {
+            let stats = crate::index::postgres::PgBackend::peek_all(url)?;
+            if cli.json {
+                return print_json(&stats);
+            }
+            for s in stats {
+                println!(
+                    "{:<24} {:>9} documents  encoder {}",
+                    s.name, s.documents, s.encoder
+                );
+            }
+            Ok(())
+        }
+        CollectionsCommand::List { index_dir, .. } => {
             let mut dirs: Vec<PathBuf> = match std::fs::read_dir(index_dir) {
                 Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
@@ -691,13 +578,18 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     rerank: true,
                 });
             }
+            // In a database (--store), a name of its own, dropped afterwards: the database is shared.
+            let name = match &cfg.store {
+                Some(_) => format!("eval_{}", std::process::id()),
+                None => "eval".to_owned(),
+            };
             let pb = progress_bar(0, "evaluating");
             let res = retrieval::evaluate(
                 &engine,
                 &set,
                 &variants,
                 &retrieval::RunOptions {
-                    collection: "eval",
+                    collection: &name,
                     doc_role: if a.asymmetric {
                         crate::index::DocRole::Asymmetric
                     } else {
@@ -711,7 +603,13 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     pb.set_length(total as u64);
                     pb.set_position(done as u64);
                 },
-            )?;
+            );
+            if cfg.store.is_some() {
+                if let Err(e) = engine.drop_collection(&name) {
+                    eprintln!("warning: could not drop the evaluation collection `{name}`: {e}");
+                }
+            }
+            let res = res?;
             pb.finish_and_clear();
             if cli.json {
                 return print_json(&res);

@@ -2,16 +2,13 @@
 
 use super::collection::EngineArgs;
 use super::{print_json, progress_bar, Cli};
-use crate::dedup::settings::{DedupConfig, DedupSettings, Preset, ThresholdPatch};
-use crate::dedup::{explain::polarity_conflict, minhash, Thresholds};
+use crate::dedup::calibrate::decision_score;
+use crate::dedup::settings::{DedupConfig, DedupSettings, Preset};
+use crate::dedup::Thresholds;
 use crate::engine::Engine;
-use crate::eval::stats::{
-    best_f1, binary_at, precision_recall_f1, roc_auc, threshold_for_precision, BinaryScores,
-};
-use crate::eval::sts::{read_pairs, Pair};
+use crate::eval::stats::{best_f1, binary_at, precision_recall_f1, roc_auc, BinaryScores};
+use crate::eval::sts::read_pairs;
 use crate::index::NewDoc;
-use crate::model::Role;
-use crate::score::{Cosine, StsScore};
 use anyhow::{bail, Result};
 use clap::Args;
 use serde::Serialize;
@@ -202,76 +199,6 @@ fn cluster_rows(i: usize, c: &crate::dedup::Cluster) -> Vec<Vec<(String, serde_j
         .collect()
 }
 
-/// Scores of one labelled pair under every method.
-struct Scored {
-    label: bool,
-    cosine: Cosine,
-    jaccard: f32,
-    sts: Option<StsScore>,
-    exact: bool,
-    polarity: Option<String>,
-}
-
-fn score_pairs(
-    engine: &Engine,
-    pairs: &[Pair],
-    progress: &dyn Fn(usize, usize),
-) -> Result<Vec<Scored>> {
-    let mut out = Vec::with_capacity(pairs.len());
-    for (ci, chunk) in pairs.chunks(256).enumerate() {
-        let texts: Vec<String> = chunk
-            .iter()
-            .flat_map(|p| [p.sentence1.clone(), p.sentence2.clone()])
-            .collect();
-        let v = engine.embed(texts, Role::Query)?;
-        let sts = if engine.has_cross_encoder() {
-            Some(
-                engine.score_pairs(
-                    chunk
-                        .iter()
-                        .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
-                        .collect(),
-                )?,
-            )
-        } else {
-            None
-        };
-        for (i, p) in chunk.iter().enumerate() {
-            out.push(Scored {
-                label: p.score >= 2.5,
-                cosine: Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1])),
-                jaccard: minhash::jaccard(
-                    &minhash::shingles(&p.sentence1),
-                    &minhash::shingles(&p.sentence2),
-                ),
-                sts: sts.as_ref().map(|s| s[i]),
-                exact: crate::text::exact_key(&p.sentence1) == crate::text::exact_key(&p.sentence2),
-                polarity: polarity_conflict(&p.sentence1, &p.sentence2),
-            });
-        }
-        progress(((ci + 1) * 256).min(pairs.len()), pairs.len());
-    }
-    Ok(out)
-}
-
-/// The verifier's decision score, ordered like [`crate::dedup::decide_why`]: exact above
-/// everything, a confident cosine free of polarity conflicts above any STS, else the STS score; with
-/// no STS score, the cosine, below everything when the polarity check vetoes it.
-fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
-    if s.exact {
-        return 100.0;
-    }
-    let conflict = th.polarity_check && s.polarity.is_some();
-    let confident =
-        s.sts.is_some() && !conflict && th.confident_cosine.is_some_and(|c| s.cosine.value() >= c);
-    match s.sts {
-        _ if confident => 50.0, // accepted on the cosine alone, above any STS threshold
-        Some(x) => x.value() as f64,
-        None if conflict => s.cosine.value() as f64 - 100.0,
-        None => s.cosine.value() as f64,
-    }
-}
-
 #[derive(Serialize)]
 struct MethodReport {
     method: String,
@@ -308,7 +235,7 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
         bail!("no pairs in {}", args.data.display());
     }
     let pb = progress_bar(pairs.len() as u64, "scoring pairs");
-    let scored = score_pairs(&engine, &pairs, &|d, _| pb.set_position(d as u64))?;
+    let scored = engine.score_labelled(&pairs, &|d, _| pb.set_position(d as u64))?;
     pb.finish_and_clear();
     let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
     let decision: Vec<f64> = scored.iter().map(|s| decision_score(s, &th)).collect();
@@ -442,146 +369,28 @@ pub struct CalibrateArgs {
     pub collection: Option<String>,
 }
 
-/// Precision and recall of a set of thresholds on the calibration pairs, by the decision rule.
-fn reached(scored: &[Scored], th: &Thresholds, has_ce: bool) -> BinaryScores {
-    let scores: Vec<f64> = scored.iter().map(|s| decision_score(s, th)).collect();
-    let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
-    binary_at(
-        &scores,
-        &labels,
-        if has_ce { th.sts } else { th.cosine } as f64,
-    )
-}
-
 pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
-    if !(0.5..1.0).contains(&args.target_precision) {
-        bail!(
-            "--target-precision must be in 0.5..1, got {}",
-            args.target_precision
-        );
-    }
     let engine = args.engine.open(cli)?;
     let mut pairs = vec![];
     for p in &args.pairs {
         pairs.extend(read_pairs(p)?);
     }
     let pb = progress_bar(pairs.len() as u64, "scoring pairs");
-    let scored = score_pairs(&engine, &pairs, &|d, _| pb.set_position(d as u64))?;
+    let cal = engine.calibrate(&pairs, args.target_precision, &|d, _| {
+        pb.set_position(d as u64)
+    })?;
     pb.finish_and_clear();
-    let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
     let has_ce = engine.has_cross_encoder();
-    // The lowest threshold that reaches the precision (None: the best F1); where no threshold
-    // reaches it, the best F1 — or, for a preset stricter than another, no looser than that one.
-    let pick = |scores: &[f64], labels: &[bool], precision: Option<f64>, floor: f32| -> f32 {
-        let best = best_f1(scores, labels).threshold as f32;
-        match precision {
-            None => best,
-            Some(p) => threshold_for_precision(scores, labels, p)
-                .map_or(best.max(floor), |b| (b.threshold as f32).max(floor)),
-        }
-    };
-    // The target is the precision of the whole decision, so exact pairs (always flagged) take part
-    // with a score above any threshold. The cosine decides only where the polarity check lets a pair
-    // through (see `decide_why`; a vetoed pair is never flagged, so it cannot cost precision); the
-    // cross-encoder's STS decides every pair, flipped ones included.
-    const ALWAYS: f64 = 100.0;
-    let through: Vec<usize> = (0..scored.len())
-        .filter(|&i| scored[i].exact || scored[i].polarity.is_none())
-        .collect();
-    let through_labels: Vec<bool> = through.iter().map(|&i| labels[i]).collect();
-    let cos: Vec<f64> = through
-        .iter()
-        .map(|&i| match scored[i].exact {
-            true => ALWAYS,
-            false => scored[i].cosine.value() as f64,
-        })
-        .collect();
-    let sts: Vec<f64> = scored
-        .iter()
-        .map(|s| match s.exact {
-            true => ALWAYS,
-            false => s.sts.map(|s| s.value() as f64).unwrap_or(0.0),
-        })
-        .collect();
-    let base = engine.dedup_thresholds();
-    let fit = |precision: Option<f64>, floor: &Thresholds| -> Thresholds {
-        let mut th = base;
-        // (A threshold only the exact pairs pass is the top of the scale.)
-        th.cosine = pick(&cos, &through_labels, precision, floor.cosine).min(1.0);
-        if has_ce {
-            th.sts = pick(&sts, &labels, precision, floor.sts).min(StsScore::MAX);
-            // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
-            th.confident_cosine = threshold_for_precision(&cos, &through_labels, 0.99)
-                .map(|b| b.threshold as f32)
-                .filter(|&c| c <= 1.0)
-                .map(|c| c.max(th.cosine));
-            // Scans ask the cross-encoder only about pairs the cosine calls duplicates.
-            th.scan_cross_encoder_from = Some(th.cosine);
-        }
-        th
-    };
-    let none = Thresholds {
-        sts: 0.0,
-        cosine: -1.0,
-        ..base
-    };
-    let mut balanced = fit(Some(args.target_precision), &none);
-    // Candidates: a cosine that keeps 98% of the true duplicates (recall first; verification decides).
-    let mut pos_cos: Vec<f64> = scored
-        .iter()
-        .filter(|s| s.label)
-        .map(|s| s.cosine.value() as f64)
-        .collect();
-    pos_cos.sort_by(|a, b| a.total_cmp(b));
-    if !pos_cos.is_empty() {
-        balanced.candidate_cosine =
-            (pos_cos[(pos_cos.len() as f64 * 0.02) as usize] as f32).min(balanced.cosine);
-    }
-    // Lexical candidates are recall-first too: the best-F1 Jaccard even under a precision target.
-    let jac: Vec<f64> = scored.iter().map(|s| s.jaccard as f64).collect();
-    balanced.candidate_jaccard = (best_f1(&jac, &labels).threshold as f32).max(0.3);
-    let patch = |th: Thresholds| ThresholdPatch {
-        sts: has_ce.then_some(th.sts),
-        cosine: Some(th.cosine),
-        scan_cross_encoder_from: th.scan_cross_encoder_from,
-        ..Default::default()
-    };
-    let strict = fit(Some((1.0 + args.target_precision) / 2.0), &balanced);
-    // Loose is the best F1, but never stricter than balanced.
-    let mut loose = fit(None, &none);
-    loose.sts = loose.sts.min(balanced.sts);
-    loose.cosine = loose.cosine.min(balanced.cosine);
-    loose.scan_cross_encoder_from = loose.scan_cross_encoder_from.map(|_| loose.cosine);
-    let config = DedupConfig {
-        balanced,
-        presets: [
-            (Preset::Strict, patch(strict)),
-            (Preset::Loose, patch(loose)),
-        ]
-        .into_iter()
-        .collect(),
-    };
-    let report: Vec<(Preset, BinaryScores)> = [Preset::Strict, Preset::Balanced, Preset::Loose]
-        .into_iter()
-        .map(|p| (p, reached(&scored, &config.preset(p), has_ce)))
-        .collect();
+    let (config, report) = (&cal.config, &cal.reached);
+    let balanced = config.balanced;
     let written_to = match (&args.out, &args.collection) {
         (Some(out), _) => {
-            std::fs::write(out, serde_json::to_string_pretty(&config)?)?;
+            std::fs::write(out, serde_json::to_string_pretty(config)?)?;
             out.display().to_string()
         }
         (None, Some(c)) => {
-            let own = DedupSettings {
-                preset: None,
-                thresholds: ThresholdPatch {
-                    candidate_cosine: Some(balanced.candidate_cosine),
-                    candidate_jaccard: Some(balanced.candidate_jaccard),
-                    confident_cosine: balanced.confident_cosine,
-                    ..patch(balanced)
-                },
-            };
             engine
-                .set_duplicate_settings(c, &own)
+                .set_duplicate_settings(c, &cal.collection_settings)
                 .map_err(|e| super::name_the_collections(&engine, e))?;
             format!("collection {c}")
         }
@@ -595,11 +404,10 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
     }
     println!(
         "calibrated on {} pairs ({} duplicates); written to {written_to}",
-        pairs.len(),
-        labels.iter().filter(|&&l| l).count()
+        cal.pairs, cal.duplicates
     );
     println!("preset      threshold      P      R     F1   (on these pairs, by the decision rule)");
-    for (p, b) in &report {
+    for (p, b) in report {
         let th = config.preset(*p);
         println!(
             "{:<10} {:>10}  {:.3}  {:.3}  {:.3}",

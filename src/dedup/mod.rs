@@ -5,6 +5,7 @@
 //! vetoes pairs whose negation, antonyms or numbers disagree, and star clustering around the earliest
 //! document so that unrelated texts cannot chain together through intermediates.
 
+pub mod calibrate;
 pub mod explain;
 pub mod minhash;
 pub mod settings;

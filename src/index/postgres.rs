@@ -63,7 +63,7 @@ const MIGRATIONS: &[&str] = &[
          id text NOT NULL,
          tf int NOT NULL,
          norm int NOT NULL,
-         PRIMARY KEY (collection, term, id),
+         PRIMARY KEY (collection, term, id) INCLUDE (tf, norm),
          FOREIGN KEY (collection, id) REFERENCES yusa_docs(collection, id) ON DELETE CASCADE);
      CREATE INDEX yusa_terms_doc ON yusa_terms (collection, id);
      CREATE TABLE yusa_reviews (
@@ -238,6 +238,42 @@ impl PgBackend {
             encoder,
             open: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Every collection's name, size and encoder, read without a model and without migrating
+    /// anything (an empty database lists nothing): `yusa collections list --store …`.
+    pub fn peek_all(url: &str) -> Result<Vec<super::collection::Peek>> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| Error::BadRequest(format!("--store {}: {e}", shown_url(url))))?;
+        let pool = Pool {
+            config,
+            idle: Mutex::new(vec![]),
+            shown: shown_url(url),
+        };
+        let rows = pool.run(|c| {
+            let exists: bool = c
+                .query_one("SELECT to_regclass('yusa_collections') IS NOT NULL", &[])?
+                .get(0);
+            if !exists {
+                return Ok(vec![]);
+            }
+            c.query(
+                "SELECT name, doc_count, encoder FROM yusa_collections ORDER BY name",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(super::collection::Peek {
+                    name: r.get(0),
+                    documents: r.get::<_, i64>(1).max(0) as usize,
+                    encoder: serde_json::from_value(r.get(2))
+                        .map_err(|e| Error::Database(format!("bad encoder: {e}")))?,
+                    wal_bytes: 0,
+                })
+            })
+            .collect()
     }
 
     fn load(&self, name: &str) -> Result<Option<PgCollection>> {
@@ -791,6 +827,8 @@ impl CollectionStore for PgCollection {
             return Ok(vec![]);
         }
         // tantivy's BM25 (see the module doc): weight idf·(1 + k1), tf / (tf + k1·(1 − b + b·norm/avg)).
+        // The postings are read by an index-only scan of the terms' primary key (it includes tf and
+        // norm); naming the terms again in `top` keeps the planner from scanning every posting.
         let sql = "WITH s AS (SELECT doc_count::float8 AS n, \
                    greatest(total_terms::float8 / greatest(doc_count, 1), 1e-9) AS avg \
                    FROM yusa_collections WHERE name = $1), \
@@ -799,7 +837,7 @@ impl CollectionStore for PgCollection {
               top AS (SELECT t.id, sum(ln(1 + (s.n - q.df + 0.5) / (q.df + 0.5)) * 2.2 * t.tf \
                    / (t.tf + 1.2 * (0.25 + 0.75 * t.norm / s.avg)))::float4 AS score \
                    FROM yusa_terms t JOIN q USING (term) CROSS JOIN s \
-                   WHERE t.collection = $1 GROUP BY t.id ORDER BY score DESC, t.id LIMIT $3) \
+                   WHERE t.collection = $1 AND t.term = ANY($2) GROUP BY t.id ORDER BY score DESC, t.id LIMIT $3) \
              SELECT d.id, d.text, d.metadata, top.score FROM top JOIN yusa_docs d \
              ON d.collection = $1 AND d.id = top.id ORDER BY top.score DESC, d.id";
         self.pool.run(|c| {

@@ -173,7 +173,9 @@ pub struct SearchResponse {
     pub took_ms: f64,
 }
 
-/// Runs a search, embedding the query through the queue.
+/// Runs a search, embedding the query through the queue. The lexical recall runs meanwhile on a
+/// second thread: with a store across a network (PostgreSQL) its round trip hides behind the query's
+/// embedding instead of adding to it.
 pub fn search(
     coll: &dyn CollectionStore,
     queue: &EncoderQueue,
@@ -181,17 +183,22 @@ pub fn search(
 ) -> Result<SearchResponse> {
     let t0 = std::time::Instant::now();
     req.validate()?;
-    let qv = match req.mode {
-        Mode::Lexical => None,
-        // Queries always take the query prefix; documents took theirs at indexing (manifest doc_role).
-        _ => Some(
-            queue
-                .embed(vec![req.query.clone()], crate::model::Role::Query)?
-                .pop()
-                .expect("one vector"),
-        ),
-    };
-    let mut resp = search_with_vector(coll, queue, req, qv.as_deref())?;
+    let plan = Plan::of(req, queue);
+    let (qv, lexical) = std::thread::scope(|s| {
+        let lexical = (req.mode != Mode::Dense)
+            .then(|| s.spawn(|| coll.lexical_search(&req.query, plan.candidates)));
+        // Queries always take the query prefix; documents took theirs at indexing (doc_role).
+        let qv = match req.mode {
+            Mode::Lexical => Ok(None),
+            _ => queue
+                .embed(vec![req.query.clone()], crate::model::Role::Query)
+                .map(|mut v| v.pop()),
+        };
+        let lexical = lexical.map(|h| h.join().expect("lexical recall panicked"));
+        (qv, lexical)
+    });
+    let lexical = lexical.transpose()?;
+    let mut resp = run(coll, queue, req, &plan, qv?.as_deref(), lexical)?;
     resp.took_ms = t0.elapsed().as_secs_f64() * 1e3; // the query embedding included
     Ok(resp)
 }
@@ -203,28 +210,68 @@ pub fn search_with_vector(
     req: &SearchRequest,
     query_vector: Option<&[f32]>,
 ) -> Result<SearchResponse> {
-    let t0 = std::time::Instant::now();
     req.validate()?;
-    let want_rerank = req.rerank.unwrap_or(false);
-    let mut notice = None;
-    let rerank = if want_rerank && !queue.has_cross_encoder() {
-        if req.rerank == Some(true) {
-            notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
-        }
-        false
-    } else {
-        want_rerank
-    };
-    let k = req.k;
-    let pool = if rerank { k.max(req.rerank_depth) } else { k };
-    let candidates = req.candidates.unwrap_or(pool.max(50)).max(pool);
-    let candidates = if req.filter.is_some() {
-        (candidates * 5).min(MAX_K * 5)
-    } else {
-        candidates
-    };
-    let ef = req.ef_search.unwrap_or(candidates.max(64));
+    let plan = Plan::of(req, queue);
+    run(coll, queue, req, &plan, query_vector, None)
+}
 
+/// How deep each recall list goes, and whether the request is reranked.
+struct Plan {
+    rerank: bool,
+    notice: Option<String>,
+    pool: usize,
+    candidates: usize,
+    ef: usize,
+}
+
+impl Plan {
+    fn of(req: &SearchRequest, queue: &EncoderQueue) -> Plan {
+        let want_rerank = req.rerank.unwrap_or(false);
+        let mut notice = None;
+        let rerank = if want_rerank && !queue.has_cross_encoder() {
+            if req.rerank == Some(true) {
+                notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
+            }
+            false
+        } else {
+            want_rerank
+        };
+        let k = req.k;
+        let pool = if rerank { k.max(req.rerank_depth) } else { k };
+        let candidates = req.candidates.unwrap_or(pool.max(50)).max(pool);
+        let candidates = if req.filter.is_some() {
+            (candidates * 5).min(MAX_K * 5)
+        } else {
+            candidates
+        };
+        Plan {
+            rerank,
+            notice,
+            pool,
+            candidates,
+            ef: req.ef_search.unwrap_or(candidates.max(64)),
+        }
+    }
+}
+
+fn run(
+    coll: &dyn CollectionStore,
+    queue: &EncoderQueue,
+    req: &SearchRequest,
+    plan: &Plan,
+    query_vector: Option<&[f32]>,
+    lexical_hits: Option<Vec<crate::index::LexicalHit>>,
+) -> Result<SearchResponse> {
+    let t0 = std::time::Instant::now();
+    let Plan {
+        rerank,
+        ref notice,
+        pool,
+        candidates,
+        ef,
+    } = *plan;
+    let k = req.k;
+    let notice = notice.clone();
     // Candidates are numbered locally (in order of first appearance) for fusion; the store's own
     // row numbers never come out of it.
     let mut docs: Vec<crate::index::Doc> = vec![];
@@ -246,11 +293,13 @@ pub fn search_with_vector(
     };
     let lexical: Vec<(u32, f32)> = match req.mode {
         Mode::Dense => vec![],
-        _ => coll
-            .lexical_search(&req.query, candidates)?
-            .into_iter()
-            .map(|h| (number(h.doc), h.bm25.value()))
-            .collect(),
+        _ => match lexical_hits {
+            Some(h) => h,
+            None => coll.lexical_search(&req.query, candidates)?,
+        }
+        .into_iter()
+        .map(|h| (number(h.doc), h.bm25.value()))
+        .collect(),
     };
     let ranked: Vec<(u32, f32)> = match req.mode {
         Mode::Dense => dense.clone(),
