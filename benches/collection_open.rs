@@ -2,7 +2,11 @@
 //! side in one run on the same files. Synthetic unit vectors (384-d, like e5-small) so that no model
 //! time is involved; texts are short Korean sentences for the lexical index.
 //!
-//! `cargo bench --bench collection_open -- [DOCS]` (default 100000).
+//! Also times what `yusa collections list` does for it (reads the manifest, the size recorded at the
+//! checkpoint and the WAL since: no collection is opened).
+//!
+//! `cargo bench --bench collection_open -- [DOCS] [--load-only]` (default 100000; `--load-only` skips
+//! the rebuilds, which take minutes at 100k).
 
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
@@ -48,6 +52,16 @@ fn main() {
         c.checkpoint().unwrap();
     }
     println!("built {n} documents in {:.1} s", t0.elapsed().as_secs_f64());
+    let load_only = std::env::args().any(|a| a == "--load-only");
+    let mut listed = vec![];
+    for _ in 0..5 {
+        let t = Instant::now();
+        let p = Collection::peek(&dir).unwrap();
+        listed.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(p.documents, n);
+    }
+    listed.sort_by(f64::total_cmp);
+    println!("list (peek) {n} documents: median {:.2} ms of 5", listed[2]);
     let info = std::fs::read(dir.join("dense.json")).unwrap();
     let mut loaded = vec![];
     let mut rebuilt = vec![];
@@ -58,6 +72,9 @@ fn main() {
         loaded.push(t.elapsed().as_secs_f64());
         assert_eq!(c.len().unwrap(), n);
         drop(c);
+        if load_only {
+            continue;
+        }
         std::fs::remove_file(dir.join("dense.json")).unwrap();
         let t = Instant::now();
         let c = Collection::open(&dir, &enc).unwrap();
@@ -68,6 +85,13 @@ fn main() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
+    if load_only {
+        println!(
+            "open {n} documents: persisted graph {:.2} s (runs {loaded:?})",
+            med(&mut loaded)
+        );
+        return;
+    }
     let (l, r) = (med(&mut loaded), med(&mut rebuilt));
     println!(
         "open {n} documents: persisted graph {l:.2} s, rebuilt graph {r:.2} s (runs {loaded:?} / {rebuilt:?}); rebuild / load = {:.1}×",

@@ -134,6 +134,14 @@ pub struct Engine {
     jobs: crate::jobs::Jobs,
 }
 
+/// The role a collection's documents are embedded with.
+fn doc_role(coll: &dyn CollectionStore) -> Role {
+    match coll.doc_role() {
+        DocRole::Symmetric => Role::Query,
+        DocRole::Asymmetric => Role::Passage,
+    }
+}
+
 /// Identifies a model by name, dimension and a fingerprint of its files: its config, the weights'
 /// size, and 64 blocks of 64 KiB sampled evenly through the weights. The samples are what tell a
 /// fine-tuned model from its base — same config, same size — without hashing 470 MB at every start.
@@ -498,6 +506,19 @@ impl Engine {
         collection: &str,
         docs: Vec<NewDoc>,
     ) -> Result<Vec<PutOutcome>> {
+        self.check_new_docs(&docs)?;
+        let coll = self.catalog.get(collection)?;
+        // Bulk lane: a large ingest is served in slices, searches go between them.
+        let vectors = self.queue.bulk().embed(
+            docs.iter().map(|d| d.text.clone()).collect(),
+            doc_role(&*coll),
+        )?;
+        coll.put(docs, vectors)
+    }
+
+    /// The checks every new document passes before it is embedded: a batch within the limit, no
+    /// empty or oversized text, ids of at most 256 bytes.
+    fn check_new_docs(&self, docs: &[NewDoc]) -> Result<()> {
         if docs.is_empty() {
             return Err(Error::BadRequest("no documents".into()));
         }
@@ -511,17 +532,7 @@ impl Engine {
                 "document #{i}: id longer than 256 bytes"
             )));
         }
-        let coll = self.catalog.get(collection)?;
-        let role = match coll.doc_role() {
-            DocRole::Symmetric => Role::Query,
-            DocRole::Asymmetric => Role::Passage,
-        };
-        // Bulk lane: a large ingest is served in slices, searches go between them.
-        let vectors = self
-            .queue
-            .bulk()
-            .embed(docs.iter().map(|d| d.text.clone()).collect(), role)?;
-        coll.put(docs, vectors)
+        Ok(())
     }
 
     /// A bulk load (`yusa index`): empty texts are skipped, texts over the size limit are cut at a
@@ -608,12 +619,15 @@ impl Engine {
                 })
                 .collect());
         }
-        if docs.is_empty() {
-            return Err(Error::BadRequest("no documents".into()));
-        }
-        self.check_texts(docs.iter().map(|d| d.text.as_str()), "document")?;
+        self.check_new_docs(&docs)?;
+        let th = self.thresholds_or_collections(Some(collection), None)?;
+        let coll = self.catalog.get(collection)?;
         let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
-        let mut checks = self.check_duplicates(collection, texts, None, None)?;
+        // Embedded once: the same vectors serve the check and the store.
+        let vectors = self.queue.bulk().embed(texts.clone(), doc_role(&*coll))?;
+        let mut checks =
+            crate::dedup::check_embedded(&*coll, &self.queue, &texts, vectors.clone(), &th, None)?;
+        let mut vectors = vectors.into_iter();
         // Within the request: a text identical (after normalisation) to an earlier one of the same
         // request duplicates it, as it would if the two had come in two requests.
         let mut first: std::collections::HashMap<String, usize> = Default::default();
@@ -649,7 +663,9 @@ impl Engine {
         }
         let mut keep = vec![];
         let mut outcomes: Vec<Option<IngestOutcome>> = vec![];
+        let mut keep_vectors = vec![];
         for (d, c) in docs.into_iter().zip(checks) {
+            let v = vectors.next().expect("one vector per document");
             if on_duplicate == OnDuplicate::Skip && !c.duplicates.is_empty() {
                 outcomes.push(Some(IngestOutcome {
                     id: d.id.clone(),
@@ -660,6 +676,7 @@ impl Engine {
             } else {
                 outcomes.push(None);
                 keep.push((d, c.duplicates));
+                keep_vectors.push(v);
             }
         }
         let (to_store, dups): (Vec<NewDoc>, Vec<Vec<crate::dedup::Match>>) =
@@ -667,7 +684,9 @@ impl Engine {
         let mut stored = if to_store.is_empty() {
             vec![].into_iter()
         } else {
-            self.add_documents(collection, to_store)?.into_iter()
+            let out = coll.put(to_store, keep_vectors)?;
+            coll.refresh()?;
+            out.into_iter()
         };
         let mut dups = dups.into_iter();
         Ok(outcomes

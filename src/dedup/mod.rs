@@ -349,6 +349,19 @@ pub fn check(
     filter: Option<&MetadataFilter>,
 ) -> Result<Vec<CheckResult>> {
     let vectors = queue.embed(texts.to_vec(), doc_role(coll))?;
+    check_embedded(coll, queue, texts, vectors, th, filter)
+}
+
+/// As [`check`], with the texts' vectors already computed (embedded as the collection's documents
+/// are): an ingest that checks before storing embeds each text once.
+pub fn check_embedded(
+    coll: &dyn CollectionStore,
+    queue: &EncoderQueue,
+    texts: &[String],
+    vectors: Vec<Vec<f32>>,
+    th: &Thresholds,
+    filter: Option<&MetadataFilter>,
+) -> Result<Vec<CheckResult>> {
     // With a filter, look five times deeper (as search does): neighbours outside it are dropped.
     let depth = th.neighbours * if filter.is_some() { 5 } else { 1 };
     let mut out = vec![];

@@ -251,6 +251,7 @@ pub fn evaluate(
         coll.put(d, v)?;
     }
     coll.refresh()?;
+    coll.checkpoint()?; // as after any bulk load (a database store refreshes its statistics)
 
     let queries: Vec<&(String, String)> = set
         .queries

@@ -183,8 +183,13 @@ impl Pool {
 pub struct PgBackend {
     pool: Arc<Pool>,
     encoder: EncoderId,
-    open: Mutex<HashMap<String, Arc<PgCollection>>>,
+    /// Collections read recently, with when: another node may drop, recreate or re-embed one, so an
+    /// entry is read again after [`COLLECTION_TTL`].
+    open: Mutex<HashMap<String, (Instant, Arc<PgCollection>)>>,
 }
+
+/// How long a node trusts what it read of a collection (its encoder and role) before reading it again.
+pub const COLLECTION_TTL: Duration = Duration::from_secs(2);
 
 /// The URL as logs may show it (no password).
 fn shown_url(url: &str) -> String {
@@ -337,8 +342,10 @@ impl Backend for PgBackend {
 
     fn get(&self, name: &str) -> Result<Arc<dyn CollectionStore>> {
         super::catalog::check_name(name)?;
-        if let Some(c) = self.open.lock().get(name) {
-            return Ok(c.clone());
+        if let Some((at, c)) = self.open.lock().get(name) {
+            if at.elapsed() < COLLECTION_TTL {
+                return Ok(c.clone());
+            }
         }
         let c = self
             .load(name)?
@@ -351,7 +358,9 @@ impl Backend for PgBackend {
             )));
         }
         let c = Arc::new(c);
-        self.open.lock().insert(name.to_owned(), c.clone());
+        self.open
+            .lock()
+            .insert(name.to_owned(), (Instant::now(), c.clone()));
         Ok(c)
     }
 
@@ -796,7 +805,10 @@ impl CollectionStore for PgCollection {
         if k == 0 {
             return Ok(vec![]);
         }
-        let ef = ef.max(k).clamp(1, 1000);
+        // pgvector's graph finds fewer true neighbours than hnsw_rs's at the same ef (question →
+        // passage set: dense R-precision 0.788 against 0.796 at ef 101): searching at twice the
+        // requested ef brings it level (0.799) for 0.06 ms a query.
+        let ef = (2 * ef.max(k)).clamp(1, 1000);
         let q = Vector::from(query.to_vec());
         let dim = self.dim;
         let sql = format!(
@@ -906,8 +918,12 @@ impl CollectionStore for PgCollection {
         Ok(()) // a committed write is visible to every search
     }
 
+    /// After a bulk load: refreshes the planner's statistics and the visibility map, without which
+    /// BM25's postings are read from the table instead of by an index-only scan (measured 35 ms
+    /// against 7 ms a query on a freshly loaded 9k-document collection).
     fn checkpoint(&self) -> Result<()> {
-        Ok(())
+        self.pool
+            .run(|c| c.batch_execute("VACUUM (ANALYZE) yusa_terms, yusa_docs"))
     }
 
     fn compact(&self) -> Result<CollectionStats> {
