@@ -308,6 +308,12 @@ fn two_nodes_serve_one_database() {
         info["store"].as_str().unwrap().starts_with("PostgreSQL"),
         "{info}"
     );
+    // Dropped on A: B stops serving it once its read of the collection expires (it must not go on
+    // answering from a collection that no longer exists).
+    assert_eq!(http::delete(a.port, "/collections/c").status, 200);
+    std::thread::sleep(yusa::index::postgres::COLLECTION_TTL + Duration::from_millis(200));
+    let r = http::post(b.port, "/collections/c/search", r#"{"query":"배송","k":3}"#);
+    assert_eq!(r.status, 404, "{}", r.body);
 }
 
 /// Posts batches of new documents until `stop` says so or the server is gone; returns the ids of
