@@ -298,23 +298,25 @@ fn open_one(
     )?)
 }
 
+/// `collections list`'s output, from either store.
+fn print_peeks(cli: &Cli, stats: &[crate::index::collection::Peek]) -> Result<()> {
+    if cli.json {
+        return print_json(&stats);
+    }
+    for s in stats {
+        println!(
+            "{:<24} {:>9} documents  encoder {}",
+            s.name, s.documents, s.encoder
+        );
+    }
+    Ok(())
+}
+
 pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
     match cmd {
         CollectionsCommand::List {
             store: Some(url), ..
-        } => {
-            let stats = crate::index::postgres::PgBackend::peek_all(url)?;
-            if cli.json {
-                return print_json(&stats);
-            }
-            for s in stats {
-                println!(
-                    "{:<24} {:>9} documents  encoder {}",
-                    s.name, s.documents, s.encoder
-                );
-            }
-            Ok(())
-        }
+        } => print_peeks(cli, &crate::index::postgres::PgBackend::peek_all(url)?),
         CollectionsCommand::List { index_dir, .. } => {
             let mut dirs: Vec<PathBuf> = match std::fs::read_dir(index_dir) {
                 Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
@@ -336,16 +338,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
                     );
                 }
             }
-            if cli.json {
-                return print_json(&stats);
-            }
-            for s in stats {
-                println!(
-                    "{:<24} {:>9} documents  encoder {}",
-                    s.name, s.documents, s.encoder
-                );
-            }
-            Ok(())
+            print_peeks(cli, &stats)
         }
         CollectionsCommand::Delete { name, engine } => {
             engine.open(cli)?.drop_collection(name)?;

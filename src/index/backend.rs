@@ -35,6 +35,24 @@ pub struct DocVector {
     pub vector: Vec<f32>,
 }
 
+/// What every store checks of a `put` before writing anything: one vector per document, each of the
+/// collection's dimension.
+pub(crate) fn check_put(docs: usize, vectors: &[Vec<f32>], dim: usize) -> Result<()> {
+    if docs != vectors.len() {
+        return Err(Error::Invalid(format!(
+            "{docs} documents but {} vectors",
+            vectors.len()
+        )));
+    }
+    if let Some(v) = vectors.iter().find(|v| v.len() != dim) {
+        return Err(Error::Invalid(format!(
+            "vector of {} dims, collection has {dim}",
+            v.len()
+        )));
+    }
+    Ok(())
+}
+
 /// One collection, whatever holds it. Every method may fail (a database connection can drop), and
 /// a write is acknowledged only once it is durable (fsynced WAL, or a committed transaction).
 pub trait CollectionStore: Send + Sync {

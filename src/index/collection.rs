@@ -426,20 +426,7 @@ impl CollectionStore for Collection {
     /// Adds or replaces documents with their vectors (from the collection's encoder, same order).
     /// Durable when it returns: the WAL is fsynced first. Searchable after [`refresh`](Self::refresh).
     fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
-        if docs.len() != vectors.len() {
-            return Err(Error::Invalid(format!(
-                "{} documents but {} vectors",
-                docs.len(),
-                vectors.len()
-            )));
-        }
-        let dim = self.manifest.encoder.dim;
-        if let Some(v) = vectors.iter().find(|v| v.len() != dim) {
-            return Err(Error::Invalid(format!(
-                "vector of {} dims, collection has {dim}",
-                v.len()
-            )));
-        }
+        super::backend::check_put(docs.len(), &vectors, self.manifest.encoder.dim)?;
         let mut wal = self.wal.lock();
         let (records, outcomes, seq) = {
             let store = self.store.read();

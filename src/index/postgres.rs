@@ -655,16 +655,7 @@ impl CollectionStore for PgCollection {
     }
 
     fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
-        if docs.len() != vectors.len() {
-            return Err(Error::Invalid(format!(
-                "{} documents but {} vectors",
-                docs.len(),
-                vectors.len()
-            )));
-        }
-        for v in &vectors {
-            self.check_dim(v, "vector")?;
-        }
+        super::backend::check_put(docs.len(), &vectors, self.dim)?;
         // Ids are fixed before the transaction, so that a retry after an unknown outcome writes the
         // same documents again (an upsert) rather than new ones.
         let docs: Vec<NewDoc> = docs
