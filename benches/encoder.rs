@@ -139,7 +139,13 @@ fn single_query(
     // path), alternating call by call so that both see the same machine.
     let mut with = vec![];
     let mut without = vec![];
-    for i in 0..calls.max(6) * 2 {
+    // `--int8-only`: skip the f32 runs (for profiling the int8 path alone).
+    let f32_calls = if std::env::args().any(|a| a == "--int8-only") {
+        0
+    } else {
+        calls.max(6) * 2
+    };
+    for i in 0..f32_calls {
         let gemm_only = i % 2 == 1;
         yusa::model::gemv::set_max_rows(if gemm_only {
             0
@@ -151,13 +157,15 @@ fn single_query(
         if gemm_only { &mut without } else { &mut with }.push(t0.elapsed().as_secs_f64());
     }
     yusa::model::gemv::set_max_rows(yusa::model::gemv::MAX_ROWS);
-    let (p50, p95) = median_ms(with[5..].to_vec());
-    let (b50, b95) = median_ms(without[5..].to_vec());
-    println!(
-        "single query ({} tokens), f32: p50 {p50:.1} ms, p95 {p95:.1} ms; GEMM only (previous path) p50 {b50:.1} ms, p95 {b95:.1} ms; ratio {:.2}×",
-        q.ids.len(),
-        b50 / p50
-    );
+    if f32_calls > 0 {
+        let (p50, p95) = median_ms(with[5..].to_vec());
+        let (b50, b95) = median_ms(without[5..].to_vec());
+        println!(
+            "single query ({} tokens), f32: p50 {p50:.1} ms, p95 {p95:.1} ms; GEMM only (previous path) p50 {b50:.1} ms, p95 {b95:.1} ms; ratio {:.2}×",
+            q.ids.len(),
+            b50 / p50
+        );
+    }
     let mut times = vec![];
     for _ in 0..calls.max(6) {
         let t0 = Instant::now();

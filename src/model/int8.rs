@@ -73,20 +73,22 @@ impl Int8Matrix {
         // Quantise activations per row (the VNNI kernel takes them offset by 128, as u8).
         let mut xq = vec![0i8; rows * in4 * 4];
         let mut xs = vec![0f32; rows];
+        let quantise = |((q, s), row): ((&mut [i8], &mut f32), &[f32])| {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            *s = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let inv = 1.0 / *s;
+            // `round_ties_even` is one instruction; `round` is a libm call per value.
+            for (d, &v) in q.iter_mut().zip(row) {
+                *d = (v * inv).round_ties_even() as i8;
+            }
+            if kernel.is_vnni() {
+                q.iter_mut().for_each(|d| *d = (*d as u8 ^ 0x80) as i8);
+            }
+        };
         xq.par_chunks_mut(in4 * 4)
             .zip(xs.par_iter_mut())
             .zip(x.par_chunks(self.inp))
-            .for_each(|((q, s), row)| {
-                let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                *s = if max > 0.0 { max / 127.0 } else { 1.0 };
-                let inv = 1.0 / *s;
-                for (d, &v) in q.iter_mut().zip(row) {
-                    *d = (v * inv).round() as i8;
-                }
-                if kernel.is_vnni() {
-                    q.iter_mut().for_each(|d| *d = (*d as u8 ^ 0x80) as i8);
-                }
-            });
+            .for_each(quantise);
         let groups = self.out.div_ceil(COLS);
         if rows > BLOCK_ROWS {
             // Blocks of rows in parallel; within a block each column group's weights stay in L1
@@ -147,7 +149,8 @@ impl Int8Matrix {
         r0: usize,
         n: usize,
         groups: std::ops::Range<usize>,
-        put: &mut dyn FnMut(usize, usize, f32),
+        // Generic, not `dyn`: called once per output element, the call must inline.
+        put: &mut impl FnMut(usize, usize, f32),
     ) {
         let in4 = self.inp.div_ceil(4);
         let mut acc = [[0i32; COLS]; ROWS];
