@@ -426,3 +426,80 @@ fn a_failover_to_the_standby_loses_nothing_acknowledged() {
     let all: Vec<String> = before.into_iter().chain(during).chain(after).collect();
     assert_eq!(missing(node.port, &all), Vec::<String>::new());
 }
+
+fn engine_with(model: &str, store: &str) -> Engine {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = EngineConfig::new(&common::fixture(""), dir.path());
+    cfg.bi_encoder = common::fixture(model);
+    cfg.cross_encoder = None;
+    cfg.store = Some(store.to_owned());
+    Engine::open(&cfg).unwrap()
+}
+
+/// Re-embedding in the database: refused until done, an interrupted run leaves the old vectors
+/// serving, a finished one serves the new model's.
+#[test]
+fn a_collection_moves_to_another_model_in_the_database() {
+    let Some(pg) = PgCluster::start(false) else {
+        return;
+    };
+    let url = pg.primary.url();
+    let old = engine_with("tiny-bert", &url);
+    old.create_collection("c", DocRole::Symmetric).unwrap();
+    for chunk in corpus().chunks(40) {
+        old.add_documents("c", chunk.to_vec()).unwrap();
+    }
+    let n = old.collection("c").unwrap().len().unwrap();
+    let new = engine_with("tiny-xlm-roberta", &url);
+    assert!(matches!(
+        new.collection("c").err(),
+        Some(yusa::Error::Incompatible(_))
+    ));
+    // Cancelled after its first batch: nothing switches, the old model still searches.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let r = new.reembed(
+        "c",
+        &|done, _| {
+            if done > 0 {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed)
+            }
+        },
+        &stop,
+    );
+    assert!(matches!(r, Err(yusa::Error::Cancelled)), "{r:?}");
+    let mut req = SearchRequest::new("학교에서 공부");
+    req.mode = Mode::Dense;
+    assert!(!old.search("c", &req).unwrap().hits.is_empty());
+    // Run again: it resumes and switches in one transaction.
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let report = new.reembed("c", &|_, _| {}, &never).unwrap();
+    assert!(!report.unchanged);
+    assert_eq!(report.documents, n);
+    let hits = new.search("c", &req).unwrap().hits;
+    assert!(!hits.is_empty());
+    // The vectors are the new model's: the top hit's cosine is the new model's own.
+    let top = new
+        .collection("c")
+        .unwrap()
+        .get(&hits[0].id)
+        .unwrap()
+        .unwrap();
+    let v = new
+        .embed(vec![top.text.clone()], yusa::model::Role::Query)
+        .unwrap();
+    let stored = new
+        .collection("c")
+        .unwrap()
+        .vector(&top.id)
+        .unwrap()
+        .unwrap();
+    let cos: f32 = v[0].iter().zip(&stored).map(|(a, b)| a * b).sum();
+    assert!(cos > 0.999, "stored vector is the new model's ({cos})");
+    // And the old model is now the one refused (after its 2 s read of the collection expires).
+    std::thread::sleep(yusa::index::postgres::COLLECTION_TTL + Duration::from_millis(200));
+    assert!(matches!(
+        old.collection("c").err(),
+        Some(yusa::Error::Incompatible(_))
+    ));
+    assert!(new.reembed("c", &|_, _| {}, &never).unwrap().unchanged);
+}

@@ -521,6 +521,9 @@ impl Backend for PgBackend {
             done += chunk.len();
             progress(done, total);
         }
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Cancelled); // the new vectors stay staged: a rerun resumes
+        }
         let encoder = serde_json::to_value(&to).expect("encoder serialises");
         let hnsw = super::dense::HnswParams::default();
         let dim = to.dim;
