@@ -77,9 +77,12 @@ impl Int8Matrix {
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
             *s = if max > 0.0 { max / 127.0 } else { 1.0 };
             let inv = 1.0 / *s;
-            // `round_ties_even` is one instruction; `round` is a libm call per value.
+            // Round to nearest (even) by adding and removing 1.5·2²³: plain SSE2 arithmetic that
+            // vectorises. `round` / `round_ties_even` are libm calls per value on the x86-64
+            // baseline (measured: `rintf` took 18% of a short query's time).
+            const MAGIC: f32 = 12_582_912.0;
             for (d, &v) in q.iter_mut().zip(row) {
-                *d = (v * inv).round_ties_even() as i8;
+                *d = ((v * inv + MAGIC) - MAGIC) as i8;
             }
             if kernel.is_vnni() {
                 q.iter_mut().for_each(|d| *d = (*d as u8 ^ 0x80) as i8);

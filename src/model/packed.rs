@@ -346,7 +346,19 @@ impl PackedEncoder {
     }
 
     /// Runs `(token ids, type ids)` sequences through the encoder, packed end to end.
+    ///
+    /// The whole pass runs inside the rayon pool: called from a thread outside it (the encoder
+    /// queue's), each of the ~100 parallel steps of a pass would otherwise be handed to a worker and
+    /// waited for — two thread wake-ups a step, which dominated a short query's time.
     pub fn forward(&self, seqs: &[(&[u32], &[u32])]) -> Result<PackedStates> {
+        if rayon::current_thread_index().is_some() {
+            self.forward_in_pool(seqs)
+        } else {
+            rayon::scope(|_| self.forward_in_pool(seqs))
+        }
+    }
+
+    fn forward_in_pool(&self, seqs: &[(&[u32], &[u32])]) -> Result<PackedStates> {
         let h = self.cfg.hidden_size;
         let mut offsets = Vec::with_capacity(seqs.len() + 1);
         offsets.push(0);
