@@ -128,12 +128,27 @@ impl Norm {
     /// LayerNorm of every row of `x`, in place, rows split across the cores.
     fn apply(&self, x: &mut [f32], width: usize) {
         x.par_chunks_mut(width * ROWS_PER_TASK).for_each(|block| {
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                return unsafe { self.rows_avx512(block, width) };
+            }
             for row in block.chunks_exact_mut(width) {
                 self.row(row);
             }
         });
     }
 
+    /// The same loop compiled for AVX-512 (16 lanes instead of the baseline's 4), picked at run time.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rows_avx512(&self, block: &mut [f32], width: usize) {
+        for row in block.chunks_exact_mut(width) {
+            self.row(row);
+        }
+    }
+
+    #[inline(always)]
     fn row(&self, row: &mut [f32]) {
         let n = row.len() as f32;
         let mean = sum(row) / n;
@@ -157,6 +172,7 @@ impl Norm {
 }
 
 /// A sum with eight independent accumulators, so the compiler can keep them in one vector register.
+#[inline(always)]
 fn sum(xs: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let mut chunks = xs.chunks_exact(8);
@@ -203,6 +219,26 @@ pub(crate) fn erf_fast(x: f32) -> f32 {
 
 fn activate(x: &mut [f32], act: Activation, width: usize) {
     x.par_chunks_mut(width * ROWS_PER_TASK).for_each(|block| {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { activate_avx512(block, act) };
+        }
+        activate_block(block, act)
+    });
+}
+
+/// [`activate_block`] compiled for AVX-512, picked at run time (GELU was a tenth of a short
+/// query's time in the baseline's 4-lane code).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn activate_avx512(block: &mut [f32], act: Activation) {
+    activate_block(block, act)
+}
+
+#[inline(always)]
+fn activate_block(block: &mut [f32], act: Activation) {
+    {
         match act {
             Activation::GeluErf => {
                 for v in block.iter_mut() {
@@ -224,7 +260,7 @@ fn activate(x: &mut [f32], act: Activation, width: usize) {
                 }
             }
         }
-    });
+    }
 }
 
 /// Arithmetic of the linear layers (embeddings, LayerNorm, attention and GELU stay f32).
