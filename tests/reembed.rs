@@ -245,3 +245,50 @@ fn fine_tuned_weights_change_the_fingerprint() {
         "collections from before sampled fingerprints still open"
     );
 }
+
+/// The HTTP job killed with SIGKILL mid-way: the next server starts, serves the old collection
+/// (409, re-embeddable) or the complete new one, never a mix; a second job finishes the move.
+#[test]
+fn reembed_over_http_survives_kill9() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = build(dir.path());
+    let ids = ids_of(&idx);
+    let s = Server::start_model(&idx, "tiny-xlm-roberta", &[]);
+    let r = post(s.port, "/collections/c/reembed", "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let url = r.json()["status_url"].as_str().unwrap().to_owned();
+    // Kill once the job has embedded part of the collection, before it finishes.
+    let t0 = Instant::now();
+    loop {
+        let j = get(s.port, &url).json();
+        let done = j["done"].as_u64().unwrap_or(0);
+        assert_eq!(j["status"], "running", "the job ended before the kill: {j}");
+        if done > 0 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "{j}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    s.kill9();
+    // Whatever the kill interrupted, the folder holds one complete collection.
+    let before = check_complete(&idx, &ids);
+    assert_eq!(before, "tiny-bert", "killed mid-job: the old vectors stay");
+    let s = Server::start_model(&idx, "tiny-xlm-roberta", &[]);
+    let r = post(s.port, "/collections/c/search", r#"{"query":"학교","k":3}"#);
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = post(s.port, "/collections/c/reembed", "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["job_id"].as_u64().unwrap();
+    let job = wait_job(s.port, id);
+    assert_eq!(job["reembed"]["documents"], DOCS, "{job}");
+    let info = get(s.port, "/info").json();
+    assert_eq!(info["collections"][0]["documents"], DOCS, "{info}");
+    let r = post(
+        s.port,
+        "/collections/c/search",
+        r#"{"query":"문서 5번","k":3}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.stop();
+    assert_eq!(check_complete(&idx, &ids), "tiny-xlm-roberta");
+}
