@@ -247,6 +247,19 @@ fn main() -> anyhow::Result<()> {
     if latency_only > 0 {
         return single_query(&tokens, &fixed, &int8, latency_only);
     }
+    // `--int8-batches R`: only the int8 batch throughput, R rounds (for a profiler).
+    let rounds: usize = arg("--int8-batches", "0").parse()?;
+    if rounds > 0 {
+        for _ in 0..rounds {
+            time_embed(
+                &int8,
+                &tokens,
+                &format!("yusa packed int8, batches of {batch}"),
+            )?
+            .print();
+        }
+        return Ok(());
+    }
 
     let packed = time_embed(
         &fixed,

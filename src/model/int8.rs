@@ -80,9 +80,12 @@ impl Int8Matrix {
             // Round to nearest (even) by adding and removing 1.5·2²³: plain SSE2 arithmetic that
             // vectorises. `round` / `round_ties_even` are libm calls per value on the x86-64
             // baseline (measured: `rintf` took 18% of a short query's time).
+            // The integer is then the low bits of the sum's representation: no float → int
+            // conversion (a saturating `as` is scalar code), so the loop vectorises.
             const MAGIC: f32 = 12_582_912.0;
+            const MAGIC_BITS: i32 = 0x4B40_0000;
             for (d, &v) in q.iter_mut().zip(row) {
-                *d = ((v * inv + MAGIC) - MAGIC) as i8;
+                *d = ((v * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as i8;
             }
             if kernel.is_vnni() {
                 q.iter_mut().for_each(|d| *d = (*d as u8 ^ 0x80) as i8);
@@ -107,7 +110,9 @@ impl Int8Matrix {
                         b * BLOCK_ROWS,
                         n,
                         0..groups,
-                        &mut |r, o, v| dst_block[r * self.out + o] += v,
+                        dst_block,
+                        self.out,
+                        0,
                     );
                 });
         } else {
@@ -122,9 +127,7 @@ impl Int8Matrix {
                     let (c0, c1) = (g0 * COLS, (g1 * COLS).min(self.out));
                     let width = c1 - c0;
                     let mut part = vec![0f32; rows * width];
-                    self.block(kernel, &xq, &xs, 0, rows, g0..g1, &mut |r, o, v| {
-                        part[r * width + o - c0] += v
-                    });
+                    self.block(kernel, &xq, &xs, 0, rows, g0..g1, &mut part, width, c0);
                     (c0, width, part)
                 })
                 .collect();
@@ -152,8 +155,10 @@ impl Int8Matrix {
         r0: usize,
         n: usize,
         groups: std::ops::Range<usize>,
-        // Generic, not `dyn`: called once per output element, the call must inline.
-        put: &mut impl FnMut(usize, usize, f32),
+        // Output row `r` (of this block), column `o` lands at `dst[r * stride + o - c0]`.
+        dst: &mut [f32],
+        stride: usize,
+        c0: usize,
     ) {
         let in4 = self.inp.div_ceil(4);
         let mut acc = [[0i32; COLS]; ROWS];
@@ -176,18 +181,20 @@ impl Int8Matrix {
                         a2[..COLS].copy_from_slice(a);
                     }
                 }
+                // Dequantise over contiguous slices (vectorises): the VNNI kernel took the
+                // activations offset by 128, which `128 · column sum` takes back out.
+                let o0 = g * COLS;
+                let cols = (width * COLS).min(self.out - o0);
+                let offset = if kernel.is_vnni() { 128 } else { 0 };
+                let (sums, scales) = (&self.col_sums[o0..o0 + cols], &self.scales[o0..o0 + cols]);
                 for (i, a) in acc2.iter().enumerate().take(take) {
                     let xscale = xs[r0 + r + i];
-                    for (c, &v) in a.iter().enumerate().take(width * COLS) {
-                        let o = g * COLS + c;
-                        if o < self.out {
-                            let v = if kernel.is_vnni() {
-                                v - 128 * self.col_sums[o]
-                            } else {
-                                v
-                            };
-                            put(r + i, o, v as f32 * xscale * self.scales[o]);
-                        }
+                    let start = (r + i) * stride + o0 - c0;
+                    let out = &mut dst[start..start + cols];
+                    for (((d, &v), &sum), &scale) in
+                        out.iter_mut().zip(&a[..cols]).zip(sums).zip(scales)
+                    {
+                        *d += (v - offset * sum) as f32 * xscale * scale;
                     }
                 }
                 r += take;
