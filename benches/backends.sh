@@ -32,18 +32,7 @@ print(f"indexing, {sys.argv[1]:<9}: {r['indexed']} documents in {r['seconds']:.1
 PY
 done
 # Queries: reviews after the indexed ones (not in the index).
-python3 - "$nsmc" "$n" > target/bench_queries.txt <<'PY'
-import gzip, sys
-n = int(sys.argv[2]); out = []
-with gzip.open(sys.argv[1], 'rt', encoding='utf-8') as f:
-    next(f)
-    for i, line in enumerate(f):
-        if i < n + 1000: continue
-        r = line.rstrip('\n').split('\t')[-1].strip()
-        if len(r) >= 5: out.append(r)
-        if len(out) == 300: break
-print('\n'.join(out))
-PY
+python3 benches/nsmc_queries.py "$nsmc" "$n" > target/bench_queries.txt
 declare -A port
 for store in embedded postgres; do
   port[$store]=$(free_port)

@@ -25,18 +25,7 @@ PY
 fi
 echo "index size on disk: $(du -sh "$root/$coll" | cut -f1)"
 # Queries: reviews after the indexed ones (not in the index).
-python3 - "$nsmc" "$n" > target/bench_queries.txt <<'PY'
-import gzip, sys
-n = int(sys.argv[2]); out = []
-with gzip.open(sys.argv[1], 'rt', encoding='utf-8') as f:
-    next(f)
-    for i, line in enumerate(f):
-        if i < n + 1000: continue
-        r = line.rstrip('\n').split('\t')[-1].strip()
-        if len(r) >= 5: out.append(r)
-        if len(out) == 300: break
-print('\n'.join(out))
-PY
+python3 benches/nsmc_queries.py "$nsmc" "$n" > target/bench_queries.txt
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 $bin serve --index-dir "$root" --addr 127.0.0.1:$port > target/bench_serve.log 2>&1 &
 pid=$!
