@@ -432,11 +432,8 @@ impl Engine {
         target_precision: f64,
         progress: &dyn Fn(usize, usize),
     ) -> Result<crate::dedup::calibrate::Calibration> {
-        if !(0.5..1.0).contains(&target_precision) {
-            return Err(Error::BadRequest(format!(
-                "the target precision must be in 0.5..1, got {target_precision}"
-            )));
-        }
+        // Before the pairs are scored: a bad target fails at once.
+        crate::dedup::calibrate::check_target(target_precision)?;
         let scored = self.score_labelled(pairs, progress)?;
         crate::dedup::calibrate::fit(
             &scored,

@@ -2,7 +2,7 @@
 //! missing documents; an upsert is atomic across a crash.
 
 use yusa::index::wal::{Recovery, Wal};
-use yusa::index::CollectionStore;
+use yusa::index::{Backend, CollectionStore};
 use yusa::index::{Collection, DocRole, EncoderId, NewDoc};
 use yusa::Error;
 

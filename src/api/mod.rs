@@ -572,7 +572,7 @@ async fn scan_duplicates(
     let engine = st.engine.clone();
     // A missing collection (404), bad thresholds or filter (400) fail now, not as a failed job later.
     let id = blocking(move || {
-        engine.collection(&name)?;
+        // (The collection's thresholds are read from it: a missing one is a 404 here.)
         let th = resolve_choice(&engine, Some(&name), b.preset, b.thresholds)?;
         engine.start_scan(&name, Some(th), b.filter)
     })

@@ -48,6 +48,16 @@ pub fn reached(scored: &[Scored], th: &Thresholds, has_ce: bool) -> BinaryScores
     )
 }
 
+/// A precision target calibration can fit: in 0.5..1.
+pub fn check_target(target_precision: f64) -> Result<()> {
+    if !(0.5..1.0).contains(&target_precision) {
+        return Err(Error::BadRequest(format!(
+            "the target precision must be in 0.5..1, got {target_precision}"
+        )));
+    }
+    Ok(())
+}
+
 /// What a calibration found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Calibration {
@@ -70,11 +80,7 @@ pub fn fit(
     has_ce: bool,
     target_precision: f64,
 ) -> Result<Calibration> {
-    if !(0.5..1.0).contains(&target_precision) {
-        return Err(Error::BadRequest(format!(
-            "the target precision must be in 0.5..1, got {target_precision}"
-        )));
-    }
+    check_target(target_precision)?;
     if scored.is_empty() {
         return Err(Error::BadRequest(
             "no labelled pairs to calibrate on".into(),

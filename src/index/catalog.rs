@@ -104,11 +104,6 @@ impl Catalog {
         })
     }
 
-    /// Folders that look like collections but are not served, and why.
-    pub fn problems(&self) -> &[Problem] {
-        &self.problems
-    }
-
     /// Collections holding another encoder's vectors (not served until re-embedded), read from their
     /// manifests: no collection is opened.
     pub fn needing_reembed(&self) -> Vec<Problem> {
@@ -139,10 +134,6 @@ impl Catalog {
 
     pub fn encoder(&self) -> &EncoderId {
         &self.encoder
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     pub fn get(&self, name: &str) -> Result<Arc<Collection>> {
@@ -205,15 +196,6 @@ impl Catalog {
         Ok(c)
     }
 
-    /// The named collection, created (with `doc_role`) when absent.
-    pub fn get_or_create(&self, name: &str, doc_role: DocRole) -> Result<Arc<Collection>> {
-        match self.get(name) {
-            Ok(c) => Ok(c),
-            Err(Error::CollectionNotFound(_)) => self.create(name, doc_role),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Removes a collection and its files.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         check_name(name)?;
@@ -249,21 +231,6 @@ impl Catalog {
 
     pub fn names(&self) -> Vec<String> {
         self.collections.read().keys().cloned().collect()
-    }
-
-    /// Every collection, opened. One that cannot be opened is left out (and logged): a listing
-    /// must not fail because of one damaged collection.
-    pub fn all(&self) -> Vec<Arc<Collection>> {
-        self.names()
-            .into_iter()
-            .filter_map(|n| match self.get(&n) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::error!("collection `{n}`: {e}");
-                    None
-                }
-            })
-            .collect()
     }
 
     /// The collections that are open now (unopened ones have nothing to checkpoint).

@@ -127,9 +127,7 @@ struct Pool {
 
 impl Pool {
     fn connect(&self) -> std::result::Result<Client, postgres::Error> {
-        let mut c = self.config.connect(NoTls)?;
-        c.batch_execute("SET hnsw.ef_search = 64")?;
-        Ok(c)
+        self.config.connect(NoTls)
     }
 
     /// Runs `f` on a pooled connection, retrying on a fresh one while the failure is a lost
@@ -284,7 +282,7 @@ impl PgBackend {
     fn load(&self, name: &str) -> Result<Option<PgCollection>> {
         let row = self.pool.run(|c| {
             c.query_opt(
-                "SELECT encoder, doc_role, dim, hnsw FROM yusa_collections WHERE name = $1",
+                "SELECT encoder, doc_role, dim FROM yusa_collections WHERE name = $1",
                 &[&name],
             )
         })?;
@@ -297,15 +295,12 @@ impl PgBackend {
         let doc_role: DocRole = serde_json::from_value(serde_json::Value::String(row.get(1)))
             .map_err(|e| parse("doc_role", e))?;
         let dim: i32 = row.get(2);
-        let hnsw: super::dense::HnswParams =
-            serde_json::from_value(row.get(3)).map_err(|e| parse("hnsw", e))?;
         Ok(Some(PgCollection {
             pool: self.pool.clone(),
             name: name.to_owned(),
             encoder,
             doc_role,
             dim: dim as usize,
-            hnsw,
         }))
     }
 }
@@ -583,9 +578,6 @@ pub struct PgCollection {
     encoder: EncoderId,
     doc_role: DocRole,
     dim: usize,
-    /// The HNSW parameters its index was built with (recorded for `/info`).
-    #[allow(dead_code)]
-    hnsw: super::dense::HnswParams,
 }
 
 fn new_id() -> String {
