@@ -542,6 +542,9 @@ pub struct BiTrainArgs {
     pub temperature: f64,
     #[arg(long, default_value_t = 1.0)]
     pub sts_weight: f64,
+    /// Weight of 1 − (the batch's Pearson r of cosines against gold scores), added to CoSENT.
+    #[arg(long, default_value_t = 0.0)]
+    pub pearson_weight: f64,
     #[arg(long, default_value_t = 100)]
     pub eval_every: usize,
     #[arg(long, default_value_t = 4)]
@@ -578,6 +581,7 @@ pub fn run_train_bi(cli: &Cli, args: &BiTrainArgs) -> Result<()> {
         temperature: args.temperature,
         cosent_scale: 20.0,
         sts_weight: args.sts_weight,
+        pearson_weight: args.pearson_weight,
         eval_every: args.eval_every,
         patience: args.patience,
         freeze_layers: args.freeze_layers,

@@ -73,6 +73,11 @@ pub struct BiTrainConfig {
     pub cosent_scale: f64,
     /// Weight of the CoSENT loss against the contrastive one.
     pub sts_weight: f64,
+    /// Weight of `1 − r`, the batch's Pearson correlation between cosines and gold scores, added
+    /// to CoSENT. CoSENT only ranks, so cosines may bend against the 0–5 scale; evaluation is
+    /// Pearson (linear), and this term asks for a straight line without fixing its slope or offset
+    /// (cosines keep their band, so nothing downstream is re-scaled).
+    pub pearson_weight: f64,
     /// Evaluate the dev set every this many steps (and at each epoch's end).
     pub eval_every: usize,
     /// Stop after this many evaluations without a better dev Pearson.
@@ -101,6 +106,7 @@ impl Default for BiTrainConfig {
             temperature: 0.05,
             cosent_scale: 20.0,
             sts_weight: 1.0,
+            pearson_weight: 0.0,
             eval_every: 100,
             patience: 4,
             freeze_layers: 0,
@@ -410,6 +416,23 @@ fn cosent_loss(emb: &Tensor, gold: &[f32], scale: f64) -> Result<Tensor> {
     Ok((x.broadcast_sub(&mx)?.exp()?.sum_all()?.log()? + mx)?)
 }
 
+/// `1 − r`: the Pearson correlation, within the batch, between the pairs' cosines and their gold
+/// scores (rows `0..n` of `emb` are the first sentences, `n..2n` the second ones).
+fn pearson_loss(emb: &Tensor, gold: &[f32]) -> Result<Tensor> {
+    let n = gold.len();
+    let u = emb.narrow(0, 0, n)?;
+    let v = emb.narrow(0, n, n)?;
+    let c = (u * v)?.sum(1)?;
+    let c = c.broadcast_sub(&c.mean_all()?)?;
+    let mean = gold.iter().sum::<f32>() / n as f32;
+    let g: Vec<f32> = gold.iter().map(|x| x - mean).collect();
+    let g_norm = g.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    let g = Tensor::from_vec(g, n, &Device::Cpu)?;
+    let cov = (&c * &g)?.sum_all()?;
+    let c_norm = ((c.sqr()?.sum_all()? + 1e-12)?.sqrt()? * g_norm as f64)?;
+    Ok((cov / c_norm)?.affine(-1.0, 1.0)?)
+}
+
 /// Trains; `on_step(step, total, loss)` sees every step, `on_eval` every evaluation.
 pub fn train(
     cfg: &BiTrainConfig,
@@ -499,7 +522,12 @@ pub fn train(
                     seqs.extend(b.iter().map(|&i| &prepared.pairs[i].1));
                     let gold: Vec<f32> = b.iter().map(|&i| prepared.pairs[i].2).collect();
                     let emb = embed_train(&m, &seqs, &mut dropout)?;
-                    (cosent_loss(&emb, &gold, cfg.cosent_scale)? * cfg.sts_weight)?
+                    let cosent = (cosent_loss(&emb, &gold, cfg.cosent_scale)? * cfg.sts_weight)?;
+                    if cfg.pearson_weight > 0.0 {
+                        (cosent + (pearson_loss(&emb, &gold)? * cfg.pearson_weight)?)?
+                    } else {
+                        cosent
+                    }
                 }
             };
             let lr = learning_rate(step, total, cfg.lr, cfg.warmup_ratio, cfg.schedule);
@@ -658,5 +686,29 @@ mod tests {
             .to_scalar::<f32>()
             .unwrap();
         assert!(right < 0.01 && wrong > 10.0, "{right} {wrong}");
+    }
+
+    #[test]
+    fn pearson_loss_is_zero_on_a_line_whatever_its_slope_and_two_when_reversed() {
+        // rows u0..u2 then v0..v2; u_i = (1, 0), v_i = (c_i, sqrt(1 − c_i²)) so cos_i = c_i
+        let emb = |c: [f32; 3]| {
+            let mut rows = vec![1f32, 0., 1., 0., 1., 0.];
+            for x in c {
+                rows.extend([x, (1.0 - x * x).sqrt()]);
+            }
+            Tensor::from_vec(rows, (6, 2), &Device::Cpu).unwrap()
+        };
+        let loss = |c, g: &[f32]| {
+            pearson_loss(&emb(c), g)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        // cosines in a narrow band, exactly linear in the gold scores
+        assert!(loss([0.80, 0.85, 0.90], &[0.0, 2.5, 5.0]).abs() < 1e-4);
+        assert!((loss([0.90, 0.85, 0.80], &[0.0, 2.5, 5.0]) - 2.0).abs() < 1e-4);
+        // a bent (but ordered) relation costs something: CoSENT would see nothing wrong
+        let bent = loss([0.80, 0.89, 0.90], &[0.0, 2.5, 5.0]);
+        assert!(bent > 0.01 && bent < 0.3, "{bent}");
     }
 }
