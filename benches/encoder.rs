@@ -201,6 +201,25 @@ fn long_sequences(tokens: &[Tokens], len: usize, count: usize) -> Vec<Tokens> {
         .collect()
 }
 
+/// How close int8 sentence vectors stay to f32 ones: cosine, and whether each text keeps its
+/// nearest neighbour among the others.
+fn int8_accuracy(
+    fixed: &BiEncoder,
+    int8: &BiEncoder,
+    tokens: &[Tokens],
+) -> anyhow::Result<(f32, f32)> {
+    let f = fixed.embed_tokens(tokens, &mut |_| {})?;
+    let q = int8.embed_tokens(tokens, &mut |_| {})?;
+    let cos: Vec<f32> = f.iter().zip(&q).map(|(a, b)| a.cosine(b).value()).collect();
+    let mean_cos = cos.iter().sum::<f32>() / cos.len() as f32;
+    let min_cos = cos.iter().fold(1f32, |m, &c| m.min(c));
+    println!(
+        "int8 vs f32 sentence vectors: mean cosine {mean_cos:.5}, min {min_cos:.5}; same nearest neighbour for {:.1}% of the texts",
+        100.0 * same_nearest(&f, &q)
+    );
+    Ok((mean_cos, min_cos))
+}
+
 fn main() -> anyhow::Result<()> {
     let nsmc = arg("--nsmc", "../shared/data/nsmc/nsmc_reviews.tsv.gz");
     let model_dir = arg("--model", "models/multilingual-e5-small");
@@ -261,6 +280,16 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    // `--int8-check`: only the int8 throughput and its agreement with f32 (quantisation work).
+    if std::env::args().any(|a| a == "--int8-check") {
+        time_embed(
+            &int8,
+            &tokens,
+            &format!("yusa packed int8, batches of {batch}"),
+        )?
+        .print();
+        return int8_accuracy(&fixed, &int8, &tokens).map(|_| ());
+    }
     let packed = time_embed(
         &fixed,
         &tokens,
@@ -279,15 +308,7 @@ fn main() -> anyhow::Result<()> {
         &format!("yusa packed int8, length-sorted batches of {batch}"),
     )?;
     quant.print();
-    let f = fixed.embed_tokens(&tokens, &mut |_| {})?;
-    let q = int8.embed_tokens(&tokens, &mut |_| {})?;
-    let cos: Vec<f32> = f.iter().zip(&q).map(|(a, b)| a.cosine(b).value()).collect();
-    let mean_cos = cos.iter().sum::<f32>() / cos.len() as f32;
-    let min_cos = cos.iter().fold(1f32, |m, &c| m.min(c));
-    println!(
-        "int8 vs f32 sentence vectors: mean cosine {mean_cos:.5}, min {min_cos:.5}; same nearest neighbour for {:.1}% of the texts",
-        100.0 * same_nearest(&f, &q)
-    );
+    let (mean_cos, min_cos) = int8_accuracy(&fixed, &int8, &tokens)?;
     let candle = time_candle(&model_dir, &tokens, batch)?;
     candle.print();
     println!(

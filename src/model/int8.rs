@@ -1,5 +1,6 @@
 //! Int8 matrix products for quantised inference: weights int8 with one scale per output row,
-//! activations quantised per token (row) on the fly, products summed in int32.
+//! activations quantised per token (row) on the fly — asymmetric u8 over the row's range on VNNI
+//! cores, symmetric int8 elsewhere —, products summed in int32.
 //!
 //! Why a hand-written kernel: no crate that builds here offers an int8 GEMM (candle's quantised
 //! matmul is a matrix–vector loop without cache blocking, slower than its own f32 GEMM). The kernel
@@ -24,7 +25,7 @@ pub struct Int8Matrix {
     packed: Vec<i8>,
     /// Per output row: max |w| / 127.
     scales: Vec<f32>,
-    /// Per output row: Σ_k q[k], for the VNNI kernel's offset correction.
+    /// Per output row: Σ_k q[k], which carries the VNNI rows' offset `lo` back out.
     col_sums: Vec<i32>,
 }
 
@@ -70,13 +71,16 @@ impl Int8Matrix {
         assert_eq!(dst.len(), rows * self.out);
         let kernel = Kernel::detect();
         let in4 = self.inp.div_ceil(4);
-        // Quantise activations per row (the VNNI kernel takes them offset by 128, as u8).
+        // Quantise activations per row. The VNNI kernels multiply unsigned bytes, so their rows are
+        // quantised asymmetrically: `x ≈ lo + s·q`, q in 0..=255 over the row's own [min, max].
+        // That is one bit more than symmetric int8 (whose negative half sits unused for skewed rows
+        // such as GELU outputs, ≥ −0.17) and is what keeps int8 close to f32; `lo` comes back out
+        // through the weights' row sums. The AVX2 kernel takes signed symmetric rows (lo = 0).
         let mut xq = vec![0i8; rows * in4 * 4];
         let mut xs = vec![0f32; rows];
-        let quantise = |((q, s), row): ((&mut [i8], &mut f32), &[f32])| {
-            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-            *s = if max > 0.0 { max / 127.0 } else { 1.0 };
-            let inv = 1.0 / *s;
+        let mut xlo = vec![0f32; rows];
+        let vnni = kernel.is_vnni();
+        let quantise = |(((q, s), lo), row): (((&mut [i8], &mut f32), &mut f32), &[f32])| {
             // Round to nearest (even) by adding and removing 1.5·2²³: plain SSE2 arithmetic that
             // vectorises. `round` / `round_ties_even` are libm calls per value on the x86-64
             // baseline (measured: `rintf` took 18% of a short query's time).
@@ -84,15 +88,29 @@ impl Int8Matrix {
             // conversion (a saturating `as` is scalar code), so the loop vectorises.
             const MAGIC: f32 = 12_582_912.0;
             const MAGIC_BITS: i32 = 0x4B40_0000;
-            for (d, &v) in q.iter_mut().zip(row) {
-                *d = ((v * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as i8;
-            }
-            if kernel.is_vnni() {
-                q.iter_mut().for_each(|d| *d = (*d as u8 ^ 0x80) as i8);
+            if vnni {
+                let (min, max) = row
+                    .iter()
+                    .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+                *lo = min;
+                *s = if max > min { (max - min) / 255.0 } else { 1.0 };
+                let inv = 1.0 / *s;
+                for (d, &v) in q.iter_mut().zip(row) {
+                    *d = (((v - min) * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as u8 as i8;
+                }
+                // Padding columns (in not a multiple of 4) must add nothing: q = 0 there.
+            } else {
+                let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                *s = if max > 0.0 { max / 127.0 } else { 1.0 };
+                let inv = 1.0 / *s;
+                for (d, &v) in q.iter_mut().zip(row) {
+                    *d = ((v * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as i8;
+                }
             }
         };
         xq.par_chunks_mut(in4 * 4)
             .zip(xs.par_iter_mut())
+            .zip(xlo.par_iter_mut())
             .zip(x.par_chunks(self.inp))
             .for_each(quantise);
         let groups = self.out.div_ceil(COLS);
@@ -107,6 +125,7 @@ impl Int8Matrix {
                         kernel,
                         &xq,
                         &xs,
+                        &xlo,
                         b * BLOCK_ROWS,
                         n,
                         0..groups,
@@ -127,7 +146,18 @@ impl Int8Matrix {
                     let (c0, c1) = (g0 * COLS, (g1 * COLS).min(self.out));
                     let width = c1 - c0;
                     let mut part = vec![0f32; rows * width];
-                    self.block(kernel, &xq, &xs, 0, rows, g0..g1, &mut part, width, c0);
+                    self.block(
+                        kernel,
+                        &xq,
+                        &xs,
+                        &xlo,
+                        0,
+                        rows,
+                        g0..g1,
+                        &mut part,
+                        width,
+                        c0,
+                    );
                     (c0, width, part)
                 })
                 .collect();
@@ -152,6 +182,7 @@ impl Int8Matrix {
         kernel: Kernel,
         xq: &[i8],
         xs: &[f32],
+        xlo: &[f32],
         r0: usize,
         n: usize,
         groups: std::ops::Range<usize>,
@@ -181,20 +212,19 @@ impl Int8Matrix {
                         a2[..COLS].copy_from_slice(a);
                     }
                 }
-                // Dequantise over contiguous slices (vectorises): the VNNI kernel took the
-                // activations offset by 128, which `128 · column sum` takes back out.
+                // Dequantise over contiguous slices (vectorises): x ≈ lo + s·q, so
+                // Σ x·w ≈ scale_w · (s · Σ q·w_q + lo · Σ w_q).
                 let o0 = g * COLS;
                 let cols = (width * COLS).min(self.out - o0);
-                let offset = if kernel.is_vnni() { 128 } else { 0 };
                 let (sums, scales) = (&self.col_sums[o0..o0 + cols], &self.scales[o0..o0 + cols]);
                 for (i, a) in acc2.iter().enumerate().take(take) {
-                    let xscale = xs[r0 + r + i];
+                    let (xscale, lo) = (xs[r0 + r + i], xlo[r0 + r + i]);
                     let start = (r + i) * stride + o0 - c0;
                     let out = &mut dst[start..start + cols];
                     for (((d, &v), &sum), &scale) in
                         out.iter_mut().zip(&a[..cols]).zip(sums).zip(scales)
                     {
-                        *d += (v - offset * sum) as f32 * xscale * scale;
+                        *d += (v as f32 * xscale + lo * sum as f32) * scale;
                     }
                 }
                 r += take;
@@ -209,7 +239,8 @@ const BLOCK_ROWS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kernel {
-    /// `vpdpbusd`: u8 × i8 summed in int32; activations offset by 128, corrected by column sums.
+    /// `vpdpbusd`: u8 × i8 summed in int32; activations asymmetric (`lo + s·q`), the offset
+    /// corrected by column sums.
     Vnni,
     /// The same instruction in its AVX-512 VNNI form (on 256-bit registers).
     Vnni512,
@@ -238,7 +269,7 @@ impl Kernel {
         Kernel::Scalar
     }
 
-    /// Whether activations go in offset by 128 (as u8) and sums are corrected by column sums.
+    /// Whether activations go in as u8 (asymmetric) and sums are corrected by column sums.
     fn is_vnni(self) -> bool {
         matches!(self, Kernel::Vnni | Kernel::Vnni512)
     }
@@ -263,7 +294,7 @@ impl Kernel {
         }
     }
 
-    /// `acc[r][c] = Σ_k x[r][k] · w[c][k]` for one column group (VNNI: x offset by 128).
+    /// `acc[r][c] = Σ_k x[r][k] · w[c][k]` for one column group (VNNI: x read as u8).
     fn dot_group(
         self,
         xq: &[i8],
