@@ -70,49 +70,9 @@ impl Int8Matrix {
         assert_eq!(x.len(), rows * self.inp);
         assert_eq!(dst.len(), rows * self.out);
         let kernel = Kernel::detect();
-        let in4 = self.inp.div_ceil(4);
-        // Quantise activations per row. The VNNI kernels multiply unsigned bytes, so their rows are
-        // quantised asymmetrically: `x ≈ lo + s·q`, q in 0..=255 over the row's own [min, max].
-        // That is one bit more than symmetric int8 (whose negative half sits unused for skewed rows
-        // such as GELU outputs, ≥ −0.17) and is what keeps int8 close to f32; `lo` comes back out
-        // through the weights' row sums. The AVX2 kernel takes signed symmetric rows (lo = 0).
-        let mut xq = vec![0i8; rows * in4 * 4];
-        let mut xs = vec![0f32; rows];
-        let mut xlo = vec![0f32; rows];
-        let vnni = kernel.is_vnni();
-        let quantise = |(((q, s), lo), row): (((&mut [i8], &mut f32), &mut f32), &[f32])| {
-            // Round to nearest (even) by adding and removing 1.5·2²³: plain SSE2 arithmetic that
-            // vectorises. `round` / `round_ties_even` are libm calls per value on the x86-64
-            // baseline (measured: `rintf` took 18% of a short query's time).
-            // The integer is then the low bits of the sum's representation: no float → int
-            // conversion (a saturating `as` is scalar code), so the loop vectorises.
-            const MAGIC: f32 = 12_582_912.0;
-            const MAGIC_BITS: i32 = 0x4B40_0000;
-            if vnni {
-                let (min, max) = row
-                    .iter()
-                    .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-                *lo = min;
-                *s = if max > min { (max - min) / 255.0 } else { 1.0 };
-                let inv = 1.0 / *s;
-                for (d, &v) in q.iter_mut().zip(row) {
-                    *d = (((v - min) * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as u8 as i8;
-                }
-                // Padding columns (in not a multiple of 4) must add nothing: q = 0 there.
-            } else {
-                let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                *s = if max > 0.0 { max / 127.0 } else { 1.0 };
-                let inv = 1.0 / *s;
-                for (d, &v) in q.iter_mut().zip(row) {
-                    *d = ((v * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as i8;
-                }
-            }
-        };
-        xq.par_chunks_mut(in4 * 4)
-            .zip(xs.par_iter_mut())
-            .zip(xlo.par_iter_mut())
-            .zip(x.par_chunks(self.inp))
-            .for_each(quantise);
+        let mut scratch = Scratch::take();
+        scratch.quantise(x, rows, self.inp, kernel.is_vnni());
+        let (xq, xs, xlo) = (&scratch.q[..], &scratch.s[..], &scratch.lo[..]);
         let groups = self.out.div_ceil(COLS);
         if rows > BLOCK_ROWS {
             // Blocks of rows in parallel; within a block each column group's weights stay in L1
@@ -123,9 +83,9 @@ impl Int8Matrix {
                     let n = dst_block.len() / self.out;
                     self.block(
                         kernel,
-                        &xq,
-                        &xs,
-                        &xlo,
+                        xq,
+                        xs,
+                        xlo,
                         b * BLOCK_ROWS,
                         n,
                         0..groups,
@@ -146,18 +106,7 @@ impl Int8Matrix {
                     let (c0, c1) = (g0 * COLS, (g1 * COLS).min(self.out));
                     let width = c1 - c0;
                     let mut part = vec![0f32; rows * width];
-                    self.block(
-                        kernel,
-                        &xq,
-                        &xs,
-                        &xlo,
-                        0,
-                        rows,
-                        g0..g1,
-                        &mut part,
-                        width,
-                        c0,
-                    );
+                    self.block(kernel, xq, xs, xlo, 0, rows, g0..g1, &mut part, width, c0);
                     (c0, width, part)
                 })
                 .collect();
@@ -172,6 +121,7 @@ impl Int8Matrix {
                 }
             }
         }
+        scratch.give_back();
     }
 
     /// Rows `r0 .. r0 + n` against the column groups `groups`; `put(row in block, column, value)`
@@ -232,6 +182,184 @@ impl Int8Matrix {
             g += width;
         }
     }
+}
+
+/// The quantised activations of one product, kept between calls: a fresh multi-megabyte buffer
+/// per call went back to the OS each time and cost page faults (4% of a batch pass).
+#[derive(Default)]
+struct Scratch {
+    /// Rows of `in` padded to a multiple of 4 bytes.
+    q: Vec<i8>,
+    /// Per row: the quantisation step.
+    s: Vec<f32>,
+    /// Per row: the offset (`x ≈ lo + s·q`); 0 for symmetric rows.
+    lo: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
+/// Rows per quantisation task.
+const QUANT_ROWS: usize = 16;
+
+impl Scratch {
+    /// This thread's buffers, moved out: a product that runs on this thread while it waits inside
+    /// another (rayon work stealing) finds none and allocates its own, rather than sharing them.
+    fn take() -> Scratch {
+        SCRATCH.with(|c| c.take())
+    }
+
+    fn give_back(self) {
+        SCRATCH.with(|c| c.set(self));
+    }
+
+    /// Quantises the rows of `x` (`rows × inp`). The VNNI kernels multiply unsigned bytes, so their
+    /// rows are quantised asymmetrically: `x ≈ lo + s·q`, q in 0..=255 over the row's own
+    /// [min, max]. That is one bit more than symmetric int8 (whose negative half sits unused for
+    /// skewed rows such as GELU outputs, ≥ −0.17) and is what keeps int8 close to f32; `lo` comes
+    /// back out through the weights' row sums. The AVX2 kernel takes signed symmetric rows.
+    fn quantise(&mut self, x: &[f32], rows: usize, inp: usize, unsigned: bool) {
+        let width = inp.div_ceil(4) * 4;
+        self.q.clear();
+        self.q.resize(rows * width, 0);
+        self.s.clear();
+        self.s.resize(rows, 0.0);
+        self.lo.clear();
+        self.lo.resize(rows, 0.0);
+        self.q
+            .par_chunks_mut(QUANT_ROWS * width)
+            .zip(self.s.par_chunks_mut(QUANT_ROWS))
+            .zip(self.lo.par_chunks_mut(QUANT_ROWS))
+            .zip(x.par_chunks(QUANT_ROWS * inp))
+            .for_each(|(((q, s), lo), x)| {
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F (checked just above).
+                    return unsafe { quantise_rows_avx512(x, q, s, lo, inp, width, unsigned) };
+                }
+                quantise_rows(x, q, s, lo, inp, width, unsigned)
+            });
+    }
+}
+
+/// [`quantise_rows`] compiled for AVX-512 (16 lanes), picked at run time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn quantise_rows_avx512(
+    x: &[f32],
+    q: &mut [i8],
+    s: &mut [f32],
+    lo: &mut [f32],
+    inp: usize,
+    width: usize,
+    unsigned: bool,
+) {
+    quantise_rows_with(x, q, s, lo, inp, width, unsigned, |row| {
+        // SAFETY: this function only runs where AVX-512F is present.
+        unsafe { min_max_avx512(row) }
+    })
+}
+
+/// [`min_max`] with `vminps`/`vmaxps` on 16 lanes (the compiler turned the portable loop into
+/// shuffles and masks here).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn min_max_avx512(row: &[f32]) -> (f32, f32) {
+    use std::arch::x86_64::*;
+    let mut lo = _mm512_set1_ps(f32::MAX);
+    let mut hi = _mm512_set1_ps(f32::MIN);
+    let mut chunks = row.chunks_exact(16);
+    for c in &mut chunks {
+        let v = _mm512_loadu_ps(c.as_ptr());
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+    }
+    let (mut min, mut max) = (_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
+    for &v in chunks.remainder() {
+        min = if v < min { v } else { min };
+        max = if v > max { v } else { max };
+    }
+    (min, max)
+}
+
+fn quantise_rows(
+    x: &[f32],
+    q: &mut [i8],
+    s: &mut [f32],
+    lo: &mut [f32],
+    inp: usize,
+    width: usize,
+    unsigned: bool,
+) {
+    quantise_rows_with(x, q, s, lo, inp, width, unsigned, min_max)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn quantise_rows_with(
+    x: &[f32],
+    q: &mut [i8],
+    s: &mut [f32],
+    lo: &mut [f32],
+    inp: usize,
+    width: usize,
+    unsigned: bool,
+    min_max: impl Fn(&[f32]) -> (f32, f32),
+) {
+    // Round to nearest (even) by adding and removing 1.5·2²³: plain arithmetic that vectorises.
+    // `round` / `round_ties_even` are libm calls per value on the x86-64 baseline (measured:
+    // `rintf` took 18% of a short query's time). The integer is then the low bits of the sum's
+    // representation: no float → int conversion (a saturating `as` is scalar code).
+    const MAGIC: f32 = 12_582_912.0;
+    const MAGIC_BITS: i32 = 0x4B40_0000;
+    for (((row, q), s), lo) in x
+        .chunks_exact(inp)
+        .zip(q.chunks_exact_mut(width))
+        .zip(s.iter_mut())
+        .zip(lo.iter_mut())
+    {
+        let (min, max) = min_max(row);
+        if unsigned {
+            *lo = min;
+            *s = if max > min { (max - min) / 255.0 } else { 1.0 };
+            let inv = 1.0 / *s;
+            for (d, &v) in q.iter_mut().zip(row) {
+                *d = (((v - min) * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as u8 as i8;
+            }
+        } else {
+            let m = max.max(-min);
+            *lo = 0.0;
+            *s = if m > 0.0 { m / 127.0 } else { 1.0 };
+            let inv = 1.0 / *s;
+            for (d, &v) in q.iter_mut().zip(row) {
+                *d = ((v * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as i8;
+            }
+        }
+        // Padding columns (in not a multiple of 4) stay 0 and add nothing.
+    }
+}
+
+/// The smallest and largest value of a row, in 16 independent lanes. Plain comparisons rather
+/// than `f32::min`/`max`, whose NaN rules kept the loop scalar (it was 12% of a batch pass).
+fn min_max(row: &[f32]) -> (f32, f32) {
+    let mut lo = [f32::MAX; 16];
+    let mut hi = [f32::MIN; 16];
+    let mut chunks = row.chunks_exact(16);
+    for c in &mut chunks {
+        for i in 0..16 {
+            let v = c[i];
+            lo[i] = if v < lo[i] { v } else { lo[i] };
+            hi[i] = if v > hi[i] { v } else { hi[i] };
+        }
+    }
+    for &v in chunks.remainder() {
+        lo[0] = if v < lo[0] { v } else { lo[0] };
+        hi[0] = if v > hi[0] { v } else { hi[0] };
+    }
+    let min = lo.iter().fold(f32::MAX, |a, &b| if b < a { b } else { a });
+    let max = hi.iter().fold(f32::MIN, |a, &b| if b > a { b } else { a });
+    (min, max)
 }
 
 /// Rows per parallel task (and per pass over a column group's weights).
