@@ -266,18 +266,21 @@ fn main() -> anyhow::Result<()> {
     if latency_only > 0 {
         return single_query(&tokens, &fixed, &int8, latency_only);
     }
-    // `--int8-batches R`: only the int8 batch throughput, R rounds (for a profiler).
-    let rounds: usize = arg("--int8-batches", "0").parse()?;
-    if rounds > 0 {
-        for _ in 0..rounds {
-            time_embed(
-                &int8,
-                &tokens,
-                &format!("yusa packed int8, batches of {batch}"),
-            )?
-            .print();
+    // `--int8-batches R` / `--f32-batches R`: only that batch throughput, R rounds (for a profiler
+    // or an A/B of two builds).
+    for (flag, model, name) in [("--int8-batches", &int8, "int8"), ("--f32-batches", &fixed, "f32")] {
+        let rounds: usize = arg(flag, "0").parse()?;
+        if rounds > 0 {
+            for _ in 0..rounds {
+                time_embed(
+                    model,
+                    &tokens,
+                    &format!("yusa packed {name}, batches of {batch}"),
+                )?
+                .print();
+            }
+            return Ok(());
         }
-        return Ok(());
     }
 
     // `--int8-check`: only the int8 throughput and its agreement with f32 (quantisation work).
