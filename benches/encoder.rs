@@ -268,7 +268,10 @@ fn main() -> anyhow::Result<()> {
     }
     // `--int8-batches R` / `--f32-batches R`: only that batch throughput, R rounds (for a profiler
     // or an A/B of two builds).
-    for (flag, model, name) in [("--int8-batches", &int8, "int8"), ("--f32-batches", &fixed, "f32")] {
+    for (flag, model, name) in [
+        ("--int8-batches", &int8, "int8"),
+        ("--f32-batches", &fixed, "f32"),
+    ] {
         let rounds: usize = arg(flag, "0").parse()?;
         if rounds > 0 {
             for _ in 0..rounds {

@@ -21,35 +21,47 @@ cargo bench --quiet --bench encoder -- --nsmc "$nsmc" --model "$model" --n 512 -
   --ids-out "$ids" --texts-out "$texts" | tee "$out"
 "$venv/bin/python" benches/np_encoder.py "$model" "$ids"
 
-# The peer: graphs written once from the same safetensors (.cache/ort/), then run beside yusa.
+# The peer: graphs written once from the same safetensors (.cache/ort/), then run beside yusa,
+# alternating engine by engine for ROUNDS rounds (this machine's speed drifts by tens of percent
+# within minutes); the ratios are of the medians.
+rounds=${ROUNDS:-3}
 if [ -f "$peer" ]; then
   [ -f .cache/ort/e5s.int8.onnx ] || "$venv/bin/python" "$peer" --model-dir "$model" build --int8
   ort=target/bench_encoder_ort.jsonl
+  alt=target/bench_encoder_alt.txt
   : > "$ort"
-  for g in e5s.onnx e5s.int8.onnx; do
-    "$venv/bin/python" "$peer" --model-dir "$model" encode --onnx ".cache/ort/$g" --input "$texts" | tee -a "$ort"
+  : > "$alt"
+  for r in $(seq "$rounds"); do
+    for p in int8 f32; do
+      cargo bench --quiet --bench encoder -- --nsmc "$nsmc" --model "$model" --n 512 --batch 32 \
+        --$p-batches 1 | tail -1 | tee -a "$alt"
+      g=e5s.onnx; [ "$p" = int8 ] && g=e5s.int8.onnx
+      "$venv/bin/python" "$peer" --model-dir "$model" encode --onnx ".cache/ort/$g" --input "$texts" | tee -a "$ort"
+    done
+    cargo bench --quiet --bench encoder -- --nsmc "$nsmc" --model "$model" --n 512 --latency-only 200 |
+      grep "single query" | tee -a "$alt"
+    "$venv/bin/python" "$peer" --model-dir "$model" latency .cache/ort/e5s.onnx .cache/ort/e5s.int8.onnx \
+      --input "$texts" | tee -a "$ort"
   done
-  "$venv/bin/python" "$peer" --model-dir "$model" latency .cache/ort/e5s.onnx .cache/ort/e5s.int8.onnx \
-    --input "$texts" | tee -a "$ort"
-  "$venv/bin/python" - "$out" "$ort" <<'EOF'
-import json, re, sys
+  "$venv/bin/python" - "$alt" "$ort" "$rounds" <<'EOF2'
+import json, re, statistics, sys
 yusa = open(sys.argv[1], encoding="utf-8").read()
 ort = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
-def tps(label):
-    m = re.search(re.escape(label) + r".*?([\d.]+) tokens/s", yusa)
-    return float(m.group(1)) if m else float("nan")
-def p50(label):
-    m = re.search(r"single query \(\d+ tokens\), " + label + r": p50 ([\d.]+) ms", yusa)
-    return float(m.group(1)) if m else float("nan")
-enc = {r["model"]: r for r in ort if "tokens_per_s" in r}
-lat = {r["model"]: r for r in ort if "p50_ms" in r}
-print("\nyusa / ONNX Runtime, this run:")
-for name, label, g in [("f32", "yusa packed f32, length-sorted batches of 32", "e5s.onnx"),
-                       ("int8", "yusa packed int8, length-sorted batches of 32", "e5s.int8.onnx")]:
-    y, o = tps(label), enc[g]["tokens_per_s"]
-    print(f"  {name} throughput: yusa {y:,.0f} tokens/s, ONNX Runtime {o:,.0f} tokens/s: {y / o:.2f}x")
-for name, g in [("f32", "e5s.onnx"), ("int8", "e5s.int8.onnx")]:
-    y, o = p50(name), lat[g]["p50_ms"]
-    print(f"  {name} single query p50: yusa {y:.1f} ms, ONNX Runtime {o:.1f} ms: {o / y:.2f}x")
-EOF
+med = statistics.median
+def tps(p):
+    return [float(m) for m in re.findall(r"yusa packed " + p + r", batches of \d+ .*?([\d.]+) tokens/s", yusa)]
+def p50(p):
+    return [float(m) for m in re.findall(r"single query \(\d+ tokens\), " + p + r": p50 ([\d.]+) ms", yusa)]
+enc = lambda g: [r["tokens_per_s"] for r in ort if r.get("model") == g and "tokens_per_s" in r]
+lat = lambda g: [r["p50_ms"] for r in ort if r.get("model") == g and "p50_ms" in r]
+print(f"\nyusa / ONNX Runtime, medians of {sys.argv[3]} alternating rounds in this run:")
+for p, g in [("f32", "e5s.onnx"), ("int8", "e5s.int8.onnx")]:
+    y, o = tps(p), enc(g)
+    print(f"  {p} throughput: yusa {med(y):,.0f} tokens/s {sorted(round(v) for v in y)}, "
+          f"ONNX Runtime {med(o):,.0f} {sorted(round(v) for v in o)}: {med(y) / med(o):.2f}x")
+for p, g in [("f32", "e5s.onnx"), ("int8", "e5s.int8.onnx")]:
+    y, o = p50(p), lat(g)
+    print(f"  {p} single query p50: yusa {med(y):.1f} ms {sorted(y)}, ONNX Runtime {med(o):.1f} ms "
+          f"{sorted(round(v, 1) for v in o)}: {med(o) / med(y):.2f}x")
+EOF2
 fi

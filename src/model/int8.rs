@@ -153,11 +153,13 @@ impl Int8Matrix {
             let mut r = 0;
             while r < n {
                 let take = (n - r).min(ROWS);
-                let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + take) * in4 * 4];
+                // Whole tiles: the activations are padded with zero rows (`Scratch::quantise`);
+                // only the `take` real rows are written out.
+                let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + ROWS) * in4 * 4];
                 if pair {
-                    kernel.dot_pair(xrows, w, in4, take, &mut acc2);
+                    kernel.dot_pair(xrows, w, in4, ROWS, &mut acc2);
                 } else {
-                    kernel.dot_group(xrows, w, in4, take, &mut acc);
+                    kernel.dot_group(xrows, w, in4, ROWS, &mut acc);
                     for (a2, a) in acc2.iter_mut().zip(&acc) {
                         a2[..COLS].copy_from_slice(a);
                     }
@@ -219,14 +221,19 @@ impl Scratch {
     /// [min, max]. That is one bit more than symmetric int8 (whose negative half sits unused for
     /// skewed rows such as GELU outputs, ≥ −0.17) and is what keeps int8 close to f32; `lo` comes
     /// back out through the weights' row sums. The AVX2 kernel takes signed symmetric rows.
+    ///
+    /// The rows are padded with zero rows up to a multiple of the kernel's tile height, so that
+    /// every tile runs the unrolled full-height kernel (a 15-token query's last 3-row tile took the
+    /// generic loop, with its sums kept in memory).
     fn quantise(&mut self, x: &[f32], rows: usize, inp: usize, unsigned: bool) {
         let width = inp.div_ceil(4) * 4;
+        let padded = rows.div_ceil(ROWS) * ROWS;
         self.q.clear();
-        self.q.resize(rows * width, 0);
+        self.q.resize(padded * width, 0);
         self.s.clear();
-        self.s.resize(rows, 0.0);
+        self.s.resize(padded, 0.0);
         self.lo.clear();
-        self.lo.resize(rows, 0.0);
+        self.lo.resize(padded, 0.0);
         self.q
             .par_chunks_mut(QUANT_ROWS * width)
             .zip(self.s.par_chunks_mut(QUANT_ROWS))
