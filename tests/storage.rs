@@ -183,6 +183,46 @@ fn upsert_is_one_wal_record() {
 }
 
 #[test]
+fn resending_an_unchanged_document_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let c = filled(&dir, 3);
+    let again = |text: &str, meta: Option<serde_json::Value>| {
+        c.put(
+            vec![NewDoc {
+                id: Some("d1".into()),
+                text: text.into(),
+                metadata: meta,
+            }],
+            vec![vector(1)],
+        )
+        .unwrap()
+    };
+    let out = again("문서 1번 학교에서 공부했어요", None);
+    assert!(out[0].replaced, "it is still an upsert of an existing id");
+    let stats = c.stats().unwrap();
+    assert_eq!(
+        (stats.documents, stats.dense_points),
+        (3, 3),
+        "no dead graph point"
+    );
+    assert_eq!(
+        Wal::open(&dir.join("wal.log")).unwrap().1.len(),
+        3,
+        "no WAL record"
+    );
+    // A change of text or of metadata is a real replacement.
+    again(
+        "문서 1번 학교에서 공부했어요",
+        Some(serde_json::json!({"v": 2})),
+    );
+    again("바뀐 문서", Some(serde_json::json!({"v": 2})));
+    let stats = c.stats().unwrap();
+    assert_eq!((stats.documents, stats.dense_points), (3, 5));
+    assert_eq!(c.get("d1").unwrap().unwrap().text, "바뀐 문서");
+}
+
+#[test]
 fn folder_without_manifest_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("c");
