@@ -561,6 +561,10 @@ pub struct BiTrainArgs {
     /// Use at most this many examples of each --triplets file and of the scored pairs (quick trials).
     #[arg(long)]
     pub max_per_source: Option<usize>,
+    /// End after this many steps, the learning-rate schedule still spanning --epochs (reproduces a
+    /// run stopped early).
+    #[arg(long)]
+    pub stop_after: Option<usize>,
 }
 
 pub fn run_train_bi(cli: &Cli, args: &BiTrainArgs) -> Result<()> {
@@ -586,6 +590,7 @@ pub fn run_train_bi(cli: &Cli, args: &BiTrainArgs) -> Result<()> {
         patience: args.patience,
         freeze_layers: args.freeze_layers,
         seed: args.seed,
+        stop_after: args.stop_after,
         checkpoint_dir: Some(args.out.with_extension("checkpoint")),
     };
     let mut exclude = std::collections::HashSet::new();

@@ -85,6 +85,9 @@ pub struct BiTrainConfig {
     /// Keep the embeddings and this many lowest layers frozen (0: only the word embeddings).
     pub freeze_layers: usize,
     pub seed: u64,
+    /// End the run after this many steps (evaluating there), the learning-rate schedule still
+    /// spanning all epochs: reproduces a run that was stopped early.
+    pub stop_after: Option<usize>,
     #[serde(skip)]
     pub checkpoint_dir: Option<PathBuf>,
 }
@@ -111,6 +114,7 @@ impl Default for BiTrainConfig {
             patience: 4,
             freeze_layers: 0,
             seed: 42,
+            stop_after: None,
             checkpoint_dir: None,
         }
     }
@@ -544,7 +548,8 @@ pub fn train(
             step += 1;
             on_step(step, total, l);
             let end_of_epoch = k + 1 == n_batches;
-            if step % cfg.eval_every.max(1) == 0 || end_of_epoch {
+            let stop = cfg.stop_after == Some(step);
+            if step % cfg.eval_every.max(1) == 0 || end_of_epoch || stop {
                 let t = std::time::Instant::now();
                 let (pearson, spearman) = dev_scores(&m, &tok, dev)?;
                 let line = EvalLog {
@@ -577,6 +582,9 @@ pub fn train(
                     if since >= cfg.patience {
                         break 'epochs; // early stopping
                     }
+                }
+                if stop {
+                    break 'epochs;
                 }
             }
         }
