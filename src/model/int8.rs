@@ -240,32 +240,95 @@ impl Scratch {
             .zip(self.lo.par_chunks_mut(QUANT_ROWS))
             .zip(x.par_chunks(QUANT_ROWS * inp))
             .for_each(|(((q, s), lo), x)| {
+                let block = RowBlock {
+                    x,
+                    q,
+                    s,
+                    lo,
+                    inp,
+                    width,
+                    unsigned,
+                };
                 #[cfg(target_arch = "x86_64")]
                 if std::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has AVX-512F (checked just above).
-                    return unsafe { quantise_rows_avx512(x, q, s, lo, inp, width, unsigned) };
+                    return unsafe { block.quantise_avx512() };
                 }
-                quantise_rows(x, q, s, lo, inp, width, unsigned)
+                block.quantise_with(min_max)
             });
     }
 }
 
-/// [`quantise_rows`] compiled for AVX-512 (16 lanes), picked at run time.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn quantise_rows_avx512(
-    x: &[f32],
-    q: &mut [i8],
-    s: &mut [f32],
-    lo: &mut [f32],
+/// A block of activation rows and where their quantised form goes.
+struct RowBlock<'a> {
+    /// `rows × inp` values.
+    x: &'a [f32],
+    /// `rows × width` bytes (`width` = `inp` rounded up to 4).
+    q: &'a mut [i8],
+    /// Per row: the step.
+    s: &'a mut [f32],
+    /// Per row: the offset (0 for symmetric rows).
+    lo: &'a mut [f32],
     inp: usize,
     width: usize,
+    /// u8 over [min, max] (the VNNI kernels) or symmetric i8 (the AVX2 kernel).
     unsigned: bool,
-) {
-    quantise_rows_with(x, q, s, lo, inp, width, unsigned, |row| {
-        // SAFETY: this function only runs where AVX-512F is present.
-        unsafe { min_max_avx512(row) }
-    })
+}
+
+impl RowBlock<'_> {
+    /// [`Self::quantise_with`] compiled for AVX-512 (16 lanes), picked at run time.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn quantise_avx512(self) {
+        self.quantise_with(|row| {
+            // SAFETY: this function only runs where AVX-512F is present.
+            unsafe { min_max_avx512(row) }
+        })
+    }
+
+    #[inline(always)]
+    fn quantise_with(self, min_max: impl Fn(&[f32]) -> (f32, f32)) {
+        // Round to nearest (even) by adding and removing 1.5·2²³: plain arithmetic that
+        // vectorises. `round` / `round_ties_even` are libm calls per value on the x86-64 baseline
+        // (measured: `rintf` took 18% of a short query's time). The integer is then the low bits
+        // of the sum's representation: no float → int conversion (a saturating `as` is scalar).
+        const MAGIC: f32 = 12_582_912.0;
+        const MAGIC_BITS: i32 = 0x4B40_0000;
+        let RowBlock {
+            x,
+            q,
+            s,
+            lo,
+            inp,
+            width,
+            unsigned,
+        } = self;
+        for (((row, q), s), lo) in x
+            .chunks_exact(inp)
+            .zip(q.chunks_exact_mut(width))
+            .zip(s.iter_mut())
+            .zip(lo.iter_mut())
+        {
+            let (min, max) = min_max(row);
+            if unsigned {
+                *lo = min;
+                *s = if max > min { (max - min) / 255.0 } else { 1.0 };
+                let inv = 1.0 / *s;
+                for (d, &v) in q.iter_mut().zip(row) {
+                    *d = (((v - min) * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as u8 as i8;
+                }
+            } else {
+                let m = max.max(-min);
+                *lo = 0.0;
+                *s = if m > 0.0 { m / 127.0 } else { 1.0 };
+                let inv = 1.0 / *s;
+                for (d, &v) in q.iter_mut().zip(row) {
+                    *d = ((v * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as i8;
+                }
+            }
+            // Padding columns (in not a multiple of 4) stay 0 and add nothing.
+        }
+    }
 }
 
 /// [`min_max`] with `vminps`/`vmaxps` on 16 lanes (the compiler turned the portable loop into
@@ -288,63 +351,6 @@ unsafe fn min_max_avx512(row: &[f32]) -> (f32, f32) {
         max = if v > max { v } else { max };
     }
     (min, max)
-}
-
-fn quantise_rows(
-    x: &[f32],
-    q: &mut [i8],
-    s: &mut [f32],
-    lo: &mut [f32],
-    inp: usize,
-    width: usize,
-    unsigned: bool,
-) {
-    quantise_rows_with(x, q, s, lo, inp, width, unsigned, min_max)
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn quantise_rows_with(
-    x: &[f32],
-    q: &mut [i8],
-    s: &mut [f32],
-    lo: &mut [f32],
-    inp: usize,
-    width: usize,
-    unsigned: bool,
-    min_max: impl Fn(&[f32]) -> (f32, f32),
-) {
-    // Round to nearest (even) by adding and removing 1.5·2²³: plain arithmetic that vectorises.
-    // `round` / `round_ties_even` are libm calls per value on the x86-64 baseline (measured:
-    // `rintf` took 18% of a short query's time). The integer is then the low bits of the sum's
-    // representation: no float → int conversion (a saturating `as` is scalar code).
-    const MAGIC: f32 = 12_582_912.0;
-    const MAGIC_BITS: i32 = 0x4B40_0000;
-    for (((row, q), s), lo) in x
-        .chunks_exact(inp)
-        .zip(q.chunks_exact_mut(width))
-        .zip(s.iter_mut())
-        .zip(lo.iter_mut())
-    {
-        let (min, max) = min_max(row);
-        if unsigned {
-            *lo = min;
-            *s = if max > min { (max - min) / 255.0 } else { 1.0 };
-            let inv = 1.0 / *s;
-            for (d, &v) in q.iter_mut().zip(row) {
-                *d = (((v - min) * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as u8 as i8;
-            }
-        } else {
-            let m = max.max(-min);
-            *lo = 0.0;
-            *s = if m > 0.0 { m / 127.0 } else { 1.0 };
-            let inv = 1.0 / *s;
-            for (d, &v) in q.iter_mut().zip(row) {
-                *d = ((v * inv + MAGIC).to_bits() as i32 - MAGIC_BITS) as i8;
-            }
-        }
-        // Padding columns (in not a multiple of 4) stay 0 and add nothing.
-    }
 }
 
 /// The smallest and largest value of a row, in 16 independent lanes. Plain comparisons rather
