@@ -569,12 +569,30 @@ impl Engine {
             })
             .collect();
         let t0 = std::time::Instant::now();
-        let (mut indexed, mut replaced) = (0, 0);
+        let (mut indexed, mut replaced, mut unchanged) = (0, 0, 0);
         for (i, chunk) in docs.chunks(batch.max(1)).enumerate() {
-            let out = self.add_documents_unrefreshed(collection, chunk.to_vec())?;
-            indexed += out.len();
-            replaced += out.iter().filter(|o| o.replaced).count();
-            progress(indexed);
+            // A document already stored with the same text and metadata is not embedded again:
+            // re-running a load (the demo, a nightly export) costs lookups, not encoder time.
+            let mut fresh = Vec::with_capacity(chunk.len());
+            for d in chunk {
+                let same = match &d.id {
+                    Some(id) if !id.is_empty() => coll
+                        .get(id)?
+                        .is_some_and(|s| s.text == d.text && s.metadata == d.metadata),
+                    _ => false,
+                };
+                if same {
+                    unchanged += 1;
+                } else {
+                    fresh.push(d.clone());
+                }
+            }
+            if !fresh.is_empty() {
+                let out = self.add_documents_unrefreshed(collection, fresh)?;
+                indexed += out.len();
+                replaced += out.iter().filter(|o| o.replaced).count();
+            }
+            progress(indexed + unchanged);
             if i % 20 == 19 {
                 coll.refresh()?;
             }
@@ -587,6 +605,7 @@ impl Engine {
             read,
             indexed,
             replaced,
+            unchanged,
             skipped_empty: blank.len(),
             cut_to_limit,
             seconds,

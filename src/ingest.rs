@@ -153,6 +153,8 @@ pub struct BulkReport {
     pub read: usize,
     pub indexed: usize,
     pub replaced: usize,
+    /// Already stored with the same text and metadata: neither embedded nor written again.
+    pub unchanged: usize,
     pub skipped_empty: usize,
     pub cut_to_limit: usize,
     pub seconds: f64,

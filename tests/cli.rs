@@ -186,7 +186,34 @@ fn index_and_search_from_the_command_line() {
         .stdout,
     )
     .unwrap();
-    assert_eq!(v["replaced"], 3);
+    // Nothing changed: nothing is embedded or written again.
+    assert_eq!(v["unchanged"], 3);
+    assert_eq!(v["indexed"], 0);
+    assert_eq!(v["documents_in_collection"], 3);
+    // One row's answer (metadata) and one row's text changed: those two are replaced.
+    std::fs::write(&csv, "Q,A\n학교에서 공부했어요,좋아요\n오늘 날씨가 정말 좋네요,네!\n\"심심한데, 뭐할까\",놀아요\n , 빈칸\n").unwrap();
+    let v: serde_json::Value = serde_json::from_slice(
+        &run(&[
+            "index",
+            "--collection",
+            "faq",
+            "--input",
+            csv.to_str().unwrap(),
+            "--text-column",
+            "Q",
+            "--json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            v["indexed"].as_u64(),
+            v["replaced"].as_u64(),
+            v["unchanged"].as_u64()
+        ),
+        (Some(2), Some(2), Some(1))
+    );
     assert_eq!(v["documents_in_collection"], 3);
 
     let out = run(&[

@@ -140,12 +140,13 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
         return print_json(&r);
     }
     println!(
-        "indexed {} documents into `{}` in {:.1} s ({:.1} docs/s); {} replaced, {} empty skipped, {} cut to {} bytes; collection now holds {}",
+        "indexed {} documents into `{}` in {:.1} s ({:.1} docs/s); {} replaced, {} unchanged (not re-embedded), {} empty skipped, {} cut to {} bytes; collection now holds {}",
         r.indexed,
         r.collection,
         r.seconds,
         r.docs_per_second,
         r.replaced,
+        r.unchanged,
         r.skipped_empty,
         r.cut_to_limit,
         engine.limits().max_text_bytes,
