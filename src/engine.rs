@@ -570,13 +570,16 @@ impl Engine {
             .collect();
         let t0 = std::time::Instant::now();
         let (mut indexed, mut replaced, mut unchanged) = (0, 0, 0);
+        // Into an empty collection nothing can be unchanged: no lookups (a round trip each on
+        // PostgreSQL).
+        let may_exist = coll.len()? > 0;
         for (i, chunk) in docs.chunks(batch.max(1)).enumerate() {
             // A document already stored with the same text and metadata is not embedded again:
             // re-running a load (the demo, a nightly export) costs lookups, not encoder time.
             let mut fresh = Vec::with_capacity(chunk.len());
             for d in chunk {
                 let same = match &d.id {
-                    Some(id) if !id.is_empty() => coll
+                    Some(id) if may_exist && !id.is_empty() => coll
                         .get(id)?
                         .is_some_and(|s| s.text == d.text && s.metadata == d.metadata),
                     _ => false,

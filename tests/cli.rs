@@ -158,22 +158,9 @@ fn index_and_search_from_the_command_line() {
         a.extend_from_slice(&base);
         yusa(&a)
     };
-    let out = run(&[
-        "index",
-        "--collection",
-        "faq",
-        "--input",
-        csv.to_str().unwrap(),
-        "--text-column",
-        "Q",
-        "--json",
-    ]);
-    let v = ok_json(&out);
-    assert_eq!(v["indexed"], 3);
-    assert_eq!(v["skipped_empty"], 1);
-    // Re-indexing the same file upserts by row id instead of duplicating.
-    let v: serde_json::Value = serde_json::from_slice(
-        &run(&[
+    // `yusa index` of the CSV as it is on disk now, as JSON.
+    let index_csv = || {
+        ok_json(&run(&[
             "index",
             "--collection",
             "faq",
@@ -182,30 +169,20 @@ fn index_and_search_from_the_command_line() {
             "--text-column",
             "Q",
             "--json",
-        ])
-        .stdout,
-    )
-    .unwrap();
+        ]))
+    };
+    let v = index_csv();
+    assert_eq!(v["indexed"], 3);
+    assert_eq!(v["skipped_empty"], 1);
+    // Re-indexing the same file upserts by row id instead of duplicating.
+    let v = index_csv();
     // Nothing changed: nothing is embedded or written again.
     assert_eq!(v["unchanged"], 3);
     assert_eq!(v["indexed"], 0);
     assert_eq!(v["documents_in_collection"], 3);
     // One row's answer (metadata) and one row's text changed: those two are replaced.
     std::fs::write(&csv, "Q,A\n학교에서 공부했어요,좋아요\n오늘 날씨가 정말 좋네요,네!\n\"심심한데, 뭐할까\",놀아요\n , 빈칸\n").unwrap();
-    let v: serde_json::Value = serde_json::from_slice(
-        &run(&[
-            "index",
-            "--collection",
-            "faq",
-            "--input",
-            csv.to_str().unwrap(),
-            "--text-column",
-            "Q",
-            "--json",
-        ])
-        .stdout,
-    )
-    .unwrap();
+    let v = index_csv();
     assert_eq!(
         (
             v["indexed"].as_u64(),

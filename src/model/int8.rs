@@ -124,8 +124,8 @@ impl Int8Matrix {
         scratch.give_back();
     }
 
-    /// Rows `r0 .. r0 + n` against the column groups `groups`; `put(row in block, column, value)`
-    /// adds each dequantised sum where the caller keeps it.
+    /// Rows `r0 .. r0 + n` against the column groups `groups`: each dequantised sum is added to
+    /// `dst[r * stride + o - c0]` (row `r` of the block, column `o`).
     #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
