@@ -170,3 +170,40 @@ fn tune_runs_baseline_trials_and_seed_grid() {
         .all(|t| t.dev_pearson.is_finite() && t.epochs_run >= 1));
     assert_eq!(seeds.iter().map(|t| t.seed).collect::<Vec<_>>(), vec![1, 2]);
 }
+
+#[test]
+fn evaluates_every_n_steps_and_keeps_the_best_evaluation() {
+    let data = pairs();
+    let per_epoch = data.len().div_ceil(cfg().batch_size);
+    let tmp = tempfile::tempdir().unwrap();
+    let c = TrainConfig {
+        epochs: 2,
+        eval_every: Some(3),
+        checkpoint_dir: Some(tmp.path().join("checkpoint")),
+        ..cfg()
+    };
+    let mut lines = 0;
+    let t = train(
+        &c,
+        &data,
+        &data,
+        &mut |_, _, _| {},
+        &mut |_| lines += 1,
+        &mut |_| false,
+    )
+    .unwrap();
+    // Every third step, and at each epoch's end.
+    let want: Vec<usize> = (1..=2 * per_epoch)
+        .filter(|s| s % 3 == 0 || s % per_epoch == 0)
+        .collect();
+    let steps: Vec<usize> = t.log.iter().map(|l| l.step).collect();
+    assert_eq!(steps, want);
+    assert_eq!(lines, want.len(), "each evaluation is reported");
+    let top = t.log.iter().map(|l| l.dev.pearson).fold(f64::MIN, f64::max);
+    assert_eq!(
+        t.best_line().dev.pearson,
+        top,
+        "the best evaluation is kept"
+    );
+    assert!(tmp.path().join("checkpoint/model.safetensors").exists());
+}

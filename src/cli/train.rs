@@ -62,6 +62,10 @@ pub struct TrainArgs {
     /// Train on a random subset of this many pairs.
     #[arg(long)]
     pub max_train_pairs: Option<usize>,
+    /// Also evaluate on --dev every N steps (early stopping, pruning and the checkpoint then work
+    /// within an epoch); by default only at each epoch's end.
+    #[arg(long)]
+    pub eval_every: Option<usize>,
 }
 
 impl TrainArgs {
@@ -82,6 +86,7 @@ impl TrainArgs {
             max_tokens: self.max_tokens,
             seed: self.seed,
             max_train_pairs: self.max_train_pairs,
+            eval_every: self.eval_every,
             checkpoint_dir: Some(self.out.join("checkpoint")),
         }
     }
@@ -156,8 +161,8 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
         &mut |l| {
             pb.suspend(|| {
                 eprintln!(
-                    "epoch {}: train loss {:.4}, dev loss {:.4}, Pearson {:.4}, Spearman {:.4}, F1@3 {:.4} ({:.0} s)",
-                    l.epoch, l.train_loss, l.dev_loss, l.dev.pearson, l.dev.spearman, l.dev.f1_at_3, l.seconds
+                    "epoch {} step {}: train loss {:.4}, dev loss {:.4}, Pearson {:.4}, Spearman {:.4}, F1@3 {:.4} ({:.0} s)",
+                    l.epoch, l.step, l.train_loss, l.dev_loss, l.dev.pearson, l.dev.spearman, l.dev.f1_at_3, l.seconds
                 )
             });
         },
@@ -195,7 +200,8 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
             .join("; ")
     );
     train::save(&t, &cfg, &args.out, &data_note, &command)?;
-    let summary = serde_json::json!({"out": args.out, "best_epoch": t.best_epoch, "epochs": t.log, "eval": evals});
+    let best = t.best_line();
+    let summary = serde_json::json!({"out": args.out, "best_epoch": best.epoch, "best_step": best.step, "evaluations": t.log, "eval": evals});
     std::fs::write(
         args.out.join("train_log.json"),
         serde_json::to_string_pretty(&summary)?,
@@ -204,8 +210,9 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
         return print_json(&summary);
     }
     println!(
-        "saved the best epoch ({}) to {}",
-        t.best_epoch,
+        "saved the best evaluation (epoch {}, step {}) to {}",
+        best.epoch,
+        best.step,
         args.out.display()
     );
     Ok(())

@@ -1,7 +1,8 @@
 //! Fine-tuning the STS cross-encoder with candle autograd on the CPU: pair data → batches (length-
 //! bucketed, seeded shuffle) → forward with dropout → BCE or MSE on score/5 → backward → gradient
 //! clipping → AdamW (decoupled decay, none on biases/LayerNorm) under a warm-up + linear or constant
-//! schedule → per-epoch dev evaluation, early stopping on dev Pearson, the best epoch saved.
+//! schedule → dev evaluation every N steps and at each epoch's end, early stopping on dev Pearson, the
+//! best evaluation's weights kept (and checkpointed as they come).
 
 pub mod bi_encoder;
 pub mod model;
@@ -58,6 +59,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Train on at most this many pairs (budgeted tuning trials).
     pub max_train_pairs: Option<usize>,
+    /// Also evaluate on the dev set every this many steps, not only at each epoch's end: a 12-layer
+    /// epoch is ~700 steps (an hour here), so a search that waits for epochs cannot prune early and a
+    /// run stopped mid-epoch would leave nothing.
+    pub eval_every: Option<usize>,
     /// Save the best model so far here after every epoch that improves the dev Pearson, so that a
     /// long run stopped early (a killed session, a reboot) still leaves a usable model.
     #[serde(skip)]
@@ -82,15 +87,19 @@ impl Default for TrainConfig {
             max_tokens: 128,
             seed: 42,
             max_train_pairs: None,
+            eval_every: None,
             checkpoint_dir: None,
         }
     }
 }
 
-/// One line of the per-epoch table.
+/// One dev evaluation: a line of the training table (at an epoch's end, or every `eval_every` steps).
 #[derive(Debug, Clone, Serialize)]
 pub struct EpochLog {
     pub epoch: usize,
+    /// Optimiser steps done when this evaluation ran.
+    pub step: usize,
+    /// Mean training loss since the previous evaluation.
     pub train_loss: f64,
     pub dev_loss: f64,
     pub dev: StsReport,
@@ -100,7 +109,15 @@ pub struct EpochLog {
 pub struct Trained {
     pub model: TrainableCrossEncoder,
     pub log: Vec<EpochLog>,
-    pub best_epoch: usize,
+    /// Index into `log` of the evaluation whose weights `model` holds.
+    pub best: usize,
+}
+
+impl Trained {
+    /// The kept evaluation's line.
+    pub fn best_line(&self) -> &EpochLog {
+        &self.log[self.best]
+    }
 }
 
 fn tokenize(tok: &TextTokenizer, pairs: &[Pair]) -> Result<Vec<Tokens>> {
@@ -337,13 +354,16 @@ pub fn train(
     let mut dropout = Dropout::new(cfg.dropout, cfg.seed ^ 0x5eed);
 
     let mut log: Vec<EpochLog> = vec![];
+    // (dev Pearson, index into `log`, weights) of the best evaluation so far.
     let mut best: Option<(f64, usize, std::collections::BTreeMap<String, Tensor>)> = None;
     let mut step = 0;
-    for epoch in 1..=cfg.epochs {
-        let t0 = std::time::Instant::now();
+    'epochs: for epoch in 1..=cfg.epochs {
+        let mut t0 = std::time::Instant::now();
         let mut loss_sum = 0.0;
         let mut n = 0usize;
-        for batch in epoch_batches(&lengths, cfg.batch_size, &mut rng) {
+        let batches = epoch_batches(&lengths, cfg.batch_size, &mut rng);
+        let last = batches.len();
+        for (b, batch) in batches.into_iter().enumerate() {
             let seqs: Vec<(&[u32], &[u32])> = batch
                 .iter()
                 .map(|&i| {
@@ -373,47 +393,54 @@ pub fn train(
             n += batch.len();
             step += 1;
             on_step(step, total, l);
-        }
-        let (preds, dev_loss) = predict(&m, &dev_toks, &dev_gold, cfg.loss)?;
-        let line = EpochLog {
-            epoch,
-            train_loss: loss_sum / n.max(1) as f64,
-            dev_loss,
-            dev: sts_report(&preds, &dev_gold),
-            seconds: t0.elapsed().as_secs_f64(),
-        };
-        on_epoch(&line);
-        let pearson = line.dev.pearson;
-        log.push(line.clone());
-        if best.as_ref().is_none_or(|b| pearson > b.0) {
-            best = Some((pearson, epoch, m.snapshot()?));
-            if let Some(dir) = &cfg.checkpoint_dir {
-                m.save(
-                    &base,
-                    dir,
-                    model::scale_for(cfg.loss),
-                    &format!(
-                        "# Checkpoint\n\nBest epoch so far of an unfinished run: epoch {epoch}, \
-                         dev Pearson {pearson:.4}.\n"
-                    ),
-                    StoreDType::F32,
-                )?;
-                tracing::info!("epoch {epoch}: checkpoint saved to {}", dir.display());
+            let due = cfg.eval_every.is_some_and(|e| e > 0 && step % e == 0);
+            if b + 1 != last && !due {
+                continue;
             }
-        } else if epoch - best.as_ref().map(|b| b.1).unwrap_or(0) >= cfg.patience {
-            break; // early stopping
-        }
-        if prune(&line) {
-            break;
+            let (preds, dev_loss) = predict(&m, &dev_toks, &dev_gold, cfg.loss)?;
+            let line = EpochLog {
+                epoch,
+                step,
+                train_loss: loss_sum / n.max(1) as f64,
+                dev_loss,
+                dev: sts_report(&preds, &dev_gold),
+                seconds: t0.elapsed().as_secs_f64(),
+            };
+            (loss_sum, n, t0) = (0.0, 0, std::time::Instant::now());
+            on_epoch(&line);
+            let pearson = line.dev.pearson;
+            log.push(line.clone());
+            let at = log.len() - 1;
+            if best.as_ref().is_none_or(|b| pearson > b.0) {
+                best = Some((pearson, at, m.snapshot()?));
+                if let Some(dir) = &cfg.checkpoint_dir {
+                    m.save(
+                        &base,
+                        dir,
+                        model::scale_for(cfg.loss),
+                        &format!(
+                            "# Checkpoint\n\nBest evaluation so far of an unfinished run: epoch {epoch}, \
+                             step {step}, dev Pearson {pearson:.4}.\n"
+                        ),
+                        StoreDType::F32,
+                    )?;
+                    tracing::info!("step {step}: checkpoint saved to {}", dir.display());
+                }
+            } else if at - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
+                break 'epochs; // early stopping: `patience` evaluations without a better one
+            }
+            if prune(&line) {
+                break 'epochs;
+            }
         }
     }
-    let (_, best_epoch, snap) = best.expect("at least one epoch ran");
+    let (_, best, snap) = best.expect("at least one evaluation ran");
     m.restore(&snap)?;
     m.refresh()?;
     Ok(Trained {
         model: m,
         log,
-        best_epoch,
+        best,
     })
 }
 
@@ -446,8 +473,9 @@ pub fn save(
         .iter()
         .map(|l| {
             format!(
-                "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |\n",
+                "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |\n",
                 l.epoch,
+                l.step,
                 l.train_loss,
                 l.dev_loss,
                 l.dev.pearson,
@@ -461,13 +489,13 @@ pub fn save(
         "# Korean STS cross-encoder (trained by yusa)\n\n\
 Base: `{}` (first {} layers), fine-tuned as a cross-encoder with one regression output mapped to the KLUE STS \
 0–5 scale ({:?} loss on score/5).\n\n## Data\n{data_note}\n\n## Hyper-parameters\n```\n{}\n```\n\n\
-## Training log (dev set)\n| epoch | train loss | dev loss | Pearson | Spearman | F1@3.0 | seconds |\n|---|---|---|---|---|---|---|\n{table}\n\
-Best epoch: {} (kept).\n\n## Reproduce\n```\n{command}\n```\n",
+## Training log (dev set)\n| epoch | step | train loss | dev loss | Pearson | Spearman | F1@3.0 | seconds |\n|---|---|---|---|---|---|---|---|\n{table}\n\
+Best: step {} (kept).\n\n## Reproduce\n```\n{command}\n```\n",
         cfg.base.display(),
         t.model.cfg.num_hidden_layers,
         cfg.loss,
         serde_json::to_string_pretty(cfg).unwrap_or_default(),
-        t.best_epoch
+        t.best_line().step
     );
     t.model.save(
         &base,

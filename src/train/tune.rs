@@ -1,7 +1,8 @@
 //! Hyper-parameter search, the founding report's method made reusable: trial 0 is the defaults
 //! (the baseline, trained the same way), then random search over learning rate (log scale), batch
 //! size, weight decay, warm-up ratio and schedule, each trial on a budget (a subset of the pairs,
-//! fewer layers, fewer epochs); a trial clearly behind after its first epoch is pruned; finally the
+//! fewer layers, fewer epochs); a trial clearly behind at its first dev evaluation (the first epoch's
+//! end, or `eval_every` steps in) is pruned; finally the
 //! best configuration is re-run over a grid of seeds.
 
 use super::{train, Schedule, TrainConfig};
@@ -20,6 +21,7 @@ pub struct Trial {
     pub schedule: Schedule,
     pub seed: u64,
     pub epochs_run: usize,
+    pub steps_run: usize,
     pub pruned: bool,
     pub dev_pearson: f64,
     pub dev_spearman: f64,
@@ -28,7 +30,7 @@ pub struct Trial {
     pub seconds: f64,
 }
 
-/// A trial whose first-epoch dev Pearson is this far below the best first epoch so far stops.
+/// A trial whose first dev evaluation is this far below the best first evaluation so far stops.
 pub const PRUNE_MARGIN: f64 = 0.05;
 
 fn run(
@@ -40,6 +42,7 @@ fn run(
 ) -> Result<Trial> {
     let t0 = std::time::Instant::now();
     let mut pruned = false;
+    let mut first_seen = None;
     let bf = *best_first;
     let t = train(
         cfg,
@@ -48,7 +51,8 @@ fn run(
         &mut |_, _, _| {},
         &mut |_| {},
         &mut |l| {
-            if l.epoch == 1 && l.dev.pearson < bf - PRUNE_MARGIN {
+            // Only the first evaluation can prune: later ones are compared by early stopping.
+            if first_seen.replace(true).is_none() && l.dev.pearson < bf - PRUNE_MARGIN {
                 pruned = true;
             }
             pruned
@@ -58,7 +62,7 @@ fn run(
     if first > *best_first {
         *best_first = first;
     }
-    let best = &t.log[t.best_epoch - 1];
+    let best = t.best_line();
     Ok(Trial {
         trial: id,
         lr: cfg.lr,
@@ -67,7 +71,8 @@ fn run(
         warmup_ratio: cfg.warmup_ratio,
         schedule: cfg.schedule,
         seed: cfg.seed,
-        epochs_run: t.log.len(),
+        epochs_run: t.log.last().map_or(0, |l| l.epoch),
+        steps_run: t.log.last().map_or(0, |l| l.step),
         pruned,
         dev_pearson: best.dev.pearson,
         dev_spearman: best.dev.spearman,
