@@ -95,13 +95,75 @@ impl Manifest {
             )));
         }
         if !encoder.serves(&self.encoder) {
+            // Same name, other weights: the model was updated in place (a new yusa release ships new
+            // weights under the default's name), so "run with that model" would point at itself.
+            let alternative = if self.encoder.name == encoder.name {
+                format!(
+                    "The model `{}` has changed since the collection was built (a yusa update?): \
+                     re-embed",
+                    encoder.name
+                )
+            } else {
+                format!(
+                    "Either run with that model (--model {}), or re-embed",
+                    self.encoder.name
+                )
+            };
             return Err(Error::Incompatible(format!(
-                "collection `{}` holds vectors of encoder {}, but this yusa runs {}. Either run with \
-                 that model (--model {}), or re-embed the collection for this one: `yusa collections \
-                 reembed {}` (or POST /collections/{}/reembed); searches work again when it finishes",
-                self.name, self.encoder, encoder, self.encoder.name, self.name, self.name
+                "collection `{}` holds vectors of encoder {}, but this yusa runs {}. {alternative} \
+                 the collection for this one: `yusa collections reembed {}` (or POST \
+                 /collections/{}/reembed); searches work again when it finishes",
+                self.name, self.encoder, encoder, self.name, self.name
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(name: &str, fingerprint: &str) -> EncoderId {
+        EncoderId {
+            name: name.into(),
+            dim: 384,
+            fingerprint: fingerprint.into(),
+            legacy_fingerprint: None,
+        }
+    }
+
+    fn built_with(encoder: EncoderId) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            name: "c".into(),
+            encoder,
+            analyzer_version: crate::text::ANALYZER_VERSION,
+            hnsw: crate::index::dense::HnswParams::default(),
+            doc_role: DocRole::Symmetric,
+            created_unix: 0,
+        }
+    }
+
+    #[test]
+    fn a_changed_model_says_what_to_run() {
+        let path = Path::new("c/manifest.json");
+        let m = built_with(id("yusa-ko-e5-small", "aaaa"));
+        assert!(m.check(&id("yusa-ko-e5-small", "aaaa"), path).is_ok());
+        // Same name, new weights (an update): only a re-embed helps.
+        let err = m
+            .check(&id("yusa-ko-e5-small", "bbbb"), path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("has changed since"), "{err}");
+        assert!(!err.contains("--model"), "{err}");
+        assert!(err.contains("yusa collections reembed c"), "{err}");
+        // Another model: running with the collection's own is the other way out.
+        let err = m
+            .check(&id("multilingual-e5-small", "cccc"), path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--model yusa-ko-e5-small"), "{err}");
+        assert!(err.contains("yusa collections reembed c"), "{err}");
     }
 }
