@@ -320,11 +320,7 @@ pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
         });
     }
     write_dir_atomically(out, |tmp| {
-        super::import::write_safetensors(
-            &tmp.join("model.safetensors"),
-            &tensors,
-            super::import::StoreDType::F32,
-        )?;
+        write_weights(tmp, &tensors)?;
         write_synced(&tmp.join("tokenizer.json"), &read(&tokenizer)?)?;
         for f in CARRIED {
             carry(delta_dir, tmp, f)?;
@@ -333,6 +329,15 @@ pub fn assemble(delta_dir: &Path, base_dir: &Path, out: &Path) -> Result<bool> {
         write_synced(&tmp.join(MANIFEST_FILE), &manifest_text)
     })?;
     Ok(true)
+}
+
+/// Writes a full model's weights (`model.safetensors`, f32) into the directory being built.
+fn write_weights(dir: &Path, tensors: &[super::import::NamedTensor]) -> Result<u64> {
+    super::import::write_safetensors(
+        &dir.join("model.safetensors"),
+        tensors,
+        super::import::StoreDType::F32,
+    )
 }
 
 /// What [`interpolate`] wrote.
@@ -405,11 +410,7 @@ pub fn interpolate(a: &Path, b: &Path, t: f32, out: &Path) -> Result<Interpolate
         b.display()
     );
     write_dir_atomically(out, |tmp| {
-        super::import::write_safetensors(
-            &tmp.join("model.safetensors"),
-            &tensors,
-            super::import::StoreDType::F32,
-        )?;
+        write_weights(tmp, &tensors)?;
         for f in CARRIED_FROM_BASE {
             carry(b, tmp, f)?;
         }
