@@ -63,7 +63,7 @@ pub struct TrainConfig {
     /// epoch is ~700 steps (an hour here), so a search that waits for epochs cannot prune early and a
     /// run stopped mid-epoch would leave nothing.
     pub eval_every: Option<usize>,
-    /// Save the best model so far here after every epoch that improves the dev Pearson, so that a
+    /// Save the best model so far here after every evaluation that improves the dev Pearson, so that a
     /// long run stopped early (a killed session, a reboot) still leaves a usable model.
     #[serde(skip)]
     pub checkpoint_dir: Option<PathBuf>,
