@@ -51,6 +51,8 @@ pub struct TrainArgs {
     pub loss: Loss,
     #[arg(long, default_value_t = 3)]
     pub epochs: usize,
+    /// Stop after this many dev evaluations in a row without a better Pearson (evaluations come at
+    /// each epoch's end and every --eval-every steps).
     #[arg(long, default_value_t = 2)]
     pub patience: usize,
     #[arg(long, default_value_t = 0.1)]
