@@ -4,7 +4,9 @@
 
 use crate::dedup::settings::DedupSettings;
 use crate::error::{Error, Result};
-use crate::index::{Backend, Catalog, CollectionStore, DocRole, EncoderId, NewDoc, PutOutcome};
+use crate::index::{
+    Backend, Catalog, CollectionStore, Doc, DocRole, EncoderId, NewDoc, PutOutcome,
+};
 use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
 use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 use crate::queue::{EncoderQueue, QueueConfig};
@@ -576,14 +578,24 @@ impl Engine {
         for (i, chunk) in docs.chunks(batch.max(1)).enumerate() {
             // A document already stored with the same text and metadata is not embedded again:
             // re-running a load (the demo, a nightly export) costs lookups, not encoder time.
+            let stored: std::collections::HashMap<String, Doc> = if may_exist {
+                let ids: Vec<&str> = chunk
+                    .iter()
+                    .filter_map(|d| d.id.as_deref().filter(|id| !id.is_empty()))
+                    .collect();
+                coll.get_many(&ids)?
+                    .into_iter()
+                    .map(|s| (s.id.clone(), s))
+                    .collect()
+            } else {
+                Default::default()
+            };
             let mut fresh = Vec::with_capacity(chunk.len());
             for d in chunk {
-                let same = match &d.id {
-                    Some(id) if may_exist && !id.is_empty() => coll
-                        .get(id)?
-                        .is_some_and(|s| s.text == d.text && s.metadata == d.metadata),
-                    _ => false,
-                };
+                let same =
+                    d.id.as_ref()
+                        .and_then(|id| stored.get(id))
+                        .is_some_and(|s| s.text == d.text && s.metadata == d.metadata);
                 if same {
                     unchanged += 1;
                 } else {

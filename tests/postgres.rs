@@ -120,6 +120,21 @@ fn the_postgres_store_answers_as_the_embedded_one() {
         "the same order: earliest first, an upsert moves to the end"
     );
     assert_eq!(l.get("d010").unwrap(), r.get("d010").unwrap());
+    // The batched lookup a bulk load uses: stored ones only, the same on both stores.
+    let sorted = |mut v: Vec<yusa::index::Doc>| {
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    };
+    let ids = ["d010", "d005", "new", "nope"];
+    let (lm, rm) = (
+        sorted(l.get_many(&ids).unwrap()),
+        sorted(r.get_many(&ids).unwrap()),
+    );
+    assert_eq!(
+        lm.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["d010", "new"]
+    );
+    assert_eq!(lm, rm);
 
     let queries = [
         "이 영화 정말 재밌어요",

@@ -71,6 +71,13 @@ pub trait CollectionStore: Send + Sync {
     /// Deletes by id; false when there was none.
     fn delete(&self, id: &str) -> Result<bool>;
     fn get(&self, id: &str) -> Result<Option<Doc>>;
+    /// The stored documents among `ids`, in any order (absent ids are left out). A bulk load asks
+    /// for a whole batch at once: one round trip on a database instead of one per document.
+    fn get_many(&self, ids: &[&str]) -> Result<Vec<Doc>> {
+        ids.iter()
+            .filter_map(|id| self.get(id).transpose())
+            .collect()
+    }
     /// A document's stored vector.
     fn vector(&self, id: &str) -> Result<Option<Vec<f32>>>;
     /// The `k` nearest live documents by cosine (`ef`: the HNSW search breadth).

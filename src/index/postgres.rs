@@ -776,6 +776,21 @@ impl CollectionStore for PgCollection {
         })
     }
 
+    fn get_many(&self, ids: &[&str]) -> Result<Vec<Doc>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        self.pool.run(|c| {
+            Ok(c.query(
+                "SELECT id, text, metadata FROM yusa_docs WHERE collection = $1 AND id = ANY($2)",
+                &[&self.name, &ids],
+            )?
+            .iter()
+            .map(row_doc)
+            .collect())
+        })
+    }
+
     fn vector(&self, id: &str) -> Result<Option<Vec<f32>>> {
         self.pool.run(|c| {
             Ok(c.query_opt(
