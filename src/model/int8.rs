@@ -157,7 +157,7 @@ impl Int8Matrix {
                 // only the `take` real rows are written out.
                 let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + ROWS) * in4 * 4];
                 if pair {
-                    kernel.dot_pair(xrows, w, in4, ROWS, &mut acc2);
+                    kernel.dot_pair(xrows, w, in4, &mut acc2);
                 } else {
                     kernel.dot_group(xrows, w, in4, ROWS, &mut acc);
                     for (a2, a) in acc2.iter_mut().zip(&acc) {
@@ -415,22 +415,18 @@ impl Kernel {
         matches!(self, Kernel::Vnni | Kernel::Vnni512)
     }
 
-    /// Two adjacent column groups at once (VNNI kernels only).
-    fn dot_pair(
-        self,
-        xq: &[i8],
-        w: &[i8],
-        in4: usize,
-        rows: usize,
-        acc: &mut [[i32; 2 * COLS]; ROWS],
-    ) {
+    /// Two adjacent column groups at once (VNNI kernels only), for one whole tile of `ROWS` rows
+    /// (the activations are padded to whole tiles).
+    fn dot_pair(self, xq: &[i8], w: &[i8], in4: usize, acc: &mut [[i32; 2 * COLS]; ROWS]) {
+        // The kernels read ROWS rows of `xq` and two groups of `w` without bounds checks.
+        assert!(xq.len() >= ROWS * in4 * 4 && w.len() >= 2 * in4 * COLS * 4);
         match self {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU.
-            Kernel::Vnni => unsafe { x86::dot_pair_vnni(xq, w, in4, rows, acc) },
+            // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU; lengths checked above.
+            Kernel::Vnni => unsafe { x86::dot_pair_vnni(xq, w, in4, acc) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `detect` found AVX-512 VNNI, AVX-512 VL and AVX2 on this CPU.
-            Kernel::Vnni512 => unsafe { x86::dot_pair_vnni512(xq, w, in4, rows, acc) },
+            // SAFETY: `detect` found AVX-512 VNNI, AVX-512 VL and AVX2 on this CPU; lengths checked.
+            Kernel::Vnni512 => unsafe { x86::dot_pair_vnni512(xq, w, in4, acc) },
             _ => unreachable!("pairs run on VNNI kernels only"),
         }
     }
@@ -511,54 +507,38 @@ mod x86 {
     /// 256-bit registers that AVX-512 VNNI cores have (some of which lack AVX-VNNI).
     macro_rules! vnni_kernels {
         ($features:literal, $dpbusd:ident, $pair:ident, $group:ident) => {
-            /// Two adjacent column groups (`w` holds both, one after the other): 16 output columns.
+            /// Two adjacent column groups (`w` holds both, one after the other): 16 output columns
+            /// of one whole 4-row tile.
             #[target_feature(enable = $features)]
             pub unsafe fn $pair(
                 xq: &[i8],
                 w: &[i8],
                 in4: usize,
-                rows: usize,
                 acc: &mut [[i32; 2 * COLS]; ROWS],
             ) {
                 let stride = in4 * 4;
                 let second = in4 * COLS * 4;
                 let mut lo = [_mm256_setzero_si256(); ROWS];
                 let mut hi = [_mm256_setzero_si256(); ROWS];
-                if rows == ROWS {
-                    for k4 in 0..in4 {
-                        let w0 =
-                            _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
-                        let w1 = _mm256_loadu_si256(
-                            w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
-                        );
-                        let x0 = bcast(xq, k4 * 4);
-                        let x1 = bcast(xq, stride + k4 * 4);
-                        let x2 = bcast(xq, 2 * stride + k4 * 4);
-                        let x3 = bcast(xq, 3 * stride + k4 * 4);
-                        lo[0] = $dpbusd(lo[0], x0, w0);
-                        hi[0] = $dpbusd(hi[0], x0, w1);
-                        lo[1] = $dpbusd(lo[1], x1, w0);
-                        hi[1] = $dpbusd(hi[1], x1, w1);
-                        lo[2] = $dpbusd(lo[2], x2, w0);
-                        hi[2] = $dpbusd(hi[2], x2, w1);
-                        lo[3] = $dpbusd(lo[3], x3, w0);
-                        hi[3] = $dpbusd(hi[3], x3, w1);
-                    }
-                } else {
-                    for k4 in 0..in4 {
-                        let w0 =
-                            _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
-                        let w1 = _mm256_loadu_si256(
-                            w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
-                        );
-                        for r in 0..rows {
-                            let x = bcast(xq, r * stride + k4 * 4);
-                            lo[r] = $dpbusd(lo[r], x, w0);
-                            hi[r] = $dpbusd(hi[r], x, w1);
-                        }
-                    }
+                for k4 in 0..in4 {
+                    let w0 = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
+                    let w1 = _mm256_loadu_si256(
+                        w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
+                    );
+                    let x0 = bcast(xq, k4 * 4);
+                    let x1 = bcast(xq, stride + k4 * 4);
+                    let x2 = bcast(xq, 2 * stride + k4 * 4);
+                    let x3 = bcast(xq, 3 * stride + k4 * 4);
+                    lo[0] = $dpbusd(lo[0], x0, w0);
+                    hi[0] = $dpbusd(hi[0], x0, w1);
+                    lo[1] = $dpbusd(lo[1], x1, w0);
+                    hi[1] = $dpbusd(hi[1], x1, w1);
+                    lo[2] = $dpbusd(lo[2], x2, w0);
+                    hi[2] = $dpbusd(hi[2], x2, w1);
+                    lo[3] = $dpbusd(lo[3], x3, w0);
+                    hi[3] = $dpbusd(hi[3], x3, w1);
                 }
-                for r in 0..rows {
+                for r in 0..ROWS {
                     _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, lo[r]);
                     _mm256_storeu_si256(acc[r].as_mut_ptr().add(COLS) as *mut __m256i, hi[r]);
                 }
