@@ -494,8 +494,10 @@ pub fn train(
     };
     on_eval(&first);
     let mut log = vec![first];
-    let mut best = (pearson, 0usize, m.snapshot()?);
-    let (mut step, mut since, mut loss_sum, mut loss_n) = (0usize, 0usize, 0.0, 0usize);
+    // Tagged by step; step 0 is the starting model.
+    let mut best = super::BestSoFar::new(cfg.patience);
+    best.offer(pearson, 0, || m.snapshot())?;
+    let (mut step, mut loss_sum, mut loss_n) = (0usize, 0.0, 0usize);
     'epochs: for epoch in 1..=cfg.epochs {
         let mut batches: Vec<Batch> =
             contrastive_batches(&prepared.groups, cfg.batch_size, &mut rng)
@@ -563,25 +565,20 @@ pub fn train(
                 (loss_sum, loss_n) = (0.0, 0);
                 on_eval(&line);
                 log.push(line);
-                if pearson > best.0 {
-                    best = (pearson, step, m.snapshot()?);
-                    since = 0;
-                    if let Some(dir) = &cfg.checkpoint_dir {
-                        m.save(
-                            &base,
-                            dir,
-                            &format!(
-                                "# Checkpoint\n\nBest so far of an unfinished run: step {step}, dev \
-                                 cosine Pearson {pearson:.4}.\n"
-                            ),
-                        )?;
-                        tracing::info!("step {step}: checkpoint saved to {}", dir.display());
+                match best.offer(pearson, step, || m.snapshot())? {
+                    super::Offer::Better => {
+                        if let Some(dir) = &cfg.checkpoint_dir {
+                            let note = format!(
+                                "# Checkpoint\n\nBest so far of an unfinished run: step {step}, \
+                                 dev cosine Pearson {pearson:.4}.\n"
+                            );
+                            m.save(&base, dir, &note)?;
+                            tracing::info!("step {step}: checkpoint saved to {}", dir.display());
+                        }
                     }
-                } else {
-                    since += 1;
-                    if since >= cfg.patience {
-                        break 'epochs; // early stopping
-                    }
+                    // Early stopping: `patience` evaluations without a better one.
+                    super::Offer::Worse { stop: true } => break 'epochs,
+                    super::Offer::Worse { stop: false } => {}
                 }
                 if stop {
                     break 'epochs;
@@ -589,7 +586,7 @@ pub fn train(
             }
         }
     }
-    let (_, best_step, snap) = best;
+    let (best_step, snap) = best.into_best().expect("step 0 was evaluated");
     m.restore(&snap)?;
     Ok(BiTrained {
         model: m,

@@ -318,6 +318,57 @@ fn epoch_batches(lengths: &[usize], batch: usize, rng: &mut rand::rngs::StdRng) 
     batches
 }
 
+/// The best dev evaluation so far, its weights, and how many evaluations have passed without
+/// beating it: early stopping as both trainers (cross-encoder and bi-encoder) do it.
+pub(crate) struct BestSoFar<S> {
+    best: Option<(f64, usize, S)>,
+    since: usize,
+    patience: usize,
+}
+
+/// What one evaluation did to the run.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// The best so far: keep (and checkpoint) these weights.
+    Better,
+    /// Not better; `stop` once `patience` evaluations in a row were not.
+    Worse { stop: bool },
+}
+
+impl<S> BestSoFar<S> {
+    pub(crate) fn new(patience: usize) -> Self {
+        BestSoFar {
+            best: None,
+            since: 0,
+            patience,
+        }
+    }
+
+    /// Records an evaluation's score under `tag` (a step, or an index into the log); `weights` is
+    /// called only when it is the best so far.
+    pub(crate) fn offer(
+        &mut self,
+        score: f64,
+        tag: usize,
+        weights: impl FnOnce() -> Result<S>,
+    ) -> Result<Offer> {
+        if self.best.as_ref().is_none_or(|b| score > b.0) {
+            self.best = Some((score, tag, weights()?));
+            self.since = 0;
+            return Ok(Offer::Better);
+        }
+        self.since += 1;
+        Ok(Offer::Worse {
+            stop: self.since >= self.patience,
+        })
+    }
+
+    /// The best evaluation's tag and weights; None before any evaluation.
+    pub(crate) fn into_best(self) -> Option<(usize, S)> {
+        self.best.map(|(_, tag, s)| (tag, s))
+    }
+}
+
 /// Trains; `on_epoch` sees each epoch's line, `on_step(step, total, loss)` each step.
 pub fn train(
     cfg: &TrainConfig,
@@ -354,8 +405,8 @@ pub fn train(
     let mut dropout = Dropout::new(cfg.dropout, cfg.seed ^ 0x5eed);
 
     let mut log: Vec<EpochLog> = vec![];
-    // (dev Pearson, index into `log`, weights) of the best evaluation so far.
-    let mut best: Option<(f64, usize, std::collections::BTreeMap<String, Tensor>)> = None;
+    // Tagged by index into `log`.
+    let mut best = BestSoFar::new(cfg.patience);
     let mut step = 0;
     'epochs: for epoch in 1..=cfg.epochs {
         let mut t0 = std::time::Instant::now();
@@ -410,31 +461,28 @@ pub fn train(
             on_epoch(&line);
             let pearson = line.dev.pearson;
             log.push(line.clone());
-            let at = log.len() - 1;
-            if best.as_ref().is_none_or(|b| pearson > b.0) {
-                best = Some((pearson, at, m.snapshot()?));
-                if let Some(dir) = &cfg.checkpoint_dir {
-                    m.save(
-                        &base,
-                        dir,
-                        model::scale_for(cfg.loss),
-                        &format!(
-                            "# Checkpoint\n\nBest evaluation so far of an unfinished run: epoch {epoch}, \
-                             step {step}, dev Pearson {pearson:.4}.\n"
-                        ),
-                        StoreDType::F32,
-                    )?;
-                    tracing::info!("step {step}: checkpoint saved to {}", dir.display());
+            match best.offer(pearson, log.len() - 1, || m.snapshot())? {
+                Offer::Better => {
+                    if let Some(dir) = &cfg.checkpoint_dir {
+                        let note = format!(
+                            "# Checkpoint\n\nBest evaluation so far of an unfinished run: \
+                             epoch {epoch}, step {step}, dev Pearson {pearson:.4}.\n"
+                        );
+                        let scale = model::scale_for(cfg.loss);
+                        m.save(&base, dir, scale, &note, StoreDType::F32)?;
+                        tracing::info!("step {step}: checkpoint saved to {}", dir.display());
+                    }
                 }
-            } else if at - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
-                break 'epochs; // early stopping: `patience` evaluations without a better one
+                // Early stopping: `patience` evaluations without a better one.
+                Offer::Worse { stop: true } => break 'epochs,
+                Offer::Worse { stop: false } => {}
             }
             if prune(&line) {
                 break 'epochs;
             }
         }
     }
-    let (_, best, snap) = best.expect("at least one evaluation ran");
+    let (best, snap) = best.into_best().expect("at least one evaluation ran");
     m.restore(&snap)?;
     m.refresh()?;
     Ok(Trained {
@@ -504,4 +552,39 @@ Best: step {} (kept).\n\n## Reproduce\n```\n{command}\n```\n",
         &card,
         StoreDType::F32,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_so_far_keeps_the_best_and_stops_after_patience_misses() {
+        let mut b = BestSoFar::new(2);
+        let mut snapshots = 0;
+        let mut offer = |b: &mut BestSoFar<usize>, score, tag| {
+            b.offer(score, tag, || {
+                snapshots += 1;
+                Ok(tag)
+            })
+            .unwrap()
+        };
+        assert_eq!(offer(&mut b, 0.5, 0), Offer::Better);
+        assert_eq!(offer(&mut b, 0.7, 1), Offer::Better);
+        assert_eq!(offer(&mut b, 0.6, 2), Offer::Worse { stop: false });
+        assert_eq!(
+            offer(&mut b, 0.8, 3),
+            Offer::Better,
+            "a better one resets the count"
+        );
+        assert_eq!(
+            offer(&mut b, 0.8, 4),
+            Offer::Worse { stop: false },
+            "a tie is not better"
+        );
+        assert_eq!(offer(&mut b, 0.1, 5), Offer::Worse { stop: true });
+        assert_eq!(snapshots, 3, "weights are taken only for a new best");
+        assert_eq!(b.into_best(), Some((3, 3)));
+        assert!(BestSoFar::<usize>::new(1).into_best().is_none());
+    }
 }
