@@ -159,16 +159,41 @@ fn saved_model_loads_as_a_cross_encoder() {
 fn tune_runs_baseline_trials_and_seed_grid() {
     let data = pairs();
     let base = TrainConfig { epochs: 2, ..cfg() };
-    let mut seen = 0;
+    let mut seen = vec![];
     let (trials, seeds) =
-        yusa::train::tune::tune(&base, 3, &[1, 2], 9, &data, &data, &mut |_| seen += 1).unwrap();
-    assert_eq!((trials.len(), seeds.len(), seen), (3, 2, 5));
+        yusa::train::tune::tune(&base, 3, &[1, 2], 9, &data, &data, &[], &mut |t| {
+            seen.push(t.clone())
+        })
+        .unwrap();
+    assert_eq!((trials.len(), seeds.len(), seen.len()), (3, 2, 5));
     assert_eq!(trials[0].lr, base.lr, "trial 0 is the baseline");
     assert!(trials[1..].iter().any(|t| t.lr != base.lr));
     assert!(trials
         .iter()
         .all(|t| t.dev_pearson.is_finite() && t.epochs_run >= 1));
     assert_eq!(seeds.iter().map(|t| t.seed).collect::<Vec<_>>(), vec![1, 2]);
+
+    // An interrupted search (two trials finished) resumes: the same configurations, only the rest run.
+    let mut rerun = vec![];
+    let (again, again_seeds) =
+        yusa::train::tune::tune(&base, 3, &[1, 2], 9, &data, &data, &seen[..2], &mut |t| {
+            rerun.push(t.trial)
+        })
+        .unwrap();
+    assert_eq!(rerun, vec![2, 3, 4], "finished trials are not run again");
+    for (a, b) in again.iter().zip(&trials) {
+        assert_eq!((a.lr, a.batch_size, a.seed), (b.lr, b.batch_size, b.seed));
+        assert_eq!(a.dev_pearson, b.dev_pearson, "runs repeat exactly");
+    }
+    assert_eq!(again_seeds.len(), 2);
+    // A log from a different search is refused, not silently mixed in.
+    let other = TrainConfig {
+        lr: 1e-3,
+        ..base.clone()
+    };
+    let err = yusa::train::tune::tune(&other, 3, &[1], 9, &data, &data, &seen[..1], &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("new --out"), "{err}");
 }
 
 #[test]

@@ -375,6 +375,31 @@ pub fn run_tune(cli: &Cli, args: &TuneArgs) -> Result<()> {
         "loss",
         "sec"
     );
+    // Every finished trial is appended to OUT/trials.jsonl as it ends, so an interrupted search
+    // (a reboot, a killed session) resumes where it stopped instead of starting again.
+    std::fs::create_dir_all(&args.train.out)?;
+    let log_path = args.train.out.join("trials.jsonl");
+    let done: Vec<crate::train::tune::Trial> = match std::fs::read_to_string(&log_path) {
+        Ok(text) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<std::result::Result<_, _>>()
+            .with_context(|| format!("{}: unreadable trial log", log_path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(e).with_context(|| log_path.display().to_string()),
+    };
+    let print = |t: &crate::train::tune::Trial, note: &str| {
+        eprintln!(
+            "{:>5} {:>9.2e} {:>5} {:>6} {:>6.3} {:>8?} {:>5} {:>6} {:>7.4} {:>7.4} {:>7.4} {:>6.0}{}{note}",
+            t.trial, t.lr, t.batch_size, t.weight_decay, t.warmup_ratio, t.schedule, t.seed, t.epochs_run, t.dev_pearson, t.dev_f1_at_3, t.dev_loss, t.seconds,
+            if t.pruned { "  pruned" } else { "" }
+        );
+    };
+    for t in &done {
+        print(t, "  (finished earlier)");
+    }
+    let mut log_err = None;
     let (trials, seeds) = crate::train::tune::tune(
         &cfg,
         args.trials,
@@ -382,18 +407,40 @@ pub fn run_tune(cli: &Cli, args: &TuneArgs) -> Result<()> {
         args.train.seed,
         &train_pairs,
         &dev,
+        &done,
         &mut |t| {
-            eprintln!(
-            "{:>5} {:>9.2e} {:>5} {:>6} {:>6.3} {:>8?} {:>5} {:>6} {:>7.4} {:>7.4} {:>7.4} {:>6.0}{}",
-            t.trial, t.lr, t.batch_size, t.weight_decay, t.warmup_ratio, t.schedule, t.seed, t.epochs_run, t.dev_pearson, t.dev_f1_at_3, t.dev_loss, t.seconds,
-            if t.pruned { "  pruned" } else { "" }
-        );
+            print(t, "");
+            let line = serde_json::to_string(t).expect("a trial serialises");
+            let append = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .and_then(|mut f| {
+                    use std::io::Write;
+                    writeln!(f, "{line}")?;
+                    f.sync_all()
+                });
+            if let Err(e) = append {
+                log_err.get_or_insert(e);
+            }
         },
     )?;
-    let mean = seeds.iter().map(|t| t.dev_pearson).sum::<f64>() / seeds.len().max(1) as f64;
-    let out =
-        serde_json::json!({"trials": trials, "seed_grid": seeds, "seed_grid_mean_pearson": mean});
-    std::fs::create_dir_all(&args.train.out)?;
+    if let Some(e) = log_err {
+        return Err(e).with_context(|| format!("writing {}", log_path.display()));
+    }
+    let spread = crate::train::tune::SeedSpread::of(&seeds);
+    eprintln!(
+        "seed grid ({} seeds): dev Pearson {:.4} ± {:.4} (mean ± sd)",
+        seeds.len(),
+        spread.mean,
+        spread.sd
+    );
+    let out = serde_json::json!({
+        "trials": trials,
+        "seed_grid": seeds,
+        "seed_grid_mean_pearson": spread.mean,
+        "seed_grid_sd_pearson": spread.sd,
+    });
     std::fs::write(
         args.train.out.join("tune.json"),
         serde_json::to_string_pretty(&out)?,

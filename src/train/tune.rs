@@ -9,9 +9,9 @@ use super::{train, Schedule, TrainConfig};
 use crate::error::Result;
 use crate::eval::sts::Pair;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trial {
     pub trial: usize,
     pub lr: f64,
@@ -23,6 +23,9 @@ pub struct Trial {
     pub epochs_run: usize,
     pub steps_run: usize,
     pub pruned: bool,
+    /// Dev Pearson at the trial's first evaluation: what later trials are pruned against.
+    #[serde(default)]
+    pub first_pearson: f64,
     pub dev_pearson: f64,
     pub dev_spearman: f64,
     pub dev_f1_at_3: f64,
@@ -48,8 +51,22 @@ fn run(
         cfg,
         train_pairs,
         dev,
-        &mut |_, _, _| {},
-        &mut |_| {},
+        &mut |step, total, loss| {
+            if step % 50 == 0 {
+                tracing::info!(
+                    "trial {id} step {step}/{total}: loss {loss:.4} ({:.2} s/step so far)",
+                    t0.elapsed().as_secs_f64() / step as f64
+                );
+            }
+        },
+        &mut |l| {
+            tracing::info!(
+                "trial {id} step {}: dev Pearson {:.4}, F1@3 {:.4}",
+                l.step,
+                l.dev.pearson,
+                l.dev.f1_at_3
+            )
+        },
         &mut |l| {
             // Only the first evaluation can prune: later ones are compared by early stopping.
             if first_seen.replace(true).is_none() && l.dev.pearson < bf - PRUNE_MARGIN {
@@ -74,6 +91,7 @@ fn run(
         epochs_run: t.log.last().map_or(0, |l| l.epoch),
         steps_run: t.log.last().map_or(0, |l| l.step),
         pruned,
+        first_pearson: first,
         dev_pearson: best.dev.pearson,
         dev_spearman: best.dev.spearman,
         dev_f1_at_3: best.dev.f1_at_3,
@@ -82,7 +100,57 @@ fn run(
     })
 }
 
+impl Trial {
+    /// Whether this finished trial ran `cfg` (a resumed search must be the same search).
+    fn ran(&self, cfg: &TrainConfig) -> bool {
+        self.lr == cfg.lr
+            && self.batch_size == cfg.batch_size
+            && self.weight_decay == cfg.weight_decay
+            && self.warmup_ratio == cfg.warmup_ratio
+            && self.schedule == cfg.schedule
+            && self.seed == cfg.seed
+    }
+}
+
+/// The seed grid's summary: mean and sample standard deviation of the best dev Pearson.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SeedSpread {
+    pub mean: f64,
+    pub sd: f64,
+}
+
+impl SeedSpread {
+    pub fn of(runs: &[Trial]) -> SeedSpread {
+        let n = runs.len() as f64;
+        let mean = runs.iter().map(|t| t.dev_pearson).sum::<f64>() / n.max(1.0);
+        let var = runs
+            .iter()
+            .map(|t| (t.dev_pearson - mean).powi(2))
+            .sum::<f64>()
+            / (n - 1.0).max(1.0);
+        SeedSpread {
+            mean,
+            sd: var.sqrt(),
+        }
+    }
+}
+
+/// `eval_every` counts steps, and a step is a batch: scaled by the trial's batch size against the
+/// base's, every trial is evaluated after the same number of training pairs — otherwise a batch-8
+/// trial would meet the pruner having seen a quarter of what a batch-32 trial had.
+fn same_pairs_between_evaluations(base: &TrainConfig, cfg: TrainConfig) -> TrainConfig {
+    TrainConfig {
+        eval_every: base
+            .eval_every
+            .map(|n| (n * base.batch_size / cfg.batch_size).max(1)),
+        ..cfg
+    }
+}
+
 /// Runs `trials` configurations (the first is `base` itself), then the best one over `seeds`.
+/// `done` holds trials a previous, interrupted run of the same search finished (read back from its
+/// log): they are not run again, and `on_trial` is called only for new ones.
+#[allow(clippy::too_many_arguments)]
 pub fn tune(
     base: &TrainConfig,
     trials: usize,
@@ -90,8 +158,20 @@ pub fn tune(
     search_seed: u64,
     train_pairs: &[Pair],
     dev: &[Pair],
+    done: &[Trial],
     on_trial: &mut dyn FnMut(&Trial),
 ) -> Result<(Vec<Trial>, Vec<Trial>)> {
+    let resume = |id: usize, cfg: &TrainConfig| -> Result<Option<Trial>> {
+        match done.iter().find(|t| t.trial == id) {
+            Some(t) if t.ran(cfg) => Ok(Some(t.clone())),
+            Some(t) => Err(crate::error::Error::Incompatible(format!(
+                "trial {id} of the earlier search ran lr {:.2e}, batch {}, seed {} — not this search's \
+                 configuration; use a new --out (or delete its trials.jsonl)",
+                t.lr, t.batch_size, t.seed
+            ))),
+            None => Ok(None),
+        }
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(search_seed);
     let mut best_first = f64::MIN;
     let mut out = vec![];
@@ -112,8 +192,18 @@ pub fn tune(
                 ..base.clone()
             }
         };
-        let t = run(&cfg, id, train_pairs, dev, &mut best_first)?;
-        on_trial(&t);
+        let cfg = same_pairs_between_evaluations(base, cfg);
+        let t = match resume(id, &cfg)? {
+            Some(t) => {
+                best_first = best_first.max(t.first_pearson);
+                t
+            }
+            None => {
+                let t = run(&cfg, id, train_pairs, dev, &mut best_first)?;
+                on_trial(&t);
+                t
+            }
+        };
         out.push(t);
     }
     let best = out
@@ -133,9 +223,16 @@ pub fn tune(
             seed,
             ..base.clone()
         };
-        let mut never = f64::MIN;
-        let t = run(&cfg, trials + i, train_pairs, dev, &mut never)?;
-        on_trial(&t);
+        let cfg = same_pairs_between_evaluations(base, cfg);
+        let t = match resume(trials + i, &cfg)? {
+            Some(t) => t,
+            None => {
+                let mut never = f64::MIN;
+                let t = run(&cfg, trials + i, train_pairs, dev, &mut never)?;
+                on_trial(&t);
+                t
+            }
+        };
         seed_runs.push(t);
     }
     Ok((out, seed_runs))
