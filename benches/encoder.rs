@@ -8,7 +8,7 @@
 //! - the cross-encoder on 20 KLUE STS dev pairs at several depths, when one is installed.
 //!
 //! cargo bench --bench encoder -- [--nsmc PATH] [--model DIR] [--cross DIR] [--klue PATH] [--n 512]
-//!   [--batch 32] [--ids-out FILE] [--texts-out FILE] [--latency-only N]
+//!   [--batch 32] [--ids-out FILE] [--texts-out FILE] [--latency-only N] [--cross-only]
 
 use std::io::BufRead;
 use std::time::Instant;
@@ -220,6 +220,50 @@ fn int8_accuracy(
     Ok((mean_cos, min_cos))
 }
 
+/// Scoring 20 KLUE STS dev pairs (a rerank of 20 hits) with the cross-encoder at several depths.
+fn cross_latency(cross_dir: &str, klue: &str) -> anyhow::Result<serde_json::Value> {
+    if std::path::Path::new(&cross_dir)
+        .join("config.json")
+        .is_file()
+    {
+        let pairs: Vec<(String, String)> = yusa::eval::sts::read_pairs(klue.as_ref())?
+            .into_iter()
+            .take(20)
+            .map(|p| (p.sentence1, p.sentence2))
+            .collect();
+        let cdir = ModelDir::open(cross_dir)?;
+        let full = cdir.config()?.num_hidden_layers;
+        let mut rows = vec![];
+        // int8 is the serving default; the shallower depths say what a smaller cross-encoder would cost.
+        for (layers, precision) in [
+            (full, Precision::F32),
+            (3, Precision::Int8),
+            (6, Precision::Int8),
+            (full, Precision::Int8),
+        ] {
+            let model = CrossEncoder::load_layers(&cdir, Some(layers), precision)?;
+            model.score(&pairs)?;
+            let mut times = vec![];
+            for _ in 0..12 {
+                let t0 = Instant::now();
+                model.score(&pairs)?;
+                times.push(t0.elapsed().as_secs_f64());
+            }
+            let (p50, p95) = median_ms(times[2..].to_vec());
+            let arith = if precision == Precision::Int8 {
+                "int8"
+            } else {
+                "f32"
+            };
+            println!("cross-encoder, 20 KLUE STS dev pairs, {layers} layers, {arith}: p50 {p50:.0} ms, p95 {p95:.0} ms");
+            rows.push(serde_json::json!({"layers": layers, "precision": arith, "p50_ms": p50, "p95_ms": p95}));
+        }
+        return Ok(serde_json::Value::Array(rows));
+    }
+    println!("no cross-encoder at {cross_dir}: pair scoring not timed");
+    Ok(serde_json::Value::Null)
+}
+
 fn main() -> anyhow::Result<()> {
     let nsmc = arg("--nsmc", "../shared/data/nsmc/nsmc_reviews.tsv.gz");
     let model_dir = arg("--model", "models/multilingual-e5-small");
@@ -261,6 +305,10 @@ fn main() -> anyhow::Result<()> {
             max_batch: batch,
             max_padded_tokens: usize::MAX,
         });
+    // `--cross-only`: only the cross-encoder's 20-pair latency.
+    if std::env::args().any(|a| a == "--cross-only") {
+        return cross_latency(&cross_dir, &klue).map(|_| ());
+    }
     // `--latency-only N`: only the single-query loop, N calls each (for a profiler).
     let latency_only: usize = arg("--latency-only", "0").parse()?;
     if latency_only > 0 {
@@ -334,46 +382,7 @@ fn main() -> anyhow::Result<()> {
         .map(|t| t.print())?;
     }
 
-    let mut cross = serde_json::Value::Null;
-    if std::path::Path::new(&cross_dir)
-        .join("config.json")
-        .is_file()
-    {
-        let pairs: Vec<(String, String)> = yusa::eval::sts::read_pairs(klue.as_ref())?
-            .into_iter()
-            .take(20)
-            .map(|p| (p.sentence1, p.sentence2))
-            .collect();
-        let cdir = ModelDir::open(&cross_dir)?;
-        let full = cdir.config()?.num_hidden_layers;
-        let mut rows = vec![];
-        for (layers, precision) in [
-            (3, Precision::F32),
-            (6, Precision::F32),
-            (full, Precision::F32),
-            (full, Precision::Int8),
-        ] {
-            let model = CrossEncoder::load_layers(&cdir, Some(layers), precision)?;
-            model.score(&pairs)?;
-            let mut times = vec![];
-            for _ in 0..12 {
-                let t0 = Instant::now();
-                model.score(&pairs)?;
-                times.push(t0.elapsed().as_secs_f64());
-            }
-            let (p50, p95) = median_ms(times[2..].to_vec());
-            let arith = if precision == Precision::Int8 {
-                "int8"
-            } else {
-                "f32"
-            };
-            println!("cross-encoder, 20 KLUE STS dev pairs, {layers} layers, {arith}: p50 {p50:.0} ms, p95 {p95:.0} ms");
-            rows.push(serde_json::json!({"layers": layers, "precision": arith, "p50_ms": p50, "p95_ms": p95}));
-        }
-        cross = serde_json::Value::Array(rows);
-    } else {
-        println!("no cross-encoder at {cross_dir}: pair scoring not timed");
-    }
+    let cross = cross_latency(&cross_dir, &klue)?;
 
     let ids: Vec<&Vec<u32>> = tokens.iter().map(|t| &t.ids).collect();
     std::fs::write(

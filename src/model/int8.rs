@@ -30,6 +30,9 @@ pub struct Int8Matrix {
 }
 
 impl Int8Matrix {
+    /// Up to this many rows the product is one block whose columns are split between the cores.
+    pub const ONE_BLOCK: usize = BLOCK_ROWS;
+
     /// Quantises `w` (`[out, in]` row-major) symmetrically, one scale per output row.
     pub fn quantize(w: &[f32], out: usize, inp: usize) -> Self {
         assert_eq!(w.len(), out * inp);
@@ -67,6 +70,19 @@ impl Int8Matrix {
 
     /// `dst[rows, out] += x[rows, in] · Wᵀ` (dequantised), like the f32 GEMM it stands in for.
     pub fn accumulate(&self, x: &[f32], dst: &mut [f32], rows: usize) {
+        self.accumulate_then(x, dst, rows, &|_| {})
+    }
+
+    /// [`accumulate`](Self::accumulate), then the element-wise `then` (an activation) over each
+    /// finished piece of `dst`, by the task that wrote it: on both cores and while the piece is
+    /// still in cache, instead of one more pass over the whole output afterwards.
+    pub fn accumulate_then(
+        &self,
+        x: &[f32],
+        dst: &mut [f32],
+        rows: usize,
+        then: &(dyn Fn(&mut [f32]) + Sync),
+    ) {
         assert_eq!(x.len(), rows * self.inp);
         assert_eq!(dst.len(), rows * self.out);
         let kernel = Kernel::detect();
@@ -81,51 +97,32 @@ impl Int8Matrix {
                 .enumerate()
                 .for_each(|(b, dst_block)| {
                     let n = dst_block.len() / self.out;
-                    self.block(
-                        kernel,
-                        xq,
-                        xs,
-                        xlo,
-                        b * BLOCK_ROWS,
-                        n,
-                        0..groups,
-                        dst_block,
-                        self.out,
-                        0,
-                    );
+                    let mut out = Rows(dst_block, self.out);
+                    self.block(kernel, xq, xs, xlo, b * BLOCK_ROWS, n, 0..groups, &mut out);
+                    then(out.0);
                 });
         } else {
             // One block (a short query): split the column groups between the cores instead, or
-            // one core would do all the work.
+            // one core would do all the work. Each task writes its own columns of every row
+            // straight into `dst` (no per-task buffer to allocate and add back on one core).
             let tasks = rayon::current_num_threads().max(1);
             let per = groups.div_ceil(tasks).max(1);
-            let parts: Vec<(usize, usize, Vec<f32>)> = (0..groups.div_ceil(per))
-                .into_par_iter()
-                .map(|t| {
-                    let (g0, g1) = (t * per, ((t + 1) * per).min(groups));
-                    let (c0, c1) = (g0 * COLS, (g1 * COLS).min(self.out));
-                    let width = c1 - c0;
-                    let mut part = vec![0f32; rows * width];
-                    self.block(kernel, xq, xs, xlo, 0, rows, g0..g1, &mut part, width, c0);
-                    (c0, width, part)
-                })
-                .collect();
-            for (c0, width, part) in parts {
-                for (r, p) in part.chunks_exact(width.max(1)).enumerate() {
-                    for (d, v) in dst[r * self.out + c0..r * self.out + c0 + width]
-                        .iter_mut()
-                        .zip(p)
-                    {
-                        *d += v;
-                    }
+            let out = Out::new(dst, self.out);
+            (0..groups.div_ceil(per)).into_par_iter().for_each(|t| {
+                let (g0, g1) = (t * per, ((t + 1) * per).min(groups));
+                self.block(kernel, xq, xs, xlo, 0, rows, g0..g1, &mut { out });
+                let (c0, c1) = (g0 * COLS, (g1 * COLS).min(self.out));
+                for r in 0..rows {
+                    // SAFETY: the tasks' column ranges are disjoint (distinct groups).
+                    then(unsafe { out.cols(r, c0, c1 - c0) });
                 }
-            }
+            });
         }
         scratch.give_back();
     }
 
     /// Rows `r0 .. r0 + n` against the column groups `groups`: each dequantised sum is added to
-    /// `dst[r * stride + o - c0]` (row `r` of the block, column `o`).
+    /// row `r` (of this block), column `o` of `out`.
     #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
@@ -136,10 +133,7 @@ impl Int8Matrix {
         r0: usize,
         n: usize,
         groups: std::ops::Range<usize>,
-        // Output row `r` (of this block), column `o` lands at `dst[r * stride + o - c0]`.
-        dst: &mut [f32],
-        stride: usize,
-        c0: usize,
+        out: &mut impl OutRows,
     ) {
         let in4 = self.inp.div_ceil(4);
         let mut acc = [[0i32; COLS]; ROWS];
@@ -171,10 +165,9 @@ impl Int8Matrix {
                 let (sums, scales) = (&self.col_sums[o0..o0 + cols], &self.scales[o0..o0 + cols]);
                 for (i, a) in acc2.iter().enumerate().take(take) {
                     let (xscale, lo) = (xs[r0 + r + i], xlo[r0 + r + i]);
-                    let start = (r + i) * stride + o0 - c0;
-                    let out = &mut dst[start..start + cols];
+                    let dst = out.row(r + i, o0, cols);
                     for (((d, &v), &sum), &scale) in
-                        out.iter_mut().zip(&a[..cols]).zip(sums).zip(scales)
+                        dst.iter_mut().zip(&a[..cols]).zip(sums).zip(scales)
                     {
                         *d += (v as f32 * xscale + lo * sum as f32) * scale;
                     }
@@ -183,6 +176,63 @@ impl Int8Matrix {
             }
             g += width;
         }
+    }
+}
+
+/// Where [`Int8Matrix::block`] writes: columns `c0 .. c0 + n` of output row `r`.
+trait OutRows {
+    fn row(&mut self, r: usize, c0: usize, n: usize) -> &mut [f32];
+}
+
+/// A block of whole rows owned by one task (`width` columns each).
+struct Rows<'a>(&'a mut [f32], usize);
+
+impl OutRows for Rows<'_> {
+    fn row(&mut self, r: usize, c0: usize, n: usize) -> &mut [f32] {
+        &mut self.0[r * self.1 + c0..][..n]
+    }
+}
+
+impl OutRows for Out {
+    fn row(&mut self, r: usize, c0: usize, n: usize) -> &mut [f32] {
+        // SAFETY: each task of the column split writes only the columns of its own groups
+        // (`accumulate_then`), so no two live slices overlap.
+        unsafe { self.cols(r, c0, n) }
+    }
+}
+
+/// A `rows × width` row-major output that several tasks write at once, each its own columns (the
+/// column split of a short query) or the whole of its own block of rows.
+#[derive(Clone, Copy)]
+struct Out {
+    ptr: *mut f32,
+    len: usize,
+    width: usize,
+}
+
+// SAFETY: the tasks that share an `Out` write disjoint columns (see `cols`), and the buffer is
+// borrowed mutably for the whole parallel loop that uses it.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+impl Out {
+    fn new(dst: &mut [f32], width: usize) -> Out {
+        Out {
+            ptr: dst.as_mut_ptr(),
+            len: dst.len(),
+            width,
+        }
+    }
+
+    /// Columns `c0 .. c0 + n` of row `r`.
+    ///
+    /// # Safety
+    /// No other live slice from the same `Out` may overlap these columns of this row.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn cols(&self, r: usize, c0: usize, n: usize) -> &mut [f32] {
+        assert!(c0 + n <= self.width && (r + 1) * self.width <= self.len);
+        // SAFETY: in bounds (asserted); exclusivity is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r * self.width + c0), n) }
     }
 }
 

@@ -90,6 +90,21 @@ impl Dense {
         }
     }
 
+    /// [`accumulate`](Self::accumulate), then the activation over the result. The int8 product
+    /// applies it inside its tasks, to each piece as it is finished (both cores, still in cache);
+    /// the f32 GEMM cannot, so it gets its own pass.
+    fn accumulate_activated(&self, x: &[f32], dst: &mut [f32], rows: usize, act: Activation) {
+        match &self.q {
+            Some(q) if rows > 0 && rows <= Int8Matrix::ONE_BLOCK => {
+                q.accumulate_then(x, dst, rows, &|piece| activate_piece(piece, act))
+            }
+            _ => {
+                self.accumulate(x, dst, rows);
+                activate(dst, act, self.out);
+            }
+        }
+    }
+
     /// Fills `dst` (`rows × out`) with the bias in every row.
     fn fill_bias(&self, dst: &mut [f32]) {
         // Both cores: done on one, this copy was 3% of an int8 batch pass.
@@ -229,14 +244,18 @@ pub(crate) fn erf_fast(x: f32) -> f32 {
 }
 
 fn activate(x: &mut [f32], act: Activation, width: usize) {
-    x.par_chunks_mut(width * ROWS_PER_TASK).for_each(|block| {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { activate_avx512(block, act) };
-        }
-        activate_block(block, act)
-    });
+    x.par_chunks_mut(width * ROWS_PER_TASK)
+        .for_each(|block| activate_piece(block, act));
+}
+
+/// The activation over one piece of the output, in the widest code the CPU runs.
+fn activate_piece(block: &mut [f32], act: Activation) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        return unsafe { activate_avx512(block, act) };
+    }
+    activate_block(block, act)
 }
 
 /// [`activate_block`] compiled for AVX-512, picked at run time (GELU was a tenth of a short
@@ -433,8 +452,9 @@ impl PackedEncoder {
             std::mem::swap(&mut x, &mut y);
 
             layer.ff_in.fill_bias(&mut f);
-            layer.ff_in.accumulate(&x, &mut f, total);
-            activate(&mut f, self.cfg.activation, inter);
+            layer
+                .ff_in
+                .accumulate_activated(&x, &mut f, total, self.cfg.activation);
             layer.ff_out.fill_bias_plus(&x, &mut y);
             layer.ff_out.accumulate(&f, &mut y, total);
             layer.ff_ln.apply(&mut y, h);
