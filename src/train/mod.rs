@@ -128,7 +128,8 @@ fn tokenize(tok: &TextTokenizer, pairs: &[Pair]) -> Result<Vec<Tokens>> {
     tok.encode_pairs(&owned)
 }
 
-fn loss_of(logits: &Tensor, target01: &Tensor, loss: Loss) -> Result<Tensor> {
+/// The training loss of a batch: `logits` against targets on the 0–1 scale (score / 5).
+pub fn loss_of(logits: &Tensor, target01: &Tensor, loss: Loss) -> Result<Tensor> {
     Ok(match loss {
         Loss::Mse => (logits - target01)?.sqr()?.mean_all()?,
         Loss::Bce => {
