@@ -174,7 +174,7 @@ fn single_query(
     }
     let (p50, p95) = median_ms(times[5..].to_vec());
     println!(
-        "single query ({} tokens), int8: p50 {p50:.1} ms, p95 {p95:.1} ms",
+        "single query ({} tokens), int8: p50 {p50:.2} ms, p95 {p95:.2} ms",
         q.ids.len()
     );
     Ok(())

@@ -471,6 +471,21 @@ fn tei_compatible_embed_and_similarity() {
     .json();
     assert_eq!(r["reranked"], true);
     assert_eq!(r["hits"][0]["score_kind"], "sts");
+    // Only the top rerank_depth hits are rescored; the rest keep their recall order and scores.
+    let r = post(
+        s.port,
+        "/collections/c/search",
+        r#"{"query":"학교","k":2,"rerank":true,"rerank_depth":1}"#,
+    )
+    .json();
+    let kinds: Vec<&str> = r["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["score_kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["sts", "fused"], "{r}");
+    assert!(r["hits"][1]["sts"].is_null());
 }
 
 #[test]

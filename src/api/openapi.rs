@@ -115,7 +115,7 @@ pub fn spec() -> Value {
                 "query": {"type": "string"}, "k": {"type": "integer", "default": 10, "minimum": 1, "maximum": 1000},
                 "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"},
                 "rerank": {"type": "boolean", "default": false, "description": "rerank the top rerank_depth candidates with the STS cross-encoder (opt-in: slower, and not better on paraKQC)"},
-                "rerank_depth": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200},
+                "rerank_depth": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200, "description": "how many of the top fused hits the cross-encoder rescores; with k above it, the hits past it follow in recall order with their own score_kind"},
                 "fusion": {"oneOf": [
                     {"type": "object", "properties": {"method": {"enum": ["rrf"]}, "k": {"type": "number"}}},
                     {"type": "object", "properties": {"method": {"enum": ["dbsf", "weighted", "z_score"]}, "dense_weight": {"type": "number"}}}],

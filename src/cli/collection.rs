@@ -99,6 +99,8 @@ pub struct SearchArgs {
     /// Rerank with the cross-encoder (default: off; see the README for its measured cost and effect).
     #[arg(long)]
     pub rerank: Option<bool>,
+    /// How many of the top fused hits the cross-encoder rescores (with -k above it, the rest
+    /// follow in recall order).
     #[arg(long, default_value_t = 20)]
     pub rerank_depth: usize,
     /// Use reciprocal rank fusion (k = 60) instead of the default score fusion (min-max weighted).

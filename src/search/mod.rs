@@ -354,18 +354,22 @@ fn run(
         .collect();
 
     if rerank && !hits.is_empty() {
-        let pairs = hits
+        // Only the top `rerank_depth` are rescored (the cost is the cross-encoder's, pair by
+        // pair); with k above the depth, the rest follow in recall order under their own scores.
+        let depth = req.rerank_depth.min(hits.len());
+        let head = &mut hits[..depth];
+        let pairs = head
             .iter()
             .map(|h| (req.query.clone(), h.text.clone()))
             .collect();
         let scores = queue.score(pairs)?;
-        for (h, s) in hits.iter_mut().zip(scores) {
+        for (h, s) in head.iter_mut().zip(scores) {
             h.sts = Some(s);
             h.score = s.value();
             h.score_kind = ScoreKind::Sts;
         }
         // Stable: ties keep the recall order.
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        head.sort_by(|a, b| b.score.total_cmp(&a.score));
     }
     hits.truncate(k);
     Ok(SearchResponse {
