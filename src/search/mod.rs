@@ -43,11 +43,13 @@ pub struct SearchRequest {
     pub k: usize,
     #[serde(default)]
     pub mode: Mode,
-    /// Rerank with the cross-encoder; default: off. On paraKQC the previous cross-encoder lowered
-    /// R-precision (0.8650 → 0.8444); rerank adds ~125 ms per query (20 pairs). Opt-in until a
-    /// held-out retrieval set shows it beating hybrid.
+    /// Rerank with the cross-encoder; default: off. On the held-out StyleKQC and KLUE NLI claim
+    /// queries a depth-20 rerank lowered P@1 / R@1 against hybrid (README), and it adds 80–100 ms
+    /// per query (20 pairs, int8). Opt-in until a held-out retrieval set shows it beating hybrid.
     #[serde(default)]
     pub rerank: Option<bool>,
+    /// How many of the top fused hits the cross-encoder rescores; with `k` above it, the hits past
+    /// it follow in recall order under their own scores.
     #[serde(default = "default_depth")]
     pub rerank_depth: usize,
     #[serde(default)]
