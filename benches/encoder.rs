@@ -18,13 +18,8 @@ use yusa::model::packed::Precision;
 use yusa::model::tokenize::Tokens;
 use yusa::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned())
-}
+mod common;
+use common::arg;
 
 fn median_ms(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));

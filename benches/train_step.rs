@@ -14,13 +14,8 @@ use yusa::model::ModelDir;
 use yusa::train::model::TrainableCrossEncoder;
 use yusa::train::{loss_of, Loss, Stepper};
 
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned())
-}
+mod common;
+use common::arg;
 
 struct Setup {
     label: &'static str,
