@@ -328,4 +328,19 @@ fn cosine_blend_applies_only_with_its_bi_encoder() {
             "{pair:?}: {alone} vs {t:?}"
         );
     }
+    // Cosines the caller already has are used as given (the others computed): with the true
+    // cosine the score is the same, with another one it moves by the blend's weight.
+    let known = [Some(yusa::score::Cosine(cos)), None];
+    let two = [pairs[0], ("배고파", "오늘 날씨가 좋다")];
+    let got = ce.score_blended_known(&two, &known, &own).unwrap();
+    let fresh = ce.score_blended(&two, &own).unwrap();
+    for (g, f) in got.iter().zip(&fresh) {
+        assert!((g.value() - f.value()).abs() < 1e-4, "{g:?} vs {f:?}");
+    }
+    let moved = ce
+        .score_blended_known(&pairs, &[Some(yusa::score::Cosine(cos - 0.1))], &own)
+        .unwrap()[0]
+        .value();
+    let want = (0.5 * plain + 0.4 * 5.0 * (cos - 0.1) + 0.25).clamp(0.0, 5.0);
+    assert!((moved - want).abs() < 1e-4, "{moved} vs {want}");
 }

@@ -240,8 +240,16 @@ pub fn judge_pairs(
         .flat_map(|(a, b)| [a.clone(), b.clone()])
         .collect();
     let v = queue.embed(flat, Role::Query)?;
+    let cosines: Vec<Cosine> = (0..pairs.len())
+        .map(|i| Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1])))
+        .collect();
     let sts: Vec<Option<StsScore>> = if queue.has_cross_encoder() {
-        queue.score(pairs.to_vec())?.into_iter().map(Some).collect()
+        // The blend reuses these query-role cosines instead of embedding the texts again.
+        queue
+            .score_with_cosines(pairs.to_vec(), cosines.iter().copied().map(Some).collect())?
+            .into_iter()
+            .map(Some)
+            .collect()
     } else {
         vec![None; pairs.len()]
     };
@@ -249,7 +257,7 @@ pub fn judge_pairs(
         .iter()
         .enumerate()
         .map(|(i, (a, b))| {
-            let cosine = Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1]));
+            let cosine = cosines[i];
             let exact = crate::text::exact_key(a) == crate::text::exact_key(b);
             let polarity = polarity_conflict(a, b);
             let (is_duplicate, reason) = decide_why(exact, sts[i], cosine, &polarity, th);
@@ -273,11 +281,15 @@ fn doc_role(c: &dyn CollectionStore) -> Role {
 }
 
 /// Builds the evidence for candidate pairs (a, b), scoring with the cross-encoder in one batch.
+/// `role`: how the pairs' texts were embedded for their cosines. Query-role cosines (a symmetric
+/// collection's) are what the cross-encoder's blend was fitted on, so they are handed to it instead
+/// of embedding every text again.
 fn verify(
     queue: &EncoderQueue,
     pairs: &[(String, String, Cosine)],
     th: &Thresholds,
     cross_encoder_from: Option<f32>,
+    role: Role,
 ) -> Result<Vec<(bool, Evidence)>> {
     let exact: Vec<bool> = pairs
         .iter()
@@ -299,10 +311,14 @@ fn verify(
     let to_score: Vec<usize> = (0..pairs.len()).filter(|&i| !settled(i)).collect();
     let mut sts: Vec<Option<StsScore>> = vec![None; pairs.len()];
     if queue.has_cross_encoder() && !to_score.is_empty() {
-        let scored = queue.score(
+        let scored = queue.score_with_cosines(
             to_score
                 .iter()
                 .map(|&i| (pairs[i].0.clone(), pairs[i].1.clone()))
+                .collect(),
+            to_score
+                .iter()
+                .map(|&i| (role == Role::Query).then_some(pairs[i].2))
                 .collect(),
         )?;
         for (&i, s) in to_score.iter().zip(scored) {
@@ -394,7 +410,7 @@ pub fn check_embedded(
             .iter()
             .map(|(d, c)| (text.clone(), d.text.clone(), *c))
             .collect();
-        let verdicts = verify(queue, &pairs, th, None)?;
+        let verdicts = verify(queue, &pairs, th, None, doc_role(coll))?;
         let duplicates = docs
             .into_iter()
             .zip(verdicts)
@@ -854,7 +870,13 @@ pub fn scan(
                 })
                 .collect();
             cancelled()?;
-            let results = verify(queue, &pairs, th, th.scan_cross_encoder_from)?;
+            let results = verify(
+                queue,
+                &pairs,
+                th,
+                th.scan_cross_encoder_from,
+                doc_role(coll),
+            )?;
             checked += pairs.len();
             Ok(batch
                 .iter()

@@ -8,7 +8,7 @@ use super::encoder::{Encoder, Linear, Weights};
 use super::packed::{PackedEncoder, Precision};
 use super::tokenize::{check_not_blank, TextTokenizer};
 use crate::error::{Error, Result};
-use crate::score::StsScore;
+use crate::score::{Cosine, StsScore};
 use candle_core::Tensor;
 
 /// The sequence-classification head over the first token, in either of HF's two layouts.
@@ -132,6 +132,18 @@ impl CrossEncoder {
         pairs: &[(S, S)],
         bi: &super::BiEncoder,
     ) -> Result<Vec<StsScore>> {
+        self.score_blended_known(pairs, &vec![None; pairs.len()], bi)
+    }
+
+    /// [`score_blended`](Self::score_blended) where `known[i]` is pair `i`'s cosine under `bi`
+    /// (query role) when the caller has it: only the other pairs' texts are embedded.
+    pub fn score_blended_known<S: AsRef<str>>(
+        &self,
+        pairs: &[(S, S)],
+        known: &[Option<Cosine>],
+        bi: &super::BiEncoder,
+    ) -> Result<Vec<StsScore>> {
+        assert_eq!(known.len(), pairs.len(), "one known cosine slot per pair");
         let scores = self.score(pairs)?;
         let Some(blend) = self.blend.as_ref().filter(|_| self.blends_with(bi)) else {
             return Ok(scores);
@@ -139,23 +151,34 @@ impl CrossEncoder {
         // Each distinct text once: a rerank pairs one query with many documents.
         let mut index: std::collections::HashMap<&str, usize> = Default::default();
         let mut texts: Vec<&str> = vec![];
-        let slots: Vec<[usize; 2]> = pairs
+        let slots: Vec<Option<[usize; 2]>> = pairs
             .iter()
-            .map(|(a, b)| {
-                [a.as_ref(), b.as_ref()].map(|t| {
-                    *index.entry(t).or_insert_with(|| {
-                        texts.push(t);
-                        texts.len() - 1
+            .zip(known)
+            .map(|((a, b), k)| {
+                k.is_none().then(|| {
+                    [a.as_ref(), b.as_ref()].map(|t| {
+                        *index.entry(t).or_insert_with(|| {
+                            texts.push(t);
+                            texts.len() - 1
+                        })
                     })
                 })
             })
             .collect();
-        let vecs = bi.embed(&texts, super::Role::Query)?;
+        let vecs = if texts.is_empty() {
+            vec![]
+        } else {
+            bi.embed(&texts, super::Role::Query)?
+        };
         Ok(scores
             .into_iter()
-            .zip(slots)
-            .map(|(s, [i, j])| {
-                let cos = vecs[i].embedding.cosine(&vecs[j].embedding).value();
+            .zip(slots.iter().zip(known))
+            .map(|(s, (slot, k))| {
+                let cos = match (slot, k) {
+                    (Some([i, j]), _) => vecs[*i].embedding.cosine(&vecs[*j].embedding).value(),
+                    (None, Some(c)) => c.value(),
+                    (None, None) => unreachable!("a slot for every pair without a known cosine"),
+                };
                 StsScore::new(blend.apply(s.value(), cos))
             })
             .collect())

@@ -364,7 +364,14 @@ fn run(
             .iter()
             .map(|h| (req.query.clone(), h.text.clone()))
             .collect();
-        let scores = queue.score(pairs)?;
+        // A symmetric collection's dense hits carry the query-role cosine the cross-encoder's blend
+        // needs: handed over, only the lexical-only hits' texts are embedded again.
+        let symmetric = coll.doc_role() == crate::index::DocRole::Symmetric;
+        let cosines = head
+            .iter()
+            .map(|h| h.cosine.filter(|_| symmetric))
+            .collect();
+        let scores = queue.score_with_cosines(pairs, cosines)?;
         for (h, s) in head.iter_mut().zip(scores) {
             h.sts = Some(s);
             h.score = s.value();
