@@ -186,6 +186,12 @@ fn tune_runs_baseline_trials_and_seed_grid() {
         assert_eq!(a.dev_pearson, b.dev_pearson, "runs repeat exactly");
     }
     assert_eq!(again_seeds.len(), 2);
+    let table = yusa::train::tune::markdown(&again, &again_seeds);
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("| ")).count(),
+        1 + 3 + 2
+    );
+    assert!(table.contains("defaults") && table.contains("seed grid") && table.contains(" ± "));
     // A log from a different search is refused, not silently mixed in.
     let other = TrainConfig {
         lr: 1e-3,

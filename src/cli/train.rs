@@ -445,11 +445,15 @@ pub fn run_tune(cli: &Cli, args: &TuneArgs) -> Result<()> {
         args.train.out.join("tune.json"),
         serde_json::to_string_pretty(&out)?,
     )?;
+    std::fs::write(
+        args.train.out.join("tune.md"),
+        crate::train::tune::markdown(&trials, &seeds),
+    )?;
     if cli.json {
         return print_json(&out);
     }
     println!(
-        "trial table written to {}",
+        "trial table written to {} (and as Markdown to tune.md there)",
         args.train.out.join("tune.json").display()
     );
     Ok(())

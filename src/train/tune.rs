@@ -237,3 +237,47 @@ pub fn tune(
     }
     Ok((out, seed_runs))
 }
+
+/// The search as a Markdown table (trials, then the seed grid and its mean ± sd), for a model card.
+pub fn markdown(trials: &[Trial], seeds: &[Trial]) -> String {
+    let mut out = String::from(
+        "| trial | lr | batch | weight decay | warm-up | schedule | seed | steps | tuning-split Pearson (best) | F1@3 | dev loss | seconds | |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for t in trials.iter().chain(seeds) {
+        let note = if t.pruned {
+            "pruned"
+        } else if t.trial == 0 {
+            "defaults"
+        } else if t.trial >= trials.len() {
+            "seed grid"
+        } else {
+            ""
+        };
+        out += &format!(
+            "| {} | {:.2e} | {} | {} | {:.3} | {:?} | {} | {} | {:.4} | {:.4} | {:.4} | {:.0} | {note} |\n",
+            t.trial,
+            t.lr,
+            t.batch_size,
+            t.weight_decay,
+            t.warmup_ratio,
+            t.schedule,
+            t.seed,
+            t.steps_run,
+            t.dev_pearson,
+            t.dev_f1_at_3,
+            t.dev_loss,
+            t.seconds
+        );
+    }
+    if !seeds.is_empty() {
+        let s = SeedSpread::of(seeds);
+        out += &format!(
+            "\nSeed grid ({} seeds): tuning-split Pearson {:.4} ± {:.4} (mean ± sd).\n",
+            seeds.len(),
+            s.mean,
+            s.sd
+        );
+    }
+    out
+}
