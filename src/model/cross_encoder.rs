@@ -143,7 +143,13 @@ impl CrossEncoder {
         known: &[Option<Cosine>],
         bi: &super::BiEncoder,
     ) -> Result<Vec<StsScore>> {
-        assert_eq!(known.len(), pairs.len(), "one known cosine slot per pair");
+        if known.len() != pairs.len() {
+            return Err(Error::Invalid(format!(
+                "{} known cosines for {} pairs",
+                known.len(),
+                pairs.len()
+            )));
+        }
         let scores = self.score(pairs)?;
         let Some(blend) = self.blend.as_ref().filter(|_| self.blends_with(bi)) else {
             return Ok(scores);
