@@ -173,10 +173,16 @@ fn tune_runs_baseline_trials_and_seed_grid() {
         .all(|t| t.dev_pearson.is_finite() && t.epochs_run >= 1));
     assert_eq!(seeds.iter().map(|t| t.seed).collect::<Vec<_>>(), vec![1, 2]);
 
-    // An interrupted search (two trials finished) resumes: the same configurations, only the rest run.
+    // An interrupted search (two trials finished) resumes from its log: the same configurations,
+    // only the rest run. The log is read back through JSON, as the CLI does (floats may come back a
+    // bit off).
+    let logged: Vec<yusa::train::tune::Trial> = seen[..2]
+        .iter()
+        .map(|t| serde_json::from_str(&serde_json::to_string(t).unwrap()).unwrap())
+        .collect();
     let mut rerun = vec![];
     let (again, again_seeds) =
-        yusa::train::tune::tune(&base, 3, &[1, 2], 9, &data, &data, &seen[..2], &mut |t| {
+        yusa::train::tune::tune(&base, 3, &[1, 2], 9, &data, &data, &logged, &mut |t| {
             rerun.push(t.trial)
         })
         .unwrap();

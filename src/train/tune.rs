@@ -103,10 +103,13 @@ fn run(
 impl Trial {
     /// Whether this finished trial ran `cfg` (a resumed search must be the same search).
     fn ran(&self, cfg: &TrainConfig) -> bool {
-        self.lr == cfg.lr
+        // Read back from JSON, a float may differ in its last bit (serde_json parses quickly, not
+        // always exactly): the same draw is the same to 12 digits.
+        let same = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
+        same(self.lr, cfg.lr)
             && self.batch_size == cfg.batch_size
-            && self.weight_decay == cfg.weight_decay
-            && self.warmup_ratio == cfg.warmup_ratio
+            && same(self.weight_decay, cfg.weight_decay)
+            && same(self.warmup_ratio, cfg.warmup_ratio)
             && self.schedule == cfg.schedule
             && self.seed == cfg.seed
     }
