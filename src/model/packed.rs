@@ -91,11 +91,11 @@ impl Dense {
     }
 
     /// [`accumulate`](Self::accumulate), then the activation over the result. The int8 product
-    /// applies it inside its tasks, to each piece as it is finished (both cores, still in cache);
-    /// the f32 GEMM cannot, so it gets its own pass.
+    /// takes it along (a short query's tasks apply it to their own pieces); the f32 GEMM cannot,
+    /// so it gets its own pass.
     fn accumulate_activated(&self, x: &[f32], dst: &mut [f32], rows: usize, act: Activation) {
         match &self.q {
-            Some(q) if rows > 0 && rows <= Int8Matrix::ONE_BLOCK => {
+            Some(q) if rows > 0 => {
                 q.accumulate_then(x, dst, rows, &|piece| activate_piece(piece, act))
             }
             _ => {

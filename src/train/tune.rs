@@ -175,6 +175,17 @@ pub fn tune(
             None => Ok(None),
         }
     };
+    // A finished trial is taken from `done`; otherwise it runs (pruned against `best_first`).
+    let mut resume_or_run = |cfg: TrainConfig, id: usize, best_first: &mut f64| -> Result<Trial> {
+        let cfg = same_pairs_between_evaluations(base, cfg);
+        if let Some(t) = resume(id, &cfg)? {
+            *best_first = best_first.max(t.first_pearson);
+            return Ok(t);
+        }
+        let t = run(&cfg, id, train_pairs, dev, best_first)?;
+        on_trial(&t);
+        Ok(t)
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(search_seed);
     let mut best_first = f64::MIN;
     let mut out = vec![];
@@ -195,19 +206,7 @@ pub fn tune(
                 ..base.clone()
             }
         };
-        let cfg = same_pairs_between_evaluations(base, cfg);
-        let t = match resume(id, &cfg)? {
-            Some(t) => {
-                best_first = best_first.max(t.first_pearson);
-                t
-            }
-            None => {
-                let t = run(&cfg, id, train_pairs, dev, &mut best_first)?;
-                on_trial(&t);
-                t
-            }
-        };
-        out.push(t);
+        out.push(resume_or_run(cfg, id, &mut best_first)?);
     }
     let best = out
         .iter()
@@ -226,17 +225,9 @@ pub fn tune(
             seed,
             ..base.clone()
         };
-        let cfg = same_pairs_between_evaluations(base, cfg);
-        let t = match resume(trials + i, &cfg)? {
-            Some(t) => t,
-            None => {
-                let mut never = f64::MIN;
-                let t = run(&cfg, trials + i, train_pairs, dev, &mut never)?;
-                on_trial(&t);
-                t
-            }
-        };
-        seed_runs.push(t);
+        // No pruning in the grid: every seed runs to its end.
+        let mut never = f64::MIN;
+        seed_runs.push(resume_or_run(cfg, trials + i, &mut never)?);
     }
     Ok((out, seed_runs))
 }
