@@ -244,3 +244,88 @@ fn evaluates_every_n_steps_and_keeps_the_best_evaluation() {
     );
     assert!(tmp.path().join("checkpoint/model.safetensors").exists());
 }
+
+/// A run stopped after an evaluation (as a killed session would be, at its last saved state) and
+/// started again resumes there, and ends exactly where an unbroken run ends (no dropout here: its
+/// masks are the one thing a resumed run does not replay). A different run refuses the state.
+#[test]
+fn an_interrupted_run_resumes_from_its_last_evaluation() {
+    let data = pairs();
+    let tmp = tempfile::tempdir().unwrap();
+    let c = TrainConfig {
+        epochs: 3,
+        eval_every: Some(1),
+        resume_dir: Some(tmp.path().join("resume")),
+        ..cfg()
+    };
+    let unbroken = train(
+        &TrainConfig {
+            resume_dir: None,
+            ..c.clone()
+        },
+        &data,
+        &data,
+        &mut |_, _, _| {},
+        &mut |_| {},
+        &mut |_| false,
+    )
+    .unwrap();
+    // "Killed" after the third evaluation (step 3 of 6: mid-way through the second epoch).
+    let mut evals = 0;
+    let first = train(
+        &c,
+        &data,
+        &data,
+        &mut |_, _, _| {},
+        &mut |_| {},
+        &mut |_| {
+            evals += 1;
+            evals == 3
+        },
+    )
+    .unwrap();
+    assert_eq!(first.log.len(), 3);
+    let mut steps = vec![];
+    let resumed = train(
+        &c,
+        &data,
+        &data,
+        &mut |s, _, _| steps.push(s),
+        &mut |_| {},
+        &mut |_| false,
+    )
+    .unwrap();
+    assert_eq!(steps.first(), Some(&4), "picks up after step 3: {steps:?}");
+    let pearsons =
+        |t: &yusa::train::Trained| -> Vec<f64> { t.log.iter().map(|l| l.dev.pearson).collect() };
+    assert_eq!(pearsons(&resumed), pearsons(&unbroken));
+    assert_eq!(resumed.best, unbroken.best);
+    for (k, v) in &unbroken.model.vars {
+        assert_eq!(
+            v.as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+            resumed.model.vars[k]
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+            "{k}"
+        );
+    }
+    let other = TrainConfig { lr: 1e-3, ..c };
+    let err = train(
+        &other,
+        &data,
+        &data,
+        &mut |_, _, _| {},
+        &mut |_| {},
+        &mut |_| false,
+    )
+    .err()
+    .expect("a different run must not resume this state");
+    assert!(err.to_string().contains("different run"), "{err}");
+}

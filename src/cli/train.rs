@@ -90,6 +90,7 @@ impl TrainArgs {
             max_train_pairs: self.max_train_pairs,
             eval_every: self.eval_every,
             checkpoint_dir: Some(self.out.join("checkpoint")),
+            resume_dir: Some(self.out.join("resume")),
         }
     }
 }
@@ -202,6 +203,10 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
             .join("; ")
     );
     train::save(&t, &cfg, &args.out, &data_note, &command)?;
+    // The model is saved: the state to resume from has done its job (and is four copies of it).
+    if let Some(dir) = cfg.resume_dir.as_ref().filter(|d| d.exists()) {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
     let best = t.best_line();
     let summary = serde_json::json!({"out": args.out, "best_epoch": best.epoch, "best_step": best.step, "evaluations": t.log, "eval": evals});
     std::fs::write(
@@ -335,7 +340,11 @@ pub struct TuneArgs {
 }
 
 pub fn run_tune(cli: &Cli, args: &TuneArgs) -> Result<()> {
-    let cfg = args.train.config(cli);
+    let cfg = TrainConfig {
+        // A search resumes trial by trial (its log); one trial's state would be another's mismatch.
+        resume_dir: None,
+        ..args.train.config(cli)
+    };
     let mut exclude = std::collections::HashSet::new();
     for p in &args.train.exclude {
         exclude.extend(crate::eval::sts::sentences_of(p)?);

@@ -244,7 +244,7 @@ fn read_question_pair(path: &Path, text: &str) -> Result<Vec<Pair>> {
 }
 
 /// STS figures of predicted scores against gold.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StsReport {
     pub pairs: usize,
     pub pearson: f64,

@@ -202,7 +202,7 @@ impl TrainableBiEncoder {
         Ok(pooled.broadcast_div(&norm)?)
     }
 
-    pub fn param_groups(&self) -> (Vec<Var>, Vec<Var>) {
+    pub fn param_groups(&self) -> (super::NamedVars, super::NamedVars) {
         super::param_groups(&self.vars)
     }
 

@@ -6,6 +6,8 @@
 
 pub mod bi_encoder;
 pub mod model;
+pub mod optim;
+mod resume;
 pub mod tune;
 
 use crate::error::{Error, Result};
@@ -15,7 +17,6 @@ use crate::model::import::StoreDType;
 use crate::model::tokenize::{TextTokenizer, Tokens};
 use crate::model::ModelDir;
 use candle_core::Tensor;
-use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use model::TrainableCrossEncoder;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -67,6 +68,11 @@ pub struct TrainConfig {
     /// long run stopped early (a killed session, a reboot) still leaves a usable model.
     #[serde(skip)]
     pub checkpoint_dir: Option<PathBuf>,
+    /// Keep a resumable state here after every evaluation (the weights, the optimiser's moments, the
+    /// position in the data, the evaluations so far); a run started again with the same settings and
+    /// data continues from it instead of from step 0. A 12-layer epoch is most of an hour here.
+    #[serde(skip)]
+    pub resume_dir: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -89,12 +95,13 @@ impl Default for TrainConfig {
             max_train_pairs: None,
             eval_every: None,
             checkpoint_dir: None,
+            resume_dir: None,
         }
     }
 }
 
 /// One dev evaluation: a line of the training table (at an epoch's end, or every `eval_every` steps).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EpochLog {
     pub epoch: usize,
     /// Optimiser steps done when this evaluation ran.
@@ -180,17 +187,20 @@ pub fn predict(
 /// Parameters that get weight decay (matrices) and those that do not (biases, LayerNorm), by HF name.
 pub fn param_groups(
     vars: &std::collections::BTreeMap<String, candle_core::Var>,
-) -> (Vec<candle_core::Var>, Vec<candle_core::Var>) {
+) -> (NamedVars, NamedVars) {
     let (mut decay, mut no_decay) = (vec![], vec![]);
     for (k, v) in vars {
         if k.ends_with(".bias") || k.contains("LayerNorm") {
-            no_decay.push(v.clone());
+            no_decay.push((k.clone(), v.clone()));
         } else {
-            decay.push(v.clone());
+            decay.push((k.clone(), v.clone()));
         }
     }
     (decay, no_decay)
 }
+
+/// Trainable variables with their HF names.
+pub type NamedVars = Vec<(String, candle_core::Var)>;
 
 /// The frozen tensors and the variables' current values as one set of weights, to build an encoder
 /// from (after every optimiser step: the fused QKV matrix is a copy, not a view of the variables).
@@ -232,32 +242,37 @@ pub fn restore(
 /// One optimiser step, shared by every trainer: backward, global gradient-norm clipping, AdamW with
 /// decoupled weight decay on matrices only (none on biases and LayerNorm, as BERT's recipe).
 pub struct Stepper {
-    decay: AdamW,
-    plain: AdamW,
+    adam: optim::AdamW,
     vars: Vec<candle_core::Var>,
     max_grad_norm: f64,
 }
 
 impl Stepper {
     pub fn new(
-        (decay, no_decay): (Vec<candle_core::Var>, Vec<candle_core::Var>),
+        (decay, no_decay): (NamedVars, NamedVars),
         weight_decay: f64,
         max_grad_norm: f64,
     ) -> Result<Self> {
-        let params = |wd: f64| ParamsAdamW {
-            lr: 0.0,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: wd,
-        };
-        let vars = decay.iter().chain(&no_decay).cloned().collect();
+        let vars = decay
+            .iter()
+            .chain(&no_decay)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let params = decay
+            .into_iter()
+            .map(|(k, v)| (k, v, weight_decay))
+            .chain(no_decay.into_iter().map(|(k, v)| (k, v, 0.0)))
+            .collect();
         Ok(Stepper {
-            decay: AdamW::new(decay, params(weight_decay))?,
-            plain: AdamW::new(no_decay, params(0.0))?,
+            adam: optim::AdamW::new(params)?,
             vars,
             max_grad_norm,
         })
+    }
+
+    /// The optimiser (its moments are part of a resumable checkpoint).
+    pub fn optimiser(&mut self) -> &mut optim::AdamW {
+        &mut self.adam
     }
 
     /// Back-propagates `loss` and updates every variable at learning rate `lr`.
@@ -278,11 +293,7 @@ impl Stepper {
                 }
             }
         }
-        self.decay.set_learning_rate(lr);
-        self.plain.set_learning_rate(lr);
-        self.decay.step(&grads)?;
-        self.plain.step(&grads)?;
-        Ok(())
+        self.adam.step(&grads, lr)
     }
 }
 
@@ -343,6 +354,23 @@ impl<S> BestSoFar<S> {
             since: 0,
             patience,
         }
+    }
+
+    /// Where a saved run left it: the best (score, tag, weights) and the evaluations since.
+    pub(crate) fn resumed(patience: usize, best: Option<(f64, usize, S)>, since: usize) -> Self {
+        BestSoFar {
+            best,
+            since,
+            patience,
+        }
+    }
+
+    /// The best so far (score, tag, weights) and the evaluations since it, for a saved state.
+    pub(crate) fn state(&self) -> (Option<(f64, usize, &S)>, usize) {
+        (
+            self.best.as_ref().map(|(score, tag, s)| (*score, *tag, s)),
+            self.since,
+        )
     }
 
     /// Records an evaluation's score under `tag` (a step, or an index into the log); `weights` is
@@ -409,13 +437,38 @@ pub fn train(
     // Tagged by index into `log`.
     let mut best = BestSoFar::new(cfg.patience);
     let mut step = 0;
+    let fingerprint = resume::fingerprint(cfg, &train_pairs, dev_pairs)?;
+    let mut from = resume::Position::default();
+    if let Some(dir) = &cfg.resume_dir {
+        if let Some(state) = resume::load(dir, &fingerprint)? {
+            restore(&m.vars, &state.weights)?;
+            m.refresh()?;
+            stepper
+                .optimiser()
+                .restore(state.position.step, &state.moments)?;
+            best = BestSoFar::resumed(cfg.patience, state.best, state.since);
+            (log, step, from) = (state.log, state.position.step, state.position);
+            // Dropout masks are not replayed: a resumed run differs from an unbroken one there.
+            dropout = Dropout::new(cfg.dropout, cfg.seed ^ 0x5eed ^ step as u64);
+            tracing::info!(
+                "resuming at epoch {}, step {step} from {}",
+                from.epoch,
+                dir.display()
+            );
+        }
+    }
     'epochs: for epoch in 1..=cfg.epochs {
         let mut t0 = std::time::Instant::now();
         let mut loss_sum = 0.0;
         let mut n = 0usize;
+        // Drawn for every epoch, also the ones a resumed run skips, so the seeded order replays.
         let batches = epoch_batches(&lengths, cfg.batch_size, &mut rng);
+        if epoch < from.epoch {
+            continue;
+        }
+        let skip = if epoch == from.epoch { from.batch } else { 0 };
         let last = batches.len();
-        for (b, batch) in batches.into_iter().enumerate() {
+        for (b, batch) in batches.into_iter().enumerate().skip(skip) {
             let seqs: Vec<(&[u32], &[u32])> = batch
                 .iter()
                 .map(|&i| {
@@ -477,6 +530,22 @@ pub fn train(
                 // Early stopping: `patience` evaluations without a better one.
                 Offer::Worse { stop: true } => break 'epochs,
                 Offer::Worse { stop: false } => {}
+            }
+            if let Some(dir) = &cfg.resume_dir {
+                let position = resume::Position {
+                    epoch,
+                    batch: b + 1,
+                    step,
+                };
+                resume::save(
+                    dir,
+                    &fingerprint,
+                    position,
+                    &m.vars,
+                    stepper.optimiser(),
+                    &log,
+                    &best,
+                )?;
             }
             if prune(&line) {
                 break 'epochs;

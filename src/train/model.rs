@@ -138,7 +138,7 @@ impl TrainableCrossEncoder {
     }
 
     /// Parameters that get weight decay (matrices) and those that do not (biases, LayerNorm).
-    pub fn param_groups(&self) -> (Vec<Var>, Vec<Var>) {
+    pub fn param_groups(&self) -> (super::NamedVars, super::NamedVars) {
         super::param_groups(&self.vars)
     }
 
