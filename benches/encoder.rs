@@ -230,12 +230,16 @@ fn cross_latency(cross_dir: &str, klue: &str) -> anyhow::Result<serde_json::Valu
         let full = cdir.config()?.num_hidden_layers;
         let mut rows = vec![];
         // int8 is the serving default; the shallower depths say what a smaller cross-encoder would cost.
-        for (layers, precision) in [
-            (full, Precision::F32),
-            (3, Precision::Int8),
-            (6, Precision::Int8),
-            (full, Precision::Int8),
-        ] {
+        // The shallower depths only where the model is deeper than that.
+        let mut runs = vec![(full, Precision::F32)];
+        runs.extend(
+            [3, 6]
+                .into_iter()
+                .filter(|&d| d < full)
+                .map(|d| (d, Precision::Int8)),
+        );
+        runs.push((full, Precision::Int8));
+        for (layers, precision) in runs {
             let model = CrossEncoder::load_layers(&cdir, Some(layers), precision)?;
             model.score(&pairs)?;
             let mut times = vec![];

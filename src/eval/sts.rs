@@ -53,7 +53,12 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
             s.trim().parse::<f32>().ok().map(|l| l * 5.0)
         });
     }
-    if name.starts_with("train") || name.starts_with("validation") || first.contains("is_duplicate")
+    // question_pair's files are `train.txt` / `validation.txt`; a JSONL file of any name is JSONL.
+    let jsonl = first.trim_start().starts_with('{');
+    if !jsonl
+        && (name.starts_with("train")
+            || name.starts_with("validation")
+            || first.contains("is_duplicate"))
     {
         return read_question_pair(path, &text);
     }
@@ -420,6 +425,13 @@ mod tests {
         );
         let q = read_pairs(&qp).unwrap();
         assert_eq!((q[0].score, q[1].score), (5.0, 0.0));
+        // A JSONL file named like question_pair's is still JSONL.
+        let jl = write(
+            d.path(),
+            "train.jsonl",
+            "{\"sentence1\": \"가\", \"sentence2\": \"나\", \"score\": 2.5}\n",
+        );
+        assert_eq!(read_pairs(&jl).unwrap()[0].score, 2.5);
         // PAWS-X: NS and empty rows dropped.
         let paws = write(
             d.path(),
