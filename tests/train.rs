@@ -75,6 +75,14 @@ fn gradients_reach_the_first_layer_and_embeddings() {
     );
 }
 
+/// A run with no callbacks to speak of: every evaluation, no pruning.
+fn train_quietly(c: &TrainConfig, data: &[Pair]) -> yusa::train::Trained {
+    train(c, data, data, &mut |_, _, _| {}, &mut |_| {}, &mut |_| {
+        false
+    })
+    .unwrap()
+}
+
 fn cfg() -> TrainConfig {
     TrainConfig {
         base: fixture("tiny-bert"),
@@ -93,12 +101,7 @@ fn cfg() -> TrainConfig {
 #[test]
 fn same_seed_same_run_and_loss_falls() {
     let data = pairs();
-    let run = |c: &TrainConfig| {
-        train(c, &data, &data, &mut |_, _, _| {}, &mut |_| {}, &mut |_| {
-            false
-        })
-        .unwrap()
-    };
+    let run = |c: &TrainConfig| train_quietly(c, &data);
     let a = run(&cfg());
     let b = run(&cfg());
     let la: Vec<f64> = a.log.iter().map(|l| l.train_loss).collect();
@@ -124,15 +127,7 @@ fn same_seed_same_run_and_loss_falls() {
 fn saved_model_loads_as_a_cross_encoder() {
     let data = pairs();
     let c = TrainConfig { epochs: 1, ..cfg() };
-    let t = train(
-        &c,
-        &data,
-        &data,
-        &mut |_, _, _| {},
-        &mut |_| {},
-        &mut |_| false,
-    )
-    .unwrap();
+    let t = train_quietly(&c, &data);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ce");
     yusa::train::save(&t, &c, &out, "test data", "cargo test").unwrap();
@@ -258,18 +253,13 @@ fn an_interrupted_run_resumes_from_its_last_evaluation() {
         resume_dir: Some(tmp.path().join("resume")),
         ..cfg()
     };
-    let unbroken = train(
+    let unbroken = train_quietly(
         &TrainConfig {
             resume_dir: None,
             ..c.clone()
         },
         &data,
-        &data,
-        &mut |_, _, _| {},
-        &mut |_| {},
-        &mut |_| false,
-    )
-    .unwrap();
+    );
     // "Killed" after the third evaluation (step 3 of 6: mid-way through the second epoch).
     let mut evals = 0;
     let first = train(
