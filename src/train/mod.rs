@@ -2,7 +2,8 @@
 //! bucketed, seeded shuffle) → forward with dropout → BCE or MSE on score/5 → backward → gradient
 //! clipping → AdamW (decoupled decay, none on biases/LayerNorm) under a warm-up + linear or constant
 //! schedule → dev evaluation every N steps and at each epoch's end, early stopping on dev Pearson, the
-//! best evaluation's weights kept (and checkpointed as they come).
+//! best evaluation's weights kept (and checkpointed as they come), and the whole run resumable from its
+//! last evaluation (`resume`).
 
 pub mod bi_encoder;
 pub mod model;
