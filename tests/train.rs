@@ -306,6 +306,19 @@ fn an_interrupted_run_resumes_from_its_last_evaluation() {
             "{k}"
         );
     }
+    let mut changed = data.clone();
+    changed[0].score += 0.1;
+    let err = train(
+        &c,
+        &changed,
+        &changed,
+        &mut |_, _, _| {},
+        &mut |_| {},
+        &mut |_| false,
+    )
+    .err()
+    .expect("other data must not resume this state");
+    assert!(err.to_string().contains("different run"), "{err}");
     let other = TrainConfig { lr: 1e-3, ..c };
     let err = train(
         &other,

@@ -14,7 +14,6 @@ use crate::model::import::write_dir_atomically;
 use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 /// Where the run stands: the next batch to train is `batch` of epoch `epoch`, after `step` steps.
@@ -49,16 +48,22 @@ pub struct State {
 /// What must not change between a run and its resumption: every setting, and the data (their count
 /// and a hash of their texts and scores).
 pub fn fingerprint(cfg: &TrainConfig, train: &[Pair], dev: &[Pair]) -> Result<String> {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    use sha2::Digest;
+    // SHA-256, not std's hasher, whose output may change between Rust releases.
+    let mut h = sha2::Sha256::new();
     for p in train.iter().chain(dev) {
-        (&p.sentence1, &p.sentence2, p.score.to_bits()).hash(&mut h);
+        h.update(p.sentence1.as_bytes());
+        h.update([0x1f]);
+        h.update(p.sentence2.as_bytes());
+        h.update([0x1f]);
+        h.update(p.score.to_le_bytes());
     }
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!(
-        "{} train {} dev {} data {:016x}",
+        "{} train {} dev {} data {digest}",
         serde_json::to_string(cfg).map_err(|e| Error::Invalid(e.to_string()))?,
         train.len(),
         dev.len(),
-        h.finish()
     ))
 }
 
