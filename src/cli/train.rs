@@ -154,6 +154,16 @@ pub fn run_train(cli: &Cli, args: &TrainArgs) -> Result<()> {
         dev.len(),
         args.layers
     );
+    if let Some(dir) = cfg
+        .resume_dir
+        .as_ref()
+        .filter(|d| d.join("state.json").exists())
+    {
+        eprintln!(
+            "resuming the run saved in {} (delete that folder to start over)",
+            dir.display()
+        );
+    }
     let pb = super::progress_bar(0, "training");
     let t0 = std::time::Instant::now();
     let t = train::train(
