@@ -14,15 +14,17 @@ OUT=${OUT:-.cache/ce${LAYERS}-distilled}
 D=../shared/data
 B=${BIN:-target/release/yusa}
 # $BIN: the yusa binary (default target/release/yusa).
-mkdir -p .cache/distill
-python3 scripts/distill_pairs.py pairs $D/klue_nli/klue-nli-v1.1.tar.gz .cache/stylekqc_train.jsonl 14000 .cache/distill/extra.jsonl
+# The teacher's scores are kept per teacher (a rerun skips the scoring; another teacher scores anew).
+W=.cache/distill/$(basename "$TEACHER")
+mkdir -p $W
+python3 scripts/distill_pairs.py pairs $D/klue_nli/klue-nli-v1.1.tar.gz .cache/stylekqc_train.jsonl 14000 $W/extra.jsonl
 i=0
-for f in .cache/klue_sts_tune_train.jsonl $D/korsts/sts-train.tsv .cache/hard_negatives.jsonl .cache/distill/extra.jsonl; do
+for f in .cache/klue_sts_tune_train.jsonl $D/korsts/sts-train.tsv .cache/hard_negatives.jsonl $W/extra.jsonl; do
   i=$((i+1))
-  [ -s .cache/distill/pred$i.jsonl ] || nice -n 19 $B --precision int8 eval sts --model $TEACHER --data $f --no-blend --predictions .cache/distill/pred$i.jsonl
+  [ -s $W/pred$i.jsonl ] || nice -n 19 $B --precision int8 eval sts --model $TEACHER --data $f --no-blend --predictions $W/pred$i.jsonl
 done
-python3 scripts/distill_pairs.py relabel .cache/distill/teacher_scored.jsonl .cache/distill/pred{1,2,3,4}.jsonl
-nice -n 19 $B train cross-encoder --base $TEACHER --layers $LAYERS --train .cache/distill/teacher_scored.jsonl \
+python3 scripts/distill_pairs.py relabel $W/teacher_scored.jsonl $W/pred{1,2,3,4}.jsonl
+nice -n 19 $B train cross-encoder --base $TEACHER --layers $LAYERS --train $W/teacher_scored.jsonl \
   --dev .cache/klue_sts_tune_dev.jsonl --eval $D/klue_sts/klue-sts-v1.1_dev.json --eval $D/korsts/sts-dev.tsv \
   --exclude $D/klue_sts/klue-sts-v1.1_dev.json --seed 42 --epochs 1 --eval-every 200 --lr 1e-4 --batch-size 32 \
   --weight-decay 0.01 --warmup-ratio 0.1 --schedule linear --patience 3 --out $OUT
