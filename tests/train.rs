@@ -306,29 +306,17 @@ fn an_interrupted_run_resumes_from_its_last_evaluation() {
             "{k}"
         );
     }
+    // Other data, or other settings, must not resume this state.
+    let refused = |c: &TrainConfig, data: &[Pair]| {
+        let err = train(c, data, data, &mut |_, _, _| {}, &mut |_| {}, &mut |_| {
+            false
+        })
+        .err()
+        .expect("a different run must not resume this state");
+        assert!(err.to_string().contains("different run"), "{err}");
+    };
     let mut changed = data.clone();
     changed[0].score += 0.1;
-    let err = train(
-        &c,
-        &changed,
-        &changed,
-        &mut |_, _, _| {},
-        &mut |_| {},
-        &mut |_| false,
-    )
-    .err()
-    .expect("other data must not resume this state");
-    assert!(err.to_string().contains("different run"), "{err}");
-    let other = TrainConfig { lr: 1e-3, ..c };
-    let err = train(
-        &other,
-        &data,
-        &data,
-        &mut |_, _, _| {},
-        &mut |_| {},
-        &mut |_| false,
-    )
-    .err()
-    .expect("a different run must not resume this state");
-    assert!(err.to_string().contains("different run"), "{err}");
+    refused(&c, &changed);
+    refused(&TrainConfig { lr: 1e-3, ..c }, &data);
 }

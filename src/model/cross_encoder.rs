@@ -143,13 +143,7 @@ impl CrossEncoder {
         known: &[Option<Cosine>],
         bi: &super::BiEncoder,
     ) -> Result<Vec<StsScore>> {
-        if known.len() != pairs.len() {
-            return Err(Error::Invalid(format!(
-                "{} known cosines for {} pairs",
-                known.len(),
-                pairs.len()
-            )));
-        }
+        check_one_cosine_each(known.len(), pairs.len())?;
         let scores = self.score(pairs)?;
         let Some(blend) = self.blend.as_ref().filter(|_| self.blends_with(bi)) else {
             return Ok(scores);
@@ -222,4 +216,15 @@ impl CrossEncoder {
         }
         Ok(out)
     }
+}
+
+/// Known cosines come one per pair (`None` where unknown): the check every caller of
+/// [`CrossEncoder::score_blended_known`] and the queue in front of it makes.
+pub fn check_one_cosine_each(cosines: usize, pairs: usize) -> Result<()> {
+    if cosines != pairs {
+        return Err(Error::Invalid(format!(
+            "{cosines} known cosines for {pairs} pairs"
+        )));
+    }
+    Ok(())
 }

@@ -237,13 +237,7 @@ impl EncoderQueue {
         pairs: Vec<(String, String)>,
         cosines: Vec<Option<Cosine>>,
     ) -> Result<Vec<StsScore>> {
-        if cosines.len() != pairs.len() {
-            return Err(Error::Invalid(format!(
-                "{} cosines for {} pairs",
-                cosines.len(),
-                pairs.len()
-            )));
-        }
+        crate::model::cross_encoder::check_one_cosine_each(cosines.len(), pairs.len())?;
         if !self.has_cross_encoder() {
             return Err(Error::NoCrossEncoder);
         }

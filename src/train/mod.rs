@@ -438,10 +438,14 @@ pub fn train(
     // Tagged by index into `log`.
     let mut best = BestSoFar::new(cfg.patience);
     let mut step = 0;
-    let fingerprint = resume::fingerprint(cfg, &train_pairs, dev_pairs)?;
+    // Only a resumable run needs the fingerprint (a hash over every pair).
+    let resumable = match &cfg.resume_dir {
+        Some(dir) => Some((dir, resume::fingerprint(cfg, &train_pairs, dev_pairs)?)),
+        None => None,
+    };
     let mut from = resume::Position::default();
-    if let Some(dir) = &cfg.resume_dir {
-        if let Some(state) = resume::load(dir, &fingerprint)? {
+    if let Some((dir, fingerprint)) = &resumable {
+        if let Some(state) = resume::load(dir, fingerprint)? {
             restore(&m.vars, &state.weights)?;
             m.refresh()?;
             stepper
@@ -532,7 +536,7 @@ pub fn train(
                 Offer::Worse { stop: true } => break 'epochs,
                 Offer::Worse { stop: false } => {}
             }
-            if let Some(dir) = &cfg.resume_dir {
+            if let Some((dir, fingerprint)) = &resumable {
                 let position = resume::Position {
                     epoch,
                     batch: b + 1,
@@ -540,7 +544,7 @@ pub fn train(
                 };
                 resume::save(
                     dir,
-                    &fingerprint,
+                    fingerprint,
                     position,
                     &m.vars,
                     stepper.optimiser(),
