@@ -2,6 +2,7 @@
 //! built on it, and the importer that makes the default model out of registry packages.
 //! Knows nothing of indexes or HTTP.
 
+mod arena;
 pub mod batch;
 pub mod bi_encoder;
 pub mod config;

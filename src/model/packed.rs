@@ -384,7 +384,7 @@ impl PackedEncoder {
     pub fn with_precision(encoder: &Encoder, precision: Precision) -> Result<Self> {
         let p = precision;
         let parts = encoder.parts();
-        let layers = parts
+        let mut layers = parts
             .layers
             .iter()
             .map(|l| {
@@ -397,7 +397,16 @@ impl PackedEncoder {
                     ff_ln: Norm::from(&l.ff_ln)?,
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<PackedLayer>>>()?;
+        // Every int8 matrix in one huge-page block, in the order a forward pass reads them.
+        let mut int8: Vec<_> = layers
+            .iter_mut()
+            .flat_map(|l| [&mut l.qkv, &mut l.attn_out, &mut l.ff_in, &mut l.ff_out])
+            .filter_map(|d| d.q.as_mut().map(Int8Matrix::packed_mut))
+            .collect();
+        if !int8.is_empty() {
+            super::arena::gather(&mut int8);
+        }
         let word = parts.word.contiguous()?;
         Ok(PackedEncoder {
             cfg: encoder.config().clone(),
