@@ -4,8 +4,8 @@
 //! per call. In separate heap buffers on 4 KB pages that is ~5,000 pages, each a TLB miss and a stop
 //! for the hardware prefetcher, which does not cross a page. Gathered into one 2 MiB-aligned block
 //! with `MADV_HUGEPAGE` (the kernel's default policy is often `madvise`) the same bytes sit on ~11
-//! pages. A/B on the encoder bench, nothing else running, 6 alternating rounds of 2,000 queries:
-//! single 15-token int8 query p50 2.25 → 2.12 ms (medians of the rounds).
+//! pages. A/B of two builds on the encoder bench, 6 alternating rounds of 2,000 queries: single
+//! 15-token int8 query p50 2.39 → 2.24 ms (medians of the rounds).
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::ops::{Deref, Range};
