@@ -10,7 +10,7 @@
 //! `vpmaddubsw` + `vpmaddwd` on plain AVX2). The unsigned × signed instructions get |x| and
 //! sign(x)·w, so no correction term and no saturation (127·127·2 < 2¹⁵).
 
-use super::arena::Bytes;
+use super::arena::Packed;
 use rayon::prelude::*;
 
 /// Output columns per packed group (one 256-bit register of int32 sums).
@@ -26,7 +26,7 @@ pub struct Int8Matrix {
     out: usize,
     inp: usize,
     /// `[out/8][in/4][8][4]` bytes (out padded up to a multiple of 8, in to a multiple of 4).
-    packed: Bytes,
+    packed: Packed<i8>,
     /// Per output row: max |w| / 127.
     scales: Vec<f32>,
     /// Per output row: Σ_k q[k], which carries the VNNI rows' offset `lo` back out.
@@ -63,14 +63,14 @@ impl Int8Matrix {
         Int8Matrix {
             out,
             inp,
-            packed: Bytes::Own(packed),
+            packed: Packed::Own(packed),
             scales,
             col_sums,
         }
     }
 
     /// The packed weights, for [`super::arena::gather`] to move next to the model's others.
-    pub(crate) fn packed_mut(&mut self) -> &mut Bytes {
+    pub(crate) fn packed_mut(&mut self) -> &mut Packed<i8> {
         &mut self.packed
     }
 

@@ -9,6 +9,7 @@
 //! own tokens, so nothing is masked. The candle path stays for training (it has backward passes) and
 //! as the reference this one is tested against.
 
+use super::arena::{self, Packed};
 use super::config::{Activation, EncoderConfig};
 use super::encoder::{check_sequence, position_ids, Encoder, LayerNorm, Linear};
 use super::int8::Int8Matrix;
@@ -22,7 +23,7 @@ const ROWS_PER_TASK: usize = 16;
 
 /// A linear layer as `[out, in]` row-major weights (PyTorch's layout), read transposed by the GEMM.
 struct Dense {
-    w: Vec<f32>,
+    w: Packed<f32>,
     b: Vec<f32>,
     out: usize,
     inp: usize,
@@ -35,8 +36,11 @@ impl Dense {
         let (out, inp) = l.weight.dims2()?;
         let w: Vec<f32> = l.weight.flatten_all()?.to_vec1()?;
         let (w, q) = match precision {
-            Precision::F32 => (w, None),
-            Precision::Int8 => (vec![], Some(Int8Matrix::quantize(&w, out, inp))),
+            Precision::F32 => (Packed::Own(w), None),
+            Precision::Int8 => (
+                Packed::Own(vec![]),
+                Some(Int8Matrix::quantize(&w, out, inp)),
+            ),
         };
         Ok(Dense {
             w,
@@ -398,14 +402,24 @@ impl PackedEncoder {
                 })
             })
             .collect::<Result<Vec<PackedLayer>>>()?;
-        // Every int8 matrix in one huge-page block, in the order a forward pass reads them.
-        let mut int8: Vec<_> = layers
-            .iter_mut()
-            .flat_map(|l| [&mut l.qkv, &mut l.attn_out, &mut l.ff_in, &mut l.ff_out])
-            .filter_map(|d| d.q.as_mut().map(Int8Matrix::packed_mut))
-            .collect();
-        if !int8.is_empty() {
-            super::arena::gather(&mut int8);
+        // Every weight matrix in one huge-page block, in the order a forward pass reads them.
+        match precision {
+            Precision::Int8 => {
+                let mut int8: Vec<&mut Packed<i8>> = layers
+                    .iter_mut()
+                    .flat_map(|l| [&mut l.qkv, &mut l.attn_out, &mut l.ff_in, &mut l.ff_out])
+                    .filter_map(|d| d.q.as_mut().map(Int8Matrix::packed_mut))
+                    .collect();
+                arena::gather(&mut int8);
+            }
+            Precision::F32 => {
+                let mut f32s: Vec<&mut Packed<f32>> = layers
+                    .iter_mut()
+                    .flat_map(|l| [&mut l.qkv, &mut l.attn_out, &mut l.ff_in, &mut l.ff_out])
+                    .map(|d| &mut d.w)
+                    .collect();
+                arena::gather(&mut f32s);
+            }
         }
         let word = parts.word.contiguous()?;
         Ok(PackedEncoder {
