@@ -49,8 +49,8 @@ impl Block {
     fn slice<T: Plain>(&self, range: Range<usize>) -> &[T] {
         let bytes = range.end * size_of::<T>();
         assert!(range.start <= range.end && bytes <= self.layout.size());
-        // SAFETY: in bounds (checked above); the block is 2 MiB-aligned and slices start at
-        // multiples of 64 bytes, so `T` (align ≤ 64) is aligned; shared reads only.
+        // SAFETY: in bounds (checked above); the block starts 2 MiB-aligned, so every element
+        // index is aligned for `T`; `T: Plain` makes any bytes a value; shared reads only.
         unsafe {
             std::slice::from_raw_parts(
                 (self.ptr.as_ptr() as *const T).add(range.start),
@@ -80,9 +80,13 @@ impl Drop for Block {
 }
 
 /// Element types whose every bit pattern is a value (no padding, no invalid states).
-pub(crate) trait Plain: Copy + 'static {}
-impl Plain for i8 {}
-impl Plain for f32 {}
+///
+/// # Safety
+/// Implement only for such types: [`Block`] hands out its raw bytes as `&[T]`.
+pub(crate) unsafe trait Plain: Copy + 'static {}
+// SAFETY: every byte is an i8, every 32-bit pattern an f32 (NaNs included).
+unsafe impl Plain for i8 {}
+unsafe impl Plain for f32 {}
 
 /// Packed weights: a buffer of their own, or a slice (in elements) of a block shared with the rest
 /// of the model. Reads the same either way.
