@@ -402,7 +402,8 @@ impl PackedEncoder {
                 })
             })
             .collect::<Result<Vec<PackedLayer>>>()?;
-        // Every weight matrix in one huge-page block, in the order a forward pass reads them.
+        // The weight matrices (the bulk of a pass's reads) in one huge-page block, in the order a
+        // forward pass reads them; embeddings, biases, LayerNorms and int8 scales stay apart.
         match precision {
             Precision::Int8 => {
                 let mut int8: Vec<&mut Packed<i8>> = layers
