@@ -129,7 +129,7 @@ impl<T: Plain> Packed<T> {
 /// after a change). Nothing to copy, nothing allocated.
 pub(crate) fn gather<T: Plain>(buffers: &mut [&mut Packed<T>]) {
     // Element ranges, each starting on a 64-byte boundary.
-    const { assert!(size_of::<T>() > 0 && SLICE_ALIGN % size_of::<T>() == 0) };
+    const { assert!(size_of::<T>() > 0 && SLICE_ALIGN.is_multiple_of(size_of::<T>())) };
     let per_line = SLICE_ALIGN / size_of::<T>();
     let mut ranges = Vec::with_capacity(buffers.len());
     let mut end = 0usize;
