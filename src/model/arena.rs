@@ -49,14 +49,19 @@ impl Block {
         Block { ptr, layout }
     }
 
-    /// Elements `range` of the block read as `T`. `Plain` types only: any bit pattern (zero
-    /// included) is a valid value, so the zeroed or copied bytes are always a valid `T`.
-    fn slice<T: Plain>(&self, range: Range<usize>) -> &[T] {
+    /// Panics unless elements `range` of `T` lie inside the block (no overflow either).
+    fn check<T: Plain>(&self, range: &Range<usize>) {
         let fits = range
             .end
             .checked_mul(size_of::<T>())
             .is_some_and(|bytes| bytes <= self.layout.size());
         assert!(range.start <= range.end && fits);
+    }
+
+    /// Elements `range` of the block read as `T`. `Plain` types only: any bit pattern (zero
+    /// included) is a valid value, so the zeroed or copied bytes are always a valid `T`.
+    fn slice<T: Plain>(&self, range: Range<usize>) -> &[T] {
+        self.check::<T>(&range);
         // SAFETY: in bounds (checked above); the block starts 2 MiB-aligned, so every element
         // index is aligned for `T`; `T: Plain` makes any bytes a value; shared reads only.
         unsafe {
@@ -68,11 +73,7 @@ impl Block {
     }
 
     fn slice_mut<T: Plain>(&mut self, range: Range<usize>) -> &mut [T] {
-        let fits = range
-            .end
-            .checked_mul(size_of::<T>())
-            .is_some_and(|bytes| bytes <= self.layout.size());
-        assert!(range.start <= range.end && fits);
+        self.check::<T>(&range);
         // SAFETY: as in `slice`, and `&mut self` is the only way in while the block is filled.
         unsafe {
             std::slice::from_raw_parts_mut(
