@@ -328,6 +328,18 @@ struct PackedLayer {
     ff_ln: Norm,
 }
 
+impl PackedLayer {
+    /// The layer's four linear layers, in the order a forward pass runs them.
+    fn dense_mut(&mut self) -> [&mut Dense; 4] {
+        [
+            &mut self.qkv,
+            &mut self.attn_out,
+            &mut self.ff_in,
+            &mut self.ff_out,
+        ]
+    }
+}
+
 /// The encoder's weights laid out for packed inference. Built once at load time from an
 /// [`Encoder`]; the word-embedding table (the one big tensor) is shared with it, not copied.
 pub struct PackedEncoder {
@@ -408,7 +420,7 @@ impl PackedEncoder {
             Precision::Int8 => {
                 let mut int8: Vec<&mut Packed<i8>> = layers
                     .iter_mut()
-                    .flat_map(|l| [&mut l.qkv, &mut l.attn_out, &mut l.ff_in, &mut l.ff_out])
+                    .flat_map(PackedLayer::dense_mut)
                     .filter_map(|d| d.q.as_mut().map(Int8Matrix::packed_mut))
                     .collect();
                 arena::gather(&mut int8);
@@ -416,7 +428,7 @@ impl PackedEncoder {
             Precision::F32 => {
                 let mut f32s: Vec<&mut Packed<f32>> = layers
                     .iter_mut()
-                    .flat_map(|l| [&mut l.qkv, &mut l.attn_out, &mut l.ff_in, &mut l.ff_out])
+                    .flat_map(PackedLayer::dense_mut)
                     .map(|d| &mut d.w)
                     .collect();
                 arena::gather(&mut f32s);
