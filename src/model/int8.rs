@@ -559,10 +559,11 @@ impl Kernel {
     /// Two adjacent column groups at once (VNNI kernels only), for one whole tile of `ROWS` rows
     /// (the activations are padded to whole tiles).
     ///
-    /// The kernels also fetch the next pair's weights into L1 as they go: a short query runs only
-    /// a few tiles per pair, and without it each pair's first tile waited on L3 or memory (single
-    /// 15-token query p50 about 2.1 → 1.6 ms in alternating runs; int8 batches unchanged within
-    /// noise; fetching in the first tile only read 1.7 ms).
+    /// The kernels also fetch the next pair's weights into L2 as they go: a short query runs only
+    /// a few tiles per pair, and without it each pair's first tile waited on L3 or memory. In
+    /// alternating runs: single 15-token query p50 about 2.05 → 1.5 ms; int8 batches and the
+    /// 20-pair rerank unchanged within noise. Fetching into L1 instead read 1.6 ms and batches 4%
+    /// slower (a block's activations, this pair's and the next pair's weights overflow L1).
     fn dot_pair(self, xq: &[i8], w: &[i8], in4: usize, acc: &mut [[i32; 2 * COLS]; ROWS]) {
         // The kernels read ROWS rows of `xq` and two groups of `w` without bounds checks.
         assert!(xq.len() >= ROWS * in4 * 4 && w.len() >= 2 * in4 * COLS * 4);
@@ -667,12 +668,12 @@ mod x86 {
                 let mut lo = [_mm256_setzero_si256(); ROWS];
                 let mut hi = [_mm256_setzero_si256(); ROWS];
                 // The next pair's weights follow this pair's: fetch one line of them per step
-                // (as many bytes as the step reads), so that the next pair's first tile finds
-                // them in L1 instead of waiting on L3 or memory.
+                // (as many bytes as the step reads) into L2, so that the next pair's first tile
+                // does not wait on L3 or memory.
                 let next = w.as_ptr().wrapping_add(2 * second);
                 for k4 in 0..in4 {
                     // Prefetches never fault; past the last pair they fetch nothing useful.
-                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(k4 * 64));
+                    _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(k4 * 64));
                     let w0 = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
                     let w1 = _mm256_loadu_si256(
                         w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
