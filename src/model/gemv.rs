@@ -64,6 +64,22 @@ impl Kernel {
     }
 }
 
+/// Asks for `next` in L2 ahead of use (the next group of weight rows while this one is computed):
+/// each group is used by every input row, so without it the first row waits on L3 or memory.
+fn prefetch_l2(next: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in next.chunks(16) {
+        // SAFETY: prefetching has no architectural effect and never faults; SSE is baseline x86-64.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+                line.as_ptr() as *const i8
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = next;
+}
+
 fn dot_scalar(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -86,6 +102,8 @@ pub fn accumulate(w: &[f32], out: usize, inp: usize, x: &[f32], dst: &mut [f32],
             let mut c = c0;
             while c < c1 {
                 let take = (c1 - c).min(4);
+                let (n0, n1) = ((c + 4).min(c1), (c + 8).min(c1));
+                prefetch_l2(&w[n0 * inp..n1 * inp]);
                 for r in 0..rows {
                     let xr = &x[r * inp..(r + 1) * inp];
                     let at = r * width + (c - c0);
