@@ -161,31 +161,17 @@ fn single_query(
             b50 / p50
         );
     }
-    // int8 on the thread team and under rayon (the previous path), alternating call by call;
-    // `--no-team-baseline` runs the team alone (for a profiler).
-    let baseline = !std::env::args().any(|a| a == "--no-team-baseline");
-    let (mut team, mut pool) = (vec![], vec![]);
-    for i in 0..calls.max(6) * if baseline { 2 } else { 1 } {
-        let on_team = !baseline || i % 2 == 0;
-        yusa::model::packed::set_team(on_team);
+    let mut times = vec![];
+    for _ in 0..calls.max(6) {
         let t0 = Instant::now();
         int8.embed_tokens(std::slice::from_ref(q), &mut |_| {})?;
-        if on_team { &mut team } else { &mut pool }.push(t0.elapsed().as_secs_f64());
+        times.push(t0.elapsed().as_secs_f64());
     }
-    yusa::model::packed::set_team(true);
-    let (p50, p95) = median_ms(team[5..].to_vec());
-    print!(
+    let (p50, p95) = median_ms(times[5..].to_vec());
+    println!(
         "single query ({} tokens), int8: p50 {p50:.2} ms, p95 {p95:.2} ms",
         q.ids.len()
     );
-    if baseline {
-        let (b50, b95) = median_ms(pool[5..].to_vec());
-        print!(
-            "; rayon only (previous path) p50 {b50:.2} ms, p95 {b95:.2} ms; ratio {:.2}×",
-            b50 / p50
-        );
-    }
-    println!();
     Ok(())
 }
 

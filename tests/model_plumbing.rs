@@ -218,43 +218,6 @@ fn packed_forward_equals_candle_forward() {
     }
 }
 
-/// The int8 pass of a short input runs on the thread team (caller + helpers in lock-step); it must
-/// give what the same pass gives under rayon, token by token, for one query and for a small batch,
-/// and passes longer than the team takes still agree with the reference.
-#[test]
-fn int8_team_pass_equals_the_rayon_pass() {
-    use yusa::model::encoder::{Encoder, Weights};
-    use yusa::model::packed::{set_team, PackedEncoder, Precision, TEAM_MAX_ROWS};
-    for name in ["tiny-bert", "tiny-xlm-roberta"] {
-        let dir = ModelDir::open(fixture(name)).unwrap();
-        let cfg = dir.config().unwrap();
-        let encoder = Encoder::new(&cfg, &Weights::load(&dir.weights_path()).unwrap()).unwrap();
-        let packed = PackedEncoder::with_precision(&encoder, Precision::Int8).unwrap();
-        let query: Vec<u32> = (0..15).map(|i| 3 + i * 7 % 90).collect();
-        let batch: Vec<Vec<u32>> = vec![vec![0, 17, 5, 2], query.clone(), vec![0, 2]];
-        // More tokens than the team takes, in sequences the fixture's 40 positions allow.
-        let long: Vec<Vec<u32>> = (0..TEAM_MAX_ROWS / 30 + 1)
-            .map(|k| (0..35).map(|i| 3 + (i + k as u32) % 90).collect())
-            .collect();
-        for seqs in [vec![query.clone()], batch, long] {
-            let types: Vec<Vec<u32>> = seqs.iter().map(|s| vec![0; s.len()]).collect();
-            let pairs: Vec<(&[u32], &[u32])> = seqs
-                .iter()
-                .zip(&types)
-                .map(|(s, t)| (s.as_slice(), t.as_slice()))
-                .collect();
-            set_team(false);
-            let pool = packed.forward(&pairs).unwrap();
-            set_team(true);
-            let team = packed.forward(&pairs).unwrap();
-            assert_eq!(pool.offsets, team.offsets);
-            let d = max_abs_diff(&pool.data, &team.data);
-            assert!(d <= 1e-6, "{name}: {} sequences differ by {d}", seqs.len());
-            assert!(team.data.iter().all(|v| v.is_finite()));
-        }
-    }
-}
-
 /// A fine-tuned model stored as int8 deltas against its base and rebuilt from them scores like
 /// the original; a delta refuses a base other than its own.
 #[test]

@@ -11,9 +11,7 @@
 //! sign(x)·w, so no correction term and no saturation (127·127·2 < 2¹⁵).
 
 use super::arena::Packed;
-use super::team::SharedBuf;
 use rayon::prelude::*;
-use std::ops::Range;
 
 /// Output columns per packed group (one 256-bit register of int32 sums).
 const COLS: usize = 8;
@@ -94,7 +92,7 @@ impl Int8Matrix {
         assert_eq!(dst.len(), rows * self.out);
         let kernel = Kernel::detect();
         let mut scratch = Scratch::take();
-        scratch.quantise(x, rows, self.inp, kernel.is_vnni(), true);
+        scratch.quantise(x, rows, self.inp, kernel.is_vnni());
         let (xq, xs, xlo) = (&scratch.q[..], &scratch.s[..], &scratch.lo[..]);
         let groups = self.out.div_ceil(COLS);
         if rows > BLOCK_ROWS {
@@ -145,50 +143,6 @@ impl Int8Matrix {
             });
         }
         scratch.give_back();
-    }
-
-    /// Column groups of eight output columns (the unit a team of threads splits).
-    pub(crate) fn groups(&self) -> usize {
-        self.out.div_ceil(COLS)
-    }
-
-    /// The output columns of column groups `groups`.
-    pub(crate) fn group_columns(&self, groups: Range<usize>) -> Range<usize> {
-        (groups.start * COLS).min(self.out)..(groups.end * COLS).min(self.out)
-    }
-
-    /// One team member's part of a short product: the columns of `groups` in every row of `dst`
-    /// (`rows × out`) get `+= x · Wᵀ`, then `then` over each row's piece while it is in cache.
-    ///
-    /// # Safety
-    /// No other thread reads or writes those columns of `dst` during the call.
-    pub(crate) unsafe fn columns(
-        &self,
-        x: &Quantised,
-        rows: usize,
-        groups: Range<usize>,
-        dst: SharedBuf,
-        then: Option<&Epilogue>,
-    ) {
-        assert!(dst.len() >= rows * self.out && x.0.s.len() >= rows && groups.end <= self.groups());
-        let kernel = Kernel::detect();
-        let (c0, c1) = (
-            self.group_columns(groups.clone()).start,
-            self.group_columns(groups.clone()).end,
-        );
-        let mut out = Out {
-            ptr: dst.ptr(),
-            len: rows * self.out,
-            width: self.out,
-        };
-        let (xq, xs, xlo) = (&x.0.q[..], &x.0.s[..], &x.0.lo[..]);
-        self.block(kernel, xq, xs, xlo, 0, rows, groups, &mut out);
-        if let Some(then) = then {
-            for r in 0..rows {
-                // SAFETY: these columns are this caller's alone (the function's contract).
-                then(unsafe { out.cols(r, c0, c1 - c0) });
-            }
-        }
     }
 
     /// Rows `r0 .. r0 + n` against the column groups `groups`: each dequantised sum is added to
@@ -325,22 +279,6 @@ thread_local! {
 /// Rows per quantisation task.
 const QUANT_ROWS: usize = 16;
 
-/// One task of [`Scratch::quantise`]: quantised rows, their steps, their offsets, and the input.
-type QuantJob<'a> = (((&'a mut [i8], &'a mut [f32]), &'a mut [f32]), &'a [f32]);
-
-/// Activations quantised once and multiplied by several matrices' column groups
-/// ([`Int8Matrix::columns`]): each member of a thread team keeps its own.
-#[derive(Default)]
-pub(crate) struct Quantised(Scratch);
-
-impl Quantised {
-    /// Quantises the `rows × inp` activations `x` on this thread, for the kernel this CPU runs.
-    pub fn quantise(&mut self, x: &[f32], rows: usize, inp: usize) {
-        self.0
-            .quantise(x, rows, inp, Kernel::detect().is_vnni(), false);
-    }
-}
-
 impl Scratch {
     /// This thread's buffers, moved out: a product that runs on this thread while it waits inside
     /// another (rayon work stealing) finds none and allocates its own, rather than sharing them.
@@ -361,7 +299,7 @@ impl Scratch {
     /// The rows are padded with zero rows up to a multiple of the kernel's tile height, so that
     /// every tile runs the unrolled full-height kernel (a 15-token query's last 3-row tile took the
     /// generic loop, with its sums kept in memory).
-    fn quantise(&mut self, x: &[f32], rows: usize, inp: usize, unsigned: bool, parallel: bool) {
+    fn quantise(&mut self, x: &[f32], rows: usize, inp: usize, unsigned: bool) {
         let width = inp.div_ceil(4) * 4;
         let padded = rows.div_ceil(ROWS) * ROWS;
         self.q.clear();
@@ -370,38 +308,28 @@ impl Scratch {
         self.s.resize(padded, 0.0);
         self.lo.clear();
         self.lo.resize(padded, 0.0);
-        let each = |(((q, s), lo), x): QuantJob| {
-            let block = RowBlock {
-                x,
-                q,
-                s,
-                lo,
-                inp,
-                width,
-                unsigned,
-            };
-            #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F (checked just above).
-                return unsafe { block.quantise_avx512() };
-            }
-            block.quantise_with(min_max)
-        };
-        if parallel {
-            self.q
-                .par_chunks_mut(QUANT_ROWS * width)
-                .zip(self.s.par_chunks_mut(QUANT_ROWS))
-                .zip(self.lo.par_chunks_mut(QUANT_ROWS))
-                .zip(x.par_chunks(QUANT_ROWS * inp))
-                .for_each(each);
-        } else {
-            self.q
-                .chunks_mut(QUANT_ROWS * width)
-                .zip(self.s.chunks_mut(QUANT_ROWS))
-                .zip(self.lo.chunks_mut(QUANT_ROWS))
-                .zip(x.chunks(QUANT_ROWS * inp))
-                .for_each(each);
-        }
+        self.q
+            .par_chunks_mut(QUANT_ROWS * width)
+            .zip(self.s.par_chunks_mut(QUANT_ROWS))
+            .zip(self.lo.par_chunks_mut(QUANT_ROWS))
+            .zip(x.par_chunks(QUANT_ROWS * inp))
+            .for_each(|(((q, s), lo), x)| {
+                let block = RowBlock {
+                    x,
+                    q,
+                    s,
+                    lo,
+                    inp,
+                    width,
+                    unsigned,
+                };
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F (checked just above).
+                    return unsafe { block.quantise_avx512() };
+                }
+                block.quantise_with(min_max)
+            });
     }
 }
 
@@ -566,9 +494,10 @@ impl Kernel {
     ///
     /// The kernels also fetch the next pair's weights into L2 as they go: a short query runs only
     /// a few tiles per pair, and without it each pair's first tile waited on L3 or memory. In
-    /// alternating runs: single 15-token query p50 about 2.05 → 1.5 ms; int8 batches and the
-    /// 20-pair rerank unchanged within noise. Fetching into L1 instead read 1.6 ms and batches 4%
-    /// slower (a block's activations, this pair's and the next pair's weights overflow L1).
+    /// alternating runs: single 15-token query p50 about 2.2 → 1.65 ms; int8 batches and the
+    /// 20-pair rerank unchanged within noise. Fetching into L1 instead was slower for the query
+    /// and made batches 4% slower (a block's activations, this pair's and the next pair's weights
+    /// overflow L1).
     fn dot_pair(self, xq: &[i8], w: &[i8], in4: usize, acc: &mut [[i32; 2 * COLS]; ROWS]) {
         // The kernels read ROWS rows of `xq` and two groups of `w` without bounds checks.
         assert!(xq.len() >= ROWS * in4 * 4 && w.len() >= 2 * in4 * COLS * 4);

@@ -16,7 +16,6 @@ pub mod import;
 pub mod int8;
 pub mod packed;
 pub mod registry;
-mod team;
 pub mod tokenize;
 
 pub use bi_encoder::{BiEncoder, Embedded, Embedding, Role};

@@ -13,28 +13,13 @@ use super::arena::{self, Packed};
 use super::config::{Activation, EncoderConfig};
 use super::encoder::{check_sequence, position_ids, Encoder, LayerNorm, Linear};
 use super::int8::Int8Matrix;
-use super::int8::{Epilogue, Quantised};
-use super::team::{Member, SharedBuf, Team};
 use crate::error::{Error, Result};
 use candle_core::{Storage, Tensor};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows per parallel task for the row-wise kernels (LayerNorm, GELU): big enough to amortise rayon's
 /// overhead, small enough to split a 30-token query across both cores.
 const ROWS_PER_TASK: usize = 16;
-
-/// Passes of at most this many tokens run on the thread [`Team`] when the weights are int8: the
-/// int8 product splits such a pass by columns anyway (one block of rows), and so does the team.
-pub const TEAM_MAX_ROWS: usize = 64;
-
-static TEAM: AtomicBool = AtomicBool::new(true);
-
-/// Turns the thread team on or off process-wide (on by default; off is the benchmark's baseline,
-/// the same pass under rayon).
-pub fn set_team(on: bool) {
-    TEAM.store(on, Ordering::Relaxed);
-}
 
 /// A linear layer as `[out, in]` row-major weights (PyTorch's layout), read transposed by the GEMM.
 struct Dense {
@@ -124,41 +109,6 @@ impl Dense {
         }
     }
 
-    /// A team member's share of `dst = bias (+ residual) + x · Wᵀ`, then `then` over it: the columns
-    /// of its share of the column groups, in every row. Int8 only.
-    ///
-    /// # Safety
-    /// No other thread reads or writes those columns of `dst` during the call.
-    unsafe fn team_product(
-        &self,
-        m: &Member,
-        x: &Quantised,
-        rows: usize,
-        dst: SharedBuf,
-        residual: Option<&[f32]>,
-        then: Option<&Epilogue>,
-    ) {
-        let q = self.q.as_ref().expect("team passes run on int8 weights");
-        let groups = m.share(q.groups());
-        let cols = q.group_columns(groups.clone());
-        let bias = &self.b[cols.clone()];
-        for r in 0..rows {
-            let at = r * self.out;
-            // SAFETY: these columns are this member's alone (the function's contract).
-            let d = unsafe { dst.part(at + cols.start..at + cols.end) };
-            match residual {
-                Some(res) => {
-                    for ((d, x), b) in d.iter_mut().zip(&res[at + cols.start..]).zip(bias) {
-                        *d = x + b;
-                    }
-                }
-                None => d.copy_from_slice(bias),
-            }
-        }
-        // SAFETY: as above.
-        unsafe { q.columns(x, rows, groups, dst, then) };
-    }
-
     /// Fills `dst` (`rows × out`) with the bias in every row.
     fn fill_bias(&self, dst: &mut [f32]) {
         // Both cores: done on one, this copy was 3% of an int8 batch pass.
@@ -204,20 +154,16 @@ impl Norm {
 
     /// LayerNorm of every row of `x`, in place, rows split across the cores.
     fn apply(&self, x: &mut [f32], width: usize) {
-        x.par_chunks_mut(width * ROWS_PER_TASK)
-            .for_each(|block| self.apply_here(block, width));
-    }
-
-    /// LayerNorm of every row of `x`, in place, on this thread.
-    fn apply_here(&self, x: &mut [f32], width: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { self.rows_avx512(x, width) };
-        }
-        for row in x.chunks_exact_mut(width) {
-            self.row(row);
-        }
+        x.par_chunks_mut(width * ROWS_PER_TASK).for_each(|block| {
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                return unsafe { self.rows_avx512(block, width) };
+            }
+            for row in block.chunks_exact_mut(width) {
+                self.row(row);
+            }
+        });
     }
 
     /// The same loop compiled for AVX-512 (16 lanes instead of the baseline's 4), picked at run time.
@@ -383,12 +329,6 @@ struct PackedLayer {
 }
 
 impl PackedLayer {
-    fn is_int8(&self) -> bool {
-        [&self.qkv, &self.attn_out, &self.ff_in, &self.ff_out]
-            .iter()
-            .all(|d| d.q.is_some())
-    }
-
     /// The layer's four linear layers, in the order a forward pass runs them.
     fn dense_mut(&mut self) -> [&mut Dense; 4] {
         [
@@ -514,10 +454,16 @@ impl PackedEncoder {
     /// The whole pass runs inside the rayon pool: called from a thread outside it (the encoder
     /// queue's), each of the ~100 parallel steps of a pass would otherwise be handed to a worker and
     /// waited for — two thread wake-ups a step, which dominated a short query's time.
-    ///
-    /// Short int8 passes (at most [`TEAM_MAX_ROWS`] tokens) run on the thread [`Team`] instead,
-    /// unless [`set_team`] turned it off or another pass holds it.
     pub fn forward(&self, seqs: &[(&[u32], &[u32])]) -> Result<PackedStates> {
+        if rayon::current_thread_index().is_some() {
+            self.forward_in_pool(seqs)
+        } else {
+            rayon::scope(|_| self.forward_in_pool(seqs))
+        }
+    }
+
+    fn forward_in_pool(&self, seqs: &[(&[u32], &[u32])]) -> Result<PackedStates> {
+        let h = self.cfg.hidden_size;
         let mut offsets = Vec::with_capacity(seqs.len() + 1);
         offsets.push(0);
         for (ids, _) in seqs {
@@ -525,40 +471,7 @@ impl PackedEncoder {
             offsets.push(offsets.last().copied().unwrap_or(0) + ids.len());
         }
         let total = *offsets.last().unwrap_or(&0);
-        if self.team_runs(total) {
-            if let Some(data) = self.forward_team(seqs, &offsets, total)? {
-                return Ok(PackedStates {
-                    hidden: self.cfg.hidden_size,
-                    data,
-                    offsets,
-                });
-            }
-        }
-        if rayon::current_thread_index().is_some() {
-            self.forward_in_pool(seqs, offsets, total)
-        } else {
-            rayon::scope(|_| self.forward_in_pool(seqs, offsets, total))
-        }
-    }
-
-    /// Whether a pass of `total` tokens goes to the thread team.
-    fn team_runs(&self, total: usize) -> bool {
-        total > 0
-            && total <= TEAM_MAX_ROWS
-            && TEAM.load(Ordering::Relaxed)
-            && self.layers.iter().all(PackedLayer::is_int8)
-            && Team::global().size() > 1
-    }
-
-    fn forward_in_pool(
-        &self,
-        seqs: &[(&[u32], &[u32])],
-        offsets: Vec<usize>,
-        total: usize,
-    ) -> Result<PackedStates> {
-        let h = self.cfg.hidden_size;
-        let mut x = self.embed_sums(seqs, total)?;
-        self.emb_ln.apply(&mut x, h);
+        let mut x = self.embed(seqs, total)?;
 
         let inter = self.cfg.intermediate_size;
         let mut qkv = vec![0f32; total * 3 * h];
@@ -590,111 +503,8 @@ impl PackedEncoder {
         })
     }
 
-    /// A short int8 pass on the thread team: every member takes its share of each step (columns of
-    /// a product, heads of attention) and they meet at a barrier between steps. Each member
-    /// normalises and quantises a layer's input itself, rather than one of them doing it and the
-    /// others waiting at one more barrier: for a few dozen rows that costs microseconds. `None`
-    /// when another pass holds the team.
-    fn forward_team(
-        &self,
-        seqs: &[(&[u32], &[u32])],
-        offsets: &[usize],
-        total: usize,
-    ) -> Result<Option<Vec<f32>>> {
-        let h = self.cfg.hidden_size;
-        let inter = self.cfg.intermediate_size;
-        let act = self.cfg.activation;
-        // The embedding sums: the first step normalises them as it does every layer's input.
-        let mut y = self.embed_sums(seqs, total)?;
-        let mut x = vec![0f32; total * h];
-        let mut qkv = vec![0f32; total * 3 * h];
-        let mut ctx = vec![0f32; total * h];
-        let mut f = vec![0f32; total * inter];
-        let (xb, yb) = (SharedBuf::new(&mut x), SharedBuf::new(&mut y));
-        let (qkvb, ctxb, fb) = (
-            SharedBuf::new(&mut qkv),
-            SharedBuf::new(&mut ctx),
-            SharedBuf::new(&mut f),
-        );
-        let heads = self.attention_tasks(offsets);
-        let ran = Team::global().run(|m| {
-            let mut xl = vec![0f32; total * h];
-            let mut q = Quantised::default();
-            let mut scores = Vec::new();
-            let mine = m.share(total);
-            // Normalises `src` into this member's `xl`, writes its own rows of `x` (the residual
-            // of the next product) and quantises `xl` for the next product.
-            let normalise = |norm: &Norm, q: &mut Quantised, xl: &mut Vec<f32>| {
-                // SAFETY: nobody writes `y` in the steps that normalise it (see the phases below).
-                xl.copy_from_slice(unsafe { yb.all() });
-                norm.apply_here(xl, h);
-                // SAFETY: rows `mine` of `x` are this member's; nobody reads `x` in this step.
-                unsafe { xb.part(mine.start * h..mine.end * h) }
-                    .copy_from_slice(&xl[mine.start * h..mine.end * h]);
-                q.quantise(xl, total, h);
-            };
-            for (i, layer) in self.layers.iter().enumerate() {
-                let norm = if i == 0 {
-                    &self.emb_ln
-                } else {
-                    &self.layers[i - 1].ff_ln
-                };
-                // 1. The layer's input, then Q, K and V (reads y, writes x rows and qkv columns).
-                normalise(norm, &mut q, &mut xl);
-                // SAFETY (every product and fill below): each member writes only the columns of
-                // its own share of column groups, and nobody reads them until the next sync.
-                unsafe { layer.qkv.team_product(m, &q, total, qkvb, None, None) };
-                m.sync();
-                // 2. Attention, (sequence, head) tasks round-robin (reads qkv, writes ctx heads).
-                // SAFETY: nobody writes qkv in this step.
-                let all = unsafe { qkvb.all() };
-                for (t, &(start, len, head)) in heads.iter().enumerate() {
-                    if m.owns(t) {
-                        let out = SharedOut(ctxb.ptr(), ctxb.len());
-                        self.attention_one(all, out, start, len, head, &mut scores);
-                    }
-                }
-                m.sync();
-                // 3. Attention output plus the residual x (reads ctx and x, writes y columns).
-                // SAFETY: nobody writes ctx or x in this step.
-                q.quantise(unsafe { ctxb.all() }, total, h);
-                let res = unsafe { xb.all() };
-                unsafe {
-                    layer
-                        .attn_out
-                        .team_product(m, &q, total, yb, Some(res), None)
-                };
-                m.sync();
-                // 4. Normalise, then the feed-forward's first product and its activation.
-                normalise(&layer.attn_ln, &mut q, &mut xl);
-                let activation = |piece: &mut [f32]| activate_piece(piece, act);
-                unsafe {
-                    layer
-                        .ff_in
-                        .team_product(m, &q, total, fb, None, Some(&activation as &Epilogue))
-                };
-                m.sync();
-                // 5. The second product plus the residual x (reads f and x, writes y columns).
-                // SAFETY: nobody writes f or x in this step.
-                q.quantise(unsafe { fb.all() }, total, inter);
-                let res = unsafe { xb.all() };
-                unsafe { layer.ff_out.team_product(m, &q, total, yb, Some(res), None) };
-                m.sync();
-            }
-        });
-        if ran.is_none() {
-            return Ok(None);
-        }
-        if let Some(last) = self.layers.last() {
-            last.ff_ln.apply_here(&mut y, h);
-        } else {
-            self.emb_ln.apply_here(&mut y, h);
-        }
-        Ok(Some(y))
-    }
-
-    /// Word + position + token-type embeddings of every token, summed (LayerNorm not applied).
-    fn embed_sums(&self, seqs: &[(&[u32], &[u32])], total: usize) -> Result<Vec<f32>> {
+    /// Word + position + token-type embeddings of every token, then LayerNorm.
+    fn embed(&self, seqs: &[(&[u32], &[u32])], total: usize) -> Result<Vec<f32>> {
         let h = self.cfg.hidden_size;
         let (storage, layout) = self.word.storage_and_layout();
         let word: &[f32] = match &*storage {
@@ -718,6 +528,7 @@ impl PackedEncoder {
             }
         }
         drop(storage);
+        self.emb_ln.apply(&mut x, h);
         Ok(x)
     }
 
@@ -725,101 +536,80 @@ impl PackedEncoder {
     /// pair is one task, so a single long passage still uses both cores. `qkv` rows are
     /// `[q | k | v]`, heads side by side within each; `ctx` rows are heads side by side.
     fn attention(&self, qkv: &[f32], ctx: &mut [f32], offsets: &[usize]) {
-        let out = SharedOut(ctx.as_mut_ptr(), ctx.len());
-        self.attention_tasks(offsets)
-            .into_par_iter()
-            .for_each_init(Vec::new, |scores, (start, len, head)| {
-                self.attention_one(qkv, out, start, len, head, scores)
-            });
-    }
-
-    /// `(first row, length, head)` of every attention task.
-    fn attention_tasks(&self, offsets: &[usize]) -> Vec<(usize, usize, usize)> {
-        let nh = self.cfg.num_attention_heads;
-        offsets
-            .windows(2)
-            .flat_map(|w| (0..nh).map(move |head| (w[0], w[1] - w[0], head)))
-            .collect()
-    }
-
-    /// One head of one sequence (rows `start .. start + len`): writes that head's columns of those
-    /// rows of `out`, which no other task writes.
-    fn attention_one(
-        &self,
-        qkv: &[f32],
-        out: SharedOut,
-        start: usize,
-        len: usize,
-        head: usize,
-        scores: &mut Vec<f32>,
-    ) {
         let h = self.cfg.hidden_size;
+        let nh = self.cfg.num_attention_heads;
         let hd = self.cfg.head_dim();
         let scale = 1.0 / (hd as f32).sqrt();
-        let rows = &qkv[start * 3 * h..(start + len) * 3 * h];
-        let (q, k, v) = (
-            &rows[head * hd..],
-            &rows[h + head * hd..],
-            &rows[2 * h + head * hd..],
-        );
-        let row_stride = (3 * h) as isize;
-        scores.clear();
-        scores.resize(len * len, 0.0);
-        // SAFETY (both GEMMs): q/k/v are strided views inside `rows`: element (i, d) at
-        // i·3h + d with i < len and d < hd, all in bounds; `scores` is len×len.
-        unsafe {
-            gemm::gemm(
-                len,
-                len,
-                hd,
-                scores.as_mut_ptr(),
-                1,
-                len as isize,
-                false,
-                q.as_ptr(),
-                1,
-                row_stride,
-                k.as_ptr(),
-                row_stride,
-                1,
-                0.0f32,
-                scale,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+        let tasks: Vec<(usize, usize, usize)> = offsets
+            .windows(2)
+            .flat_map(|w| (0..nh).map(move |head| (w[0], w[1] - w[0], head)))
+            .collect();
+        let out = SharedOut(ctx.as_mut_ptr(), ctx.len());
+        tasks.into_par_iter().for_each(|(start, len, head)| {
+            let rows = &qkv[start * 3 * h..(start + len) * 3 * h];
+            let (q, k, v) = (
+                &rows[head * hd..],
+                &rows[h + head * hd..],
+                &rows[2 * h + head * hd..],
             );
-        }
-        softmax_rows(scores, len);
-        // This task owns columns head·hd .. (head+1)·hd of rows start .. start+len of `ctx`:
-        // no other task writes them.
-        let dst = out.at(
-            start * h + head * hd,
-            (start + len - 1) * h + (head + 1) * hd,
-        );
-        unsafe {
-            gemm::gemm(
-                len,
-                hd,
-                len,
-                dst,
-                1,
-                h as isize,
-                false,
-                scores.as_ptr(),
-                1,
-                len as isize,
-                v.as_ptr(),
-                1,
-                row_stride,
-                0.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+            let row_stride = (3 * h) as isize;
+            let mut scores = vec![0f32; len * len];
+            // SAFETY (both GEMMs): q/k/v are strided views inside `rows`: element (i, d) at
+            // i·3h + d with i < len and d < hd, all in bounds; `scores` is len×len.
+            unsafe {
+                gemm::gemm(
+                    len,
+                    len,
+                    hd,
+                    scores.as_mut_ptr(),
+                    1,
+                    len as isize,
+                    false,
+                    q.as_ptr(),
+                    1,
+                    row_stride,
+                    k.as_ptr(),
+                    row_stride,
+                    1,
+                    0.0f32,
+                    scale,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            softmax_rows(&mut scores, len);
+            // This task owns columns head·hd .. (head+1)·hd of rows start .. start+len of `ctx`:
+            // no other task writes them.
+            let dst = out.at(
+                start * h + head * hd,
+                (start + len - 1) * h + (head + 1) * hd,
             );
-        }
+            unsafe {
+                gemm::gemm(
+                    len,
+                    hd,
+                    len,
+                    dst,
+                    1,
+                    h as isize,
+                    false,
+                    scores.as_ptr(),
+                    1,
+                    len as isize,
+                    v.as_ptr(),
+                    1,
+                    row_stride,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
     }
 }
 
