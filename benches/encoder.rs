@@ -8,7 +8,7 @@
 //! - the cross-encoder on 20 KLUE STS dev pairs at several depths, when one is installed.
 //!
 //! cargo bench --bench encoder -- [--nsmc PATH] [--model DIR] [--cross DIR] [--klue PATH] [--n 512]
-//!   [--batch 32] [--ids-out FILE] [--texts-out FILE] [--latency-only N] [--cross-only]
+//!   [--batch 32] [--ids-out FILE] [--texts-out FILE] [--latency-only N] [--cross-only] [--cross-profile N]
 
 use std::io::BufRead;
 use std::time::Instant;
@@ -231,19 +231,24 @@ fn cross_latency(cross_dir: &str, klue: &str) -> anyhow::Result<serde_json::Valu
         let mut rows = vec![];
         // int8 is the serving default; the shallower depths say what a smaller cross-encoder would cost.
         // The shallower depths only where the model is deeper than that.
-        let mut runs = vec![(full, Precision::F32)];
-        runs.extend(
-            [3, 6]
-                .into_iter()
-                .filter(|&d| d < full)
-                .map(|d| (d, Precision::Int8)),
-        );
+        // `--cross-profile N`: only the full-depth int8 model, N calls (for a profiler).
+        let profile: usize = arg("--cross-profile", "0").parse()?;
+        let mut runs = vec![];
+        if profile == 0 {
+            runs.push((full, Precision::F32));
+            runs.extend(
+                [3, 6]
+                    .into_iter()
+                    .filter(|&d| d < full)
+                    .map(|d| (d, Precision::Int8)),
+            );
+        }
         runs.push((full, Precision::Int8));
         for (layers, precision) in runs {
             let model = CrossEncoder::load_layers(&cdir, Some(layers), precision)?;
             model.score(&pairs)?;
             let mut times = vec![];
-            for _ in 0..12 {
+            for _ in 0..profile.max(12) {
                 let t0 = Instant::now();
                 model.score(&pairs)?;
                 times.push(t0.elapsed().as_secs_f64());
