@@ -65,7 +65,8 @@ impl Kernel {
 }
 
 /// Asks for `next` in L2 ahead of use (the next group of weight rows while this one is computed):
-/// each group is used by every input row, so without it the first row waits on L3 or memory.
+/// each group is used by every input row, so without it the first row waits on L3 or memory
+/// (single 15-token f32 query p50 8.9 → 7.1 ms in alternating runs of two builds).
 fn prefetch_l2(next: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for line in next.chunks(16) {
