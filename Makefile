@@ -64,7 +64,7 @@ model: build wheels
 train-sts: model
 	mkdir -p .cache
 	python3 scripts/build_hard_negatives.py $(DATA) > .cache/hard_negatives.jsonl
-	python3 scripts/split_klue_sts.py $(DATA)/klue_sts/klue_sts_train.csv .cache/klue_sts_tune_train.jsonl .cache/klue_sts_tune_dev.jsonl
+	python3 scripts/split_klue_sts.py --dev-rows scripts/klue_sts_tune_dev.rows $(DATA)/klue_sts/klue_sts_train.csv .cache/klue_sts_tune_train.jsonl .cache/klue_sts_tune_dev.jsonl
 	$(BIN) train cross-encoder --train .cache/klue_sts_tune_train.jsonl --train $(DATA)/korsts/sts-train.tsv \
 	  --train .cache/hard_negatives.jsonl --dev .cache/klue_sts_tune_dev.jsonl \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv \
@@ -81,7 +81,7 @@ train-sts: model
 # steps on the KLUE STS tuning split kept. Packed as the committed delta at the end.
 train-bi: model
 	mkdir -p .cache
-	python3 scripts/split_klue_sts.py $(DATA)/klue_sts/klue_sts_train.csv .cache/klue_sts_tune_train.jsonl .cache/klue_sts_tune_dev.jsonl
+	python3 scripts/split_klue_sts.py --dev-rows scripts/klue_sts_tune_dev.rows $(DATA)/klue_sts/klue_sts_train.csv .cache/klue_sts_tune_train.jsonl .cache/klue_sts_tune_dev.jsonl
 	python3 scripts/build_nli_triplets.py $(DATA)/klue_nli/klue-nli-v1.1.tar.gz .cache/nli_triplets.jsonl 1500
 	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
 	head -1500 .cache/stylekqc_train.jsonl > .cache/stylekqc_train1500.jsonl
