@@ -104,6 +104,8 @@ groups = {min(key(s) for i in members for s in rows[i][:2]): members for members
 if "--dev-rows" in opts:
     with open(opts["--dev-rows"], encoding="utf-8") as f:
         dev_idx = {int(line) for line in f if line.strip() and not line.startswith("#")}
+    if not dev_idx or max(dev_idx) >= len(rows):
+        sys.exit(f"{opts['--dev-rows']}: row numbers outside the {len(rows)} pairs of {src}")
 else:
     order = sorted(groups)
     random.Random(20261129).shuffle(order)
