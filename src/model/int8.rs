@@ -494,7 +494,7 @@ impl Kernel {
     ///
     /// The kernels also fetch the next pair's weights into L2 as they go: a short query runs only
     /// a few tiles per pair, and without it each pair's first tile waited on L3 or memory. In
-    /// alternating runs: single 15-token query p50 about 2.2 → 1.65 ms; int8 batches and the
+    /// alternating runs: single 15-token query p50 2.29 → 1.59 ms (4 rounds); int8 batches and the
     /// 20-pair rerank unchanged within noise. Fetching into L1 instead was slower for the query
     /// and made batches 4% slower (a block's activations, this pair's and the next pair's weights
     /// overflow L1).
