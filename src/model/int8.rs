@@ -13,6 +13,25 @@
 use super::arena::Packed;
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+mod amx;
+
+/// Rows per parallel task of the AMX product: two row tiles, which share every weight tile they
+/// load; 825 rerank rows make 26 such blocks, 13 for each core.
+const AMX_BLOCK_ROWS: usize = 32;
+
+/// Whether the int8 products run on AMX tiles (see `amx`).
+fn amx_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        amx::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Output columns per packed group (one 256-bit register of int32 sums).
 const COLS: usize = 8;
 /// Rows per microkernel call: 4 rows × 2 column groups = 8 accumulators.
@@ -25,46 +44,70 @@ pub type Epilogue<'a> = dyn Fn(&mut [f32]) + Sync + 'a;
 pub struct Int8Matrix {
     out: usize,
     inp: usize,
-    /// `[out/8][in/4][8][4]` bytes (out padded up to a multiple of 8, in to a multiple of 4).
+    /// Packed as AMX weight tiles (`amx::pack`) rather than for the VNNI/AVX2 kernels.
+    amx: bool,
+    /// `[out/8][in/4][8][4]` bytes (out padded up to a multiple of 8, in to a multiple of 4), or
+    /// AMX weight tiles.
     packed: Packed<i8>,
     /// Per output row: max |w| / 127.
     scales: Vec<f32>,
     /// Per output row: Σ_k q[k], which carries the VNNI rows' offset `lo` back out.
     col_sums: Vec<i32>,
+    /// The same sums as `f32`, as the fused dequantising kernels read them.
+    col_sums_f: Vec<f32>,
 }
 
 impl Int8Matrix {
-    /// Quantises `w` (`[out, in]` row-major) symmetrically, one scale per output row.
+    /// Quantises `w` (`[out, in]` row-major) symmetrically, one scale per output row, packed for
+    /// the fastest kernel this CPU has (AMX tiles where available, else the VNNI/AVX2 layout).
     pub fn quantize(w: &[f32], out: usize, inp: usize) -> Self {
+        Self::quantize_for(w, out, inp, amx_available())
+    }
+
+    /// [`quantize`](Self::quantize), packed for AMX (`amx`, only where it is available) or not.
+    fn quantize_for(w: &[f32], out: usize, inp: usize, amx: bool) -> Self {
         assert_eq!(w.len(), out * inp);
-        let in4 = inp.div_ceil(4);
-        let groups = out.div_ceil(COLS);
-        let mut packed = vec![0i8; groups * in4 * COLS * 4];
+        let mut q = vec![0i8; out * inp];
         let mut scales = vec![1f32; out];
         for o in 0..out {
             let row = &w[o * inp..(o + 1) * inp];
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
             let s = if max > 0.0 { max / 127.0 } else { 1.0 };
             scales[o] = s;
-            let (g, c) = (o / COLS, o % COLS);
-            for (k, &v) in row.iter().enumerate() {
-                let q = (v / s).round().clamp(-127.0, 127.0) as i8;
-                packed[((g * in4 + k / 4) * COLS + c) * 4 + k % 4] = q;
+            for (d, &v) in q[o * inp..(o + 1) * inp].iter_mut().zip(row) {
+                *d = (v / s).round().clamp(-127.0, 127.0) as i8;
             }
         }
-        let col_sums = (0..out)
-            .map(|o| {
-                let (g, c) = (o / COLS, o % COLS);
-                (0..in4 * 4)
-                    .map(|k| packed[((g * in4 + k / 4) * COLS + c) * 4 + k % 4] as i32)
-                    .sum()
-            })
+        let col_sums: Vec<i32> = q
+            .chunks_exact(inp.max(1))
+            .take(out)
+            .map(|row| row.iter().map(|&v| v as i32).sum())
             .collect();
+        let packed = if amx {
+            #[cfg(target_arch = "x86_64")]
+            {
+                amx::pack(&q, out, inp)
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            unreachable!("AMX only on x86-64")
+        } else {
+            let in4 = inp.div_ceil(4);
+            let mut packed = vec![0i8; out.div_ceil(COLS) * in4 * COLS * 4];
+            for o in 0..out {
+                let (g, c) = (o / COLS, o % COLS);
+                for (k, &v) in q[o * inp..(o + 1) * inp].iter().enumerate() {
+                    packed[((g * in4 + k / 4) * COLS + c) * 4 + k % 4] = v;
+                }
+            }
+            packed
+        };
         Int8Matrix {
             out,
             inp,
+            amx,
             packed: Packed::Own(packed),
             scales,
+            col_sums_f: col_sums.iter().map(|&v| v as f32).collect(),
             col_sums,
         }
     }
@@ -90,9 +133,20 @@ impl Int8Matrix {
     fn product(&self, x: &[f32], dst: &mut [f32], rows: usize, then: Option<&Epilogue>) {
         assert_eq!(x.len(), rows * self.inp);
         assert_eq!(dst.len(), rows * self.out);
+        #[cfg(target_arch = "x86_64")]
+        if self.amx {
+            return self.product_amx(x, dst, rows, then);
+        }
         let kernel = Kernel::detect();
         let mut scratch = Scratch::take();
-        scratch.quantise(x, rows, self.inp, kernel.is_vnni());
+        scratch.quantise(
+            x,
+            rows,
+            self.inp,
+            kernel.is_vnni(),
+            self.inp.div_ceil(4) * 4,
+            ROWS,
+        );
         let (xq, xs, xlo) = (&scratch.q[..], &scratch.s[..], &scratch.lo[..]);
         let groups = self.out.div_ceil(COLS);
         if rows > BLOCK_ROWS {
@@ -145,6 +199,73 @@ impl Int8Matrix {
         scratch.give_back();
     }
 
+    /// [`product`](Self::product) on AMX tiles: blocks of 32 rows in parallel (two row tiles
+    /// share each pair of weight tiles), or for a short query the pairs of column groups split
+    /// between the cores.
+    #[cfg(target_arch = "x86_64")]
+    fn product_amx(&self, x: &[f32], dst: &mut [f32], rows: usize, then: Option<&Epilogue>) {
+        let kt = amx::k_tiles(self.inp);
+        let width = kt * amx::TILE_K;
+        let mut scratch = Scratch::take();
+        scratch.quantise(x, rows, self.inp, true, width, amx::TILE_ROWS);
+        let (xq, xs, xlo) = (&scratch.q[..], &scratch.s[..], &scratch.lo[..]);
+        let w = amx::Weights {
+            packed: &self.packed,
+            k_tiles: kt,
+            out: self.out,
+            col_sums: &self.col_sums_f,
+            scales: &self.scales,
+        };
+        let pairs = amx::groups(self.out) / 2;
+        if rows > AMX_BLOCK_ROWS {
+            dst.par_chunks_mut(AMX_BLOCK_ROWS * self.out)
+                .enumerate()
+                .for_each(|(b, dst_block)| {
+                    let n = dst_block.len() / self.out;
+                    let r0 = b * AMX_BLOCK_ROWS;
+                    let block = amx::Block {
+                        xq: &xq[r0 * width..],
+                        width,
+                        rows: n,
+                        xscale: &xs[r0..],
+                        lo: &xlo[r0..],
+                    };
+                    // SAFETY: `amx_available()` chose this layout; the activations are padded
+                    // to whole row tiles of `width` bytes (`Scratch::quantise`), the weights
+                    // packed for `pairs` pairs.
+                    unsafe { amx::block(&block, &w, 0..pairs, &mut Rows(dst_block, self.out)) };
+                });
+            if let Some(then) = then {
+                dst.par_chunks_mut(AMX_BLOCK_ROWS * self.out).for_each(then);
+            }
+        } else {
+            let tasks = rayon::current_num_threads().max(1);
+            let per = pairs.div_ceil(tasks).max(1);
+            let out = Out::new(dst, self.out);
+            (0..pairs.div_ceil(per)).into_par_iter().for_each(|t| {
+                let (p0, p1) = (t * per, ((t + 1) * per).min(pairs));
+                let block = amx::Block {
+                    xq,
+                    width,
+                    rows,
+                    xscale: xs,
+                    lo: xlo,
+                };
+                // SAFETY: as above; the tasks' pairs (so columns) are disjoint.
+                unsafe { amx::block(&block, &w, p0..p1, &mut { out }) };
+                let c0 = p0 * 2 * amx::TILE_COLS;
+                let c1 = (p1 * 2 * amx::TILE_COLS).min(self.out);
+                if let (Some(then), true) = (then, c0 < c1) {
+                    for r in 0..rows {
+                        // SAFETY: the tasks' column ranges are disjoint (distinct pairs).
+                        then(unsafe { out.cols(r, c0, c1 - c0) });
+                    }
+                }
+            });
+        }
+        scratch.give_back();
+    }
+
     /// Rows `r0 .. r0 + n` against the column groups `groups`: each dequantised sum is added to
     /// row `r` (of this block), column `o` of `out`.
     #[allow(clippy::too_many_arguments)]
@@ -174,6 +295,23 @@ impl Int8Matrix {
                 // Whole tiles: the activations are padded with zero rows (`Scratch::quantise`);
                 // only the `take` real rows are written out.
                 let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + ROWS) * in4 * 4];
+                let o0 = g * COLS;
+                if pair && o0 + 2 * COLS <= self.out {
+                    // Whole pairs (every pair of this model's widths): the kernel dequantises
+                    // its sums while they are still in registers and adds them into `out`.
+                    let at = r0 + r;
+                    let tile = Tile {
+                        rows: take,
+                        xscale: &xs[at..at + take],
+                        lo: &xlo[at..at + take],
+                        col_sums: &self.col_sums_f[o0..o0 + 2 * COLS],
+                        scales: &self.scales[o0..o0 + 2 * COLS],
+                        dst: out.tile(r, take, o0, 2 * COLS),
+                    };
+                    kernel.dot_pair_into(xrows, w, in4, &tile);
+                    r += take;
+                    continue;
+                }
                 if pair {
                     kernel.dot_pair(xrows, w, in4, &mut acc2);
                 } else {
@@ -184,7 +322,6 @@ impl Int8Matrix {
                 }
                 // Dequantise over contiguous slices (vectorises): x ≈ lo + s·q, so
                 // Σ x·w ≈ scale_w · (s · Σ q·w_q + lo · Σ w_q).
-                let o0 = g * COLS;
                 let cols = (width * COLS).min(self.out - o0);
                 let (sums, scales) = (&self.col_sums[o0..o0 + cols], &self.scales[o0..o0 + cols]);
                 for (i, a) in acc2.iter().enumerate().take(take) {
@@ -206,6 +343,21 @@ impl Int8Matrix {
 /// Where [`Int8Matrix::block`] writes: columns `c0 .. c0 + n` of output row `r`.
 trait OutRows {
     fn row(&mut self, r: usize, c0: usize, n: usize) -> &mut [f32];
+
+    /// Pointers to columns `c0 .. c0 + n` of rows `r .. r + rows` (at most [`ROWS`]), all taken
+    /// from one borrow of the output, for a kernel that writes a whole tile.
+    fn tile(&mut self, r: usize, rows: usize, c0: usize, n: usize) -> [*mut f32; ROWS];
+}
+
+/// Where a fused kernel adds one dequantised tile: row `i < rows`, column `c < 2·COLS` receives
+/// `(sum[i][c] · xscale[i] + lo[i] · col_sums[c]) · scales[c]` at `dst[i] + c`.
+pub(crate) struct Tile<'a> {
+    rows: usize,
+    xscale: &'a [f32],
+    lo: &'a [f32],
+    col_sums: &'a [f32],
+    scales: &'a [f32],
+    dst: [*mut f32; ROWS],
 }
 
 /// A block of whole rows owned by one task (`width` columns each).
@@ -215,6 +367,14 @@ impl OutRows for Rows<'_> {
     fn row(&mut self, r: usize, c0: usize, n: usize) -> &mut [f32] {
         &mut self.0[r * self.1 + c0..][..n]
     }
+
+    fn tile(&mut self, r: usize, rows: usize, c0: usize, n: usize) -> [*mut f32; ROWS] {
+        assert!(rows <= ROWS && c0 + n <= self.1 && (r + rows) * self.1 <= self.0.len());
+        let base = self.0.as_mut_ptr();
+        // SAFETY: every row asked for is inside the block (asserted); rows past `rows` are
+        // never written (the kernels take `rows`), so they may point anywhere in it.
+        std::array::from_fn(|i| unsafe { base.add((r + i.min(rows - 1)) * self.1 + c0) })
+    }
 }
 
 impl OutRows for Out {
@@ -222,6 +382,12 @@ impl OutRows for Out {
         // SAFETY: each task of the column split writes only the columns of its own groups
         // (`accumulate_then`), so no two live slices overlap.
         unsafe { self.cols(r, c0, n) }
+    }
+
+    fn tile(&mut self, r: usize, rows: usize, c0: usize, n: usize) -> [*mut f32; ROWS] {
+        assert!(rows <= ROWS && c0 + n <= self.width && (r + rows) * self.width <= self.len);
+        // SAFETY: in bounds (asserted); the columns are this task's own (see `row`).
+        std::array::from_fn(|i| unsafe { self.ptr.add((r + i.min(rows - 1)) * self.width + c0) })
     }
 }
 
@@ -299,9 +465,17 @@ impl Scratch {
     /// The rows are padded with zero rows up to a multiple of the kernel's tile height, so that
     /// every tile runs the unrolled full-height kernel (a 15-token query's last 3-row tile took the
     /// generic loop, with its sums kept in memory).
-    fn quantise(&mut self, x: &[f32], rows: usize, inp: usize, unsigned: bool) {
-        let width = inp.div_ceil(4) * 4;
-        let padded = rows.div_ceil(ROWS) * ROWS;
+    fn quantise(
+        &mut self,
+        x: &[f32],
+        rows: usize,
+        inp: usize,
+        unsigned: bool,
+        width: usize,
+        row_multiple: usize,
+    ) {
+        debug_assert!(width >= inp);
+        let padded = rows.div_ceil(row_multiple) * row_multiple;
         self.q.clear();
         self.q.resize(padded * width, 0);
         self.s.clear();
@@ -468,12 +642,17 @@ impl Kernel {
     fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avxvnni") && std::is_x86_feature_detected!("avx2") {
+            let fma = std::is_x86_feature_detected!("fma");
+            if std::is_x86_feature_detected!("avxvnni")
+                && std::is_x86_feature_detected!("avx2")
+                && fma
+            {
                 return Kernel::Vnni;
             }
             if std::is_x86_feature_detected!("avx512vnni")
                 && std::is_x86_feature_detected!("avx512vl")
                 && std::is_x86_feature_detected!("avx2")
+                && fma
             {
                 return Kernel::Vnni512;
             }
@@ -508,6 +687,26 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `detect` found AVX-512 VNNI, AVX-512 VL and AVX2 on this CPU; lengths checked.
             Kernel::Vnni512 => unsafe { x86::dot_pair_vnni512(xq, w, in4, acc) },
+            _ => unreachable!("pairs run on VNNI kernels only"),
+        }
+    }
+
+    /// [`dot_pair`](Self::dot_pair), dequantised in registers and added into `tile.dst` (no
+    /// round trip of the int32 sums through memory; that epilogue, compiled as SSE code outside
+    /// the kernel, was a seventh of a 20-pair rerank).
+    fn dot_pair_into(self, xq: &[i8], w: &[i8], in4: usize, tile: &Tile) {
+        assert!(xq.len() >= ROWS * in4 * 4 && w.len() >= 2 * in4 * COLS * 4);
+        assert!(tile.rows >= 1 && tile.rows <= ROWS);
+        assert!(tile.xscale.len() >= tile.rows && tile.lo.len() >= tile.rows);
+        assert!(tile.col_sums.len() >= 2 * COLS && tile.scales.len() >= 2 * COLS);
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `detect` found AVX-VNNI, AVX2 and FMA; lengths checked above, `dst` rows
+            // hold 2·COLS columns each (`OutRows::tile`).
+            Kernel::Vnni => unsafe { x86::dot_pair_into_vnni(xq, w, in4, tile) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above, with AVX-512 VNNI and VL.
+            Kernel::Vnni512 => unsafe { x86::dot_pair_into_vnni512(xq, w, in4, tile) },
             _ => unreachable!("pairs run on VNNI kernels only"),
         }
     }
@@ -587,7 +786,55 @@ mod x86 {
     /// The VNNI kernels, twice: VEX-encoded AVX-VNNI (`vpdpbusd` on AVX2 cores) and the EVEX form on
     /// 256-bit registers that AVX-512 VNNI cores have (some of which lack AVX-VNNI).
     macro_rules! vnni_kernels {
-        ($features:literal, $dpbusd:ident, $pair:ident, $group:ident) => {
+        ($features:literal, $dpbusd:ident, $pair:ident, $pair_into:ident, $group:ident) => {
+            /// [`$pair`], then the sums dequantised and added into the tile's rows.
+            #[target_feature(enable = $features)]
+            pub unsafe fn $pair_into(xq: &[i8], w: &[i8], in4: usize, tile: &super::Tile) {
+                let stride = in4 * 4;
+                let second = in4 * COLS * 4;
+                let mut lo = [_mm256_setzero_si256(); ROWS];
+                let mut hi = [_mm256_setzero_si256(); ROWS];
+                let next = w.as_ptr().wrapping_add(2 * second);
+                for k4 in 0..in4 {
+                    _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(k4 * 64));
+                    let w0 = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
+                    let w1 = _mm256_loadu_si256(
+                        w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
+                    );
+                    let x0 = bcast(xq, k4 * 4);
+                    let x1 = bcast(xq, stride + k4 * 4);
+                    let x2 = bcast(xq, 2 * stride + k4 * 4);
+                    let x3 = bcast(xq, 3 * stride + k4 * 4);
+                    lo[0] = $dpbusd(lo[0], x0, w0);
+                    hi[0] = $dpbusd(hi[0], x0, w1);
+                    lo[1] = $dpbusd(lo[1], x1, w0);
+                    hi[1] = $dpbusd(hi[1], x1, w1);
+                    lo[2] = $dpbusd(lo[2], x2, w0);
+                    hi[2] = $dpbusd(hi[2], x2, w1);
+                    lo[3] = $dpbusd(lo[3], x3, w0);
+                    hi[3] = $dpbusd(hi[3], x3, w1);
+                }
+                // x ≈ lo + s·q, so Σ x·w ≈ scale_w · (s · Σ q·w_q + lo · Σ w_q).
+                let sums0 = _mm256_loadu_ps(tile.col_sums.as_ptr());
+                let sums1 = _mm256_loadu_ps(tile.col_sums.as_ptr().add(COLS));
+                let scale0 = _mm256_loadu_ps(tile.scales.as_ptr());
+                let scale1 = _mm256_loadu_ps(tile.scales.as_ptr().add(COLS));
+                for r in 0..tile.rows {
+                    let xs = _mm256_set1_ps(*tile.xscale.get_unchecked(r));
+                    let off = _mm256_set1_ps(*tile.lo.get_unchecked(r));
+                    let d = tile.dst[r];
+                    let v0 =
+                        _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo[r]), xs, _mm256_mul_ps(off, sums0));
+                    let v1 =
+                        _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi[r]), xs, _mm256_mul_ps(off, sums1));
+                    _mm256_storeu_ps(d, _mm256_fmadd_ps(v0, scale0, _mm256_loadu_ps(d)));
+                    _mm256_storeu_ps(
+                        d.add(COLS),
+                        _mm256_fmadd_ps(v1, scale1, _mm256_loadu_ps(d.add(COLS))),
+                    );
+                }
+            }
+
             /// Two adjacent column groups (`w` holds both, one after the other): 16 output columns
             /// of one whole 4-row tile.
             #[target_feature(enable = $features)]
@@ -676,15 +923,17 @@ mod x86 {
     }
 
     vnni_kernels!(
-        "avx2,avxvnni",
+        "avx2,avxvnni,fma",
         _mm256_dpbusd_avx_epi32,
         dot_pair_vnni,
+        dot_pair_into_vnni,
         dot_group_vnni
     );
     vnni_kernels!(
-        "avx2,avx512vnni,avx512vl",
+        "avx2,avx512vnni,avx512vl,fma",
         _mm256_dpbusd_epi32,
         dot_pair_vnni512,
+        dot_pair_into_vnni512,
         dot_group_vnni512
     );
 }
@@ -726,11 +975,39 @@ mod tests {
                 assert!((g - e).abs() < 0.02 * scale, "{rows} rows: {g} vs {e}");
             }
         }
+        // AMX tiles (where this CPU has them) give what the VNNI kernel gives: the same integer
+        // sums, dequantised by the same formula (to the last bit where the VNNI kernel runs a
+        // whole pair of groups; its lone groups round without FMA). Short and blocked row
+        // counts, and widths that leave partial tiles and groups.
+        if amx_available() && Kernel::detect().is_vnni() {
+            for (out, inp) in [(20, 36), (48, 100), (40, 384), (64, 384)] {
+                let w: Vec<f32> = (0..out * inp).map(|_| lcg(&mut seed)).collect();
+                let (tiles, vnni) = (
+                    Int8Matrix::quantize_for(&w, out, inp, true),
+                    Int8Matrix::quantize_for(&w, out, inp, false),
+                );
+                for rows in [1, 15, 17, AMX_BLOCK_ROWS + 1, 3 * AMX_BLOCK_ROWS + 5] {
+                    let x: Vec<f32> = (0..rows * inp).map(|_| lcg(&mut seed)).collect();
+                    let bias: Vec<f32> = (0..rows * out).map(|_| lcg(&mut seed)).collect();
+                    let (mut a, mut b) = (bias.clone(), bias);
+                    tiles.accumulate(&x, &mut a, rows);
+                    vnni.accumulate(&x, &mut b, rows);
+                    for (x, y) in a.iter().zip(&b) {
+                        assert!(
+                            (x - y).abs() <= 1e-6 * x.abs().max(1.0),
+                            "{out}×{inp}: {x} vs {y}"
+                        );
+                    }
+                }
+            }
+        }
         // The scalar path gives the very same integers as the SIMD one.
         let in4 = inp.div_ceil(4);
         let xq: Vec<i8> = (0..ROWS * in4 * 4)
             .map(|i| (i as i32 % 255 - 127) as i8)
             .collect();
+        // (The VNNI/AVX2 layout, whichever kernel `quantize` packed for.)
+        let m = Int8Matrix::quantize_for(&w, out, inp, false);
         let w0 = &m.packed[..in4 * COLS * 4];
         for rows in [ROWS, 3, 1] {
             let mut want = [[0i32; COLS]; ROWS];
