@@ -185,7 +185,7 @@ fn roberta_cross_encoder_head_matches_reference() {
 #[test]
 fn packed_forward_equals_candle_forward() {
     use yusa::model::encoder::{Encoder, Mode, Weights};
-    use yusa::model::packed::PackedEncoder;
+    use yusa::model::packed::{PackedEncoder, Precision};
     for name in ["tiny-bert", "tiny-xlm-roberta"] {
         let dir = ModelDir::open(fixture(name)).unwrap();
         let cfg = dir.config().unwrap();
@@ -213,6 +213,22 @@ fn packed_forward_equals_candle_forward() {
             for (t, row) in rows.chunks_exact(states.hidden).enumerate() {
                 let d = max_abs_diff(row, &padded[i][t]);
                 assert!(d < 1e-4, "{name}: sequence {i} token {t} differs by {d}");
+            }
+        }
+        // The first-token pass (what a cross-encoder's head reads) gives the same first-token
+        // states with its last layer cut down to them, in f32 and in int8.
+        for precision in [Precision::F32, Precision::Int8] {
+            let packed = PackedEncoder::with_precision(&encoder, precision).unwrap();
+            let all = packed.forward(&pairs).unwrap();
+            let first = packed.forward_first(&pairs).unwrap();
+            assert_eq!(first.len(), 3);
+            assert_eq!(first.data.len(), 3 * first.hidden);
+            for i in 0..3 {
+                let d = max_abs_diff(first.first(i), all.first(i));
+                assert!(
+                    d < 1e-5,
+                    "{name} {precision:?}: sequence {i} differs by {d}"
+                );
             }
         }
     }

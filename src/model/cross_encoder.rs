@@ -203,7 +203,8 @@ impl CrossEncoder {
                 .iter()
                 .map(|&i| (tokens[i].ids.as_slice(), tokens[i].type_ids.as_slice()))
                 .collect();
-            let states = self.encoder.forward(&seqs)?;
+            // The head reads the first token only, so the last layer runs for it alone.
+            let states = self.encoder.forward_first(&seqs)?;
             let h = states.hidden;
             let first: Vec<f32> = (0..states.len())
                 .flat_map(|k| states.first(k).iter().copied())
