@@ -534,7 +534,7 @@ impl PackedEncoder {
     fn layer_rest(
         &self,
         layer: &PackedLayer,
-        x: &mut Vec<f32>,
+        x: &mut [f32],
         ctx: &[f32],
         y: &mut [f32],
         f: &mut [f32],
