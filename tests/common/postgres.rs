@@ -26,34 +26,41 @@ pub fn install() -> Option<PathBuf> {
 }
 
 /// (uid, gid) to run the servers as: `yusa-pg` when we are root, else ourselves (None).
+///
+/// Created once per test process: two tests that ran `useradd` at once on a fresh machine could
+/// both write `/etc/passwd`, the second overwriting the first's entry, so one test went on with a
+/// uid that no longer existed (initdb: "could not look up effective user ID").
 fn run_as() -> Option<(u32, u32)> {
     if unsafe { libc::geteuid() } != 0 {
         return None;
     }
-    let exists = Command::new("id").args(["-u", "yusa-pg"]).output().unwrap();
-    if !exists.status.success() {
-        let st = Command::new("useradd")
-            .args([
-                "--system",
-                "--user-group",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                "yusa-pg",
-            ])
-            .status()
-            .expect("useradd");
-        // Two tests creating it at once: the loser sees "already exists" (status 9).
-        assert!(
-            st.success() || st.code() == Some(9),
-            "useradd yusa-pg failed"
-        );
-    }
-    let id = |flag: &str| -> u32 {
-        let o = Command::new("id").args([flag, "yusa-pg"]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
-    };
-    Some((id("-u"), id("-g")))
+    static WHO: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    Some(*WHO.get_or_init(|| {
+        let exists = Command::new("id").args(["-u", "yusa-pg"]).output().unwrap();
+        if !exists.status.success() {
+            let st = Command::new("useradd")
+                .args([
+                    "--system",
+                    "--user-group",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "yusa-pg",
+                ])
+                .status()
+                .expect("useradd");
+            // Another test process creating it at the same time: "already exists" (status 9).
+            assert!(
+                st.success() || st.code() == Some(9),
+                "useradd yusa-pg failed"
+            );
+        }
+        let id = |flag: &str| -> u32 {
+            let o = Command::new("id").args([flag, "yusa-pg"]).output().unwrap();
+            String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+        };
+        (id("-u"), id("-g"))
+    }))
 }
 
 fn chown_tree(path: &Path, who: Option<(u32, u32)>) {
