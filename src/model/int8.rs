@@ -32,6 +32,12 @@ fn amx_available() -> bool {
     }
 }
 
+/// `v` with zeros up to a multiple of 32 elements (two AMX tiles' or four VNNI groups' columns).
+fn padded(mut v: Vec<f32>) -> Vec<f32> {
+    v.resize(v.len().div_ceil(32) * 32, 0.0);
+    v
+}
+
 /// Output columns per packed group (one 256-bit register of int32 sums).
 const COLS: usize = 8;
 /// Rows per microkernel call: 4 rows × 2 column groups = 8 accumulators.
@@ -106,8 +112,9 @@ impl Int8Matrix {
             inp,
             amx,
             packed: Packed::Own(packed),
-            scales,
-            col_sums_f: col_sums.iter().map(|&v| v as f32).collect(),
+            // Zeros after the last column, so a kernel reads whole 16-column pieces of both.
+            scales: padded(scales),
+            col_sums_f: padded(col_sums.iter().map(|&v| v as f32).collect()),
             col_sums,
         }
     }
@@ -282,7 +289,6 @@ impl Int8Matrix {
     ) {
         let in4 = self.inp.div_ceil(4);
         let mut acc = [[0i32; COLS]; ROWS];
-        let mut acc2 = [[0i32; 2 * COLS]; ROWS];
         let mut g = groups.start;
         while g < groups.end {
             // VNNI: two column groups per pass (8 independent accumulation chains).
@@ -296,35 +302,31 @@ impl Int8Matrix {
                 // only the `take` real rows are written out.
                 let xrows = &xq[(r0 + r) * in4 * 4..(r0 + r + ROWS) * in4 * 4];
                 let o0 = g * COLS;
-                if pair && o0 + 2 * COLS <= self.out {
-                    // Whole pairs (every pair of this model's widths): the kernel dequantises
-                    // its sums while they are still in registers and adds them into `out`.
+                if pair {
+                    // The kernel dequantises its sums while they are still in registers and adds
+                    // them into `out`.
                     let at = r0 + r;
+                    let cols = (2 * COLS).min(self.out - o0);
                     let tile = Tile {
                         rows: take,
+                        cols,
                         xscale: &xs[at..at + take],
                         lo: &xlo[at..at + take],
                         col_sums: &self.col_sums_f[o0..o0 + 2 * COLS],
                         scales: &self.scales[o0..o0 + 2 * COLS],
-                        dst: out.tile(r, take, o0, 2 * COLS),
+                        dst: out.tile(r, take, o0, cols),
                     };
-                    kernel.dot_pair_into(xrows, w, in4, &tile);
+                    kernel.dot_pair(xrows, w, in4, &tile);
                     r += take;
                     continue;
                 }
-                if pair {
-                    kernel.dot_pair(xrows, w, in4, &mut acc2);
-                } else {
-                    kernel.dot_group(xrows, w, in4, ROWS, &mut acc);
-                    for (a2, a) in acc2.iter_mut().zip(&acc) {
-                        a2[..COLS].copy_from_slice(a);
-                    }
-                }
+                // A lone group (AVX2, or the last of an odd count): its sums go through `acc`.
+                kernel.dot_group(xrows, w, in4, ROWS, &mut acc);
                 // Dequantise over contiguous slices (vectorises): x ≈ lo + s·q, so
                 // Σ x·w ≈ scale_w · (s · Σ q·w_q + lo · Σ w_q).
-                let cols = (width * COLS).min(self.out - o0);
+                let cols = COLS.min(self.out - o0);
                 let (sums, scales) = (&self.col_sums[o0..o0 + cols], &self.scales[o0..o0 + cols]);
-                for (i, a) in acc2.iter().enumerate().take(take) {
+                for (i, a) in acc.iter().enumerate().take(take) {
                     let (xscale, lo) = (xs[r0 + r + i], xlo[r0 + r + i]);
                     let dst = out.row(r + i, o0, cols);
                     for (((d, &v), &sum), &scale) in
@@ -349,10 +351,11 @@ trait OutRows {
     fn tile(&mut self, r: usize, rows: usize, c0: usize, n: usize) -> [*mut f32; ROWS];
 }
 
-/// Where a fused kernel adds one dequantised tile: row `i < rows`, column `c < 2·COLS` receives
-/// `(sum[i][c] · xscale[i] + lo[i] · col_sums[c]) · scales[c]` at `dst[i] + c`.
+/// Where a fused kernel adds one dequantised tile: row `i < rows`, column `c < cols` (at most
+/// 2·COLS) receives `(sum[i][c] · xscale[i] + lo[i] · col_sums[c]) · scales[c]` at `dst[i] + c`.
 pub(crate) struct Tile<'a> {
     rows: usize,
+    cols: usize,
     xscale: &'a [f32],
     lo: &'a [f32],
     col_sums: &'a [f32],
@@ -677,36 +680,22 @@ impl Kernel {
     /// 20-pair rerank unchanged within noise. Fetching into L1 instead was slower for the query
     /// and made batches 4% slower (a block's activations, this pair's and the next pair's weights
     /// overflow L1).
-    fn dot_pair(self, xq: &[i8], w: &[i8], in4: usize, acc: &mut [[i32; 2 * COLS]; ROWS]) {
-        // The kernels read ROWS rows of `xq` and two groups of `w` without bounds checks.
+    ///
+    /// The sums are dequantised in registers and added into `tile.dst` (they went through memory
+    /// to an epilogue compiled as SSE code outside the kernel: a seventh of a 20-pair rerank).
+    fn dot_pair(self, xq: &[i8], w: &[i8], in4: usize, tile: &Tile) {
         assert!(xq.len() >= ROWS * in4 * 4 && w.len() >= 2 * in4 * COLS * 4);
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `detect` found AVX-VNNI and AVX2 on this CPU; lengths checked above.
-            Kernel::Vnni => unsafe { x86::dot_pair_vnni(xq, w, in4, acc) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `detect` found AVX-512 VNNI, AVX-512 VL and AVX2 on this CPU; lengths checked.
-            Kernel::Vnni512 => unsafe { x86::dot_pair_vnni512(xq, w, in4, acc) },
-            _ => unreachable!("pairs run on VNNI kernels only"),
-        }
-    }
-
-    /// [`dot_pair`](Self::dot_pair), dequantised in registers and added into `tile.dst` (no
-    /// round trip of the int32 sums through memory; that epilogue, compiled as SSE code outside
-    /// the kernel, was a seventh of a 20-pair rerank).
-    fn dot_pair_into(self, xq: &[i8], w: &[i8], in4: usize, tile: &Tile) {
-        assert!(xq.len() >= ROWS * in4 * 4 && w.len() >= 2 * in4 * COLS * 4);
-        assert!(tile.rows >= 1 && tile.rows <= ROWS);
+        assert!(tile.rows >= 1 && tile.rows <= ROWS && tile.cols <= 2 * COLS);
         assert!(tile.xscale.len() >= tile.rows && tile.lo.len() >= tile.rows);
         assert!(tile.col_sums.len() >= 2 * COLS && tile.scales.len() >= 2 * COLS);
         match self {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `detect` found AVX-VNNI, AVX2 and FMA; lengths checked above, `dst` rows
             // hold 2·COLS columns each (`OutRows::tile`).
-            Kernel::Vnni => unsafe { x86::dot_pair_into_vnni(xq, w, in4, tile) },
+            Kernel::Vnni => unsafe { x86::dot_pair_vnni(xq, w, in4, tile) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above, with AVX-512 VNNI and VL.
-            Kernel::Vnni512 => unsafe { x86::dot_pair_into_vnni512(xq, w, in4, tile) },
+            Kernel::Vnni512 => unsafe { x86::dot_pair_vnni512(xq, w, in4, tile) },
             _ => unreachable!("pairs run on VNNI kernels only"),
         }
     }
@@ -786,16 +775,21 @@ mod x86 {
     /// The VNNI kernels, twice: VEX-encoded AVX-VNNI (`vpdpbusd` on AVX2 cores) and the EVEX form on
     /// 256-bit registers that AVX-512 VNNI cores have (some of which lack AVX-VNNI).
     macro_rules! vnni_kernels {
-        ($features:literal, $dpbusd:ident, $pair:ident, $pair_into:ident, $group:ident) => {
-            /// [`$pair`], then the sums dequantised and added into the tile's rows.
+        ($features:literal, $dpbusd:ident, $pair:ident, $group:ident) => {
+            /// Two adjacent column groups (`w` holds both, one after the other): 16 output columns
+            /// of one whole 4-row tile, dequantised and added into the tile's rows.
             #[target_feature(enable = $features)]
-            pub unsafe fn $pair_into(xq: &[i8], w: &[i8], in4: usize, tile: &super::Tile) {
+            pub unsafe fn $pair(xq: &[i8], w: &[i8], in4: usize, tile: &super::Tile) {
                 let stride = in4 * 4;
                 let second = in4 * COLS * 4;
                 let mut lo = [_mm256_setzero_si256(); ROWS];
                 let mut hi = [_mm256_setzero_si256(); ROWS];
+                // The next pair's weights follow this pair's: fetch one line of them per step
+                // (as many bytes as the step reads) into L2, so that the next pair's first tile
+                // does not wait on L3 or memory.
                 let next = w.as_ptr().wrapping_add(2 * second);
                 for k4 in 0..in4 {
+                    // Prefetches never fault; past the last pair they fetch nothing useful.
                     _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(k4 * 64));
                     let w0 = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
                     let w1 = _mm256_loadu_si256(
@@ -827,54 +821,21 @@ mod x86 {
                         _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo[r]), xs, _mm256_mul_ps(off, sums0));
                     let v1 =
                         _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi[r]), xs, _mm256_mul_ps(off, sums1));
-                    _mm256_storeu_ps(d, _mm256_fmadd_ps(v0, scale0, _mm256_loadu_ps(d)));
-                    _mm256_storeu_ps(
-                        d.add(COLS),
-                        _mm256_fmadd_ps(v1, scale1, _mm256_loadu_ps(d.add(COLS))),
-                    );
-                }
-            }
-
-            /// Two adjacent column groups (`w` holds both, one after the other): 16 output columns
-            /// of one whole 4-row tile.
-            #[target_feature(enable = $features)]
-            pub unsafe fn $pair(
-                xq: &[i8],
-                w: &[i8],
-                in4: usize,
-                acc: &mut [[i32; 2 * COLS]; ROWS],
-            ) {
-                let stride = in4 * 4;
-                let second = in4 * COLS * 4;
-                let mut lo = [_mm256_setzero_si256(); ROWS];
-                let mut hi = [_mm256_setzero_si256(); ROWS];
-                // The next pair's weights follow this pair's: fetch one line of them per step
-                // (as many bytes as the step reads) into L2, so that the next pair's first tile
-                // does not wait on L3 or memory.
-                let next = w.as_ptr().wrapping_add(2 * second);
-                for k4 in 0..in4 {
-                    // Prefetches never fault; past the last pair they fetch nothing useful.
-                    _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(k4 * 64));
-                    let w0 = _mm256_loadu_si256(w.as_ptr().add(k4 * COLS * 4) as *const __m256i);
-                    let w1 = _mm256_loadu_si256(
-                        w.as_ptr().add(second + k4 * COLS * 4) as *const __m256i
-                    );
-                    let x0 = bcast(xq, k4 * 4);
-                    let x1 = bcast(xq, stride + k4 * 4);
-                    let x2 = bcast(xq, 2 * stride + k4 * 4);
-                    let x3 = bcast(xq, 3 * stride + k4 * 4);
-                    lo[0] = $dpbusd(lo[0], x0, w0);
-                    hi[0] = $dpbusd(hi[0], x0, w1);
-                    lo[1] = $dpbusd(lo[1], x1, w0);
-                    hi[1] = $dpbusd(hi[1], x1, w1);
-                    lo[2] = $dpbusd(lo[2], x2, w0);
-                    hi[2] = $dpbusd(hi[2], x2, w1);
-                    lo[3] = $dpbusd(lo[3], x3, w0);
-                    hi[3] = $dpbusd(hi[3], x3, w1);
-                }
-                for r in 0..ROWS {
-                    _mm256_storeu_si256(acc[r].as_mut_ptr() as *mut __m256i, lo[r]);
-                    _mm256_storeu_si256(acc[r].as_mut_ptr().add(COLS) as *mut __m256i, hi[r]);
+                    if tile.cols == 2 * COLS {
+                        _mm256_storeu_ps(d, _mm256_fmadd_ps(v0, scale0, _mm256_loadu_ps(d)));
+                        _mm256_storeu_ps(
+                            d.add(COLS),
+                            _mm256_fmadd_ps(v1, scale1, _mm256_loadu_ps(d.add(COLS))),
+                        );
+                    } else {
+                        // The last, partial pair of a width that is not a multiple of 16.
+                        let mut add = [0f32; 2 * COLS];
+                        _mm256_storeu_ps(add.as_mut_ptr(), _mm256_mul_ps(v0, scale0));
+                        _mm256_storeu_ps(add.as_mut_ptr().add(COLS), _mm256_mul_ps(v1, scale1));
+                        for (c, a) in add.iter().enumerate().take(tile.cols) {
+                            *d.add(c) += a;
+                        }
+                    }
                 }
             }
 
@@ -926,14 +887,12 @@ mod x86 {
         "avx2,avxvnni,fma",
         _mm256_dpbusd_avx_epi32,
         dot_pair_vnni,
-        dot_pair_into_vnni,
         dot_group_vnni
     );
     vnni_kernels!(
         "avx2,avx512vnni,avx512vl,fma",
         _mm256_dpbusd_epi32,
         dot_pair_vnni512,
-        dot_pair_into_vnni512,
         dot_group_vnni512
     );
 }
@@ -963,16 +922,23 @@ mod tests {
         };
         let mut seed = 7u64;
         let w: Vec<f32> = (0..out * inp).map(|_| lcg(&mut seed)).collect();
-        let m = Int8Matrix::quantize(&w, out, inp);
-        // One block (columns split between the cores) and several blocks of rows.
-        for rows in [23, BLOCK_ROWS + 7] {
-            let x: Vec<f32> = (0..rows * inp).map(|_| lcg(&mut seed)).collect();
-            let want = reference(&x, &w, rows, out, inp);
-            let mut got = vec![0f32; rows * out];
-            m.accumulate(&x, &mut got, rows);
-            let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
-            for (g, e) in got.iter().zip(&want) {
-                assert!((g - e).abs() < 0.02 * scale, "{rows} rows: {g} vs {e}");
+        // One block (columns split between the cores) and several blocks of rows; the kernel
+        // this CPU picks, and the VNNI/AVX2 layout; 12 columns make a partial pair of groups.
+        for (out, amx) in [(out, amx_available()), (out, false), (12, false)] {
+            let w = &w[..out * inp];
+            let m = Int8Matrix::quantize_for(w, out, inp, amx);
+            for rows in [23, BLOCK_ROWS + 7] {
+                let x: Vec<f32> = (0..rows * inp).map(|_| lcg(&mut seed)).collect();
+                let want = reference(&x, w, rows, out, inp);
+                let mut got = vec![0f32; rows * out];
+                m.accumulate(&x, &mut got, rows);
+                let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+                for (g, e) in got.iter().zip(&want) {
+                    assert!(
+                        (g - e).abs() < 0.02 * scale,
+                        "{out}×{inp}, {rows} rows: {g} vs {e}"
+                    );
+                }
             }
         }
         // AMX tiles (where this CPU has them) give what the VNNI kernel gives: the same integer
