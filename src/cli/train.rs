@@ -68,6 +68,11 @@ pub struct TrainArgs {
     /// within an epoch); by default only at each epoch's end.
     #[arg(long)]
     pub eval_every: Option<usize>,
+    /// Run each batch as two halves on two threads (forward and backward), gradients combined:
+    /// both cores busy in candle's single-threaded ops. Not bit-identical to a plain run (its
+    /// dropout masks differ), so off by default.
+    #[arg(long)]
+    pub data_parallel: bool,
 }
 
 impl TrainArgs {
@@ -89,6 +94,7 @@ impl TrainArgs {
             seed: self.seed,
             max_train_pairs: self.max_train_pairs,
             eval_every: self.eval_every,
+            data_parallel: self.data_parallel,
             checkpoint_dir: Some(self.out.join("checkpoint")),
             resume_dir: Some(self.out.join("resume")),
         }

@@ -17,6 +17,7 @@ use crate::model::encoder::{Dropout, Mode};
 use crate::model::import::StoreDType;
 use crate::model::tokenize::{TextTokenizer, Tokens};
 use crate::model::ModelDir;
+use candle_core::backprop::GradStore;
 use candle_core::Tensor;
 use model::TrainableCrossEncoder;
 use rand::seq::SliceRandom;
@@ -65,6 +66,12 @@ pub struct TrainConfig {
     /// epoch is ~700 steps (an hour here), so a search that waits for epochs cannot prune early and a
     /// run stopped mid-epoch would leave nothing.
     pub eval_every: Option<usize>,
+    /// Run each batch as two halves on two threads, forward and backward, and combine their
+    /// gradients (weighted by size, so the step is the whole batch's mean loss). candle's CPU ops
+    /// outside the matrix products run on one thread, so a plain step keeps ~1 of 2 cores busy.
+    /// Off by default: its dropout masks differ, so it does not reproduce a plain run's weights.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_parallel: bool,
     /// Save the best model so far here after every evaluation that improves the dev Pearson, so that a
     /// long run stopped early (a killed session, a reboot) still leaves a usable model.
     #[serde(skip)]
@@ -95,6 +102,7 @@ impl Default for TrainConfig {
             seed: 42,
             max_train_pairs: None,
             eval_every: None,
+            data_parallel: false,
             checkpoint_dir: None,
             resume_dir: None,
         }
@@ -278,7 +286,11 @@ impl Stepper {
 
     /// Back-propagates `loss` and updates every variable at learning rate `lr`.
     pub fn step(&mut self, loss: &Tensor, lr: f64) -> Result<()> {
-        let mut grads = loss.backward()?;
+        self.step_grads(loss.backward()?, lr)
+    }
+
+    /// Updates every variable from gradients computed by the caller (clipped here).
+    pub fn step_grads(&mut self, mut grads: GradStore, lr: f64) -> Result<()> {
         let mut sq = 0f64;
         for v in &self.vars {
             if let Some(g) = grads.get(v.as_tensor()) {
@@ -295,6 +307,29 @@ impl Stepper {
             }
         }
         self.adam.step(&grads, lr)
+    }
+
+    /// Gradients of two halves of a batch as the whole batch's: each half's loss is its mean, so
+    /// the whole's gradient is their average weighted by size.
+    pub fn combine(
+        &self,
+        (a, na): (GradStore, usize),
+        (b, nb): (GradStore, usize),
+    ) -> Result<GradStore> {
+        let n = (na + nb) as f64;
+        let (wa, wb) = (na as f64 / n, nb as f64 / n);
+        let mut a = a;
+        for v in &self.vars {
+            let t = v.as_tensor();
+            let g = match (a.remove(t), b.get(t)) {
+                (Some(ga), Some(gb)) => ((ga * wa)? + (gb * wb)?)?,
+                (Some(ga), None) => (ga * wa)?,
+                (None, Some(gb)) => (gb * wb)?,
+                (None, None) => continue,
+            };
+            a.insert(t, g);
+        }
+        Ok(a)
     }
 }
 
@@ -433,6 +468,8 @@ pub fn train(
     let total = steps_per_epoch * cfg.epochs;
     let mut stepper = Stepper::new(m.param_groups(), cfg.weight_decay, cfg.max_grad_norm)?;
     let mut dropout = Dropout::new(cfg.dropout, cfg.seed ^ 0x5eed);
+    // The second half's masks under `data_parallel`.
+    let mut dropout2 = Dropout::new(cfg.dropout, cfg.seed ^ 0xda7a);
 
     let mut log: Vec<EpochLog> = vec![];
     // Tagged by index into `log`.
@@ -455,6 +492,7 @@ pub fn train(
             (log, step, from) = (state.log, state.position.step, state.position);
             // Dropout masks are not replayed: a resumed run differs from an unbroken one there.
             dropout = Dropout::new(cfg.dropout, cfg.seed ^ 0x5eed ^ step as u64);
+            dropout2 = Dropout::new(cfg.dropout, cfg.seed ^ 0xda7a ^ step as u64);
             tracing::info!(
                 "resuming at epoch {}, step {step} from {}",
                 from.epoch,
@@ -474,26 +512,41 @@ pub fn train(
         let skip = if epoch == from.epoch { from.batch } else { 0 };
         let last = batches.len();
         for (b, batch) in batches.into_iter().enumerate().skip(skip) {
-            let seqs: Vec<(&[u32], &[u32])> = batch
-                .iter()
-                .map(|&i| {
-                    (
-                        train_toks[i].ids.as_slice(),
-                        train_toks[i].type_ids.as_slice(),
-                    )
-                })
-                .collect();
-            let input = m.encoder().batch_input(&seqs)?;
-            let y: Vec<f32> = batch.iter().map(|&i| train_pairs[i].score / 5.0).collect();
-            let yt = Tensor::from_vec(y, batch.len(), &candle_core::Device::Cpu)?;
-            let logits = m.logits(&input, Mode::Train, Some(&mut dropout))?;
-            let loss = loss_of(&logits, &yt, cfg.loss)?;
-            stepper.step(
-                &loss,
-                learning_rate(step, total, cfg.lr, cfg.warmup_ratio, cfg.schedule),
-            )?;
+            // The mean loss over `part` of the batch.
+            let part_loss = |part: &[usize], dropout: &mut Dropout| -> Result<Tensor> {
+                let seqs: Vec<(&[u32], &[u32])> = part
+                    .iter()
+                    .map(|&i| {
+                        (
+                            train_toks[i].ids.as_slice(),
+                            train_toks[i].type_ids.as_slice(),
+                        )
+                    })
+                    .collect();
+                let input = m.encoder().batch_input(&seqs)?;
+                let y: Vec<f32> = part.iter().map(|&i| train_pairs[i].score / 5.0).collect();
+                let yt = Tensor::from_vec(y, part.len(), &candle_core::Device::Cpu)?;
+                let logits = m.logits(&input, Mode::Train, Some(dropout))?;
+                loss_of(&logits, &yt, cfg.loss)
+            };
+            let lr = learning_rate(step, total, cfg.lr, cfg.warmup_ratio, cfg.schedule);
+            let l = if cfg.data_parallel && batch.len() >= 2 {
+                let (one, two) = batch.split_at(batch.len() / 2);
+                let half = |part: &[usize], d: &mut Dropout| -> Result<(f64, GradStore)> {
+                    let loss = part_loss(part, d)?;
+                    let grads = loss.backward()?;
+                    Ok((loss.to_scalar::<f32>()? as f64, grads))
+                };
+                let (ra, rb) = rayon::join(|| half(one, &mut dropout), || half(two, &mut dropout2));
+                let ((la, ga), (lb, gb)) = (ra?, rb?);
+                stepper.step_grads(stepper.combine((ga, one.len()), (gb, two.len()))?, lr)?;
+                (la * one.len() as f64 + lb * two.len() as f64) / batch.len() as f64
+            } else {
+                let loss = part_loss(&batch, &mut dropout)?;
+                stepper.step(&loss, lr)?;
+                loss.to_scalar::<f32>()? as f64
+            };
             m.refresh()?;
-            let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {
                 return Err(Error::Invalid(format!(
                     "loss became {l} at step {step}: lower the learning rate"
@@ -661,5 +714,68 @@ mod tests {
         assert_eq!(snapshots, 3, "weights are taken only for a new best");
         assert_eq!(b.into_best(), Some((3, 3)));
         assert!(BestSoFar::<usize>::new(1).into_best().is_none());
+    }
+
+    /// `--data-parallel`'s two halves give the whole batch's gradient: each half's mean-loss
+    /// gradient, weighted by its size (here 3 and 2 of 5 rows), summed.
+    #[test]
+    fn halves_combine_to_the_whole_batch_gradient() {
+        use candle_core::{Device, Var};
+        let dev = Device::Cpu;
+        let w = Var::from_vec(vec![0.3f32, -0.2, 0.5], (3, 1), &dev).unwrap();
+        let b = Var::from_vec(vec![0.1f32], 1, &dev).unwrap();
+        let x: Vec<f32> = (0..15).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
+        let y: Vec<f32> = (0..5).map(|i| i as f32 / 5.0).collect();
+        let loss = |rows: std::ops::Range<usize>| {
+            let n = rows.len();
+            let xs =
+                Tensor::from_vec(x[rows.start * 3..rows.end * 3].to_vec(), (n, 3), &dev).unwrap();
+            let ys = Tensor::from_vec(y[rows].to_vec(), n, &dev).unwrap();
+            let pred = xs
+                .matmul(w.as_tensor())
+                .unwrap()
+                .squeeze(1)
+                .unwrap()
+                .broadcast_add(b.as_tensor())
+                .unwrap();
+            loss_of(&pred, &ys, Loss::Mse).unwrap()
+        };
+        let stepper = Stepper::new(
+            (vec![("w".into(), w.clone())], vec![("b".into(), b.clone())]),
+            0.0,
+            1.0,
+        )
+        .unwrap();
+        let whole = loss(0..5).backward().unwrap();
+        let halves = stepper
+            .combine(
+                (loss(0..3).backward().unwrap(), 3),
+                (loss(3..5).backward().unwrap(), 2),
+            )
+            .unwrap();
+        for v in [&w, &b] {
+            let want: Vec<f32> = whole
+                .get(v.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let got: Vec<f32> = halves
+                .get(v.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            assert_eq!(want.len(), got.len());
+            for (a, g) in want.iter().zip(&got) {
+                assert!((a - g).abs() < 1e-6, "{want:?} vs {got:?}");
+            }
+            assert!(
+                want.iter().any(|g| g.abs() > 1e-3),
+                "a real gradient: {want:?}"
+            );
+        }
     }
 }
