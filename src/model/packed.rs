@@ -497,10 +497,9 @@ impl PackedEncoder {
             layer.qkv.accumulate(&x, qkv, total);
             if i == last && output == Output::FirstTokens {
                 // Only the first tokens go on: their rows of `x` are the residual.
-                let firsts: Vec<usize> = offsets[..seqs.len()].to_vec();
-                let n = firsts.len();
+                let n = seqs.len();
                 let mut rest = vec![0f32; n * h];
-                for (row, &t) in rest.chunks_exact_mut(h).zip(&firsts) {
+                for (row, &t) in rest.chunks_exact_mut(h).zip(&offsets[..n]) {
                     row.copy_from_slice(&x[t * h..(t + 1) * h]);
                 }
                 x = rest;

@@ -753,21 +753,12 @@ mod tests {
                 (loss(3..5).backward().unwrap(), 2),
             )
             .unwrap();
+        let values = |store: &GradStore, v: &Var| -> Vec<f32> {
+            let g = store.get(v.as_tensor()).unwrap();
+            g.flatten_all().unwrap().to_vec1().unwrap()
+        };
         for v in [&w, &b] {
-            let want: Vec<f32> = whole
-                .get(v.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            let got: Vec<f32> = halves
-                .get(v.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
+            let (want, got) = (values(&whole, v), values(&halves, v));
             assert_eq!(want.len(), got.len());
             for (a, g) in want.iter().zip(&got) {
                 assert!((a - g).abs() < 1e-6, "{want:?} vs {got:?}");
