@@ -153,6 +153,85 @@ fn saved_model_loads_as_a_cross_encoder() {
         .contains("Training log"));
 }
 
+/// Users bring their own encoder (the founding report's was a RoBERTa): a cross-encoder trained from a
+/// BERT or an XLM-R/RoBERTa base must score, once saved and loaded for serving, exactly what the trainer
+/// scored in memory. An XLM-R base whose position offset were lost on the way would score differently.
+#[test]
+fn a_model_trained_from_bert_or_xlm_roberta_serves_the_scores_it_trained_to() {
+    let data = pairs();
+    for base in ["tiny-bert", "tiny-xlm-roberta"] {
+        let c = TrainConfig {
+            base: fixture(base),
+            epochs: 3,
+            ..cfg()
+        };
+        let t = train_quietly(&c, &data);
+        let trained = yusa::train::evaluate(
+            &t.model,
+            &ModelDir::open(fixture(base)).unwrap(),
+            &data,
+            Loss::Bce,
+            40,
+        )
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("ce");
+        yusa::train::save(&t, &c, &out, "test data", "cargo test").unwrap();
+        let dir = ModelDir::open(&out).unwrap();
+        let served = yusa::model::CrossEncoder::load(&dir).unwrap();
+        let texts: Vec<(&str, &str)> = data
+            .iter()
+            .map(|p| (p.sentence1.as_str(), p.sentence2.as_str()))
+            .collect();
+        let pred: Vec<f32> = served
+            .score(&texts)
+            .unwrap()
+            .iter()
+            .map(|s| s.value())
+            .collect();
+        let gold: Vec<f32> = data.iter().map(|p| p.score).collect();
+        let report = yusa::eval::sts::sts_report(&pred, &gold);
+        assert!(
+            (report.mse - trained.mse).abs() < 1e-4
+                && (report.pearson - trained.pearson).abs() < 1e-4,
+            "{base}: served {report:?} vs trained {trained:?}"
+        );
+        assert_eq!(
+            dir.config().unwrap().model_type,
+            ModelDir::open(fixture(base))
+                .unwrap()
+                .config()
+                .unwrap()
+                .model_type,
+            "{base}: the saved model keeps its base's position scheme"
+        );
+        if base == "tiny-xlm-roberta" {
+            // The control: the same weights read with BERT's positions score differently, so the
+            // check above can fail.
+            let cfg_path = out.join("config.json");
+            let text = std::fs::read_to_string(&cfg_path).unwrap();
+            assert!(text.contains("\"xlm-roberta\""), "{text}");
+            std::fs::write(&cfg_path, text.replace("\"xlm-roberta\"", "\"bert\"")).unwrap();
+            let as_bert = yusa::model::CrossEncoder::load(&ModelDir::open(&out).unwrap()).unwrap();
+            let wrong: Vec<f32> = as_bert
+                .score(&texts)
+                .unwrap()
+                .iter()
+                .map(|s| s.value())
+                .collect();
+            let diff = pred
+                .iter()
+                .zip(&wrong)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                diff > 1e-3,
+                "BERT positions gave the same scores (largest difference {diff})"
+            );
+        }
+    }
+}
+
 #[test]
 fn tune_runs_baseline_trials_and_seed_grid() {
     let data = pairs();
