@@ -23,6 +23,7 @@ Writes JSONL {sentence1, sentence2, score}.
 Usage: python3 scripts/split_klue_sts.py [--parakqc PATH] [--dev-rows FILE] [--write-rows FILE] ../shared/data/klue_sts/klue_sts_train.csv OUT_TRAIN OUT_DEV [DEV_FRACTION]
 """
 import collections, csv, json, random, re, sys
+from unionfind import UnionFind
 from decimal import Decimal, ROUND_HALF_UP
 
 args = sys.argv[1:]
@@ -47,15 +48,8 @@ def key(s):
 def bigrams(k):
     return {k[i:i + 2] for i in range(len(k) - 1)} or {k}
 
-parent = {}
-def find(x):
-    parent.setdefault(x, x)
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-def union(a, b):
-    parent[find(a)] = find(b)
+uf = UnionFind()
+find, union = uf.find, uf.union
 
 keys = sorted({key(s) for s1, s2, _ in rows for s in (s1, s2)})
 for s1, s2, _ in rows:

@@ -8,6 +8,7 @@ meaning — related, not equivalent); held-out → {sentence1, sentence2, label}
 Usage: python3 scripts/split_pawsx.py ../shared/data/pawsx_ko/dev_2k.tsv OUT_TRAIN OUT_HELDOUT
 """
 import csv, json, random, sys
+from unionfind import UnionFind
 
 src, out_train, out_held = sys.argv[1:4]
 rows = []
@@ -21,15 +22,10 @@ with open(src, encoding="utf-8") as f:
         if not s1 or not s2 or s1 == "NS" or s2 == "NS" or label not in ("0", "1"):
             continue
         rows.append((s1, s2, int(label)))
-parent = {}
-def find(x):
-    parent.setdefault(x, x)
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
+uf = UnionFind()
+find = uf.find
 for s1, s2, _ in rows:
-    parent[find(s1)] = find(s2)
+    uf.union(s1, s2)
 groups = sorted({find(s1) for s1, _, _ in rows})
 random.Random(20261129).shuffle(groups)
 train_groups = set(groups[: len(groups) // 2])

@@ -11,32 +11,29 @@ Usage: split_question_pair.py TRAIN_TXT CALIB_SHARE OUT_TRAIN OUT_CALIB   (both 
 import hashlib
 import sys
 
+from unionfind import UnionFind
+
 
 def main():
     src, share, out_train, out_calib = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
     lines = open(src, encoding="utf-8").read().splitlines()
     header, rows = lines[0], [l for l in lines[1:] if l.strip()]
-    parent = {}
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    uf = UnionFind()
     key = lambda s: " ".join(s.split())
     pairs = []
     for r in rows:
         q1, q2, _ = r.split("\t")
         a, b = key(q1), key(q2)
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)  # the root is the group's smallest sentence
-        pairs.append((a, r))
+        uf.union(a, b)
+        pairs.append((a, b, r))
+    # A group's name is its smallest sentence: independent of the order the pairs were linked in.
+    name = {}
+    for a, b, _ in pairs:
+        root = uf.find(a)
+        name[root] = min(name.get(root, a), a, b)
     calib, train = [], []
-    for a, r in pairs:
-        h = int(hashlib.sha1(find(a).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    for a, _, r in pairs:
+        h = int(hashlib.sha1(name[uf.find(a)].encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         (calib if h < share else train).append(r)
     for path, part in ((out_train, train), (out_calib, calib)):
         with open(path, "w", encoding="utf-8") as f:
