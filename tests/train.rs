@@ -153,6 +153,20 @@ fn saved_model_loads_as_a_cross_encoder() {
         .contains("Training log"));
 }
 
+/// The scores a saved model gives when loaded for serving (f32).
+fn served_scores(dir: &std::path::Path, data: &[Pair]) -> Vec<f32> {
+    let ce = yusa::model::CrossEncoder::load(&ModelDir::open(dir).unwrap()).unwrap();
+    let texts: Vec<(&str, &str)> = data
+        .iter()
+        .map(|p| (p.sentence1.as_str(), p.sentence2.as_str()))
+        .collect();
+    ce.score(&texts)
+        .unwrap()
+        .iter()
+        .map(|s| s.value())
+        .collect()
+}
+
 /// Users bring their own encoder (the founding report's was a RoBERTa): a cross-encoder trained from a
 /// BERT or an XLM-R/RoBERTa base must score, once saved and loaded for serving, exactly what the trainer
 /// scored in memory. An XLM-R base whose position offset were lost on the way would score differently.
@@ -178,17 +192,7 @@ fn a_model_trained_from_bert_or_xlm_roberta_serves_the_scores_it_trained_to() {
         let out = tmp.path().join("ce");
         yusa::train::save(&t, &c, &out, "test data", "cargo test").unwrap();
         let dir = ModelDir::open(&out).unwrap();
-        let served = yusa::model::CrossEncoder::load(&dir).unwrap();
-        let texts: Vec<(&str, &str)> = data
-            .iter()
-            .map(|p| (p.sentence1.as_str(), p.sentence2.as_str()))
-            .collect();
-        let pred: Vec<f32> = served
-            .score(&texts)
-            .unwrap()
-            .iter()
-            .map(|s| s.value())
-            .collect();
+        let pred = served_scores(&out, &data);
         let gold: Vec<f32> = data.iter().map(|p| p.score).collect();
         let report = yusa::eval::sts::sts_report(&pred, &gold);
         assert!(
@@ -212,13 +216,7 @@ fn a_model_trained_from_bert_or_xlm_roberta_serves_the_scores_it_trained_to() {
             let text = std::fs::read_to_string(&cfg_path).unwrap();
             assert!(text.contains("\"xlm-roberta\""), "{text}");
             std::fs::write(&cfg_path, text.replace("\"xlm-roberta\"", "\"bert\"")).unwrap();
-            let as_bert = yusa::model::CrossEncoder::load(&ModelDir::open(&out).unwrap()).unwrap();
-            let wrong: Vec<f32> = as_bert
-                .score(&texts)
-                .unwrap()
-                .iter()
-                .map(|s| s.value())
-                .collect();
+            let wrong = served_scores(&out, &data);
             let diff = pred
                 .iter()
                 .zip(&wrong)
