@@ -180,18 +180,11 @@ fn a_model_trained_from_bert_or_xlm_roberta_serves_the_scores_it_trained_to() {
             ..cfg()
         };
         let t = train_quietly(&c, &data);
-        let trained = yusa::train::evaluate(
-            &t.model,
-            &ModelDir::open(fixture(base)).unwrap(),
-            &data,
-            Loss::Bce,
-            40,
-        )
-        .unwrap();
+        let base_dir = ModelDir::open(fixture(base)).unwrap();
+        let trained = yusa::train::evaluate(&t.model, &base_dir, &data, Loss::Bce, 40).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("ce");
         yusa::train::save(&t, &c, &out, "test data", "cargo test").unwrap();
-        let dir = ModelDir::open(&out).unwrap();
         let pred = served_scores(&out, &data);
         let gold: Vec<f32> = data.iter().map(|p| p.score).collect();
         let report = yusa::eval::sts::sts_report(&pred, &gold);
@@ -201,12 +194,8 @@ fn a_model_trained_from_bert_or_xlm_roberta_serves_the_scores_it_trained_to() {
             "{base}: served {report:?} vs trained {trained:?}"
         );
         assert_eq!(
-            dir.config().unwrap().model_type,
-            ModelDir::open(fixture(base))
-                .unwrap()
-                .config()
-                .unwrap()
-                .model_type,
+            ModelDir::open(&out).unwrap().config().unwrap().model_type,
+            base_dir.config().unwrap().model_type,
             "{base}: the saved model keeps its base's position scheme"
         );
         if base == "tiny-xlm-roberta" {
