@@ -6,6 +6,7 @@ mod common;
 
 use common::http::{get, post, request, Server};
 use serde_json::json;
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -229,7 +230,6 @@ fn huge_pairs_are_tokenised_in_bounded_memory() {
 /// A raw request on a socket, for headers the helper does not send; returns the status line's code
 /// (0 when the server closed without answering) and how long it took.
 fn raw(port: u16, head_and_body: &[u8], wait: Duration) -> (u16, Duration) {
-    use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(wait)).unwrap();
     let t0 = Instant::now();
@@ -373,6 +373,140 @@ fn keys_scopes_hosts_and_content_types_guard_the_doors() {
         Duration::from_secs(30),
     );
     assert_eq!(code, 415);
+}
+
+/// Spellings of `path` that actix routes to the same route: each letter of a literal segment
+/// percent-encoded in turn (lower- and upper-case hex), and every letter of it at once.
+fn encoded_variants(path: &str) -> Vec<String> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut out = vec![path.to_owned()];
+    for (i, seg) in segs.iter().enumerate() {
+        if seg.is_empty() || !seg.chars().all(|c| c.is_ascii_alphabetic() || c == '.') {
+            continue;
+        }
+        let with = |replacement: String| {
+            let mut s = segs.clone();
+            s[i] = &replacement;
+            format!("/{}", s.join("/"))
+        };
+        for (j, c) in seg.char_indices() {
+            for hex in [format!("%{:02x}", c as u32), format!("%{:02X}", c as u32)] {
+                out.push(with(format!("{}{hex}{}", &seg[..j], &seg[j + 1..])));
+            }
+        }
+        out.push(with(
+            seg.chars().map(|c| format!("%{:02X}", c as u32)).collect(),
+        ));
+    }
+    out
+}
+
+/// Authorisation follows the route that matched, never the raw path: every write and admin route,
+/// spelled with percent-encoded letters, answers 403 to a read key (and 401 without one), and every
+/// route stays reachable to a key that has its scope.
+#[test]
+fn encoded_paths_cannot_sidestep_scopes() {
+    use yusa::api::{Access, Scope, ROUTES};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(
+        &keys,
+        "read:read-key-0123456789\nwrite:write-key-0123456789\nadmin:admin-key-0123456789\n",
+    )
+    .unwrap();
+    let s = Server::start(
+        &dir.path().join("index"),
+        &["--api-keys-file", keys.to_str().unwrap()],
+    );
+    let p = s.port;
+    let send = |method: &str, path: &str, key: Option<&str>| -> (u16, String) {
+        let body = if matches!(method, "POST" | "PUT") {
+            "{}"
+        } else {
+            ""
+        };
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(k) = key {
+            head.push_str(&format!("Authorization: Bearer {k}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
+        let mut st = std::net::TcpStream::connect(("127.0.0.1", p)).unwrap();
+        st.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        st.write_all(head.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        let _ = st.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let code = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (code, text)
+    };
+    // A collection to aim at; the admin key creates it the plain way.
+    assert_eq!(
+        {
+            let mut st = std::net::TcpStream::connect(("127.0.0.1", p)).unwrap();
+            let body = r#"{"name":"c"}"#;
+            write!(st, "POST /collections HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer admin-key-0123456789\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+            let mut raw = String::new();
+            let _ = st.read_to_string(&mut raw);
+            raw.split_whitespace().nth(1).unwrap().to_owned()
+        },
+        "201"
+    );
+    let keys = [
+        (Scope::Read, "read-key-0123456789"),
+        (Scope::Write, "write-key-0123456789"),
+        (Scope::Admin, "admin-key-0123456789"),
+    ];
+    let mut checked = 0;
+    for r in ROUTES {
+        let path = r.pattern.replace("{name}", "c").replace("{id}", "999999");
+        let needed = match r.access {
+            Access::Open => None,
+            Access::Metrics => Some(Scope::Read),
+            Access::Key(s) => Some(s),
+        };
+        // The admin key's delete aims at a collection that does not exist (404), so that `c` stays.
+        let deletes_collection = r.method == "DELETE" && r.pattern == "/collections/{name}";
+        for variant in encoded_variants(&path) {
+            let (code, text) = send(r.method, &variant, None);
+            if needed.is_some() {
+                assert_eq!(code, 401, "{} {variant} without a key: {text}", r.method);
+            }
+            for (scope, key) in keys {
+                let variant = if deletes_collection && scope == Scope::Admin {
+                    format!("{}/nosuch", variant.rsplit_once('/').unwrap().0)
+                } else {
+                    variant.clone()
+                };
+                let (code, text) = send(r.method, &variant, Some(key));
+                match needed {
+                    Some(n) if scope < n => assert_eq!(
+                        code, 403,
+                        "{} {variant} with a {scope:?} key: {text}",
+                        r.method
+                    ),
+                    _ => assert!(
+                        code != 401 && code != 403 && code < 500,
+                        "{} {variant} with a {scope:?} key: {text}",
+                        r.method
+                    ),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 300, "{checked} requests checked");
+    // The collection the admin key made is still there: nothing above deleted it with a lesser key.
+    let (code, text) = send("GET", "/collections", Some("read-key-0123456789"));
+    assert_eq!(code, 200);
+    assert!(text.contains(r#""name":"c""#), "{text}");
 }
 
 /// A cancelled scan stops with `Cancelled`, and a job can be cancelled over HTTP.

@@ -1,6 +1,12 @@
 //! The doors of the HTTP API: a Host allow-list and an Origin check (so a DNS-rebinding or cross-site
 //! page cannot drive the server from a user's browser), JSON-only bodies on every write, and API keys
-//! with scopes. One function, [`Guard::admit`], decides before any handler runs.
+//! with scopes.
+//!
+//! Two steps, in two places. [`Guard::admit`] runs before routing and checks what does not depend on
+//! the route (Host, Origin, content type). [`Guard::authorize`] runs after routing, inside each
+//! route, with the [`Access`] that route was registered with: the scope comes from the route that
+//! actually matched, never from the raw path (`POST /%63ollections` is routed as `/collections`, so
+//! a scope decided from the raw text let a read key create collections).
 
 use super::error::ApiError;
 use actix_web::http::{Method, StatusCode};
@@ -28,6 +34,17 @@ impl std::str::FromStr for Scope {
             other => Err(format!("unknown scope `{other}` (read, write, admin)")),
         }
     }
+}
+
+/// Who may call a route; each route is registered with one (see `api::ROUTES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health checks, the page, which holds no data).
+    Open,
+    /// `/metrics`: open with `--metrics-public`, else a read key.
+    Metrics,
+    /// A key with at least this scope, when keys are configured.
+    Key(Scope),
 }
 
 /// A configured key, kept only as its SHA-256.
@@ -112,34 +129,11 @@ impl Guard {
         self.allowed_hosts.iter().any(|h| h == "*" || *h == name)
     }
 
-    /// The scope a request needs; None for routes that are always open.
-    fn needed(&self, method: &Method, path: &str) -> Option<Scope> {
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match (method.as_str(), parts.as_slice()) {
-            (_, ["health"]) => None,
-            // The page itself holds no data; it asks for a key and sends it with every call.
-            ("GET", [""]) => None,
-            (_, ["metrics"]) if self.metrics_public => None,
-            ("POST", ["collections"])
-            | ("DELETE", ["collections", _])
-            | ("POST", ["collections", _, "reembed"])
-            | ("PUT", ["collections", _, "duplicates", "settings"]) => Some(Scope::Admin),
-            ("POST", ["collections", _, "documents"])
-            | ("DELETE", ["collections", _, "documents", _])
-            | ("POST", ["collections", _, "duplicates", "scan"])
-            // A "duplicates" decision deletes the members not kept.
-            | ("POST", ["collections", _, "duplicates", "decisions"])
-            | ("DELETE", ["jobs", _]) => Some(Scope::Write),
-            _ => Some(Scope::Read),
-        }
-    }
-
-    /// Lets a request through, or says why not (403 foreign Host/Origin, 401 no or unknown key,
-    /// 403 key without the scope, 415 a write body that is not JSON).
+    /// Lets a request on to routing, or says why not (403 foreign Host/Origin, 415 a write body that
+    /// is not JSON). Keys are checked by [`authorize`](Self::authorize), once the route is known.
     pub fn admit(
         &self,
         method: &Method,
-        path: &str,
         header: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), ApiError> {
         let host = header("host").unwrap_or_default();
@@ -165,47 +159,6 @@ impl Guard {
                 ));
             }
         }
-        if self.has_keys() {
-            if let Some(scope) = self.needed(method, path) {
-                let presented = header("authorization")
-                    .and_then(|a| a.strip_prefix("Bearer ").map(|k| k.trim().to_owned()))
-                    .or_else(|| header("x-api-key"));
-                let Some(presented) = presented else {
-                    return Err(ApiError::new(
-                        StatusCode::UNAUTHORIZED,
-                        "unauthorized",
-                        "an API key is required: send `Authorization: Bearer KEY`",
-                    ));
-                };
-                let d = digest(&presented);
-                // Check every key, so the time does not tell which one matched.
-                let granted = self
-                    .keys
-                    .iter()
-                    .filter(|k| ct_eq(&k.digest, &d))
-                    .map(|k| k.scope)
-                    .max();
-                match granted {
-                    None => {
-                        return Err(ApiError::new(
-                            StatusCode::UNAUTHORIZED,
-                            "unauthorized",
-                            "unknown API key",
-                        ))
-                    }
-                    Some(g) if g < scope => {
-                        return Err(ApiError::new(
-                            StatusCode::FORBIDDEN,
-                            "forbidden",
-                            format!(
-                                "this key has the {g:?} scope; {method} {path} needs {scope:?}"
-                            ),
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
         if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
             let ct = header("content-type").unwrap_or_default();
             let essence = ct
@@ -223,6 +176,62 @@ impl Guard {
             }
         }
         Ok(())
+    }
+
+    /// Whether the caller may use a route registered with `access` (401 no or unknown key, 403 a key
+    /// without the scope). `what` names the route in the message.
+    pub fn authorize(
+        &self,
+        access: Access,
+        what: &str,
+        header: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ApiError> {
+        if !self.has_keys() {
+            return Ok(());
+        }
+        let needed = match access {
+            Access::Open => return Ok(()),
+            Access::Metrics if self.metrics_public => return Ok(()),
+            Access::Metrics => Scope::Read,
+            Access::Key(scope) => scope,
+        };
+        let presented = header("authorization")
+            .and_then(|a| {
+                // The scheme is case-insensitive (RFC 9110 §11.1).
+                let (scheme, key) = a.trim().split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| key.trim().to_owned())
+            })
+            .or_else(|| header("x-api-key"));
+        let Some(presented) = presented else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "an API key is required: send `Authorization: Bearer KEY`",
+            ));
+        };
+        let d = digest(&presented);
+        // Check every key, so the time does not tell which one matched.
+        let granted = self
+            .keys
+            .iter()
+            .filter(|k| ct_eq(&k.digest, &d))
+            .map(|k| k.scope)
+            .max();
+        match granted {
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown API key",
+            )),
+            Some(g) if g < needed => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this key has the {g:?} scope; {what} needs {needed:?}"),
+            )),
+            Some(_) => Ok(()),
+        }
     }
 }
 
@@ -244,57 +253,73 @@ mod tests {
         let g = Guard::new("read:rrrrrrrrrrrrrrrrrrrr, admin:aaaaaaaaaaaaaaaaaaaa", &[]).unwrap();
         let get = Method::GET;
         let post = Method::POST;
-        let ok = |m: &Method, p: &str, hs: &[(&str, &str)]| {
-            g.admit(m, p, &h(hs)).map_err(|e| e.status.as_u16())
+        // The door, then the route's access, as the server runs them.
+        let ok = |m: &Method, access: Access, hs: &[(&str, &str)]| {
+            g.admit(m, &h(hs))
+                .and_then(|()| g.authorize(access, "the route", &h(hs)))
+                .map_err(|e| e.status.as_u16())
         };
-        assert_eq!(ok(&get, "/health", &[("host", "localhost:8080")]), Ok(()));
+        let read_route = Access::Key(Scope::Read);
+        let write_route = Access::Key(Scope::Write);
+        let admin_route = Access::Key(Scope::Admin);
         assert_eq!(
-            ok(&get, "/health", &[("host", "evil.example:8080")]),
+            ok(&get, Access::Open, &[("host", "localhost:8080")]),
+            Ok(())
+        );
+        assert_eq!(
+            ok(&get, Access::Open, &[("host", "evil.example:8080")]),
             Err(403)
         );
-        assert_eq!(ok(&get, "/info", &[("host", "127.0.0.1:1")]), Err(401));
+        assert_eq!(ok(&get, read_route, &[("host", "127.0.0.1:1")]), Err(401));
+        assert_eq!(
+            ok(&get, Access::Metrics, &[("host", "127.0.0.1:1")]),
+            Err(401)
+        );
         let read = [
             ("host", "[::1]:8080"),
             ("authorization", "Bearer rrrrrrrrrrrrrrrrrrrr"),
         ];
-        assert_eq!(ok(&get, "/info", &read), Ok(()));
+        assert_eq!(ok(&get, read_route, &read), Ok(()));
+        let lower = [
+            ("host", "localhost"),
+            ("authorization", "bearer rrrrrrrrrrrrrrrrrrrr"),
+        ];
+        assert_eq!(ok(&get, read_route, &lower), Ok(()));
         let read_post = [
             ("host", "localhost"),
             ("x-api-key", "rrrrrrrrrrrrrrrrrrrr"),
             ("content-type", "application/json"),
         ];
-        assert_eq!(ok(&post, "/collections/c/search", &read_post), Ok(()));
-        assert_eq!(ok(&post, "/collections/c/documents", &read_post), Err(403));
-        assert_eq!(ok(&post, "/collections", &read_post), Err(403));
+        assert_eq!(ok(&post, read_route, &read_post), Ok(()));
+        assert_eq!(ok(&post, write_route, &read_post), Err(403));
+        assert_eq!(ok(&post, admin_route, &read_post), Err(403));
         let admin = [
             ("host", "localhost"),
             ("authorization", "Bearer aaaaaaaaaaaaaaaaaaaa"),
             ("content-type", "application/json; charset=utf-8"),
         ];
-        assert_eq!(ok(&post, "/collections", &admin), Ok(()));
+        assert_eq!(ok(&post, admin_route, &admin), Ok(()));
         let plain = [
             ("host", "localhost"),
             ("authorization", "Bearer aaaaaaaaaaaaaaaaaaaa"),
             ("content-type", "text/plain"),
         ];
-        assert_eq!(
-            ok(&post, "/collections/c/duplicates/scan", &plain),
-            Err(415)
-        );
+        assert_eq!(ok(&post, write_route, &plain), Err(415));
         let foreign = [
             ("host", "localhost"),
             ("origin", "http://attacker.example"),
             ("authorization", "Bearer aaaaaaaaaaaaaaaaaaaa"),
         ];
-        assert_eq!(ok(&get, "/info", &foreign), Err(403));
+        assert_eq!(ok(&get, read_route, &foreign), Err(403));
         let wrong = [("host", "localhost"), ("authorization", "Bearer nope")];
-        assert_eq!(ok(&get, "/info", &wrong), Err(401));
+        assert_eq!(ok(&get, read_route, &wrong), Err(401));
+        assert_eq!(ok(&get, Access::Open, &wrong), Ok(()));
         assert!(Guard::new("read:short", &[]).is_err());
         assert!(Guard::new("root:aaaaaaaaaaaaaaaaaaaa", &[]).is_err());
         // Without keys the doors are Host/Origin and content type only.
         let open = Guard::new("", &["yusa.internal".into()]).unwrap();
-        assert!(open
-            .admit(&get, "/info", &h(&[("host", "yusa.internal:80")]))
-            .is_ok());
+        let hs = [("host", "yusa.internal:80")];
+        assert!(open.admit(&get, &h(&hs)).is_ok());
+        assert!(open.authorize(admin_route, "x", &h(&hs)).is_ok());
     }
 }

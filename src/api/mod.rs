@@ -8,7 +8,7 @@ mod metrics;
 mod openapi;
 
 pub use error::{ApiError, ErrorBody};
-pub use guard::{Guard, Scope};
+pub use guard::{Access, Guard, Scope};
 
 use crate::dedup::settings::DedupSettings;
 use crate::engine::Engine;
@@ -717,6 +717,121 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     })
 }
 
+/// One route of the API and who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteAccess {
+    pub method: &'static str,
+    /// actix's pattern, `{name}` for a path segment.
+    pub pattern: &'static str,
+    pub access: Access,
+}
+
+const fn at(method: &'static str, pattern: &'static str, access: Access) -> RouteAccess {
+    RouteAccess {
+        method,
+        pattern,
+        access,
+    }
+}
+
+const READ: Access = Access::Key(Scope::Read);
+const WRITE: Access = Access::Key(Scope::Write);
+const ADMIN: Access = Access::Key(Scope::Admin);
+
+/// Every route and the access it is registered with: the one place scopes are decided.
+/// [`configure`] registers each route with its entry here, and the tests send every route, with
+/// encoded variants of its path, under each scope.
+pub const ROUTES: &[RouteAccess] = &[
+    at("GET", "/", Access::Open),
+    at("GET", "/health", Access::Open),
+    at("GET", "/info", READ),
+    at("GET", "/metrics", Access::Metrics),
+    at("GET", "/openapi.json", READ),
+    at("POST", "/collections", ADMIN),
+    at("GET", "/collections", READ),
+    at("DELETE", "/collections/{name}", ADMIN),
+    at("POST", "/collections/{name}/documents", WRITE),
+    at("GET", "/collections/{name}/documents", READ),
+    at("GET", "/collections/{name}/documents/{id}", READ),
+    at("DELETE", "/collections/{name}/documents/{id}", WRITE),
+    at("POST", "/collections/{name}/search", READ),
+    at("POST", "/collections/{name}/duplicates/check", READ),
+    at("POST", "/collections/{name}/duplicates/scan", WRITE),
+    // A "duplicates" decision deletes the members not kept.
+    at("POST", "/collections/{name}/duplicates/decisions", WRITE),
+    at("GET", "/collections/{name}/duplicates/decisions", READ),
+    at("GET", "/collections/{name}/duplicates/settings", READ),
+    at("PUT", "/collections/{name}/duplicates/settings", ADMIN),
+    at("POST", "/collections/{name}/reembed", ADMIN),
+    at("GET", "/jobs", READ),
+    at("GET", "/jobs/{id}", READ),
+    at("DELETE", "/jobs/{id}", WRITE),
+    at("POST", "/similarity", READ),
+    at("POST", "/embed", READ),
+    at("POST", "/rerank", READ),
+];
+
+/// The access [`ROUTES`] gives a route; a route missing there is a programming error, caught at
+/// start-up (every server test starts one).
+fn access_of(method: &str, pattern: &str) -> Access {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.pattern == pattern)
+        .unwrap_or_else(|| panic!("{method} {pattern} is not listed in api::ROUTES"))
+        .access
+}
+
+/// Whether the caller of `req` may use a route registered with `access` (the server's [`Guard`] from
+/// the app data; none configured: open).
+fn authorize(req: &actix_web::dev::ServiceRequest, access: Access, what: &str) -> Res<()> {
+    let guard = req
+        .app_data::<web::Data<Guard>>()
+        .map(|g| g.get_ref().clone())
+        .unwrap_or_default();
+    guard.authorize(access, what, &|name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+type Next = actix_web::middleware::Next<actix_web::body::BoxBody>;
+
+/// Wraps a route so that it runs only for callers its access admits. This runs after routing, so it
+/// sees the route that matched, however its path was spelled.
+fn guarded(
+    route: actix_web::Route,
+    method: &'static str,
+    pattern: &'static str,
+) -> actix_web::Route {
+    let access = access_of(method, pattern);
+    route.wrap(actix_web::middleware::from_fn(
+        move |req: actix_web::dev::ServiceRequest, next: Next| async move {
+            authorize(&req, access, &format!("{method} {pattern}"))?;
+            next.call(req).await
+        },
+    ))
+}
+
+/// Registers `handler` for `method pattern` with the access [`ROUTES`] gives it.
+fn route<F, Args>(
+    cfg: &mut web::ServiceConfig,
+    method: &'static str,
+    pattern: &'static str,
+    handler: F,
+) where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let m = actix_web::http::Method::from_bytes(method.as_bytes()).expect("a method name");
+    cfg.route(
+        pattern,
+        guarded(web::method(m).to(handler), method, pattern),
+    );
+}
+
 /// Registers every route; shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -727,67 +842,85 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(error::path_error))
     .app_data(web::QueryConfig::default().error_handler(|e, _| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()).into()
-    }))
-    .route("/", web::get().to(ui))
-    .route("/health", web::get().to(health))
-    .route("/info", web::get().to(info))
-    .route("/metrics", web::get().to(metrics_route))
-    .route("/openapi.json", web::get().to(openapi_route))
-    .route("/collections", web::post().to(create_collection))
-    .route("/collections", web::get().to(list_collections))
-    .route("/collections/{name}", web::delete().to(delete_collection))
-    .route(
-        "/collections/{name}/documents",
-        web::post().to(add_documents),
-    )
-    .route(
-        "/collections/{name}/documents",
-        web::get().to(list_documents),
-    )
-    .route(
+    }));
+    route(cfg, "GET", "/", ui);
+    route(cfg, "GET", "/health", health);
+    route(cfg, "GET", "/info", info);
+    route(cfg, "GET", "/metrics", metrics_route);
+    route(cfg, "GET", "/openapi.json", openapi_route);
+    route(cfg, "POST", "/collections", create_collection);
+    route(cfg, "GET", "/collections", list_collections);
+    route(cfg, "DELETE", "/collections/{name}", delete_collection);
+    route(cfg, "POST", "/collections/{name}/documents", add_documents);
+    route(cfg, "GET", "/collections/{name}/documents", list_documents);
+    route(
+        cfg,
+        "GET",
         "/collections/{name}/documents/{id}",
-        web::get().to(get_document),
-    )
-    .route(
+        get_document,
+    );
+    route(
+        cfg,
+        "DELETE",
         "/collections/{name}/documents/{id}",
-        web::delete().to(delete_document),
-    )
-    .route("/collections/{name}/search", web::post().to(search))
-    .route(
+        delete_document,
+    );
+    route(cfg, "POST", "/collections/{name}/search", search);
+    route(
+        cfg,
+        "POST",
         "/collections/{name}/duplicates/check",
-        web::post().to(check_duplicates),
-    )
-    .route(
+        check_duplicates,
+    );
+    route(
+        cfg,
+        "POST",
         "/collections/{name}/duplicates/scan",
-        web::post().to(scan_duplicates),
-    )
-    .route(
+        scan_duplicates,
+    );
+    route(
+        cfg,
+        "POST",
         "/collections/{name}/duplicates/decisions",
-        web::post().to(add_review),
-    )
-    .route(
-        "/collections/{name}/duplicates/settings",
-        web::get().to(get_duplicate_settings),
-    )
-    .route(
-        "/collections/{name}/duplicates/settings",
-        web::put().to(put_duplicate_settings),
-    )
-    .route(
+        add_review,
+    );
+    route(
+        cfg,
+        "GET",
         "/collections/{name}/duplicates/decisions",
-        web::get().to(list_reviews),
-    )
-    .route(
+        list_reviews,
+    );
+    route(
+        cfg,
+        "GET",
+        "/collections/{name}/duplicates/settings",
+        get_duplicate_settings,
+    );
+    route(
+        cfg,
+        "PUT",
+        "/collections/{name}/duplicates/settings",
+        put_duplicate_settings,
+    );
+    route(
+        cfg,
+        "POST",
         "/collections/{name}/reembed",
-        web::post().to(reembed_collection),
-    )
-    .route("/jobs", web::get().to(list_jobs))
-    .route("/jobs/{id}", web::get().to(get_job))
-    .route("/jobs/{id}", web::delete().to(cancel_job))
-    .route("/similarity", web::post().to(similarity))
-    .route("/embed", web::post().to(embed))
-    .route("/rerank", web::post().to(rerank))
-    .default_service(web::to(not_found));
+        reembed_collection,
+    );
+    route(cfg, "GET", "/jobs", list_jobs);
+    route(cfg, "GET", "/jobs/{id}", get_job);
+    route(cfg, "DELETE", "/jobs/{id}", cancel_job);
+    route(cfg, "POST", "/similarity", similarity);
+    route(cfg, "POST", "/embed", embed);
+    route(cfg, "POST", "/rerank", rerank);
+    // Unknown routes answer 404 to any key holder (and 401 without one, as before).
+    cfg.default_service(web::to(not_found).wrap(actix_web::middleware::from_fn(
+        |req: actix_web::dev::ServiceRequest, next: Next| async move {
+            authorize(&req, READ, "this path")?;
+            next.call(req).await
+        },
+    )));
 }
 
 /// How long a client may take to send its request head, and then its body: a slow or lying client
@@ -847,11 +980,11 @@ pub async fn serve(
         let guard = guard.clone();
         App::new()
             .app_data(state.clone())
+            .app_data(web::Data::new(guard.clone()))
             .wrap_fn(move |req, srv| {
                 let t0 = std::time::Instant::now();
-                let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                 let st = st.clone();
-                let admitted = guard.admit(req.method(), req.path(), &|name| {
+                let admitted = guard.admit(req.method(), &|name| {
                     req.headers()
                         .get(name)
                         .and_then(|v| v.to_str().ok())
@@ -866,10 +999,15 @@ pub async fn serve(
                         Ok(f) => f.await,
                         Err(e) => Err(e.into()),
                     };
-                    let status = match &res {
-                        Ok(r) => r.status().as_u16().to_string(),
-                        Err(e) => e.as_response_error().status_code().as_u16().to_string(),
+                    // The pattern that matched, known once routed (however the path was spelled).
+                    let (route, status) = match &res {
+                        Ok(r) => (r.request().match_pattern(), r.status().as_u16().to_string()),
+                        Err(e) => (
+                            None,
+                            e.as_response_error().status_code().as_u16().to_string(),
+                        ),
                     };
+                    let route = route.unwrap_or_else(|| "unmatched".into());
                     st.metrics
                         .requests
                         .with_label_values(&[&route, &status])
