@@ -57,7 +57,7 @@ pub struct EngineConfig {
 /// The server-wide duplicate thresholds and presets under the models folder (`yusa calibrate --out`).
 pub const DEDUP_CONFIG: &str = "dedup.json";
 
-/// The key of a collection's duplicate settings in its `settings.json`.
+/// The key of a collection's duplicate settings among its stored settings.
 const DEDUP_SETTING: &str = "duplicates";
 
 impl EngineConfig {
@@ -322,10 +322,7 @@ impl Engine {
         match coll.setting(DEDUP_SETTING)? {
             None => Ok(DedupSettings::default()),
             Some(v) => serde_json::from_value(v).map_err(|e| Error::Corrupt {
-                path: PathBuf::from(format!(
-                    "{collection}/{}",
-                    crate::index::collection::SETTINGS_FILE
-                )),
+                path: PathBuf::from(format!("collection {collection}, setting {DEDUP_SETTING}")),
                 detail: format!("{DEDUP_SETTING}: {e}"),
             }),
         }

@@ -70,6 +70,10 @@ pub enum Error {
     /// Stored data that fails its checksum where a crash cannot explain it.
     #[error("{path}: damaged: {detail}")]
     Corrupt { path: PathBuf, detail: String },
+    /// A collection that could not be opened (damaged files, with the reason and what to run):
+    /// not served, while the others are.
+    #[error("collection `{name}` is not served: {reason}")]
+    Unopened { name: String, reason: String },
     /// Another process holds the collection.
     #[error("{0}")]
     InUse(String),

@@ -48,6 +48,10 @@ impl From<Error> for ApiError {
             Error::NoCrossEncoder => (StatusCode::BAD_REQUEST, "no_cross_encoder"),
             Error::Incompatible(_) => (StatusCode::CONFLICT, "incompatible"),
             Error::InUse(_) => (StatusCode::CONFLICT, "in_use"),
+            // Damaged stored data: this collection is unavailable until repaired, the server is not.
+            Error::Unopened { .. } | Error::Corrupt { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "collection_unavailable")
+            }
             Error::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_scans"),
             Error::AlreadyRunning(_) => (StatusCode::CONFLICT, "already_running"),
             Error::Database(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),

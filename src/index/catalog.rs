@@ -14,6 +14,21 @@ use std::sync::Arc;
 enum Slot {
     Closed(PathBuf),
     Open(Arc<Collection>),
+    /// Could not be opened (damage that needs a person, or a bug): not served, with the reason, so
+    /// one collection's damage never stops the others. Deletable; `repair` with the server stopped.
+    Failed {
+        dir: PathBuf,
+        reason: String,
+    },
+}
+
+impl Slot {
+    fn dir(&self) -> PathBuf {
+        match self {
+            Slot::Closed(dir) | Slot::Failed { dir, .. } => dir.clone(),
+            Slot::Open(c) => c.dir().to_owned(),
+        }
+    }
 }
 
 pub struct Catalog {
@@ -113,7 +128,7 @@ impl Catalog {
             .iter()
             .filter_map(|(n, s)| match s {
                 Slot::Closed(dir) => Some((n.clone(), dir.clone())),
-                Slot::Open(_) => None,
+                Slot::Open(_) | Slot::Failed { .. } => None,
             })
             .collect();
         closed
@@ -137,18 +152,51 @@ impl Catalog {
     }
 
     pub fn get(&self, name: &str) -> Result<Arc<Collection>> {
+        let unopened = |reason: &str| Error::Unopened {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        };
         let dir = match self.collections.read().get(name) {
             Some(Slot::Open(c)) => return Ok(c.clone()),
             Some(Slot::Closed(dir)) => dir.clone(),
+            Some(Slot::Failed { reason, .. }) => return Err(unopened(reason)),
             None => return Err(Error::CollectionNotFound(name.to_owned())),
         };
         let _one_at_a_time = self.opening.lock();
-        if let Some(Slot::Open(c)) = self.collections.read().get(name) {
-            return Ok(c.clone()); // opened while we waited
+        match self.collections.read().get(name) {
+            Some(Slot::Open(c)) => return Ok(c.clone()), // opened while we waited
+            Some(Slot::Failed { reason, .. }) => return Err(unopened(reason)),
+            _ => {}
         }
         // Opened without holding the map lock: loading a large collection must not stall requests
-        // for the others.
-        let c = Arc::new(Collection::open(&dir, &self.encoder)?);
+        // for the others. A panic while reading damaged files is one collection's failure.
+        let opened = crate::error::catch_panic("opening a collection", || {
+            Collection::open(&dir, &self.encoder)
+        });
+        let c = match opened {
+            Ok(c) => Arc::new(c),
+            // Not damage: another encoder's vectors (re-embed), or another process holds it.
+            Err(e @ (Error::Incompatible(_) | Error::InUse(_))) => return Err(e),
+            Err(e) => {
+                let reason = format!(
+                    "{e}. `yusa collections check {name}` names every damaged file; with the server \
+                     stopped, `yusa collections repair {name}` rebuilds what can be rebuilt (or delete \
+                     the collection: DELETE /collections/{name})"
+                );
+                tracing::error!("collection `{name}` is not served: {reason}");
+                let mut map = self.collections.write();
+                if let Some(Slot::Closed(_)) = map.get(name) {
+                    map.insert(
+                        name.to_owned(),
+                        Slot::Failed {
+                            dir,
+                            reason: reason.clone(),
+                        },
+                    );
+                }
+                return Err(unopened(&reason));
+            }
+        };
         let mut map = self.collections.write();
         match map.get(name) {
             Some(Slot::Closed(_)) => {
@@ -156,12 +204,29 @@ impl Catalog {
                 Ok(c)
             }
             Some(Slot::Open(c)) => Ok(c.clone()),
+            Some(Slot::Failed { reason, .. }) => Err(unopened(reason)),
             None => Err(Error::CollectionNotFound(name.to_owned())), // dropped meanwhile
         }
     }
 
-    /// Opens every collection now, reporting each as it opens; the first failure is the error, except
-    /// a collection built with another encoder (left closed, logged).
+    /// Collections that could not be opened, with the reason.
+    fn failed(&self) -> Vec<Problem> {
+        self.collections
+            .read()
+            .iter()
+            .filter_map(|(n, s)| match s {
+                Slot::Failed { reason, .. } => Some(Problem {
+                    folder: n.clone(),
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Opens every collection now, reporting each as it opens. A collection that cannot be opened is
+    /// left out with its reason (`/info`'s `unopened_folders`), so the others are served; only
+    /// another process holding one stops the start.
     pub fn open_all(
         &self,
         on_open: &mut dyn FnMut(&str, usize, std::time::Duration),
@@ -174,7 +239,8 @@ impl Catalog {
                 // rest, so that the collection can be re-embedded over HTTP (its requests get 409
                 // with the command to run).
                 Err(Error::Incompatible(why)) => tracing::warn!("not serving `{name}`: {why}"),
-                Err(e) => return Err(e),
+                Err(e @ Error::InUse(_)) => return Err(e),
+                Err(e) => eprintln!("  {name}: NOT SERVED: {e}"),
             }
         }
         Ok(())
@@ -200,13 +266,10 @@ impl Catalog {
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         check_name(name)?;
         let mut map = self.collections.write();
-        let dir = match map
+        let dir = map
             .remove(name)
             .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))?
-        {
-            Slot::Open(c) => c.dir().to_owned(),
-            Slot::Closed(dir) => dir,
-        };
+            .dir();
         // Remove the manifest first: a crash mid-removal leaves a folder that is no longer a collection.
         let _ = std::fs::remove_file(dir.join("manifest.json"));
         std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))
@@ -240,7 +303,7 @@ impl Catalog {
             .values()
             .filter_map(|s| match s {
                 Slot::Open(c) => Some(c.clone()),
-                Slot::Closed(_) => None,
+                Slot::Closed(_) | Slot::Failed { .. } => None,
             })
             .collect()
     }
@@ -282,6 +345,7 @@ impl super::backend::Backend for Catalog {
 
     fn problems(&self) -> Vec<Problem> {
         let mut out = self.problems.clone();
+        out.extend(self.failed());
         out.extend(self.needing_reembed());
         out
     }

@@ -2,16 +2,18 @@
 //! from it. Writes go WAL first (fsync), then to memory and the indexes; reads see a document once its
 //! write call returned.
 //!
-//! Files: `manifest.json`, `docs.bin` (checkpoint), `wal.log`, `lexical/` (tantivy), `review.jsonl`
-//! (people's duplicate decisions, [`super::review`]), `settings.json` (other stages' per-collection
-//! settings, stored verbatim).
+//! Files: `manifest.json`, `docs.bin` (checkpoint), `wal.log`, `lexical/` (tantivy), `dense.*` (the
+//! HNSW graph's dump), `stats.json` (sizes for listings). People's duplicate decisions
+//! ([`super::review`]) and other stages' per-collection settings (stored verbatim) travel in the WAL
+//! and the snapshot with the documents, under the same checksums; collections written before that
+//! kept them in `review.jsonl` and `settings.json`, which are read once and folded in at open.
 
 use super::backend::{CollectionStore, DenseHit, DocVector, LexicalHit};
 use super::dense::{DenseIndex, HnswParams};
 use super::lexical::LexicalIndex;
 use super::manifest::{DocRole, EncoderId, Manifest, FORMAT_VERSION};
-use super::review::{Review, ReviewLog};
-use super::store::{DocStore, StoredDoc};
+use super::review::Review;
+use super::store::{DocStore, Sidecars, StoredDoc};
 use super::wal::{Recovery, Wal, WalDamage, WalOp, WalRecord};
 use crate::error::{Error, Result};
 use parking_lot::{Mutex, RwLock};
@@ -88,9 +90,10 @@ pub struct Collection {
     wal: Mutex<Wal>,
     dense: RwLock<DenseIndex>,
     lexical: LexicalIndex,
-    review: Mutex<ReviewLog>,
-    /// `settings.json`: one JSON value per key, each owned by the stage that reads it (the duplicate
-    /// thresholds by `dedup`); the index only keeps them durable.
+    /// People's duplicate decisions, oldest first (taken after `wal`, like `store`).
+    reviews: Mutex<Vec<Review>>,
+    /// One JSON value per key, each owned by the stage that reads it (the duplicate thresholds by
+    /// `dedup`); the index only keeps them durable.
     settings: Mutex<serde_json::Map<String, serde_json::Value>>,
     /// Held for as long as the collection is open: one process per collection.
     _lock: super::lock::CollectionLock,
@@ -107,11 +110,11 @@ fn to_doc(d: &StoredDoc) -> Doc {
     }
 }
 
-/// The file of [`Collection::setting`]s in a collection folder.
-pub const SETTINGS_FILE: &str = "settings.json";
+/// Where collections written before settings moved into the WAL kept them.
+pub const LEGACY_SETTINGS_FILE: &str = "settings.json";
 
-fn load_settings(dir: &Path) -> Result<serde_json::Map<String, serde_json::Value>> {
-    let path = dir.join(SETTINGS_FILE);
+fn load_legacy_settings(dir: &Path) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let path = dir.join(LEGACY_SETTINGS_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
             path,
@@ -126,6 +129,46 @@ fn new_id() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
     format!("{:016x}", rng.gen::<u64>())
+}
+
+/// A decision or setting as the WAL and the snapshot keep it (JSON text), read back.
+fn parse_json<T: serde::de::DeserializeOwned>(dir: &Path, file: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt {
+        path: dir.join(file),
+        detail: format!("a stored decision or setting is unreadable: {e}"),
+    })
+}
+
+/// Decisions and settings as of the snapshot, or — for a snapshot written before they moved into
+/// it — from the legacy files; and whether those files must be folded in.
+type Sides = (
+    Vec<Review>,
+    serde_json::Map<String, serde_json::Value>,
+    bool,
+);
+
+fn initial_sidecars(dir: &Path, store: &DocStore) -> Result<Sides> {
+    match &store.sidecars {
+        Some(sc) => {
+            let reviews = sc
+                .reviews
+                .iter()
+                .map(|r| parse_json(dir, "docs.bin", r))
+                .collect::<Result<_>>()?;
+            let settings = sc
+                .settings
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), parse_json(dir, "docs.bin", v)?)))
+                .collect::<Result<_>>()?;
+            Ok((reviews, settings, false))
+        }
+        None => {
+            let legacy = dir.join(super::review::LEGACY_FILE).exists()
+                || dir.join(LEGACY_SETTINGS_FILE).exists();
+            let reviews = super::review::read_legacy(dir)?;
+            Ok((reviews, load_legacy_settings(dir)?, legacy))
+        }
+    }
 }
 
 impl Collection {
@@ -264,6 +307,7 @@ impl Collection {
                 ),
             });
         }
+        let (mut reviews, mut settings, fold_legacy) = initial_sidecars(dir, &store)?;
         let mut replayed = 0;
         for r in records.iter().filter(|r| r.seq > checkpoint_seq) {
             match &r.op {
@@ -287,6 +331,15 @@ impl Collection {
                     store.remove(*old);
                     store.put(doc.clone());
                 }
+                WalOp::Review(json) => reviews.push(parse_json(dir, "wal.log", json)?),
+                WalOp::Setting { key, value } => match value {
+                    Some(v) => {
+                        settings.insert(key.clone(), parse_json(dir, "wal.log", v)?);
+                    }
+                    None => {
+                        settings.remove(key);
+                    }
+                },
             }
             store.seq = r.seq;
             replayed += 1;
@@ -340,20 +393,29 @@ impl Collection {
             store.len(),
             t0.elapsed().as_secs_f64()
         );
-        Ok((
-            Collection {
-                dir: dir.to_owned(),
-                manifest,
-                store: RwLock::new(store),
-                wal: Mutex::new(wal),
-                dense: RwLock::new(dense),
-                lexical,
-                review: Mutex::new(ReviewLog::open(dir)?),
-                settings: Mutex::new(load_settings(dir)?),
-                _lock: lock,
-            },
-            damage,
-        ))
+        let c = Collection {
+            dir: dir.to_owned(),
+            manifest,
+            store: RwLock::new(store),
+            wal: Mutex::new(wal),
+            dense: RwLock::new(dense),
+            lexical,
+            reviews: Mutex::new(reviews),
+            settings: Mutex::new(settings),
+            _lock: lock,
+        };
+        if fold_legacy {
+            // Written before decisions and settings moved into the snapshot: a checkpoint puts them
+            // there, then the old files go (a crash in between reads them again, harmlessly).
+            c.checkpoint()?;
+        }
+        for f in [super::review::LEGACY_FILE, LEGACY_SETTINGS_FILE] {
+            // Leftovers of a fold interrupted after its checkpoint: the snapshot holds them now.
+            if c.store.read().sidecars.is_some() || fold_legacy {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+        }
+        Ok((c, damage))
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -381,7 +443,7 @@ impl Collection {
             match r.op {
                 WalOp::Put(_) => documents += 1,
                 WalOp::Delete { .. } => documents -= 1,
-                WalOp::Replace { .. } => {}
+                WalOp::Replace { .. } | WalOp::Review(_) | WalOp::Setting { .. } => {}
             }
         }
         Ok(Peek {
@@ -390,6 +452,45 @@ impl Collection {
             encoder: manifest.encoder,
             wal_bytes: wal.len() as u64,
         })
+    }
+
+    /// Every stored setting (a re-embed carries them over).
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.settings.lock().clone()
+    }
+
+    /// Decisions and settings as a snapshot keeps them.
+    fn sidecars(&self) -> Sidecars {
+        Sidecars {
+            reviews: self
+                .reviews
+                .lock()
+                .iter()
+                .map(|r| serde_json::to_string(r).expect("a review serialises"))
+                .collect(),
+            settings: self
+                .settings
+                .lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// Appends a decision or setting to the WAL (fsynced) with the next sequence number, and
+    /// commits that number to the lexical index too: it is the mark that tells a WAL cut short
+    /// (which would lose this record) from a complete one at the next open.
+    /// `apply` changes the in-memory state under the WAL lock, so a checkpoint never snapshots the
+    /// record's number without its change.
+    fn append_meta(&self, op: WalOp, apply: impl FnOnce()) -> Result<()> {
+        let mut wal = self.wal.lock();
+        let seq = self.store.read().seq + 1;
+        wal.append(&[WalRecord { seq, op }])?;
+        apply();
+        self.store.write().seq = seq;
+        self.lexical.commit(seq)?;
+        drop(wal);
+        Ok(())
     }
 
     /// A document by the store's row number (tests and tools that inspect the embedded files).
@@ -493,6 +594,7 @@ impl CollectionStore for Collection {
                     self.lexical.delete(*old);
                     self.lexical.put(doc.iid, &doc.text)?;
                 }
+                WalOp::Review(_) | WalOp::Setting { .. } => {}
             }
         }
         {
@@ -507,6 +609,7 @@ impl CollectionStore for Collection {
                         store.remove(old);
                         store.put(doc);
                     }
+                    WalOp::Review(_) | WalOp::Setting { .. } => {}
                 }
             }
             store.seq = seq;
@@ -601,9 +704,12 @@ impl CollectionStore for Collection {
     /// Writes a checkpoint: lexical commit, document snapshot, then an empty WAL.
     fn checkpoint(&self) -> Result<()> {
         let mut wal = self.wal.lock();
-        let store = self.store.read();
+        let mut store = self.store.write();
         self.lexical.commit(store.seq)?;
-        store.save(&self.dir.join("docs.bin"))?;
+        let sidecars = self.sidecars();
+        store.save(&self.dir.join("docs.bin"), &sidecars)?;
+        store.sidecars = Some(sidecars);
+        let store = parking_lot::RwLockWriteGuard::downgrade(store);
         let peek = PeekFile {
             seq: store.seq,
             documents: store.len(),
@@ -672,28 +778,36 @@ impl CollectionStore for Collection {
         Ok(self.settings.lock().get(key).cloned())
     }
 
-    /// Stores a setting durably (atomic rewrite of `settings.json`); `Value::Null` removes it.
+    /// Stores a setting durably (a WAL record, fsynced); `Value::Null` removes it.
     fn set_setting(&self, key: &str, value: serde_json::Value) -> Result<()> {
-        let mut settings = self.settings.lock();
-        let mut next = settings.clone();
-        if value.is_null() {
-            next.remove(key);
-        } else {
-            next.insert(key.to_owned(), value);
-        }
-        let bytes = serde_json::to_vec_pretty(&next).expect("settings serialise");
-        super::store::write_atomically(&self.dir.join(SETTINGS_FILE), &bytes)?;
-        *settings = next;
-        Ok(())
+        let text = (!value.is_null()).then(|| value.to_string());
+        self.append_meta(
+            WalOp::Setting {
+                key: key.to_owned(),
+                value: text,
+            },
+            || {
+                let mut settings = self.settings.lock();
+                if value.is_null() {
+                    settings.remove(key);
+                } else {
+                    settings.insert(key.to_owned(), value);
+                }
+            },
+        )
     }
 
     /// Every decision recorded, oldest first.
     fn reviews(&self) -> Result<Vec<Review>> {
-        Ok(self.review.lock().reviews().to_vec())
+        Ok(self.reviews.lock().clone())
     }
 
+    /// Records a decision durably (a WAL record, fsynced) before returning.
     fn append_review(&self, review: &Review) -> Result<()> {
-        self.review.lock().append(review.clone())
+        let json = serde_json::to_string(review).expect("a review serialises");
+        self.append_meta(WalOp::Review(json), || {
+            self.reviews.lock().push(review.clone())
+        })
     }
 
     fn scan(&self, f: &mut dyn FnMut(DocVector)) -> Result<()> {

@@ -24,6 +24,54 @@ struct DumpInfo {
     points: usize,
     dim: usize,
     params: HnswParams,
+    /// Length and CRC-32 of `dense.hnsw.graph` and `dense.hnsw.data` as written (absent in dumps
+    /// written before they were recorded). hnsw_rs trusts its files and panics on damaged ones, so
+    /// a file is handed to it only when it is byte for byte the one dumped.
+    #[serde(default)]
+    files: Option<[FileSum; 2]>,
+}
+
+/// A file's length and CRC-32.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FileSum {
+    pub len: u64,
+    pub crc32: u32,
+}
+
+impl FileSum {
+    pub fn of(path: &Path) -> std::io::Result<FileSum> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path)?;
+        let mut h = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut len = 0u64;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            len += n as u64;
+        }
+        Ok(FileSum {
+            len,
+            crc32: h.finalize(),
+        })
+    }
+}
+
+/// The dump's files, in the order of [`DumpInfo::files`].
+const DUMP_FILES: [&str; 2] = ["dense.hnsw.graph", "dense.hnsw.data"];
+
+/// What is wrong with a collection's graph dump, when something is (see [`DenseIndex::verify`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DumpState {
+    /// Complete and intact, for checkpoint `seq`.
+    Intact { seq: u64 },
+    /// No dump (never checkpointed, or removed): the graph is built from the documents.
+    Missing,
+    /// A file of the dump is damaged or missing; the graph is rebuilt from the documents.
+    Damaged { file: String, detail: String },
 }
 
 const DUMP_BASENAME: &str = "dense";
@@ -109,51 +157,151 @@ impl DenseIndex {
     /// then `dense.json` (written last, atomically) says which checkpoint it belongs to.
     pub fn save(&self, dir: &Path, seq: u64) -> Result<()> {
         let info_path = dir.join("dense.json");
-        let info = DumpInfo {
+        let mut info = DumpInfo {
             seq,
             points: self.points(),
             dim: self.dim,
             params: self.params,
+            files: None,
         };
         let current = std::fs::read(&info_path)
             .ok()
             .and_then(|b| serde_json::from_slice::<DumpInfo>(&b).ok());
-        if current == Some(info) {
-            return Ok(()); // nothing changed since the last dump
+        if let Some(c) = current {
+            // Nothing changed since the last dump (which is intact: a damaged one is forgotten
+            // when it fails to load).
+            if c.files.is_some() && (DumpInfo { files: None, ..c }) == info {
+                return Ok(());
+            }
         }
         let _ = std::fs::remove_file(&info_path); // stale from here until the new dump is complete
         let tmp = format!("{DUMP_BASENAME}-tmp");
         self.hnsw
             .file_dump(dir, &tmp)
             .map_err(|e| Error::Invalid(format!("{}: HNSW dump failed: {e}", dir.display())))?;
-        for ext in ["hnsw.graph", "hnsw.data"] {
+        let mut sums = [FileSum { len: 0, crc32: 0 }; 2];
+        for (sum, name) in sums.iter_mut().zip(DUMP_FILES) {
+            let ext = name.strip_prefix("dense.").expect("dense.*");
             let from = dir.join(format!("{tmp}.{ext}"));
-            let to = dir.join(format!("{DUMP_BASENAME}.{ext}"));
+            let to = dir.join(name);
+            *sum = FileSum::of(&from).map_err(Error::io(&from))?;
+            std::fs::File::open(&from)
+                .and_then(|f| f.sync_all())
+                .map_err(Error::io(&from))?;
             std::fs::rename(&from, &to).map_err(Error::io(&to))?;
         }
+        info.files = Some(sums);
         let json = serde_json::to_vec(&info).map_err(|e| Error::Invalid(e.to_string()))?;
         super::store::write_atomically(&info_path, &json)
     }
 
-    /// The graph dumped at checkpoint `seq`, when there is a complete one for exactly that checkpoint.
+    /// Reads the dump's record and checks its files against it, without loading the graph.
+    pub fn verify(dir: &Path) -> DumpState {
+        let info_path = dir.join("dense.json");
+        let bytes = match std::fs::read(&info_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DumpState::Missing,
+            Err(e) => {
+                return DumpState::Damaged {
+                    file: "dense.json".into(),
+                    detail: e.to_string(),
+                }
+            }
+        };
+        let info: DumpInfo = match serde_json::from_slice(&bytes) {
+            Ok(i) => i,
+            Err(e) => {
+                return DumpState::Damaged {
+                    file: "dense.json".into(),
+                    detail: format!("unreadable: {e}"),
+                }
+            }
+        };
+        Self::verify_files(dir, &info)
+    }
+
+    fn verify_files(dir: &Path, info: &DumpInfo) -> DumpState {
+        for (i, name) in DUMP_FILES.iter().enumerate() {
+            let found = match FileSum::of(&dir.join(name)) {
+                Ok(s) => s,
+                Err(e) => {
+                    return DumpState::Damaged {
+                        file: (*name).into(),
+                        detail: if e.kind() == std::io::ErrorKind::NotFound {
+                            "missing".into()
+                        } else {
+                            e.to_string()
+                        },
+                    }
+                }
+            };
+            if let Some(expected) = info.files.map(|f| f[i]) {
+                if found != expected {
+                    return DumpState::Damaged {
+                        file: (*name).into(),
+                        detail: format!(
+                            "{} bytes with CRC-32 {:08x}, but {} bytes with {:08x} were written",
+                            found.len, found.crc32, expected.len, expected.crc32
+                        ),
+                    };
+                }
+            }
+        }
+        DumpState::Intact { seq: info.seq }
+    }
+
+    /// The graph dumped at checkpoint `seq`, when there is a complete, intact one for exactly that
+    /// checkpoint. A damaged dump is reported, forgotten (its record removed, so the next checkpoint
+    /// writes a new one) and rebuilt by the caller: it is derived data.
     pub fn load(dir: &Path, dim: usize, params: HnswParams, seq: u64) -> Option<DenseIndex> {
         let info: DumpInfo =
             serde_json::from_slice(&std::fs::read(dir.join("dense.json")).ok()?).ok()?;
         if info.seq != seq || info.dim != dim || info.params != params {
             return None;
         }
+        let forget = |why: String| {
+            tracing::warn!(
+                "{}: {why}; rebuilding the graph from the documents",
+                dir.display()
+            );
+            let _ = std::fs::remove_file(dir.join("dense.json"));
+        };
+        if let DumpState::Damaged { file, detail } = Self::verify_files(dir, &info) {
+            forget(format!("HNSW dump {file} is damaged ({detail})"));
+            return None;
+        }
         // hnsw_rs's loaded graph borrows its loader for its whole life; the loader is a small struct
         // (a path and options: the points are copied out, no memory map), so it is leaked once per
         // opened collection.
         let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir, DUMP_BASENAME)));
-        let mut hnsw: Hnsw<'static, f32, UnitCosineDistance> = match io.load_hnsw() {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!("{}: HNSW dump unreadable ({e}); rebuilding", dir.display());
+        // Dumps written before their checksums were recorded reach hnsw_rs unverified; it panics
+        // on some damage rather than returning an error.
+        fn load_from(
+            io: &'static mut HnswIo,
+        ) -> anyhow::Result<Hnsw<'static, f32, UnitCosineDistance>> {
+            io.load_hnsw()
+        }
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let io = io; // moved, not reborrowed: the graph borrows it for good
+            load_from(io)
+        }));
+        let mut hnsw: Hnsw<'static, f32, UnitCosineDistance> = match loaded {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                forget(format!("HNSW dump unreadable ({e})"));
+                return None;
+            }
+            Err(_) => {
+                forget("HNSW dump unreadable (its reader panicked)".into());
                 return None;
             }
         };
         if hnsw.get_nb_point() != info.points {
+            forget(format!(
+                "HNSW dump holds {} points, its record says {}",
+                hnsw.get_nb_point(),
+                info.points
+            ));
             return None;
         }
         hnsw.set_searching_mode(false);
@@ -286,5 +434,35 @@ mod tests {
         }
         back.insert(&vecs[3], 1000);
         assert_eq!(back.points(), 301);
+        assert_eq!(
+            DenseIndex::verify(dir.path()),
+            DumpState::Intact { seq: 42 }
+        );
+        // Every file of the dump, damaged each way: reported by name, never loaded, never a panic.
+        for name in DUMP_FILES {
+            let path = dir.path().join(name);
+            let good = std::fs::read(&path).unwrap();
+            let mut flipped = good.clone();
+            let mid = flipped.len() / 2;
+            flipped[mid] ^= 0x55;
+            for bad in [vec![], good[..good.len() / 2].to_vec(), flipped] {
+                std::fs::write(&path, &bad).unwrap();
+                assert!(
+                    matches!(DenseIndex::verify(dir.path()), DumpState::Damaged { ref file, .. } if file == name)
+                );
+                assert!(DenseIndex::load(dir.path(), 8, HnswParams::default(), 42).is_none());
+                // Forgotten: the next checkpoint writes a fresh dump, which loads.
+                assert_eq!(DenseIndex::verify(dir.path()), DumpState::Missing);
+                idx.save(dir.path(), 42).unwrap();
+                assert!(DenseIndex::load(dir.path(), 8, HnswParams::default(), 42).is_some());
+            }
+            std::fs::remove_file(&path).unwrap();
+            assert!(matches!(
+                DenseIndex::verify(dir.path()),
+                DumpState::Damaged { .. }
+            ));
+            assert!(DenseIndex::load(dir.path(), 8, HnswParams::default(), 42).is_none());
+            idx.save(dir.path(), 42).unwrap();
+        }
     }
 }

@@ -42,12 +42,79 @@ fn schema() -> Schema {
     sb.build()
 }
 
+/// Checks that every file the index's segments need is there and passes tantivy's checksum.
+fn verify_index(index: &Index, dir: &Path) -> Result<()> {
+    let damaged = |file: &Path, detail: String| Error::Corrupt {
+        path: dir.join(file),
+        detail,
+    };
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
+        let metas = index.searchable_segment_metas().map_err(terr(dir))?;
+        // `list_files` names a delete file whether or not the segment has deletes.
+        let mut files: Vec<std::path::PathBuf> = metas
+            .iter()
+            .flat_map(|m| {
+                m.list_files()
+                    .into_iter()
+                    .filter(move |f| m.has_deletes() || f.extension().is_none_or(|e| e != "del"))
+            })
+            .collect();
+        files.sort();
+        for f in &files {
+            if !dir.join(f).is_file() {
+                return Err(damaged(f, "missing (a lexical index segment file)".into()));
+            }
+            match index.directory().validate_checksum(f) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(damaged(
+                        f,
+                        "fails its checksum (a lexical index segment file)".into(),
+                    ))
+                }
+                Err(e) => return Err(damaged(f, format!("unreadable: {e}"))),
+            }
+        }
+        Ok(())
+    }));
+    checked.unwrap_or_else(|_| {
+        Err(Error::Corrupt {
+            path: dir.to_owned(),
+            detail: "the lexical index could not be read (its reader panicked)".into(),
+        })
+    })
+}
+
 impl LexicalIndex {
+    /// Checks the index in `dir` without opening it for writing (`yusa collections check`).
+    pub fn verify(dir: &Path) -> Result<()> {
+        if !dir.join("meta.json").is_file() {
+            return Err(Error::Corrupt {
+                path: dir.join("meta.json"),
+                detail: "missing".into(),
+            });
+        }
+        let index = std::panic::catch_unwind(|| Index::open_in_dir(dir))
+            .map_err(|_| Error::Corrupt {
+                path: dir.join("meta.json"),
+                detail: "unreadable (its reader panicked)".into(),
+            })?
+            .map_err(|e| Error::Corrupt {
+                path: dir.join("meta.json"),
+                detail: e.to_string(),
+            })?;
+        verify_index(&index, dir)
+    }
+
     /// Opens or creates the index in `dir`; returns it with the WAL sequence number of its last commit.
     pub fn open(dir: &Path) -> Result<(LexicalIndex, u64)> {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let index = if dir.join("meta.json").is_file() {
-            Index::open_in_dir(dir).map_err(terr(dir))?
+            let index = Index::open_in_dir(dir).map_err(terr(dir))?;
+            // Before any reader touches the segments: tantivy panics on some damaged files
+            // (field norms) and fails every search on others (postings, positions).
+            verify_index(&index, dir)?;
+            index
         } else {
             Index::create_in_dir(dir, schema()).map_err(terr(dir))?
         };
@@ -205,5 +272,72 @@ impl LexicalIndex {
 
     pub fn index(&self) -> &Index {
         &self.index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every segment file, deleted, emptied, truncated or flipped: refused by name at open and by
+    /// `verify`, never a panic and never an index that answers "Data corrupted" later.
+    #[test]
+    fn damaged_segment_files_are_named_never_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lexical");
+        {
+            let (l, _) = LexicalIndex::open(&path).unwrap();
+            for (i, t) in [
+                "비밀번호를 잊어버렸어요",
+                "배송은 얼마나 걸리나요",
+                "환불 되나요",
+            ]
+            .iter()
+            .enumerate()
+            {
+                l.put(i as u32, t).unwrap();
+            }
+            l.commit(3).unwrap();
+        }
+        LexicalIndex::verify(&path).unwrap();
+        let files: Vec<std::path::PathBuf> = std::fs::read_dir(&path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                !n.starts_with('.') && n != "meta.json"
+            })
+            .collect();
+        assert!(files.len() >= 5, "{files:?}");
+        for f in &files {
+            let good = std::fs::read(f).unwrap();
+            let mut flipped = good.clone();
+            if !flipped.is_empty() {
+                let i = flipped.len() / 2;
+                flipped[i] ^= 0x20;
+            }
+            let cases: Vec<Option<Vec<u8>>> = vec![
+                None,
+                Some(vec![]),
+                Some(good[..good.len() / 2].to_vec()),
+                Some(flipped),
+            ];
+            for case in cases {
+                match &case {
+                    None => std::fs::remove_file(f).unwrap(),
+                    Some(b) => std::fs::write(f, b).unwrap(),
+                }
+                let name = f.file_name().unwrap().to_string_lossy().into_owned();
+                match LexicalIndex::verify(&path) {
+                    Err(Error::Corrupt { path: p, .. }) => {
+                        assert!(p.ends_with(&name), "{name}: reported {}", p.display())
+                    }
+                    other => panic!("{name} damaged ({case:?}): {other:?}"),
+                }
+                assert!(LexicalIndex::open(&path).is_err(), "{name}");
+                std::fs::write(f, &good).unwrap();
+            }
+        }
+        LexicalIndex::verify(&path).unwrap();
     }
 }

@@ -151,12 +151,11 @@ pub fn reembed(
             progress(done, total);
         }
         // People's duplicate decisions are about ids and texts, which the copy keeps; settings too.
-        for file in [super::review::FILE, super::collection::SETTINGS_FILE] {
-            let from = dir.join(file);
-            if from.is_file() {
-                let to = build.join(file);
-                std::fs::copy(&from, &to).map_err(Error::io(&to))?;
-            }
+        for r in old.reviews()? {
+            new.append_review(&r)?;
+        }
+        for (key, value) in old.settings() {
+            new.set_setting(&key, value)?;
         }
         new.checkpoint()
     };

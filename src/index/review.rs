@@ -1,5 +1,6 @@
 //! People's decisions on duplicate clusters ("these are not duplicates", "these were duplicates: I
-//! kept this one"), kept with the collection in an append-only JSON-lines file.
+//! kept this one"), kept with the collection (the embedded store keeps them in its WAL and snapshot;
+//! collections written before that kept them in `review.jsonl`, read here once).
 //!
 //! Why stored at all: a scan must not show a group again after someone ruled it is not a group, and
 //! the decisions are labelled pairs from the collection's own domain — exactly what `yusa calibrate`
@@ -9,11 +10,10 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The file's name inside a collection folder.
-pub const FILE: &str = "review.jsonl";
+/// Where collections written before decisions moved into the WAL kept them.
+pub const LEGACY_FILE: &str = "review.jsonl";
 
 /// What a person decided about a group of documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,16 +83,6 @@ impl Review {
     }
 }
 
-/// The decisions of one collection. The file is the truth; the "not duplicates" id pairs are
-/// derived from it at open and kept up to date on each append, as a map from each id to the ids it
-/// was ruled apart from (both directions), so a scan's per-pair lookup allocates nothing.
-#[derive(Debug)]
-pub struct ReviewLog {
-    path: PathBuf,
-    reviews: Vec<Review>,
-    not_duplicates: RuledApart,
-}
-
 /// The "not duplicates" decisions as a lookup: each id to the ids it was ruled apart from (both
 /// directions), so a scan's per-pair lookup allocates nothing. Built from any store's decisions.
 #[derive(Debug, Default, Clone)]
@@ -125,68 +115,32 @@ impl RuledApart {
     }
 }
 
-impl ReviewLog {
-    /// Reads `dir/review.jsonl` (none yet is an empty log). A torn last line — a crash during an
-    /// append that was never acknowledged — is skipped; damage anywhere else is an error.
-    pub fn open(dir: &Path) -> Result<ReviewLog> {
-        let path = dir.join(FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io(&path)(e)),
-        };
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        let mut log = ReviewLog {
-            path,
-            reviews: vec![],
-            not_duplicates: RuledApart::default(),
-        };
-        for (i, line) in lines.iter().enumerate() {
-            match serde_json::from_str::<Review>(line) {
-                Ok(r) => log.remember(r),
-                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {
-                    tracing::warn!("{}: skipping a torn last line", log.path.display());
-                }
-                Err(e) => {
-                    return Err(Error::Corrupt {
-                        path: log.path.clone(),
-                        detail: format!("line {}: {e}", i + 1),
-                    })
-                }
+/// Reads a legacy `dir/review.jsonl` (none: no decisions). A torn last line — a crash during an
+/// append that was never acknowledged — is skipped; damage anywhere else is an error.
+pub fn read_legacy(dir: &Path) -> Result<Vec<Review>> {
+    let path = dir.join(LEGACY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::io(&path)(e)),
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut reviews = vec![];
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<Review>(line) {
+            Ok(r) => reviews.push(r),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {
+                tracing::warn!("{}: skipping a torn last line", path.display());
+            }
+            Err(e) => {
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    detail: format!("line {}: {e}", i + 1),
+                })
             }
         }
-        Ok(log)
     }
-
-    fn remember(&mut self, r: Review) {
-        self.not_duplicates.remember(&r);
-        self.reviews.push(r);
-    }
-
-    /// Appends a decision and syncs it to disk before returning (acknowledged = durable).
-    pub fn append(&mut self, r: Review) -> Result<()> {
-        let mut line = serde_json::to_string(&r).expect("a review serialises");
-        line.push('\n');
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(Error::io(&self.path))?;
-        f.write_all(line.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(Error::io(&self.path))?;
-        self.remember(r);
-        Ok(())
-    }
-
-    /// Whether someone ruled that documents `a` and `b` are not duplicates.
-    pub fn ruled_apart(&self, a: &str, b: &str) -> bool {
-        self.not_duplicates.contains(a, b)
-    }
-
-    pub fn reviews(&self) -> &[Review] {
-        &self.reviews
-    }
+    Ok(reviews)
 }
 
 #[cfg(test)]
@@ -201,34 +155,31 @@ mod tests {
     }
 
     #[test]
-    fn decisions_survive_reopen_and_label_pairs() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = ReviewLog::open(dir.path()).unwrap();
-        log.append(Review {
-            verdict: Verdict::NotDuplicates,
-            members: vec![
-                doc("a", "환불 되나요"),
-                doc("b", "환불 안 되나요"),
-                doc("c", "x"),
-            ],
-            kept: None,
-            at: 1,
-        })
-        .unwrap();
-        log.append(Review {
-            verdict: Verdict::Duplicates,
-            members: vec![doc("d", "배송 언제 와요"), doc("e", "배송 언제 오나요")],
-            kept: Some("e".into()),
-            at: 2,
-        })
-        .unwrap();
-        let log = ReviewLog::open(dir.path()).unwrap();
-        assert_eq!(log.reviews().len(), 2);
-        assert!(log.ruled_apart("b", "a") && log.ruled_apart("a", "c"));
-        assert!(!log.ruled_apart("d", "e"));
-        assert_eq!(log.reviews()[0].pairs().len(), 3);
+    fn decisions_label_pairs() {
+        let reviews = [
+            Review {
+                verdict: Verdict::NotDuplicates,
+                members: vec![
+                    doc("a", "환불 되나요"),
+                    doc("b", "환불 안 되나요"),
+                    doc("c", "x"),
+                ],
+                kept: None,
+                at: 1,
+            },
+            Review {
+                verdict: Verdict::Duplicates,
+                members: vec![doc("d", "배송 언제 와요"), doc("e", "배송 언제 오나요")],
+                kept: Some("e".into()),
+                at: 2,
+            },
+        ];
+        let apart = RuledApart::from_reviews(&reviews);
+        assert!(apart.contains("b", "a") && apart.contains("a", "c"));
+        assert!(!apart.contains("d", "e"));
+        assert_eq!(reviews[0].pairs().len(), 3);
         assert_eq!(
-            log.reviews()[1].pairs(),
+            reviews[1].pairs(),
             vec![LabelledPair {
                 sentence1: "배송 언제 오나요".into(),
                 sentence2: "배송 언제 와요".into(),
@@ -238,13 +189,16 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_last_line_is_skipped_but_damage_elsewhere_is_an_error() {
+    fn a_torn_last_legacy_line_is_skipped_but_damage_elsewhere_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let good = r#"{"verdict":"not_duplicates","members":[{"id":"a","text":"x"},{"id":"b","text":"y"}],"at":1}"#;
-        std::fs::write(dir.path().join(FILE), format!("{good}\n{{\"verdict\":\"no")).unwrap();
-        let log = ReviewLog::open(dir.path()).unwrap();
-        assert_eq!(log.reviews().len(), 1);
-        std::fs::write(dir.path().join(FILE), format!("garbage\n{good}\n")).unwrap();
-        assert!(ReviewLog::open(dir.path()).is_err());
+        std::fs::write(
+            dir.path().join(LEGACY_FILE),
+            format!("{good}\n{{\"verdict\":\"no"),
+        )
+        .unwrap();
+        assert_eq!(read_legacy(dir.path()).unwrap().len(), 1);
+        std::fs::write(dir.path().join(LEGACY_FILE), format!("garbage\n{good}\n")).unwrap();
+        assert!(read_legacy(dir.path()).is_err());
     }
 }

@@ -27,6 +27,18 @@ pub struct DocStore {
     pub docs: HashMap<u32, StoredDoc>,
     #[serde(skip)]
     by_id: HashMap<String, u32>,
+    /// What the snapshot holds besides documents; `None` for snapshots written before decisions and
+    /// settings moved into the WAL (their `review.jsonl` / `settings.json` are read instead).
+    #[serde(skip)]
+    pub sidecars: Option<Sidecars>,
+}
+
+/// A collection's duplicate decisions and settings as of a snapshot (JSON texts, as in the WAL).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sidecars {
+    pub reviews: Vec<String>,
+    /// Key and JSON value, sorted by key.
+    pub settings: Vec<(String, String)>,
 }
 
 impl DocStore {
@@ -80,7 +92,11 @@ impl DocStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DocStore::default()),
             Err(e) => return Err(Error::io(path)(e)),
         };
-        let payload = match bytes.strip_prefix(SNAPSHOT_MAGIC) {
+        let (with_sidecars, framed) = match bytes.strip_prefix(SNAPSHOT_MAGIC) {
+            Some(rest) => (true, Some(rest)),
+            None => (false, bytes.strip_prefix(SNAPSHOT_MAGIC_V1)),
+        };
+        let payload = match framed {
             Some(rest) if rest.len() >= 4 => {
                 let (crc, payload) = rest.split_at(4);
                 let crc = u32::from_le_bytes(crc.try_into().expect("4 bytes"));
@@ -104,22 +120,34 @@ impl DocStore {
             // Written before snapshots carried a checksum.
             None => &bytes[..],
         };
-        let (mut store, _): (DocStore, usize) =
-            bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(
-                |e| Error::Corrupt {
-                    path: path.to_owned(),
-                    detail: format!("document snapshot unreadable: {e}"),
-                },
-            )?;
+        let unreadable = |e: bincode::error::DecodeError| Error::Corrupt {
+            path: path.to_owned(),
+            detail: format!("document snapshot unreadable: {e}"),
+        };
+        let (mut store, used): (DocStore, usize) =
+            bincode::serde::decode_from_slice(payload, bincode::config::standard())
+                .map_err(unreadable)?;
+        if with_sidecars {
+            let (sidecars, _): (Sidecars, usize) =
+                bincode::serde::decode_from_slice(&payload[used..], bincode::config::standard())
+                    .map_err(unreadable)?;
+            store.sidecars = Some(sidecars);
+        }
         store.by_id = store.docs.values().map(|d| (d.id.clone(), d.iid)).collect();
         Ok(store)
     }
 
     /// Writes a snapshot atomically (temp file, fsync, rename, fsync of the folder), with a magic
-    /// number and a CRC-32 of the payload.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let payload = bincode::serde::encode_to_vec(self, bincode::config::standard())
-            .map_err(|e| Error::Invalid(format!("snapshot encode: {e}")))?;
+    /// number and a CRC-32 of the payload: the documents, then `sidecars`.
+    pub fn save(&self, path: &Path, sidecars: &Sidecars) -> Result<()> {
+        let encode_err =
+            |e: bincode::error::EncodeError| Error::Invalid(format!("snapshot encode: {e}"));
+        let mut payload =
+            bincode::serde::encode_to_vec(self, bincode::config::standard()).map_err(encode_err)?;
+        payload.extend(
+            bincode::serde::encode_to_vec(sidecars, bincode::config::standard())
+                .map_err(encode_err)?,
+        );
         let mut bytes = Vec::with_capacity(payload.len() + SNAPSHOT_MAGIC.len() + 4);
         bytes.extend_from_slice(SNAPSHOT_MAGIC);
         bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
@@ -128,8 +156,10 @@ impl DocStore {
     }
 }
 
-/// Starts every checksummed snapshot (older snapshots start with the bincode payload itself).
-const SNAPSHOT_MAGIC: &[u8; 8] = b"YUSADOC\x01";
+/// Starts every snapshot with decisions and settings after the documents.
+const SNAPSHOT_MAGIC: &[u8; 8] = b"YUSADOC\x02";
+/// Checksummed snapshots of documents only (older ones start with the bincode payload itself).
+const SNAPSHOT_MAGIC_V1: &[u8; 8] = b"YUSADOC\x01";
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

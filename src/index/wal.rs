@@ -23,6 +23,12 @@ pub enum WalOp {
     /// can never leave the removal without the addition (which lost an acknowledged document).
     /// New variants go last: bincode encodes the variant index, and older logs must still read.
     Replace { old: u32, doc: StoredDoc },
+    /// A person's duplicate decision, as the JSON of a [`super::review::Review`] (bincode cannot
+    /// encode its optional fields). In the WAL, like documents, so that a decision is as durable and
+    /// as checked as a document: a lost or damaged one is damage the WAL or the snapshot reports.
+    Review(String),
+    /// A collection setting stored (`Some(JSON)`) or removed (`None`).
+    Setting { key: String, value: Option<String> },
 }
 
 impl WalOp {
@@ -30,7 +36,7 @@ impl WalOp {
     pub fn added_vector(&self) -> Option<(&[f32], u32)> {
         match self {
             WalOp::Put(d) | WalOp::Replace { doc: d, .. } => Some((d.vector.as_slice(), d.iid)),
-            WalOp::Delete { .. } => None,
+            WalOp::Delete { .. } | WalOp::Review(_) | WalOp::Setting { .. } => None,
         }
     }
 }
