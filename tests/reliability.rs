@@ -562,3 +562,127 @@ fn scans_can_be_cancelled() {
     }
     assert_eq!(common::http::delete(p, "/jobs/999999").status, 404);
 }
+
+/// One collection's damaged files never stop the server: it starts, serves the others, answers
+/// the damaged one with 503 and the reason naming the file, lists it in `/info`, and can delete it;
+/// `yusa collections check` names the file and exits 1. A damaged derived file (the graph dump) is
+/// rebuilt and the collection served with every document.
+#[test]
+fn a_damaged_collection_never_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("index");
+    let s = Server::start(&idx, &[]);
+    for name in ["good", "bad", "graph"] {
+        assert_eq!(
+            post(s.port, "/collections", &json!({ "name": name }).to_string()).status,
+            201
+        );
+        let docs: Vec<_> = (0..30)
+            .map(|i| json!({"id": format!("d{i}"), "text": format!("{name} 문서 {i}번 비밀번호를 잊어버렸어요")}))
+            .collect();
+        let r = post(
+            s.port,
+            &format!("/collections/{name}/documents"),
+            &json!({ "documents": docs }).to_string(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    s.stop(); // a checkpoint: snapshots and graph dumps on disk
+    let snapshot = idx.join("bad/docs.bin");
+    let mut b = std::fs::read(&snapshot).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x55;
+    std::fs::write(&snapshot, &b).unwrap();
+    let data = idx.join("graph/dense.hnsw.data");
+    let len = std::fs::metadata(&data).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&data)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+
+    let s = Server::start(&idx, &[]);
+    let info = get(s.port, "/info").json();
+    let unopened = info["unopened_folders"].as_array().unwrap();
+    assert_eq!(unopened.len(), 1, "{info}");
+    assert_eq!(unopened[0]["folder"], "bad");
+    assert!(
+        unopened[0]["reason"].as_str().unwrap().contains("docs.bin"),
+        "{info}"
+    );
+    let q = json!({"query": "비밀번호", "k": 50}).to_string();
+    for name in ["good", "graph"] {
+        let r = post(s.port, &format!("/collections/{name}/search"), &q);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["hits"].as_array().unwrap().len(), 30, "{name}");
+        let r = post(
+            s.port,
+            &format!("/collections/{name}/search"),
+            &json!({"query": "비밀번호", "k": 50, "mode": "dense"}).to_string(),
+        );
+        assert_eq!(
+            r.json()["hits"].as_array().unwrap().len(),
+            30,
+            "{name}: dense"
+        );
+    }
+    let r = post(s.port, "/collections/bad/search", &q);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body.contains("docs.bin") && r.body.contains("repair"),
+        "{}",
+        r.body
+    );
+    s.stop();
+
+    let check = |name: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_yusa"))
+            .args(["collections", "check", name, "--index-dir"])
+            .arg(&idx)
+            .output()
+            .unwrap()
+    };
+    let out = check("bad");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("docs.bin") && text.contains("DAMAGED"),
+        "{text}"
+    );
+    let out = check("good");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Delete the damaged one over HTTP; the name is free again.
+    let s = Server::start(&idx, &[]);
+    assert_eq!(
+        request(
+            s.port,
+            "DELETE",
+            "/collections/bad",
+            None,
+            "application/json"
+        )
+        .unwrap()
+        .status,
+        200
+    );
+    assert!(get(s.port, "/info").json()["unopened_folders"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        post(
+            s.port,
+            "/collections",
+            &json!({ "name": "bad" }).to_string()
+        )
+        .status,
+        201
+    );
+}

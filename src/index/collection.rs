@@ -64,6 +64,27 @@ pub struct Peek {
     pub wal_bytes: u64,
 }
 
+/// One file (or folder) of a collection as [`Collection::check_files`] found it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileCheck {
+    /// Relative to the collection folder.
+    pub file: String,
+    pub state: FileState,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FileState {
+    Intact,
+    /// Not there, and nothing is lost by that (no graph dump yet, no listing sizes yet).
+    Absent,
+    /// Derived data, damaged or missing: rebuilt from the documents when the collection opens.
+    Rebuildable,
+    /// The truth (manifest, snapshot, WAL), damaged: the collection is not opened.
+    Damaged,
+}
+
 /// `stats.json`, written at each checkpoint.
 #[derive(Debug, Default, serde::Deserialize, Serialize)]
 struct PeekFile {
@@ -216,7 +237,12 @@ impl Collection {
     ) -> Result<(Collection, WalDamage)> {
         let mpath = dir.join("manifest.json");
         if !mpath.is_file() {
-            return Err(Error::CollectionNotFound(dir.display().to_string()));
+            return Err(Error::Corrupt {
+                path: mpath,
+                detail: "missing: not a collection, or its manifest was lost (restore it from a \
+                         backup)"
+                    .into(),
+            });
         }
         let manifest = Manifest::load(&mpath)?;
         manifest.check(encoder, &mpath)?;
@@ -426,6 +452,140 @@ impl Collection {
         &self.dir
     }
 
+    /// Checks every file of the collection in `dir` without opening it or changing anything: the
+    /// derived files against their checksums, the sources of truth by reading them. (Opening
+    /// decides what a damaged WAL means: see [`open_with`](Self::open_with).)
+    pub fn check_files(dir: &Path) -> Vec<FileCheck> {
+        let mut out = vec![];
+        let mut put = |file: &str, state: FileState, detail: String| {
+            out.push(FileCheck {
+                file: file.to_owned(),
+                state,
+                detail,
+            })
+        };
+        match Manifest::load(&dir.join("manifest.json")) {
+            Ok(_) => put("manifest.json", FileState::Intact, String::new()),
+            Err(e) => put("manifest.json", FileState::Damaged, e.to_string()),
+        }
+        let mut snapshot_seq = 0;
+        if dir.join("docs.bin").exists() {
+            match DocStore::load(&dir.join("docs.bin")) {
+                Ok(s) => {
+                    snapshot_seq = s.seq;
+                    put(
+                        "docs.bin",
+                        FileState::Intact,
+                        format!("{} documents at change {}", s.len(), s.seq),
+                    )
+                }
+                Err(e) => put("docs.bin", FileState::Damaged, e.to_string()),
+            }
+        } else {
+            put("docs.bin", FileState::Absent, "no checkpoint yet".into());
+        }
+        // The lexical index commits only changes the WAL already holds, so its commit number is a
+        // floor for what the snapshot and the WAL must hold together.
+        let lexical_seq = std::fs::read(dir.join("lexical/meta.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|m| m["payload"].as_str().and_then(|p| p.parse::<u64>().ok()))
+            .unwrap_or(0);
+        match std::fs::read(dir.join("wal.log")) {
+            Ok(bytes) => {
+                let records = super::wal::read_records(&bytes);
+                let n = records.len();
+                let verified = super::wal::encoded_len(&records);
+                let durable = records
+                    .last()
+                    .map_or(snapshot_seq, |r| r.seq.max(snapshot_seq));
+                let first = records.first().map(|r| r.seq);
+                let (state, detail) = if verified != bytes.len() {
+                    (
+                        FileState::Damaged,
+                        format!(
+                            "{n} records verify, then {} bytes do not (a torn tail after a crash, \
+                             or damage: opening tells them apart)",
+                            bytes.len() - verified
+                        ),
+                    )
+                } else if first.is_some_and(|f| f > snapshot_seq + 1) {
+                    (
+                        FileState::Damaged,
+                        format!(
+                            "starts at change {} but the snapshot ends at {snapshot_seq}",
+                            first.unwrap_or(0)
+                        ),
+                    )
+                } else if lexical_seq > durable {
+                    (
+                        FileState::Damaged,
+                        format!(
+                            "holds changes up to {durable}, but the lexical index has {lexical_seq}: \
+                             cut short or replaced, acknowledged changes are missing"
+                        ),
+                    )
+                } else {
+                    (FileState::Intact, format!("{n} records"))
+                };
+                put("wal.log", state, detail)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && lexical_seq == 0 => {
+                put("wal.log", FileState::Absent, "no changes yet".into())
+            }
+            Err(e) => put("wal.log", FileState::Damaged, e.to_string()),
+        }
+        match LexicalIndex::verify(&dir.join("lexical")) {
+            Ok(()) => put("lexical/", FileState::Intact, String::new()),
+            Err(Error::Corrupt { path, detail }) => put(
+                &path
+                    .strip_prefix(dir)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| path.display().to_string()),
+                FileState::Rebuildable,
+                detail,
+            ),
+            Err(e) => put("lexical/", FileState::Rebuildable, e.to_string()),
+        }
+        match DenseIndex::verify(dir) {
+            super::dense::DumpState::Intact { seq } => put(
+                "dense.hnsw.*",
+                FileState::Intact,
+                format!("graph dumped at change {seq}"),
+            ),
+            super::dense::DumpState::Missing => put(
+                "dense.json",
+                FileState::Absent,
+                "no graph dump: built from the documents".into(),
+            ),
+            super::dense::DumpState::Damaged { file, detail } => {
+                put(&file, FileState::Rebuildable, detail)
+            }
+        }
+        match std::fs::read(dir.join("stats.json")) {
+            Ok(b) => match super::store::from_checked_json::<PeekFile>(&dir.join("stats.json"), &b)
+            {
+                Ok(_) => put("stats.json", FileState::Intact, String::new()),
+                Err(e) => put("stats.json", FileState::Rebuildable, e.to_string()),
+            },
+            Err(_) => put(
+                "stats.json",
+                FileState::Absent,
+                "rewritten at the next checkpoint".into(),
+            ),
+        }
+        for legacy in [super::review::LEGACY_FILE, LEGACY_SETTINGS_FILE] {
+            if dir.join(legacy).exists() {
+                put(
+                    legacy,
+                    FileState::Intact,
+                    "from an older yusa: folded into the snapshot at open".into(),
+                );
+            }
+        }
+        out
+    }
+
     /// Reads a collection's size without opening it (no lock, no vectors, no model): the document
     /// count recorded at the last checkpoint plus the WAL's additions and removals since. For
     /// listings, including beside a running server; [`Collection::open`] is the authority.
@@ -433,7 +593,9 @@ impl Collection {
         let mpath = dir.join("manifest.json");
         let manifest = Manifest::load(&mpath)?;
         let at_checkpoint: PeekFile = match std::fs::read(dir.join("stats.json")) {
-            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+            Ok(b) => {
+                super::store::from_checked_json(&dir.join("stats.json"), &b).unwrap_or_default()
+            }
             Err(_) => PeekFile::default(),
         };
         let wal = std::fs::read(dir.join("wal.log")).unwrap_or_default();
@@ -714,9 +876,10 @@ impl CollectionStore for Collection {
             seq: store.seq,
             documents: store.len(),
         };
-        if let Ok(json) = serde_json::to_vec(&peek) {
-            super::store::write_atomically(&self.dir.join("stats.json"), &json)?;
-        }
+        super::store::write_atomically(
+            &self.dir.join("stats.json"),
+            &super::store::to_checked_json(&peek)?,
+        )?;
         // Writers are held off (WAL lock), so the graph holds exactly the snapshot's documents.
         if let Err(e) = self.dense.read().save(&self.dir, store.seq) {
             // Derived data: the next open rebuilds it.

@@ -166,7 +166,7 @@ impl DenseIndex {
         };
         let current = std::fs::read(&info_path)
             .ok()
-            .and_then(|b| serde_json::from_slice::<DumpInfo>(&b).ok());
+            .and_then(|b| super::store::from_checked_json::<DumpInfo>(&info_path, &b).ok());
         if let Some(c) = current {
             // Nothing changed since the last dump (which is intact: a damaged one is forgotten
             // when it fails to load).
@@ -191,8 +191,7 @@ impl DenseIndex {
             std::fs::rename(&from, &to).map_err(Error::io(&to))?;
         }
         info.files = Some(sums);
-        let json = serde_json::to_vec(&info).map_err(|e| Error::Invalid(e.to_string()))?;
-        super::store::write_atomically(&info_path, &json)
+        super::store::write_atomically(&info_path, &super::store::to_checked_json(&info)?)
     }
 
     /// Reads the dump's record and checks its files against it, without loading the graph.
@@ -208,12 +207,12 @@ impl DenseIndex {
                 }
             }
         };
-        let info: DumpInfo = match serde_json::from_slice(&bytes) {
+        let info: DumpInfo = match super::store::from_checked_json(&info_path, &bytes) {
             Ok(i) => i,
             Err(e) => {
                 return DumpState::Damaged {
                     file: "dense.json".into(),
-                    detail: format!("unreadable: {e}"),
+                    detail: e.to_string(),
                 }
             }
         };
@@ -254,8 +253,16 @@ impl DenseIndex {
     /// checkpoint. A damaged dump is reported, forgotten (its record removed, so the next checkpoint
     /// writes a new one) and rebuilt by the caller: it is derived data.
     pub fn load(dir: &Path, dim: usize, params: HnswParams, seq: u64) -> Option<DenseIndex> {
+        let info_path = dir.join("dense.json");
         let info: DumpInfo =
-            serde_json::from_slice(&std::fs::read(dir.join("dense.json")).ok()?).ok()?;
+            match super::store::from_checked_json(&info_path, &std::fs::read(&info_path).ok()?) {
+                Ok(i) => i,
+                Err(e) => {
+                    tracing::warn!("{e}; rebuilding the graph from the documents");
+                    let _ = std::fs::remove_file(&info_path);
+                    return None;
+                }
+            };
         if info.seq != seq || info.dim != dim || info.params != params {
             return None;
         }

@@ -49,6 +49,14 @@ fn verify_index(index: &Index, dir: &Path) -> Result<()> {
         detail,
     };
     let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
+        // tantivy's list of the files it manages (for garbage collection): without it, files of
+        // old segments are never removed; a damaged one means the folder was tampered with.
+        let managed = Path::new(".managed.json");
+        let listed: Vec<String> = match std::fs::read(dir.join(managed)) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| damaged(managed, format!("unreadable: {e}")))?,
+            Err(_) => return Err(damaged(managed, "missing".into())),
+        };
         let metas = index.searchable_segment_metas().map_err(terr(dir))?;
         // `list_files` names a delete file whether or not the segment has deletes.
         let mut files: Vec<std::path::PathBuf> = metas
@@ -74,6 +82,17 @@ fn verify_index(index: &Index, dir: &Path) -> Result<()> {
                 }
                 Err(e) => return Err(damaged(f, format!("unreadable: {e}"))),
             }
+        }
+        for f in &files {
+            if !listed.iter().any(|l| Path::new(l) == f) {
+                return Err(damaged(managed, format!("does not list {}", f.display())));
+            }
+        }
+        if let Some(gone) = listed.iter().find(|l| !dir.join(l).is_file()) {
+            return Err(damaged(
+                managed,
+                format!("lists {gone}, which is not there"),
+            ));
         }
         Ok(())
     }));

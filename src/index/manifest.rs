@@ -65,16 +65,12 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-        serde_json::from_str(&text).map_err(|e| Error::BadConfig {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
+        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        super::store::from_checked_json(path, &bytes)
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Invalid(e.to_string()))?;
-        write_atomically(path, text.as_bytes())
+        write_atomically(path, &super::store::to_checked_json(self)?)
     }
 
     /// Checks that this collection can be used with `encoder` and this build of yusa.

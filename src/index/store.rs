@@ -161,6 +161,38 @@ const SNAPSHOT_MAGIC: &[u8; 8] = b"YUSADOC\x02";
 /// Checksummed snapshots of documents only (older ones start with the bincode payload itself).
 const SNAPSHOT_MAGIC_V1: &[u8; 8] = b"YUSADOC\x01";
 
+/// A JSON object with a CRC-32 of its own content in a `"checksum"` field, so that a flipped byte
+/// that still parses (a digit, a letter of a name) is caught like any other damage.
+pub fn to_checked_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    let mut value = serde_json::to_value(v).map_err(|e| Error::Invalid(e.to_string()))?;
+    let crc = crc32fast::hash(&serde_json::to_vec(&value).expect("a JSON value serialises"));
+    match value.as_object_mut() {
+        Some(obj) => {
+            obj.insert("checksum".into(), crc.into());
+        }
+        None => return Err(Error::Invalid("only JSON objects carry a checksum".into())),
+    }
+    serde_json::to_vec_pretty(&value).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Reads what [`to_checked_json`] wrote (files written before it, without a checksum, are read
+/// as they are); damage is an [`Error::Corrupt`] naming `path`.
+pub fn from_checked_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
+    let corrupt = |detail: String| Error::Corrupt {
+        path: path.to_owned(),
+        detail,
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("unreadable: {e}")))?;
+    if let Some(sum) = value.as_object_mut().and_then(|o| o.remove("checksum")) {
+        let crc = crc32fast::hash(&serde_json::to_vec(&value).expect("a JSON value serialises"));
+        if sum.as_u64() != Some(crc as u64) {
+            return Err(corrupt("fails its checksum".into()));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| corrupt(format!("unreadable: {e}")))
+}
+
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");

@@ -113,6 +113,19 @@ pub fn read_records(buf: &[u8]) -> Vec<WalRecord> {
     out
 }
 
+/// How many bytes `records` take in a log (header and payload each), to compare with a file's size.
+pub fn encoded_len(records: &[WalRecord]) -> usize {
+    records
+        .iter()
+        .map(|r| {
+            HEADER
+                + bincode::serde::encode_to_vec(r, config())
+                    .map(|p| p.len())
+                    .unwrap_or(0)
+        })
+        .sum()
+}
+
 /// The next offset after `from` where a record verifies (damage followed by intact data), if any.
 fn resync(buf: &[u8], from: usize, after_seq: u64) -> Option<usize> {
     (from + 1..buf.len().saturating_sub(HEADER - 1))
