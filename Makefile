@@ -168,4 +168,5 @@ fixtures: model
 chaos: build
 	YUSA_KILL_CYCLES=50 $(CARGO) test --release --test api kill_mid_ingest -- --nocapture
 	YUSA_SOAK_SECS=600 $(CARGO) test --release --test reliability polling -- --nocapture
+	YUSA_SOAK_SECS=120 $(CARGO) test --release --test reliability race -- --nocapture
 	YUSA_FUZZ_REQUESTS=10000 YUSA_FUZZ_SEED=$${YUSA_FUZZ_SEED:-$$(date +%s)} $(CARGO) test --release --test fuzz_http -- --nocapture

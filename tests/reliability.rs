@@ -686,3 +686,124 @@ fn a_damaged_collection_never_stops_the_server() {
         201
     );
 }
+
+/// Create, delete and ingest racing on one name: no 5xx, and the name never wedges (it can always
+/// be created once deleted, and deleted once created). `make chaos` runs it for two minutes.
+#[test]
+fn create_delete_and_ingest_race_without_5xx_or_a_wedged_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("index");
+    let s = Server::start(&idx, &[]);
+    let port = s.port;
+    let secs = soak_secs(5);
+    let stop = Arc::new(AtomicBool::new(false));
+    let fives = Arc::new(AtomicUsize::new(0));
+    let oks = Arc::new(AtomicUsize::new(0));
+    let mut threads = vec![];
+    for t in 0..3 {
+        let (stop, fives, oks) = (stop.clone(), fives.clone(), oks.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let docs: Vec<_> = (0..20)
+                    .map(|j| json!({"id": format!("t{t}-{i}-{j}"), "text": format!("경쟁 {t} {i} {j} 비밀번호 찾기")}))
+                    .collect();
+                let r = post(
+                    port,
+                    "/collections/race/documents",
+                    &json!({ "documents": docs }).to_string(),
+                );
+                match r.status {
+                    200 => {
+                        oks.fetch_add(1, Ordering::Relaxed);
+                    }
+                    s if s >= 500 => {
+                        eprintln!("ingest: {} {}", r.status, r.body);
+                        fives.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }));
+    }
+    let t0 = Instant::now();
+    let mut cycles = 0;
+    while t0.elapsed() < Duration::from_secs(secs) {
+        let c = post(port, "/collections", &json!({"name": "race"}).to_string());
+        std::thread::sleep(Duration::from_millis(20));
+        let d = request(
+            port,
+            "DELETE",
+            "/collections/race",
+            None,
+            "application/json",
+        )
+        .unwrap();
+        for r in [&c, &d] {
+            if r.status >= 500 {
+                eprintln!("lifecycle: {} {}", r.status, r.body);
+                fives.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        cycles += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(
+        fives.load(Ordering::Relaxed),
+        0,
+        "5xx answers during the race"
+    );
+    assert!(
+        cycles > 10 && oks.load(Ordering::Relaxed) > 0,
+        "{cycles} cycles"
+    );
+    // Not wedged: it can be created, written, searched and deleted.
+    let _ = request(
+        port,
+        "DELETE",
+        "/collections/race",
+        None,
+        "application/json",
+    );
+    assert_eq!(
+        post(port, "/collections", &json!({"name": "race"}).to_string()).status,
+        201
+    );
+    let r = post(
+        port,
+        "/collections/race/documents",
+        &json!({"documents": [{"id": "a", "text": "비밀번호 찾기"}]}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        request(
+            port,
+            "DELETE",
+            "/collections/race",
+            None,
+            "application/json"
+        )
+        .unwrap()
+        .status,
+        200
+    );
+    let info = get(port, "/info").json();
+    assert!(
+        info["unopened_folders"].as_array().unwrap().is_empty(),
+        "{info}"
+    );
+    let left: Vec<String> = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "folders left behind: {left:?}");
+    eprintln!(
+        "{cycles} create/delete cycles, {} ingests accepted",
+        oks.load(Ordering::Relaxed)
+    );
+}

@@ -20,16 +20,14 @@ enum Slot {
         dir: PathBuf,
         reason: String,
     },
+    /// Being deleted: its writes are drained, then its folder is renamed away and removed. Not found
+    /// for readers, a conflict for a create of the same name until then.
+    Deleting,
 }
 
-impl Slot {
-    fn dir(&self) -> PathBuf {
-        match self {
-            Slot::Closed(dir) | Slot::Failed { dir, .. } => dir.clone(),
-            Slot::Open(c) => c.dir().to_owned(),
-        }
-    }
-}
+/// A deleted collection's folder is renamed to this prefix first (one atomic step: the name is
+/// free at once), then removed; leftovers of a crash are removed at the next start.
+const DELETING_PREFIX: &str = ".deleting-";
 
 pub struct Catalog {
     root: PathBuf,
@@ -73,15 +71,22 @@ impl Catalog {
     pub fn open(root: &Path, encoder: EncoderId) -> Result<Catalog> {
         std::fs::create_dir_all(root).map_err(Error::io(root))?;
         super::reembed::recover(root)?;
+        for e in std::fs::read_dir(root).map_err(Error::io(root))?.flatten() {
+            if e.file_name().to_string_lossy().starts_with(DELETING_PREFIX) {
+                // A delete that a crash interrupted after its rename: finish it.
+                if let Err(err) = std::fs::remove_dir_all(e.path()) {
+                    tracing::warn!("{}: {err}", e.path().display());
+                }
+            }
+        }
         let mut map = BTreeMap::new();
         let mut all: Vec<PathBuf> = std::fs::read_dir(root)
             .map_err(Error::io(root))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
             .filter(|p| {
-                !super::reembed::is_work_folder(
-                    &p.file_name().unwrap_or_default().to_string_lossy(),
-                )
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                !super::reembed::is_work_folder(&name) && !name.starts_with(DELETING_PREFIX)
             })
             .collect();
         all.sort();
@@ -128,7 +133,7 @@ impl Catalog {
             .iter()
             .filter_map(|(n, s)| match s {
                 Slot::Closed(dir) => Some((n.clone(), dir.clone())),
-                Slot::Open(_) | Slot::Failed { .. } => None,
+                _ => None,
             })
             .collect();
         closed
@@ -160,7 +165,7 @@ impl Catalog {
             Some(Slot::Open(c)) => return Ok(c.clone()),
             Some(Slot::Closed(dir)) => dir.clone(),
             Some(Slot::Failed { reason, .. }) => return Err(unopened(reason)),
-            None => return Err(Error::CollectionNotFound(name.to_owned())),
+            Some(Slot::Deleting) | None => return Err(Error::CollectionNotFound(name.to_owned())),
         };
         let _one_at_a_time = self.opening.lock();
         match self.collections.read().get(name) {
@@ -205,7 +210,8 @@ impl Catalog {
             }
             Some(Slot::Open(c)) => Ok(c.clone()),
             Some(Slot::Failed { reason, .. }) => Err(unopened(reason)),
-            None => Err(Error::CollectionNotFound(name.to_owned())), // dropped meanwhile
+            // Deleted meanwhile.
+            Some(Slot::Deleting) | None => Err(Error::CollectionNotFound(name.to_owned())),
         }
     }
 
@@ -249,8 +255,14 @@ impl Catalog {
     pub fn create(&self, name: &str, doc_role: DocRole) -> Result<Arc<Collection>> {
         check_name(name)?;
         let mut map = self.collections.write();
-        if map.contains_key(name) {
-            return Err(Error::CollectionExists(name.to_owned()));
+        match map.get(name) {
+            Some(Slot::Deleting) => {
+                return Err(Error::AlreadyRunning(format!(
+                    "collection `{name}` is being deleted; create it again in a moment"
+                )))
+            }
+            Some(_) => return Err(Error::CollectionExists(name.to_owned())),
+            None => {}
         }
         let c = Arc::new(Collection::create(
             &self.root.join(name),
@@ -262,17 +274,57 @@ impl Catalog {
         Ok(c)
     }
 
-    /// Removes a collection and its files.
+    /// Removes a collection and its files: marks it deleting (new requests: not found), waits for
+    /// its writes in flight and stops its writers, renames its folder away (the name is free from
+    /// here), then removes the folder. A write racing the delete either finishes before it or
+    /// answers not found; no step leaves a name that can be neither created nor deleted.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         check_name(name)?;
-        let mut map = self.collections.write();
-        let dir = map
-            .remove(name)
-            .ok_or_else(|| Error::CollectionNotFound(name.to_owned()))?
-            .dir();
-        // Remove the manifest first: a crash mid-removal leaves a folder that is no longer a collection.
-        let _ = std::fs::remove_file(dir.join("manifest.json"));
-        std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))
+        let slot = {
+            let mut map = self.collections.write();
+            match map.get(name) {
+                None | Some(Slot::Deleting) => {
+                    return Err(Error::CollectionNotFound(name.to_owned()))
+                }
+                Some(_) => map
+                    .insert(name.to_owned(), Slot::Deleting)
+                    .expect("present"),
+            }
+        };
+        let dir = match &slot {
+            Slot::Open(c) => {
+                c.retire();
+                c.dir().to_owned()
+            }
+            Slot::Closed(dir) | Slot::Failed { dir, .. } => dir.clone(),
+            Slot::Deleting => unreachable!("checked above"),
+        };
+        let away = self.root.join(format!(
+            "{DELETING_PREFIX}{name}-{:016x}",
+            rand::random::<u64>()
+        ));
+        if let Err(e) = std::fs::rename(&dir, &away) {
+            let reason = format!("could not delete: renaming {}: {e}", dir.display());
+            // Still there (retired, if it was open): reported, and deletable again.
+            self.collections.write().insert(
+                name.to_owned(),
+                Slot::Failed {
+                    dir: dir.clone(),
+                    reason,
+                },
+            );
+            return Err(Error::io(&dir)(e));
+        }
+        if let Ok(d) = std::fs::File::open(&self.root) {
+            let _ = d.sync_all();
+        }
+        self.collections.write().remove(name);
+        drop(slot); // closes the collection's files (its lock among them)
+        if let Err(e) = std::fs::remove_dir_all(&away) {
+            // The collection is gone either way; the next start removes what is left.
+            tracing::warn!("{}: {e}", away.display());
+        }
+        Ok(())
     }
 
     /// Re-embeds a collection for this catalog's encoder (see [`super::reembed`]). A collection that
@@ -303,7 +355,7 @@ impl Catalog {
             .values()
             .filter_map(|s| match s {
                 Slot::Open(c) => Some(c.clone()),
-                Slot::Closed(_) | Slot::Failed { .. } => None,
+                _ => None,
             })
             .collect()
     }

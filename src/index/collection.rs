@@ -116,6 +116,10 @@ pub struct Collection {
     /// One JSON value per key, each owned by the stage that reads it (the duplicate thresholds by
     /// `dedup`); the index only keeps them durable.
     settings: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// True once deleted. Every write holds it shared for its whole length, so that
+    /// [`retire`](Collection::retire) waits for the writes in flight and refuses new ones: nothing
+    /// writes into a folder that is being removed.
+    retired: RwLock<bool>,
     /// Held for as long as the collection is open: one process per collection.
     _lock: super::lock::CollectionLock,
 }
@@ -428,6 +432,7 @@ impl Collection {
             lexical,
             reviews: Mutex::new(reviews),
             settings: Mutex::new(settings),
+            retired: RwLock::new(false),
             _lock: lock,
         };
         if fold_legacy {
@@ -616,6 +621,23 @@ impl Collection {
         })
     }
 
+    /// Taken (shared, re-entrant: a put may checkpoint) by every write; refused once retired.
+    fn writable(&self) -> Result<parking_lot::RwLockReadGuard<'_, bool>> {
+        let g = self.retired.read_recursive();
+        if *g {
+            return Err(Error::CollectionNotFound(self.manifest.name.clone()));
+        }
+        Ok(g)
+    }
+
+    /// Waits for the writes in flight, refuses new ones (404) and stops the lexical index's writer
+    /// and merges: after this nothing of this process writes into the folder, which can go.
+    pub fn retire(&self) {
+        let mut retired = self.retired.write();
+        *retired = true;
+        self.lexical.close();
+    }
+
     /// Every stored setting (a re-embed carries them over).
     pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
         self.settings.lock().clone()
@@ -645,6 +667,7 @@ impl Collection {
     /// `apply` changes the in-memory state under the WAL lock, so a checkpoint never snapshots the
     /// record's number without its change.
     fn append_meta(&self, op: WalOp, apply: impl FnOnce()) -> Result<()> {
+        let _live = self.writable()?;
         let mut wal = self.wal.lock();
         let seq = self.store.read().seq + 1;
         wal.append(&[WalRecord { seq, op }])?;
@@ -690,6 +713,7 @@ impl CollectionStore for Collection {
     /// Durable when it returns: the WAL is fsynced first. Searchable after [`refresh`](Self::refresh).
     fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
         super::backend::check_put(docs.len(), &vectors, self.manifest.encoder.dim)?;
+        let _live = self.writable()?;
         let mut wal = self.wal.lock();
         let (records, outcomes, seq) = {
             let store = self.store.read();
@@ -786,6 +810,7 @@ impl CollectionStore for Collection {
 
     /// Deletes a document by id; false when there was none. Hidden from searches at once.
     fn delete(&self, id: &str) -> Result<bool> {
+        let _live = self.writable()?;
         let mut wal = self.wal.lock();
         let (iid, seq) = {
             let store = self.store.read();
@@ -811,6 +836,7 @@ impl CollectionStore for Collection {
 
     /// Makes lexical changes searchable (a tantivy commit). Dense changes are visible at once.
     fn refresh(&self) -> Result<()> {
+        let _live = self.writable()?;
         let seq = self.store.read().seq;
         self.lexical.commit(seq)
     }
@@ -865,6 +891,7 @@ impl CollectionStore for Collection {
 
     /// Writes a checkpoint: lexical commit, document snapshot, then an empty WAL.
     fn checkpoint(&self) -> Result<()> {
+        let _live = self.writable()?;
         let mut wal = self.wal.lock();
         let mut store = self.store.write();
         self.lexical.commit(store.seq)?;
@@ -891,6 +918,7 @@ impl CollectionStore for Collection {
     /// Reclaims the space of deleted documents: rebuilds the dense graph from live documents, lets
     /// tantivy merge away deleted rows, and checkpoints.
     fn compact(&self) -> Result<CollectionStats> {
+        let _live = self.writable()?;
         {
             let store = self.store.read();
             let rebuilt = DenseIndex::build(

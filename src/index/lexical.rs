@@ -16,7 +16,8 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 pub struct LexicalIndex {
     index: Index,
-    writer: Mutex<IndexWriter>,
+    /// `None` once [`close`](LexicalIndex::close)d.
+    writer: Mutex<Option<IndexWriter>>,
     reader: IndexReader,
     f_iid: Field,
     f_text: Field,
@@ -27,6 +28,10 @@ fn terr(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
         path: dir.to_owned(),
         reason: format!("lexical index: {e}"),
     }
+}
+
+fn closed() -> Error {
+    Error::Invalid("the lexical index is closed (its collection was deleted)".into())
 }
 
 fn schema() -> Schema {
@@ -157,7 +162,7 @@ impl LexicalIndex {
         Ok((
             LexicalIndex {
                 index,
-                writer: Mutex::new(writer),
+                writer: Mutex::new(Some(writer)),
                 reader,
                 f_iid,
                 f_text,
@@ -189,7 +194,8 @@ impl LexicalIndex {
                 tokens,
             },
         );
-        let w = self.writer.lock().expect("writer lock");
+        let guard = self.writer.lock().expect("writer lock");
+        let w = guard.as_ref().ok_or_else(closed)?;
         w.delete_term(Term::from_field_u64(self.f_iid, iid as u64));
         w.add_document(doc)
             .map_err(|e| Error::Invalid(format!("lexical add: {e}")))?;
@@ -197,13 +203,26 @@ impl LexicalIndex {
     }
 
     pub fn delete(&self, iid: u32) {
-        let w = self.writer.lock().expect("writer lock");
-        w.delete_term(Term::from_field_u64(self.f_iid, iid as u64));
+        if let Some(w) = self.writer.lock().expect("writer lock").as_ref() {
+            w.delete_term(Term::from_field_u64(self.f_iid, iid as u64));
+        }
+    }
+
+    /// Stops the writer and waits for its merge threads, so that nothing writes into the folder
+    /// any more (before it is deleted). Later writes fail.
+    pub fn close(&self) {
+        let w = self.writer.lock().expect("writer lock").take();
+        if let Some(w) = w {
+            if let Err(e) = w.wait_merging_threads() {
+                tracing::warn!("lexical index: stopping its merges: {e}");
+            }
+        }
     }
 
     /// Commits pending changes with the WAL sequence number they reach, and makes them searchable.
     pub fn commit(&self, seq: u64) -> Result<()> {
-        let mut w = self.writer.lock().expect("writer lock");
+        let mut guard = self.writer.lock().expect("writer lock");
+        let w = guard.as_mut().ok_or_else(closed)?;
         let mut prepared = w
             .prepare_commit()
             .map_err(|e| Error::Invalid(format!("lexical commit: {e}")))?;
@@ -211,7 +230,7 @@ impl LexicalIndex {
         prepared
             .commit()
             .map_err(|e| Error::Invalid(format!("lexical commit: {e}")))?;
-        drop(w);
+        drop(guard);
         self.reader
             .reload()
             .map_err(|e| Error::Invalid(format!("lexical reload: {e}")))?;
@@ -224,7 +243,8 @@ impl LexicalIndex {
             .index
             .searchable_segment_ids()
             .map_err(|e| Error::Invalid(format!("lexical segments: {e}")))?;
-        let mut w = self.writer.lock().expect("writer lock");
+        let mut guard = self.writer.lock().expect("writer lock");
+        let w = guard.as_mut().ok_or_else(closed)?;
         if ids.len() > 1 {
             w.merge(&ids)
                 .wait()
@@ -233,7 +253,7 @@ impl LexicalIndex {
         w.garbage_collect_files()
             .wait()
             .map_err(|e| Error::Invalid(format!("lexical gc: {e}")))?;
-        drop(w);
+        drop(guard);
         self.reader
             .reload()
             .map_err(|e| Error::Invalid(format!("lexical reload: {e}")))?;
@@ -242,7 +262,8 @@ impl LexicalIndex {
 
     /// Drops everything (used when rebuilding from the doc store).
     pub fn clear(&self) -> Result<()> {
-        let w = self.writer.lock().expect("writer lock");
+        let guard = self.writer.lock().expect("writer lock");
+        let w = guard.as_ref().ok_or_else(closed)?;
         w.delete_all_documents()
             .map_err(|e| Error::Invalid(format!("lexical clear: {e}")))?;
         Ok(())
