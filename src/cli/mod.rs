@@ -215,11 +215,14 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
         eprintln!("  {name}: {docs} documents in {:.2} s", took.as_secs_f64())
     })?;
     actix_web::rt::System::new().block_on(crate::api::serve(
-        engine,
+        engine.clone(),
         &args.addr,
         args.workers,
         guard,
     ))?;
+    // The last reference goes here, on the main thread outside any async runtime: the stores'
+    // blocking database clients must not be dropped inside one.
+    drop(engine);
     Ok(())
 }
 

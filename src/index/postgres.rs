@@ -125,6 +125,15 @@ struct Pool {
     shown: String,
 }
 
+impl Drop for Pool {
+    /// The blocking client's drop drives its own runtime, which panics inside another one (a pool
+    /// dropped on one of actix's threads at shutdown aborted the process): drop them off it.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut());
+        off_runtime(move || drop(idle));
+    }
+}
+
 impl Pool {
     fn connect(&self) -> std::result::Result<Client, postgres::Error> {
         self.config.connect(NoTls)

@@ -162,6 +162,24 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// SIGTERM, then waits (at most a minute) for the process to end and returns how it ended.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let t0 = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "the server did not end within a minute of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// SIGTERM: graceful shutdown (checkpoint).
     pub fn stop(mut self) {
         let _ = Command::new("kill")
