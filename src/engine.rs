@@ -826,6 +826,40 @@ impl Engine {
             }))
     }
 
+    /// Starts a snapshot of a collection as a background job (`GET /jobs/{id}` shows it, with the
+    /// snapshot's name when done).
+    pub fn start_snapshot(self: &Arc<Self>, collection: &str) -> Result<u64> {
+        crate::index::catalog::check_name(collection)?;
+        // A missing or unservable collection fails now, not as a failed job.
+        self.catalog.get(collection)?;
+        let engine = self.clone();
+        let name = collection.to_owned();
+        Ok(self
+            .jobs
+            .spawn("snapshot", name.clone(), move |progress, _cancel| {
+                progress("copying", 0, 1);
+                let info = engine.catalog.snapshot(&name)?;
+                progress("done", 1, 1);
+                Ok(crate::jobs::JobResult::Snapshot(info))
+            }))
+    }
+
+    /// Takes a snapshot now (the CLI).
+    pub fn snapshot(&self, collection: &str) -> Result<crate::index::snapshot::SnapshotInfo> {
+        self.catalog.snapshot(collection)
+    }
+
+    /// Every complete snapshot of the store.
+    pub fn snapshots(&self) -> Result<Vec<crate::index::snapshot::SnapshotInfo>> {
+        self.catalog.snapshots()
+    }
+
+    /// Restores snapshot `id` as a new collection `name`, and returns its counts.
+    pub fn restore_snapshot(&self, id: &str, name: &str) -> Result<crate::index::CollectionStats> {
+        self.catalog.restore(id, name)?;
+        self.catalog.get(name)?.stats()
+    }
+
     /// Re-embeds a collection built with another bi-encoder for this engine's one, crash-safe (see
     /// [`crate::index::reembed`]); embedding goes through the bulk lane, so searches of other
     /// collections keep their latency.

@@ -55,6 +55,9 @@ pub enum Error {
     Incompatible(String),
     #[error("collection `{0}` not found")]
     CollectionNotFound(String),
+    /// Something other than a collection that is not there (a snapshot, a job).
+    #[error("{0}")]
+    NotFound(String),
     #[error("collection `{0}` already exists")]
     CollectionExists(String),
     #[error("invalid collection name `{0}`: use 1-64 letters, digits, `_` or `-`")]

@@ -29,6 +29,8 @@ pub struct Job {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reembed: Option<crate::index::reembed::ReembedReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<crate::index::snapshot::SnapshotInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub clusters: Option<Vec<crate::dedup::Cluster>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -44,7 +46,12 @@ pub struct Job {
 pub enum JobResult {
     Scan(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>),
     Reembed(crate::index::reembed::ReembedReport),
+    Snapshot(crate::index::snapshot::SnapshotInfo),
 }
+
+/// Finished jobs kept (with their results) for `GET /jobs`; older finished ones are forgotten as
+/// new jobs start, so a storm of scans cannot grow the registry without bound.
+pub const KEPT_FINISHED_JOBS: usize = 100;
 
 /// The progress callback a job's work reports to: (stage, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
@@ -104,12 +111,27 @@ impl Jobs {
             total: 0,
             report: None,
             reembed: None,
+            snapshot: None,
             clusters: None,
             error: None,
             clusters_total: None,
             cancel: Default::default(),
         }));
-        self.jobs.lock().insert(id, job.clone());
+        {
+            let mut jobs = self.jobs.lock();
+            jobs.insert(id, job.clone());
+            let mut finished: Vec<u64> = jobs
+                .iter()
+                .filter(|(_, j)| j.lock().status != "running")
+                .map(|(id, _)| *id)
+                .collect();
+            if finished.len() > KEPT_FINISHED_JOBS {
+                finished.sort_unstable();
+                for old in &finished[..finished.len() - KEPT_FINISHED_JOBS] {
+                    jobs.remove(old);
+                }
+            }
+        }
         std::thread::spawn(move || {
             let j = job.clone();
             let progress = move |stage: &str, done: usize, total: usize| {
@@ -131,6 +153,7 @@ impl Jobs {
                             g.clusters = Some(clusters);
                         }
                         JobResult::Reembed(r) => g.reembed = Some(r),
+                        JobResult::Snapshot(s) => g.snapshot = Some(s),
                     }
                 }
                 Err(Error::Cancelled) => {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::http::{get, post, request, Server};
+use common::http::{get, post, request, wait_job, Server};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -806,4 +806,221 @@ fn create_delete_and_ingest_race_without_5xx_or_a_wedged_name() {
         "{cycles} create/delete cycles, {} ingests accepted",
         oks.load(Ordering::Relaxed)
     );
+}
+
+/// Every id of a collection, through the paged listing.
+fn all_ids(port: u16, name: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut offset = 0;
+    loop {
+        let page = get(
+            port,
+            &format!("/collections/{name}/documents?offset={offset}&limit=500"),
+        )
+        .json();
+        let docs = page["documents"].as_array().unwrap().clone();
+        if docs.is_empty() {
+            return out;
+        }
+        offset += docs.len();
+        out.extend(docs.iter().map(|d| d["id"].as_str().unwrap().to_owned()));
+    }
+}
+
+/// A snapshot taken over HTTP while three clients write restores (verified) to a collection that
+/// holds every document acknowledged before the snapshot was asked for, with the decisions and
+/// settings; and a restored snapshot answers every search mode with the same hits and scores as
+/// the collection it was taken from.
+#[test]
+fn a_snapshot_taken_during_writes_restores_everything_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("index");
+    let s = Server::start(&idx, &[]);
+    let port = s.port;
+    assert_eq!(
+        post(port, "/collections", &json!({"name": "live"}).to_string()).status,
+        201
+    );
+    let texts = [
+        "비밀번호를 잊어버렸어요",
+        "배송은 얼마나 걸리나요",
+        "환불 되나요",
+        "환불 안 되나요",
+        "회원 탈퇴는 어떻게 하나요",
+        "주문을 취소하고 싶어요",
+    ];
+    let docs: Vec<_> = (0..120)
+        .map(|i| json!({"id": format!("base{i}"), "text": format!("{} {i}", texts[i % texts.len()])}))
+        .collect();
+    assert_eq!(
+        post(
+            port,
+            "/collections/live/documents",
+            &json!({"documents": docs}).to_string()
+        )
+        .status,
+        200
+    );
+    // Upserts and deletes leave dead rows in the indexes: the copy must search like the original.
+    let ups: Vec<_> = (0..20)
+        .map(|i| json!({"id": format!("base{i}"), "text": format!("수정된 문서 {i} 배송 환불")}))
+        .collect();
+    assert_eq!(
+        post(
+            port,
+            "/collections/live/documents",
+            &json!({"documents": ups}).to_string()
+        )
+        .status,
+        200
+    );
+    for i in 100..110 {
+        assert_eq!(
+            request(
+                port,
+                "DELETE",
+                &format!("/collections/live/documents/base{i}"),
+                None,
+                "application/json"
+            )
+            .unwrap()
+            .status,
+            200
+        );
+    }
+    let r = post(
+        port,
+        "/collections/live/duplicates/decisions",
+        r#"{"decision": "not_duplicates", "ids": ["base2", "base3"]}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = request(
+        port,
+        "PUT",
+        "/collections/live/duplicates/settings",
+        Some(r#"{"preset": "strict"}"#),
+        "application/json",
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (stop, acked) = (stop.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let ids: Vec<String> = (0..10).map(|j| format!("w{w}-{i}-{j}")).collect();
+                    let docs: Vec<_> = ids
+                        .iter()
+                        .map(|id| json!({"id": id, "text": format!("{id} 새 문서 비밀번호 배송")}))
+                        .collect();
+                    let r = post(
+                        port,
+                        "/collections/live/documents",
+                        &json!({ "documents": docs }).to_string(),
+                    );
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    acked.lock().extend(ids);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let before: std::collections::BTreeSet<String> = acked.lock().iter().cloned().collect();
+    let r = post(port, "/collections/live/snapshots", "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let job = wait_job(port, r.json()["job_id"].as_u64().unwrap());
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let snap = &job["snapshot"];
+    let id = snap["id"].as_str().unwrap().to_owned();
+    assert!(
+        before.len() >= 30,
+        "the writers got going ({})",
+        before.len()
+    );
+    let listed = get(port, "/snapshots").json();
+    assert!(listed["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == id.as_str()));
+
+    let r = post(
+        port,
+        &format!("/snapshots/{id}/restore"),
+        &json!({"name": "restored"}).to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let restored = all_ids(port, "restored");
+    assert_eq!(restored.len() as u64, snap["documents"].as_u64().unwrap());
+    let missing: Vec<_> = before.difference(&restored).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the snapshot, missing: {missing:?}"
+    );
+    let base: std::collections::BTreeSet<String> = (0..120)
+        .filter(|i| !(100..110).contains(i))
+        .map(|i| format!("base{i}"))
+        .collect();
+    assert!(base.is_subset(&restored));
+    assert!(
+        !restored.contains("base105"),
+        "a deleted document came back"
+    );
+    assert_eq!(
+        get(port, "/collections/restored/documents/base3").json()["text"],
+        "수정된 문서 3 배송 환불"
+    );
+    assert_eq!(
+        get(port, "/collections/restored/duplicates/decisions").json()["decisions"],
+        get(port, "/collections/live/duplicates/decisions").json()["decisions"]
+    );
+    assert_eq!(
+        get(port, "/collections/restored/duplicates/settings").json(),
+        get(port, "/collections/live/duplicates/settings").json()
+    );
+    // Searched like the original: a snapshot of the collection at rest, restored, answers every
+    // query in every mode with the same ids and scores.
+    let r = post(port, "/collections/live/snapshots", "{}");
+    let quiet = wait_job(port, r.json()["job_id"].as_u64().unwrap());
+    let qid = quiet["snapshot"]["id"].as_str().unwrap().to_owned();
+    let r = post(
+        port,
+        &format!("/snapshots/{qid}/restore"),
+        &json!({"name": "copy"}).to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    for q in [
+        "비밀번호",
+        "배송 환불",
+        "회원 탈퇴",
+        "주문 취소 문서 17",
+        "새 문서 w1",
+    ] {
+        for mode in ["hybrid", "dense", "lexical"] {
+            let body = json!({"query": q, "k": 20, "mode": mode}).to_string();
+            let a = post(port, "/collections/live/search", &body).json();
+            let b = post(port, "/collections/copy/search", &body).json();
+            assert_eq!(a["hits"], b["hits"], "{q} ({mode})");
+        }
+    }
+    // The copy is a collection like any other: written to, and it survives a restart.
+    s.stop();
+    let s = Server::start(&idx, &[]);
+    assert_eq!(all_ids(s.port, "restored"), restored);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yusa"))
+        .args(["collections", "snapshots", "--json", "--index-dir"])
+        .arg(&idx)
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
 }

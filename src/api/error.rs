@@ -42,7 +42,9 @@ impl From<Error> for ApiError {
                 (StatusCode::BAD_REQUEST, "bad_request")
             }
             Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            Error::CollectionNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::CollectionNotFound(_) | Error::NotFound(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
             Error::CollectionExists(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Error::NoCrossEncoder => (StatusCode::BAD_REQUEST, "no_cross_encoder"),

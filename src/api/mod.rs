@@ -596,6 +596,44 @@ async fn reembed_collection(st: web::Data<AppState>, name: web::Path<String>) ->
     Ok(accepted(id))
 }
 
+/// Starts a snapshot of a collection (a job): a consistent copy under the index folder's
+/// `.snapshots/`, taken while the collection serves (writes wait for the copy; reads go on).
+async fn snapshot_collection(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Res<HttpResponse> {
+    let name = name.into_inner();
+    let engine = st.engine.clone();
+    let id = blocking(move || engine.start_snapshot(&name)).await?;
+    Ok(accepted(id))
+}
+
+async fn list_snapshots(st: web::Data<AppState>) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let list = blocking(move || engine.snapshots()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "snapshots": list })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreSnapshot {
+    /// The new collection's name.
+    name: String,
+}
+
+/// Restores a snapshot as a new collection (201 with its counts).
+async fn restore_snapshot(
+    st: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Json<RestoreSnapshot>,
+) -> Res<HttpResponse> {
+    let id = id.into_inner();
+    let name = body.into_inner().name;
+    let engine = st.engine.clone();
+    let stats = blocking(move || engine.restore_snapshot(&id, &name)).await?;
+    Ok(HttpResponse::Created().json(stats))
+}
+
 /// Every job, newest first, without results.
 async fn list_jobs(st: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "jobs": st.engine.jobs().list() }))
@@ -763,6 +801,9 @@ pub const ROUTES: &[RouteAccess] = &[
     at("GET", "/collections/{name}/duplicates/settings", READ),
     at("PUT", "/collections/{name}/duplicates/settings", ADMIN),
     at("POST", "/collections/{name}/reembed", ADMIN),
+    at("POST", "/collections/{name}/snapshots", ADMIN),
+    at("GET", "/snapshots", ADMIN),
+    at("POST", "/snapshots/{id}/restore", ADMIN),
     at("GET", "/jobs", READ),
     at("GET", "/jobs/{id}", READ),
     at("DELETE", "/jobs/{id}", WRITE),
@@ -908,6 +949,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/collections/{name}/reembed",
         reembed_collection,
     );
+    route(
+        cfg,
+        "POST",
+        "/collections/{name}/snapshots",
+        snapshot_collection,
+    );
+    route(cfg, "GET", "/snapshots", list_snapshots);
+    route(cfg, "POST", "/snapshots/{id}/restore", restore_snapshot);
     route(cfg, "GET", "/jobs", list_jobs);
     route(cfg, "GET", "/jobs/{id}", get_job);
     route(cfg, "DELETE", "/jobs/{id}", cancel_job);

@@ -242,6 +242,28 @@ pub enum CollectionsCommand {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Take a consistent snapshot of a collection into INDEX/.snapshots/ (a server keeps its index
+    /// folder to itself: use POST /collections/NAME/snapshots there).
+    Snapshot {
+        name: String,
+        #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
+        index_dir: PathBuf,
+    },
+    /// List the complete snapshots under INDEX/.snapshots/.
+    Snapshots {
+        #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
+        index_dir: PathBuf,
+    },
+    /// Restore a snapshot as a new collection (verified before it appears under its name).
+    Restore {
+        /// The snapshot's name (`yusa collections snapshots`).
+        snapshot: String,
+        /// The new collection's name.
+        #[arg(long = "as")]
+        name: String,
+        #[arg(long, default_value = "index", env = "YUSA_INDEX_DIR")]
+        index_dir: PathBuf,
+    },
     /// Reclaim the space of deleted documents and checkpoint.
     Compact {
         name: String,
@@ -422,6 +444,45 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
                     s.documents, damage.bad_ranges, damage.missing_seqs
                 );
             }
+            Ok(())
+        }
+        CollectionsCommand::Snapshot { name, index_dir } => {
+            let (c, _) = open_one(index_dir, name, crate::index::wal::Recovery::Strict)?;
+            let info = crate::index::snapshot::take(index_dir, &c)?;
+            if cli.json {
+                return print_json(&info);
+            }
+            println!(
+                "snapshot `{}` of `{name}`: {} documents, {} decisions, {} bytes (restore with \
+                 `yusa collections restore {} --as NAME`)",
+                info.id, info.documents, info.decisions, info.bytes, info.id
+            );
+            Ok(())
+        }
+        CollectionsCommand::Snapshots { index_dir } => {
+            let list = crate::index::snapshot::list(index_dir)?;
+            if cli.json {
+                return print_json(&list);
+            }
+            for i in &list {
+                println!(
+                    "{:<40} {:<20} {:>9} documents  {:>12} bytes",
+                    i.id, i.collection, i.documents, i.bytes
+                );
+            }
+            Ok(())
+        }
+        CollectionsCommand::Restore {
+            snapshot,
+            name,
+            index_dir,
+        } => {
+            let (from, info) = crate::index::snapshot::locate(index_dir, snapshot)?;
+            crate::index::snapshot::restore(index_dir, &from, name)?;
+            println!(
+                "restored `{snapshot}` ({} documents of `{}`) as `{name}`",
+                info.documents, info.collection
+            );
             Ok(())
         }
         CollectionsCommand::Reembed { name, engine } => {

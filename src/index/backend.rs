@@ -205,4 +205,23 @@ pub trait Backend: Send + Sync {
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<ReembedReport>;
+    /// Takes a consistent snapshot of a collection while it serves (see [`super::snapshot`]).
+    fn snapshot(&self, _name: &str) -> Result<super::snapshot::SnapshotInfo> {
+        Err(Error::BadRequest(format!(
+            "snapshots are for the embedded store; back up {} with the database's own tools \
+             (pg_dump, or a base backup)",
+            self.describe()
+        )))
+    }
+    /// Every complete snapshot.
+    fn snapshots(&self) -> Result<Vec<super::snapshot::SnapshotInfo>> {
+        Ok(vec![])
+    }
+    /// Restores snapshot `id` as a new collection `name`.
+    fn restore(&self, _id: &str, _name: &str) -> Result<()> {
+        Err(Error::BadRequest(format!(
+            "snapshots are for the embedded store; restore {} with the database's own tools",
+            self.describe()
+        )))
+    }
 }

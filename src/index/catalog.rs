@@ -72,7 +72,8 @@ impl Catalog {
         std::fs::create_dir_all(root).map_err(Error::io(root))?;
         super::reembed::recover(root)?;
         for e in std::fs::read_dir(root).map_err(Error::io(root))?.flatten() {
-            if e.file_name().to_string_lossy().starts_with(DELETING_PREFIX) {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(DELETING_PREFIX) || n.starts_with(".restoring-") {
                 // A delete that a crash interrupted after its rename: finish it.
                 if let Err(err) = std::fs::remove_dir_all(e.path()) {
                     tracing::warn!("{}: {err}", e.path().display());
@@ -85,8 +86,10 @@ impl Catalog {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
             .filter(|p| {
+                // Dot folders are the store's own (snapshots, work folders): no collection
+                // name starts with a dot.
                 let name = p.file_name().unwrap_or_default().to_string_lossy();
-                !super::reembed::is_work_folder(&name) && !name.starts_with(DELETING_PREFIX)
+                !super::reembed::is_work_folder(&name) && !name.starts_with('.')
             })
             .collect();
         all.sort();
@@ -418,5 +421,29 @@ impl super::backend::Backend for Catalog {
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<super::reembed::ReembedReport> {
         Catalog::reembed(self, name, embed, progress, cancel)
+    }
+
+    fn snapshot(&self, name: &str) -> Result<super::snapshot::SnapshotInfo> {
+        let c = Catalog::get(self, name)?;
+        super::snapshot::take(&self.root, &c)
+    }
+
+    fn snapshots(&self) -> Result<Vec<super::snapshot::SnapshotInfo>> {
+        super::snapshot::list(&self.root)
+    }
+
+    fn restore(&self, id: &str, name: &str) -> Result<()> {
+        check_name(name)?;
+        let (from, _) = super::snapshot::locate(&self.root, id)?;
+        if self.collections.read().contains_key(name) {
+            return Err(Error::CollectionExists(name.to_owned()));
+        }
+        let dir = super::snapshot::restore(&self.root, &from, name)?;
+        let mut map = self.collections.write();
+        if map.contains_key(name) {
+            return Err(Error::CollectionExists(name.to_owned()));
+        }
+        map.insert(name.to_owned(), Slot::Closed(dir));
+        Ok(())
     }
 }

@@ -638,6 +638,43 @@ impl Collection {
         self.lexical.close();
     }
 
+    /// Writes a consistent copy of the collection into `dest` (see [`super::snapshot`]): its
+    /// manifest, documents with decisions and settings, lexical files and graph dump, all as of one
+    /// sequence number, taken under the WAL lock (writes wait; reads go on). Returns that number,
+    /// the documents and decisions it holds, and how long writes waited.
+    pub fn copy_consistent(&self, dest: &Path) -> Result<(u64, usize, usize, f64)> {
+        let _live = self.writable()?;
+        let wal = self.wal.lock();
+        let t0 = std::time::Instant::now();
+        let store = self.store.read();
+        self.lexical.commit(store.seq)?;
+        let sidecars = self.sidecars();
+        let decisions = sidecars.reviews.len();
+        store.save(&dest.join("docs.bin"), &sidecars)?;
+        self.manifest.save(&dest.join("manifest.json"))?;
+        self.lexical
+            .copy_to(&self.dir.join("lexical"), &dest.join("lexical"))?;
+        // Writers are held off, so the graph holds exactly the snapshot's documents.
+        self.dense.read().save(dest, store.seq)?;
+        let peek = PeekFile {
+            seq: store.seq,
+            documents: store.len(),
+        };
+        super::store::write_atomically(
+            &dest.join("stats.json"),
+            &super::store::to_checked_json(&peek)?,
+        )?;
+        let out = (
+            store.seq,
+            store.len(),
+            decisions,
+            t0.elapsed().as_secs_f64(),
+        );
+        drop(store);
+        drop(wal);
+        Ok(out)
+    }
+
     /// Every stored setting (a re-embed carries them over).
     pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
         self.settings.lock().clone()

@@ -237,6 +237,44 @@ impl LexicalIndex {
         Ok(())
     }
 
+    /// Copies the index as of its last commit into `dest` (a consistent set: `meta.json` and the
+    /// files of the segments it names, re-read until no background merge changed them meanwhile).
+    /// The caller holds off commits (the collection's WAL lock).
+    pub fn copy_to(&self, dir: &Path, dest: &Path) -> Result<()> {
+        std::fs::create_dir_all(dest).map_err(Error::io(dest))?;
+        for _attempt in 0..10 {
+            let before = std::fs::read(dir.join("meta.json")).map_err(Error::io(dir))?;
+            let metas = self.index.load_metas().map_err(terr(dir))?;
+            let files: Vec<std::path::PathBuf> = metas
+                .segments
+                .iter()
+                .flat_map(|m| {
+                    m.list_files().into_iter().filter(move |f| {
+                        m.has_deletes() || f.extension().is_none_or(|e| e != "del")
+                    })
+                })
+                .collect();
+            let copied = files.iter().try_for_each(|f| {
+                std::fs::copy(dir.join(f), dest.join(f))
+                    .and_then(|_| std::fs::File::open(dest.join(f))?.sync_all())
+            });
+            let after = std::fs::read(dir.join("meta.json")).map_err(Error::io(dir))?;
+            if copied.is_err() || before != after {
+                continue; // a merge finished meanwhile: copy the new set
+            }
+            super::store::write_atomically(&dest.join("meta.json"), &before)?;
+            let mut managed: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            managed.push("meta.json".into());
+            let json = serde_json::to_vec(&managed).expect("names serialise");
+            super::store::write_atomically(&dest.join(".managed.json"), &json)?;
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "{}: the lexical index kept changing while it was copied",
+            dir.display()
+        )))
+    }
+
     /// Merges all segments into one, dropping deleted rows, and removes unused files.
     pub fn merge_all(&self) -> Result<()> {
         let ids = self

@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod postgres;
 pub mod reembed;
 pub mod review;
+pub mod snapshot;
 pub mod store;
 pub mod wal;
 
