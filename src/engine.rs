@@ -826,6 +826,11 @@ impl Engine {
             }))
     }
 
+    /// Whether the store answers now (`/health`).
+    pub fn store_health(&self) -> std::result::Result<(), String> {
+        self.catalog.health()
+    }
+
     /// Starts a snapshot of a collection as a background job (`GET /jobs/{id}` shows it, with the
     /// snapshot's name when done).
     pub fn start_snapshot(self: &Arc<Self>, collection: &str) -> Result<u64> {

@@ -426,6 +426,29 @@ fn sigterm_under_load_exits_0_and_keeps_what_was_acknowledged() {
     assert_eq!(missing(b.port, &acked), Vec::<String>::new());
 }
 
+/// `/health` tells when the database is unreachable (503 with the reason, answered within seconds)
+/// and recovers with it.
+#[test]
+fn health_says_when_the_database_is_gone() {
+    let Some(pg) = PgCluster::start(false) else {
+        return;
+    };
+    let a = start_node(&pg.primary.url());
+    assert_eq!(http::get(a.port, "/health").status, 200);
+    pg.primary.stop_immediate();
+    let t0 = Instant::now();
+    let r = http::get(a.port, "/health");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("database"), "{}", r.body);
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    pg.primary.start();
+    let t0 = Instant::now();
+    while http::get(a.port, "/health").status != 200 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "not healthy again");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn a_node_killed_mid_ingest_loses_nothing_acknowledged() {
     let Some(pg) = PgCluster::start(false) else {

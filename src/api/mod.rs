@@ -695,7 +695,15 @@ async fn health(st: web::Data<AppState>) -> HttpResponse {
             "reason": format!("the encoder has not finished a call for {} s", stalled.as_secs()),
         }));
     }
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    // The store's answer is a blocking call (a database round trip, at most 2 s): off the worker.
+    let engine = st.engine.clone();
+    match web::block(move || engine.store_health()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
+        Ok(Err(reason)) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "unhealthy", "reason": reason })),
+        Err(e) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "unhealthy", "reason": e.to_string() })),
+    }
 }
 
 async fn info(st: web::Data<AppState>) -> Res<HttpResponse> {

@@ -23,7 +23,7 @@ pub fn spec() -> Value {
         "info": {"title": "yusa", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Korean semantic search and near-duplicate detection"},
         "paths": {
-            "/health": {"get": {"summary": "Liveness", "responses": ok("{status: ok}")}},
+            "/health": {"get": {"summary": "Liveness: 503 {status: unhealthy, reason} when the encoder is stalled or the store does not answer", "responses": ok("{status: ok}")}},
             "/info": {"get": {"summary": "Models, collections, limits", "responses": ok("server facts")}},
             "/metrics": {"get": {"summary": "Prometheus metrics (text format)", "responses": ok("metrics")}},
             "/collections": {
@@ -76,6 +76,16 @@ pub fn spec() -> Value {
                 "get": {"summary": "Every decision recorded, oldest first; as=pairs gives labelled pairs (JSON lines) for yusa calibrate --pairs",
                 "parameters": [name, {"name": "as", "in": "query", "schema": {"type": "string", "enum": ["pairs"]}}],
                 "responses": ok("{decisions: [...]} or JSON lines {sentence1, sentence2, label}")}},
+            "/collections/{name}/reembed": {"post": {"summary": "Move a collection to the server's bi-encoder (background job); admin scope",
+                "parameters": [name], "responses": ok("202 {job_id, status_url}")}},
+            "/collections/{name}/snapshots": {"post": {"summary": "Back up a collection: a consistent copy taken while it serves (background job; its report names the snapshot); admin scope",
+                "parameters": [name], "responses": ok("202 {job_id, status_url}")}},
+            "/snapshots": {"get": {"summary": "Every complete snapshot, oldest first; admin scope",
+                "responses": ok("{snapshots: [{id, collection, seq, documents, decisions, created_unix, bytes, writes_paused_seconds}]}")}},
+            "/snapshots/{id}/restore": {"post": {"summary": "Restore a snapshot as a new collection (verified before it appears); admin scope",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": body(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}})),
+                "responses": ok("collection stats (201)")}},
             "/jobs/{id}": {"get": {"summary": "A background job: status, progress, and its result when done",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": ok("{id, kind, status: running|done|failed|cancelled, stage, done, total, report?, clusters?, error?}")},
@@ -124,4 +134,25 @@ pub fn spec() -> Value {
                 "filter": {"$ref": "#/components/schemas/Filter"}}}
         }}
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every route the server registers is described, with its method.
+    #[test]
+    fn every_route_is_described() {
+        let spec = super::spec();
+        for r in super::super::ROUTES {
+            if matches!(r.pattern, "/" | "/openapi.json") {
+                continue;
+            }
+            let method = r.method.to_ascii_lowercase();
+            assert!(
+                spec["paths"][r.pattern][&method].is_object(),
+                "{} {} is not in /openapi.json",
+                r.method,
+                r.pattern
+            );
+        }
+    }
 }

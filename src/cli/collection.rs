@@ -376,10 +376,16 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             crate::index::catalog::check_name(name)?;
             let files = crate::index::Collection::check_files(&index_dir.join(name));
             // Then open it as a server would: the verdict on the WAL, and derived files rebuilt.
-            let opened = crate::error::catch_panic("check", || {
+            let opened = std::panic::catch_unwind(|| {
                 open_one(index_dir, name, crate::index::wal::Recovery::Strict)
-                    .map_err(|e| crate::Error::Invalid(format!("{e:#}")))
-            });
+            })
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("opening it panicked")));
+            if let Err(e) = &opened {
+                // Held by a server: its files are being written; say who holds it, check nothing.
+                if let Some(crate::Error::InUse(_)) = e.downcast_ref::<crate::Error>() {
+                    return Err(opened.err().expect("an error"));
+                }
+            }
             let stats = opened.as_ref().ok().map(|(c, _)| c.stats()).transpose()?;
             use crate::index::collection::FileState;
             let damaged = files

@@ -205,6 +205,10 @@ pub trait Backend: Send + Sync {
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<ReembedReport>;
+    /// Whether the store can be reached now (`/health`); the embedded store always can.
+    fn health(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
     /// Takes a consistent snapshot of a collection while it serves (see [`super::snapshot`]).
     fn snapshot(&self, _name: &str) -> Result<super::snapshot::SnapshotInfo> {
         Err(Error::BadRequest(format!(

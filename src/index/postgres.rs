@@ -135,6 +135,29 @@ impl Drop for Pool {
 }
 
 impl Pool {
+    /// Whether the database answers within `limit`: a pooled connection's `SELECT 1`, or a new
+    /// connection with that timeout. No retries: `/health` must answer now.
+    fn ping(&self, limit: Duration) -> std::result::Result<(), String> {
+        off_runtime(|| {
+            let pooled = self.idle.lock().pop();
+            let mut client = match pooled {
+                Some(c) if !c.is_closed() => c,
+                _ => {
+                    let mut config = self.config.clone();
+                    config.connect_timeout(limit);
+                    config.connect(NoTls).map_err(|e| e.to_string())?
+                }
+            };
+            match client.is_valid(limit) {
+                Ok(()) => {
+                    self.idle.lock().push(client);
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
     fn connect(&self) -> std::result::Result<Client, postgres::Error> {
         self.config.connect(NoTls)
     }
@@ -336,6 +359,12 @@ fn hnsw_ddl(name: &str, dim: usize, hnsw: &super::dense::HnswParams) -> String {
 }
 
 impl Backend for PgBackend {
+    fn health(&self) -> std::result::Result<(), String> {
+        self.pool
+            .ping(Duration::from_secs(2))
+            .map_err(|e| format!("the database {} does not answer: {e}", self.pool.shown))
+    }
+
     fn describe(&self) -> String {
         format!("PostgreSQL {}", self.pool.shown)
     }
