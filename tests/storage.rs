@@ -477,6 +477,7 @@ fn every_file_damaged_each_way_is_recovered_or_refused_by_name() {
                                 && f.state != FileState::Rebuildable),
                         "{case}: after reopening: {again:?}"
                     );
+                    eprintln!("{case:<32} recovered");
                     *outcomes.entry("recovered".into()).or_default() += 1;
                 }
                 Err(e) => {
@@ -485,6 +486,7 @@ fn every_file_damaged_each_way_is_recovered_or_refused_by_name() {
                         e.to_string().contains(name),
                         "{case}: refused without naming {name}: {e}"
                     );
+                    eprintln!("{case:<32} refused: {e}");
                     *outcomes.entry("refused".into()).or_default() += 1;
                 }
             }

@@ -209,3 +209,64 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::backend::CollectionStore;
+    use crate::index::{Collection, DocRole, EncoderId, NewDoc};
+
+    /// A collection written before decisions and settings moved into the snapshot (a checksummed
+    /// documents-only snapshot, `review.jsonl`, `settings.json`) opens with all of them, folds them
+    /// into its snapshot and WAL, and removes the old files.
+    #[test]
+    fn collections_of_the_previous_format_fold_their_decisions_in() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c");
+        let enc = EncoderId {
+            name: "t".into(),
+            dim: 2,
+            fingerprint: "0".into(),
+            legacy_fingerprint: None,
+        };
+        {
+            let c = Collection::create(&dir, "c", &enc, DocRole::Symmetric).unwrap();
+            let docs = (0..3)
+                .map(|i| NewDoc {
+                    id: Some(format!("d{i}")),
+                    text: format!("문서 {i}"),
+                    metadata: None,
+                })
+                .collect();
+            c.put(docs, vec![vec![1.0, 0.0]; 3]).unwrap();
+            c.checkpoint().unwrap();
+        }
+        // Rewrite the snapshot as the previous format did, and put back the old side files.
+        let store = DocStore::load(&dir.join("docs.bin")).unwrap();
+        let payload = bincode::serde::encode_to_vec(&store, bincode::config::standard()).unwrap();
+        let mut bytes = SNAPSHOT_MAGIC_V1.to_vec();
+        bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        std::fs::write(dir.join("docs.bin"), bytes).unwrap();
+        let review = r#"{"verdict":"not_duplicates","members":[{"id":"d0","text":"문서 0"},{"id":"d1","text":"문서 1"}],"at":5}"#;
+        std::fs::write(dir.join("review.jsonl"), format!("{review}\n")).unwrap();
+        std::fs::write(dir.join("settings.json"), r#"{"dedup": {"preset": "loose"}}"#).unwrap();
+        assert!(DocStore::load(&dir.join("docs.bin")).unwrap().sidecars.is_none());
+
+        let c = Collection::open(&dir, &enc).unwrap();
+        assert_eq!(c.len().unwrap(), 3);
+        assert_eq!(c.reviews().unwrap().len(), 1);
+        assert_eq!(
+            c.setting("dedup").unwrap(),
+            Some(serde_json::json!({"preset": "loose"}))
+        );
+        assert!(!dir.join("review.jsonl").exists() && !dir.join("settings.json").exists());
+        drop(c);
+        let c = Collection::open(&dir, &enc).unwrap();
+        assert_eq!(c.reviews().unwrap()[0].at, 5);
+        assert_eq!(
+            c.setting("dedup").unwrap(),
+            Some(serde_json::json!({"preset": "loose"}))
+        );
+    }
+}
