@@ -159,3 +159,55 @@ fn identical_texts_in_one_request_are_caught() {
     assert_eq!(j["documents"][1]["duplicates"][0]["id"], "x");
     assert_eq!(j["collection_size"], 1);
 }
+
+/// Texts without letters or digits (reviews that are only `?`, `♥♥`, `^_^`) are duplicates only of
+/// the same symbols, through every door, even with thresholds that would pass anything.
+#[test]
+fn symbols_only_texts_match_only_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    let open = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": -1.0, "neighbours": 10});
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": [["?", "♥♥"], ["^_^", ".."], ["♥♥", "♥ ♥"], ["?", "?"]], "thresholds": open})
+            .to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d: Vec<bool> = r.json()["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["is_duplicate"].as_bool().unwrap())
+        .collect();
+    assert_eq!(d, vec![false, false, true, true], "{}", r.body);
+    assert!(r.body.contains("no letters or digits"), "{}", r.body);
+    assert_eq!(post(p, "/collections", r#"{"name":"s"}"#).status, 201);
+    let docs: Vec<_> = ["?", "♥♥", "^_^", "..", "?"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"id": format!("s{i}"), "text": t}))
+        .collect();
+    assert_eq!(
+        post(
+            p,
+            "/collections/s/documents",
+            &json!({"documents": docs}).to_string()
+        )
+        .status,
+        200
+    );
+    let clusters = scan_pairs_together(p, "s", &open);
+    let with_symbols: Vec<&Vec<String>> = clusters
+        .iter()
+        .filter(|c| {
+            c.iter()
+                .any(|id| ["s0", "s1", "s2", "s3", "s4"].contains(&id.as_str()))
+        })
+        .collect();
+    assert_eq!(with_symbols.len(), 1, "{clusters:?}");
+    let mut only = with_symbols[0].clone();
+    only.sort();
+    assert_eq!(only, vec!["s0", "s4"], "{clusters:?}");
+}

@@ -151,6 +151,10 @@ pub fn decide(
     decide_why(exact, sts, cosine, polarity, th).0
 }
 
+/// The reason given for two different texts without letters or digits (`?` and `♥♥`, `^_^` and
+/// `..`): never duplicates unless the same symbols (then they are exact duplicates).
+const NOTHING_TO_COMPARE: &str = "no letters or digits to compare, and not the same symbols";
+
 /// Whether the rule-based polarity check speaks against a pair (it is on, and found a conflict).
 fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> bool {
     th.polarity_check && polarity.is_some()
@@ -260,7 +264,11 @@ pub fn judge_pairs(
             let cosine = cosines[i];
             let exact = crate::text::exact_key(a) == crate::text::exact_key(b);
             let polarity = polarity_conflict(a, b);
-            let (is_duplicate, reason) = decide_why(exact, sts[i], cosine, &polarity, th);
+            let (is_duplicate, reason) = if crate::text::nothing_to_compare(a, b) {
+                (false, NOTHING_TO_COMPARE.into())
+            } else {
+                decide_why(exact, sts[i], cosine, &polarity, th)
+            };
             Judgement {
                 is_duplicate,
                 reason,
@@ -302,9 +310,14 @@ fn verify(
     // The cross-encoder sees every pair the rule of `decide_why` would not settle without it: not
     // exact, and not a confident cosine free of polarity conflicts (nor, in scans, below the cosine
     // from which the cross-encoder is consulted).
+    let bare: Vec<bool> = pairs
+        .iter()
+        .map(|(a, b, _)| crate::text::nothing_to_compare(a, b))
+        .collect();
     let settled = |i: usize| {
         let cos = pairs[i].2.value();
         exact[i]
+            || bare[i]
             || th.confident_cosine.is_some_and(|c| cos >= c) && !polarity_speaks(&polarity[i], th)
             || cross_encoder_from.is_some_and(|c| cos < c)
     };
@@ -334,7 +347,11 @@ fn verify(
         .iter()
         .enumerate()
         .map(|(i, (a, b, cos))| {
-            let (dup, reason) = decide_why(exact[i], sts[i], *cos, &polarity[i], th);
+            let (dup, reason) = if bare[i] {
+                (false, NOTHING_TO_COMPARE.into())
+            } else {
+                decide_why(exact[i], sts[i], *cos, &polarity[i], th)
+            };
             let ev = Evidence {
                 exact: exact[i],
                 sts: sts[i],

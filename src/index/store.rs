@@ -250,8 +250,15 @@ mod tests {
         std::fs::write(dir.join("docs.bin"), bytes).unwrap();
         let review = r#"{"verdict":"not_duplicates","members":[{"id":"d0","text":"문서 0"},{"id":"d1","text":"문서 1"}],"at":5}"#;
         std::fs::write(dir.join("review.jsonl"), format!("{review}\n")).unwrap();
-        std::fs::write(dir.join("settings.json"), r#"{"dedup": {"preset": "loose"}}"#).unwrap();
-        assert!(DocStore::load(&dir.join("docs.bin")).unwrap().sidecars.is_none());
+        std::fs::write(
+            dir.join("settings.json"),
+            r#"{"dedup": {"preset": "loose"}}"#,
+        )
+        .unwrap();
+        assert!(DocStore::load(&dir.join("docs.bin"))
+            .unwrap()
+            .sidecars
+            .is_none());
 
         let c = Collection::open(&dir, &enc).unwrap();
         assert_eq!(c.len().unwrap(), 3);

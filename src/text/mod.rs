@@ -66,10 +66,23 @@ pub fn analyze(text: &str) -> Vec<String> {
 /// The key under which exact duplicates collide: NFKC, lower case, and nothing but letters and digits
 /// (whitespace and punctuation dropped), so "굿!!" and "굿" share it.
 pub fn exact_key(text: &str) -> String {
-    normalize(text)
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .collect()
+    let norm = normalize(text);
+    let key: String = norm.chars().filter(|c| c.is_alphanumeric()).collect();
+    if key.is_empty() {
+        // No letters or digits (`?`, `♥♥`, `^_^`, `..`): nothing is left to compare once the
+        // punctuation goes, so such texts are duplicates only when they are the same text (spaces
+        // aside). The leading NUL keeps these keys apart from every alphanumeric one.
+        let symbols: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
+        return format!("\0{symbols}");
+    }
+    key
+}
+
+/// Two texts with no letters or digits between them (`?` and `♥♥`) that are not the same symbols:
+/// there is no meaning to compare, and no model is asked to find one.
+pub fn nothing_to_compare(a: &str, b: &str) -> bool {
+    let bare = |t: &str| !normalize(t).chars().any(char::is_alphanumeric);
+    bare(a) && bare(b) && exact_key(a) != exact_key(b)
 }
 
 #[cfg(test)]
@@ -108,5 +121,11 @@ mod tests {
         assert_eq!(exact_key("굿!!"), exact_key(" 굿 "));
         assert_eq!(exact_key("Good Movie."), exact_key("good movie"));
         assert_ne!(exact_key("재밌어요"), exact_key("재미없어요"));
+        // Texts without letters or digits match only themselves.
+        assert_ne!(exact_key("?"), exact_key("♥♥"));
+        assert_ne!(exact_key("^_^"), exact_key(".."));
+        assert_ne!(exact_key("?"), exact_key(""));
+        assert_eq!(exact_key("♥ ♥"), exact_key("♥♥"));
+        assert_ne!(exact_key("?"), exact_key("a"));
     }
 }
