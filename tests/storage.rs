@@ -22,19 +22,24 @@ fn vector(i: usize) -> Vec<f32> {
     v.iter().map(|x| x / n).collect()
 }
 
+/// Adds document `d{i}` in a put of its own (one WAL record).
+fn put_one(c: &Collection, i: usize) {
+    c.put(
+        vec![NewDoc {
+            id: Some(format!("d{i}")),
+            text: format!("문서 {i}번 학교에서 공부했어요"),
+            metadata: None,
+        }],
+        vec![vector(i)],
+    )
+    .unwrap();
+}
+
 /// A collection with `n` documents `d0..`, each its own put (one WAL record each).
 fn filled(dir: &std::path::Path, n: usize) -> Collection {
     let c = Collection::create(dir, "c", &enc(), DocRole::Symmetric).unwrap();
     for i in 0..n {
-        c.put(
-            vec![NewDoc {
-                id: Some(format!("d{i}")),
-                text: format!("문서 {i}번 학교에서 공부했어요"),
-                metadata: None,
-            }],
-            vec![vector(i)],
-        )
-        .unwrap();
+        put_one(&c, i);
     }
     c.refresh().unwrap();
     c
@@ -387,15 +392,7 @@ fn every_file_damaged_each_way_is_recovered_or_refused_by_name() {
             .unwrap();
         c.checkpoint().unwrap();
         for i in n / 2..n {
-            c.put(
-                vec![NewDoc {
-                    id: Some(format!("d{i}")),
-                    text: format!("문서 {i}번 학교에서 공부했어요"),
-                    metadata: None,
-                }],
-                vec![vector(i)],
-            )
-            .unwrap();
+            put_one(&c, i);
         }
         c.refresh().unwrap();
         c.append_review(&review(6)).unwrap();

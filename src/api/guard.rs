@@ -179,11 +179,12 @@ impl Guard {
     }
 
     /// Whether the caller may use a route registered with `access` (401 no or unknown key, 403 a key
-    /// without the scope). `what` names the route in the message.
+    /// without the scope). `method` and `route` name it in the message.
     pub fn authorize(
         &self,
         access: Access,
-        what: &str,
+        method: &str,
+        route: &str,
         header: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), ApiError> {
         if !self.has_keys() {
@@ -228,7 +229,7 @@ impl Guard {
             Some(g) if g < needed => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                format!("this key has the {g:?} scope; {what} needs {needed:?}"),
+                format!("this key has the {g:?} scope; {method} {route} needs {needed:?}"),
             )),
             Some(_) => Ok(()),
         }
@@ -256,7 +257,7 @@ mod tests {
         // The door, then the route's access, as the server runs them.
         let ok = |m: &Method, access: Access, hs: &[(&str, &str)]| {
             g.admit(m, &h(hs))
-                .and_then(|()| g.authorize(access, "the route", &h(hs)))
+                .and_then(|()| g.authorize(access, "GET", "/route", &h(hs)))
                 .map_err(|e| e.status.as_u16())
         };
         let read_route = Access::Key(Scope::Read);
@@ -320,6 +321,8 @@ mod tests {
         let open = Guard::new("", &["yusa.internal".into()]).unwrap();
         let hs = [("host", "yusa.internal:80")];
         assert!(open.admit(&get, &h(&hs)).is_ok());
-        assert!(open.authorize(admin_route, "x", &h(&hs)).is_ok());
+        assert!(open
+            .authorize(admin_route, "POST", "/collections", &h(&hs))
+            .is_ok());
     }
 }

@@ -830,19 +830,24 @@ fn access_of(method: &str, pattern: &str) -> Access {
         .access
 }
 
-/// Whether the caller of `req` may use a route registered with `access` (the server's [`Guard`] from
-/// the app data; none configured: open).
-fn authorize(req: &actix_web::dev::ServiceRequest, access: Access, what: &str) -> Res<()> {
-    let guard = req
-        .app_data::<web::Data<Guard>>()
-        .map(|g| g.get_ref().clone())
-        .unwrap_or_default();
-    guard.authorize(access, what, &|name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    })
+/// Whether the caller of `req` may use the route `method route`, registered with `access` (the
+/// server's [`Guard`] from the app data; none configured: open). Runs on every request: it borrows
+/// the guard and allocates nothing unless it refuses.
+fn authorize(
+    req: &actix_web::dev::ServiceRequest,
+    access: Access,
+    method: &str,
+    route: &str,
+) -> Res<()> {
+    match req.app_data::<web::Data<Guard>>() {
+        Some(guard) => guard.authorize(access, method, route, &|name| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        }),
+        None => Ok(()),
+    }
 }
 
 type Next = actix_web::middleware::Next<actix_web::body::BoxBody>;
@@ -857,7 +862,7 @@ fn guarded(
     let access = access_of(method, pattern);
     route.wrap(actix_web::middleware::from_fn(
         move |req: actix_web::dev::ServiceRequest, next: Next| async move {
-            authorize(&req, access, &format!("{method} {pattern}"))?;
+            authorize(&req, access, method, pattern)?;
             next.call(req).await
         },
     ))
@@ -974,7 +979,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Unknown routes answer 404 to any key holder (and 401 without one, as before).
     cfg.default_service(web::to(not_found).wrap(actix_web::middleware::from_fn(
         |req: actix_web::dev::ServiceRequest, next: Next| async move {
-            authorize(&req, READ, "this path")?;
+            authorize(&req, READ, req.method().as_str(), "this path")?;
             next.call(req).await
         },
     )));
