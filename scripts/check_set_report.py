@@ -12,10 +12,12 @@ import json
 import urllib.request
 
 
-def similarity(port, pairs, preset):
+def similarity(port, pairs, preset, thresholds):
     body = {"pairs": pairs}
     if preset:
         body["preset"] = preset
+    if thresholds:
+        body["thresholds"] = thresholds
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/similarity",
         data=json.dumps(body).encode(),
@@ -30,6 +32,7 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--preset", choices=["strict", "balanced", "loose"])
+    ap.add_argument("--thresholds", type=json.loads, help="JSON thresholds over the preset, as /similarity takes them")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--show", type=int, default=0, help="print up to N wrong decisions per kind")
     a = ap.parse_args()
@@ -37,7 +40,9 @@ def main():
     decisions = []
     for i in range(0, len(rows), 32):
         chunk = rows[i : i + 32]
-        decisions += similarity(a.port, [[r["sentence1"], r["sentence2"]] for r in chunk], a.preset)
+        decisions += similarity(
+            a.port, [[r["sentence1"], r["sentence2"]] for r in chunk], a.preset, a.thresholds
+        )
     by_kind = collections.OrderedDict()
     for r, d in zip(rows, decisions):
         k = by_kind.setdefault(r["kind"], {"label": r["label"], "n": 0, "flagged": 0, "wrong": []})
@@ -50,6 +55,7 @@ def main():
     pos = sum(k["n"] for k in by_kind.values() if k["label"] == 1)
     summary = {
         "preset": a.preset or "server default",
+        "thresholds": a.thresholds,
         "pairs": len(rows),
         "precision": tp / max(tp + fp, 1),
         "recall": tp / max(pos, 1),
@@ -65,7 +71,7 @@ def main():
     if a.json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
         return
-    print(f"{len(rows)} pairs, preset: {summary['preset']}")
+    print(f"{len(rows)} pairs, preset: {summary['preset']}, thresholds over it: {a.thresholds}")
     print(f"{'kind':<22} {'n':>4} {'flagged':>8} {'right':>7}  (look-alikes: kept apart; paraphrases: flagged)")
     for kind, k in by_kind.items():
         right = summary["kinds"][kind]["right"]
