@@ -12,7 +12,12 @@ Held out: Question_pair's calibration part (grouped by sentence, scripts/split_q
 dev set; StyleKQC's every-10th group (the retrieval hold-out); paraKQC sets holding a KLUE STS dev
 sentence. The hand-written check set (tests/data/dedup_check) is never read here.
 
-Usage: build_dup_pairs.py DATA_DIR QP_TRAIN_PART OUT_TRAIN.jsonl [SEED]
+With --minimal-pairs, negatives that differ in few words are added, mined from real text: KLUE NLI
+train contradictions whose hypothesis shares most of its premise's character bigrams, KLUE STS train
+pairs scored <= 2.0 that share most bigrams, and NSMC reviews of one movie rated 1-2 and 9-10 that share
+most bigrams (noisy: the same words are sometimes rated both ways).
+
+Usage: build_dup_pairs.py DATA_DIR QP_TRAIN_PART OUT_TRAIN.jsonl [SEED] [--minimal-pairs]
 """
 import csv
 import json
@@ -21,8 +26,29 @@ import sys
 import tarfile
 from collections import defaultdict
 
-data, qp_train, out = sys.argv[1], sys.argv[2], sys.argv[3]
-rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 7)
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+minimal = "--minimal-pairs" in sys.argv
+data, qp_train, out = args[0], args[1], args[2]
+rng = random.Random(int(args[3]) if len(args) > 3 else 7)
+
+
+def bigrams(t):
+    t = "".join(t.split())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def letters(t):
+    return "".join(c for c in t if c.isalnum())
+
+
+def syllables(t):
+    return sum("가" <= c <= "힣" for c in t)
+
+
+def jaccard(a, b):
+    x, y = bigrams(a), bigrams(b)
+    return len(x & y) / max(len(x | y), 1)
+
 rows = []
 
 
@@ -77,12 +103,52 @@ for r in rng.sample(contra, 3000):
 for r in rng.sample(neutral, 1000):
     add(r["premise"], r["hypothesis"], False, "klue-nli-neutral")
 
+if minimal:
+    near = [r for r in contra if jaccard(r["premise"], r["hypothesis"]) >= 0.45]
+    for r in near:
+        add(r["premise"], r["hypothesis"], False, "klue-nli-contradiction-near")
+    import gzip
+
+    by_movie = defaultdict(lambda: ([], []))
+    with gzip.open(f"{data}/nsmc/nsmc_reviews.tsv.gz", "rt", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 5:
+                continue
+            movie, rating, text = parts[1], int(parts[2]), parts[4].strip()
+            if len(text) < 8 or len(text) > 120:
+                continue
+            if rating <= 2:
+                by_movie[movie][0].append(text)
+            elif rating >= 9:
+                by_movie[movie][1].append(text)
+    mined = 0
+    for movie, (low, high) in by_movie.items():
+        low, high = low[:80], high[:80]
+        hb = [(h, bigrams(h)) for h in high]
+        for l in low:
+            lb = bigrams(l)
+            for h, b in hb:
+                # Not the same words rated both ways (they differ in letters, not only in
+                # symbols), and real sentences (four syllables at least).
+                if (
+                    len(lb & b) / max(len(lb | b), 1) >= 0.5
+                    and letters(l) != letters(h)
+                    and min(syllables(l), syllables(h)) >= 4
+                ):
+                    add(l, h, False, "nsmc-opposite-near")
+                    mined += 1
+                    break
+
 # KLUE STS train: clear paraphrases and clearly different pairs (the middle is left out).
 with open(f"{data}/klue_sts/klue_sts_train.csv", encoding="utf-8") as f:
     for r in csv.DictReader(f):
         s = float(r["label"])
         if s >= 4.0:
             add(r["sentence1"], r["sentence2"], True, "klue-sts-high")
+        elif s <= 2.0 and minimal and jaccard(r["sentence1"], r["sentence2"]) >= 0.5:
+            add(r["sentence1"], r["sentence2"], False, "klue-sts-low-near")
         elif s <= 2.0 and rng.random() < 0.5:
             add(r["sentence1"], r["sentence2"], False, "klue-sts-low")
 

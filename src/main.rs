@@ -3,6 +3,12 @@
 use clap::Parser;
 
 fn main() {
+    // Die quietly on a closed pipe (`yusa … --json | head`), as Unix tools do, instead of
+    // panicking in println!.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = yusa::cli::Cli::parse();
     if let Err(e) = yusa::cli::run(cli) {
         eprintln!("error: {e}");

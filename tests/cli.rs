@@ -371,3 +371,44 @@ fn the_rough_edges_a_new_user_hit() {
         "{csv}"
     );
 }
+
+/// `yusa … --json | head` ends quietly when the reader goes away (no panic on the broken pipe), and
+/// a taken port is named in the error.
+#[test]
+fn a_closed_pipe_is_quiet_and_a_taken_port_is_named() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("texts.txt");
+    let texts: Vec<String> = (0..3000).map(|i| format!("문장 {i}번 비밀번호")).collect();
+    std::fs::write(&input, texts.join("\n")).unwrap();
+    let m = fixture("tiny-bert");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yusa"))
+        .args(["embed", "--json", "--model", m.to_str().unwrap(), "--input"])
+        .arg(&input)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the reader is gone
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let idx = dir.path().join("index");
+    let out = yusa(&[
+        "serve",
+        "--addr",
+        &addr,
+        "--index-dir",
+        idx.to_str().unwrap(),
+        "--model",
+        m.to_str().unwrap(),
+        "--no-cross-encoder",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&addr) && err.contains("in use"), "{err}");
+}

@@ -1090,7 +1090,8 @@ pub async fn serve(
     .max_connections(512)
     // In-flight requests get this long after SIGTERM; then the collections are checkpointed.
     .shutdown_timeout(10)
-    .bind(addr)?;
+    .bind(addr)
+    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     for a in server.addrs() {
         println!("yusa listening on http://{a}");
     }

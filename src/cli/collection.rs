@@ -158,7 +158,13 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
 }
 
 pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
-    let engine = args.engine.open(cli)?;
+    let mut cfg = args.engine.config(cli);
+    // Only a rerank needs the cross-encoder: loading it doubled the start-up time and memory of
+    // every plain search.
+    if args.rerank != Some(true) {
+        cfg.no_cross_encoder = true;
+    }
+    let engine = crate::engine::Engine::open(&cfg)?;
     let mut all = vec![];
     for q in &args.queries {
         let mut req = SearchRequest::new(q.clone());
