@@ -183,6 +183,12 @@ fn symbols_only_texts_match_only_themselves() {
         .collect();
     assert_eq!(d, vec![false, false, true, true], "{}", r.body);
     assert!(r.body.contains("no letters or digits"), "{}", r.body);
+    // The polarity finding is always there, null when there is none.
+    let v = r.json();
+    assert!(v["decisions"][0]
+        .as_object()
+        .unwrap()
+        .contains_key("polarity_conflict"));
     assert_eq!(post(p, "/collections", r#"{"name":"s"}"#).status, 201);
     let docs: Vec<_> = ["?", "♥♥", "^_^", "..", "?"]
         .iter()
@@ -198,6 +204,16 @@ fn symbols_only_texts_match_only_themselves() {
         .status,
         200
     );
+    // Check before adding says so in one field.
+    let r = post(
+        p,
+        "/collections/s/duplicates/check",
+        &json!({"texts": ["?", "♥♥♥"], "thresholds": open}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["results"][0]["is_duplicate"], true, "{v}");
+    assert_eq!(v["results"][1]["is_duplicate"], false, "{v}");
     let clusters = scan_pairs_together(p, "s", &open);
     let with_symbols: Vec<&Vec<String>> = clusters
         .iter()

@@ -54,7 +54,7 @@ pub fn spec() -> Value {
                 "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["texts"], "properties": {
                     "texts": {"type": "array", "items": {"type": "string"}}, "preset": {"$ref": "#/components/schemas/Preset"},
                     "thresholds": {"$ref": "#/components/schemas/Thresholds"}, "filter": {"$ref": "#/components/schemas/Filter"}}})),
-                "responses": ok("{verifier, thresholds, results: [{text, duplicates: [{id, text, evidence}]}]}")}},
+                "responses": ok("{verifier, thresholds, results: [{text, is_duplicate, duplicates: [{id, text, evidence}]}]}")}},
             "/collections/{name}/duplicates/scan": {"post": {"summary": "Cluster near-duplicates over the collection (background job)",
                 "parameters": [name], "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {
                     "preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"},

@@ -137,6 +137,9 @@ pub struct Match {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
     pub text: String,
+    /// Whether any stored document duplicates the text (`duplicates` is not empty): the one field a
+    /// check-before-add client needs to read.
+    pub is_duplicate: bool,
     pub duplicates: Vec<Match>,
 }
 
@@ -226,7 +229,7 @@ pub struct Judgement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sts: Option<StsScore>,
     pub cosine: Cosine,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `null` when the polarity check found nothing (always present, so clients need not guess).
     pub polarity_conflict: Option<String>,
     /// Spans only one side has.
     pub differences: Vec<DiffSpan>,
@@ -428,7 +431,7 @@ pub fn check_embedded(
             .map(|(d, c)| (text.clone(), d.text.clone(), *c))
             .collect();
         let verdicts = verify(queue, &pairs, th, None, doc_role(coll))?;
-        let duplicates = docs
+        let duplicates: Vec<Match> = docs
             .into_iter()
             .zip(verdicts)
             .filter(|(_, (dup, _))| *dup)
@@ -440,6 +443,7 @@ pub fn check_embedded(
             .collect();
         out.push(CheckResult {
             text: text.clone(),
+            is_duplicate: !duplicates.is_empty(),
             duplicates,
         });
     }
