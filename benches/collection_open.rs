@@ -62,6 +62,27 @@ fn main() {
     }
     listed.sort_by(f64::total_cmp);
     println!("list (peek) {n} documents: median {:.2} ms of 5", listed[2]);
+    // What every open now checks before it trusts the derived files: the graph dump's CRC-32s and the
+    // lexical segment files' checksums (median of 3, files in the page cache as after a build).
+    let mut verify_dense = vec![];
+    let mut verify_lexical = vec![];
+    for _ in 0..3 {
+        let t = Instant::now();
+        assert!(matches!(
+            yusa::index::dense::DenseIndex::verify(&dir),
+            yusa::index::dense::DumpState::Intact { .. }
+        ));
+        verify_dense.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        yusa::index::lexical::LexicalIndex::verify(&dir.join("lexical")).unwrap();
+        verify_lexical.push(t.elapsed().as_secs_f64());
+    }
+    verify_dense.sort_by(f64::total_cmp);
+    verify_lexical.sort_by(f64::total_cmp);
+    println!(
+        "verify {n} documents' derived files: graph dump {:.3} s, lexical segments {:.3} s (median of 3)",
+        verify_dense[1], verify_lexical[1]
+    );
     let info = std::fs::read(dir.join("dense.json")).unwrap();
     let mut loaded = vec![];
     let mut rebuilt = vec![];
