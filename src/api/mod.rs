@@ -784,50 +784,51 @@ const READ: Access = Access::Key(Scope::Read);
 const WRITE: Access = Access::Key(Scope::Write);
 const ADMIN: Access = Access::Key(Scope::Admin);
 
-/// Every route and the access it is registered with: the one place scopes are decided.
-/// [`configure`] registers each route with its entry here, and the tests send every route, with
-/// encoded variants of its path, under each scope.
-pub const ROUTES: &[RouteAccess] = &[
-    at("GET", "/", Access::Open),
-    at("GET", "/health", Access::Open),
-    at("GET", "/info", READ),
-    at("GET", "/metrics", Access::Metrics),
-    at("GET", "/openapi.json", READ),
-    at("POST", "/collections", ADMIN),
-    at("GET", "/collections", READ),
-    at("DELETE", "/collections/{name}", ADMIN),
-    at("POST", "/collections/{name}/documents", WRITE),
-    at("GET", "/collections/{name}/documents", READ),
-    at("GET", "/collections/{name}/documents/{id}", READ),
-    at("DELETE", "/collections/{name}/documents/{id}", WRITE),
-    at("POST", "/collections/{name}/search", READ),
-    at("POST", "/collections/{name}/duplicates/check", READ),
-    at("POST", "/collections/{name}/duplicates/scan", WRITE),
-    // A "duplicates" decision deletes the members not kept.
-    at("POST", "/collections/{name}/duplicates/decisions", WRITE),
-    at("GET", "/collections/{name}/duplicates/decisions", READ),
-    at("GET", "/collections/{name}/duplicates/settings", READ),
-    at("PUT", "/collections/{name}/duplicates/settings", ADMIN),
-    at("POST", "/collections/{name}/reembed", ADMIN),
-    at("POST", "/collections/{name}/snapshots", ADMIN),
-    at("GET", "/snapshots", ADMIN),
-    at("POST", "/snapshots/{id}/restore", ADMIN),
-    at("GET", "/jobs", READ),
-    at("GET", "/jobs/{id}", READ),
-    at("DELETE", "/jobs/{id}", WRITE),
-    at("POST", "/similarity", READ),
-    at("POST", "/embed", READ),
-    at("POST", "/rerank", READ),
-];
+/// Every route once: its method, pattern, access and handler. The one list gives [`ROUTES`] (the
+/// scopes, which the tests send every route's encoded spellings under) and the registrations in
+/// [`configure`], so a route cannot be registered with another access than the one listed.
+macro_rules! api_routes {
+    ($($method:ident $pattern:literal => $access:expr, $handler:ident;)*) => {
+        /// Every route and the access it is registered with: the one place scopes are decided.
+        pub const ROUTES: &[RouteAccess] = &[$(at(stringify!($method), $pattern, $access)),*];
 
-/// The access [`ROUTES`] gives a route; a route missing there is a programming error, caught at
-/// start-up (every server test starts one).
-fn access_of(method: &str, pattern: &str) -> Access {
-    ROUTES
-        .iter()
-        .find(|r| r.method == method && r.pattern == pattern)
-        .unwrap_or_else(|| panic!("{method} {pattern} is not listed in api::ROUTES"))
-        .access
+        fn register_routes(cfg: &mut web::ServiceConfig) {
+            $(route(cfg, stringify!($method), $pattern, $access, $handler);)*
+        }
+    };
+}
+
+api_routes! {
+    GET "/" => Access::Open, ui;
+    GET "/health" => Access::Open, health;
+    GET "/info" => READ, info;
+    GET "/metrics" => Access::Metrics, metrics_route;
+    GET "/openapi.json" => READ, openapi_route;
+    POST "/collections" => ADMIN, create_collection;
+    GET "/collections" => READ, list_collections;
+    DELETE "/collections/{name}" => ADMIN, delete_collection;
+    POST "/collections/{name}/documents" => WRITE, add_documents;
+    GET "/collections/{name}/documents" => READ, list_documents;
+    GET "/collections/{name}/documents/{id}" => READ, get_document;
+    DELETE "/collections/{name}/documents/{id}" => WRITE, delete_document;
+    POST "/collections/{name}/search" => READ, search;
+    POST "/collections/{name}/duplicates/check" => READ, check_duplicates;
+    POST "/collections/{name}/duplicates/scan" => WRITE, scan_duplicates;
+    // A "duplicates" decision deletes the members not kept.
+    POST "/collections/{name}/duplicates/decisions" => WRITE, add_review;
+    GET "/collections/{name}/duplicates/decisions" => READ, list_reviews;
+    GET "/collections/{name}/duplicates/settings" => READ, get_duplicate_settings;
+    PUT "/collections/{name}/duplicates/settings" => ADMIN, put_duplicate_settings;
+    POST "/collections/{name}/reembed" => ADMIN, reembed_collection;
+    POST "/collections/{name}/snapshots" => ADMIN, snapshot_collection;
+    GET "/snapshots" => ADMIN, list_snapshots;
+    POST "/snapshots/{id}/restore" => ADMIN, restore_snapshot;
+    GET "/jobs" => READ, list_jobs;
+    GET "/jobs/{id}" => READ, get_job;
+    DELETE "/jobs/{id}" => WRITE, cancel_job;
+    POST "/similarity" => READ, similarity;
+    POST "/embed" => READ, embed;
+    POST "/rerank" => READ, rerank;
 }
 
 /// Whether the caller of `req` may use the route `method route`, registered with `access` (the
@@ -858,8 +859,8 @@ fn guarded(
     route: actix_web::Route,
     method: &'static str,
     pattern: &'static str,
+    access: Access,
 ) -> actix_web::Route {
-    let access = access_of(method, pattern);
     route.wrap(actix_web::middleware::from_fn(
         move |req: actix_web::dev::ServiceRequest, next: Next| async move {
             authorize(&req, access, method, pattern)?;
@@ -868,11 +869,12 @@ fn guarded(
     ))
 }
 
-/// Registers `handler` for `method pattern` with the access [`ROUTES`] gives it.
+/// Registers `handler` for `method pattern`, guarded by `access`.
 fn route<F, Args>(
     cfg: &mut web::ServiceConfig,
     method: &'static str,
     pattern: &'static str,
+    access: Access,
     handler: F,
 ) where
     F: actix_web::Handler<Args>,
@@ -882,7 +884,7 @@ fn route<F, Args>(
     let m = actix_web::http::Method::from_bytes(method.as_bytes()).expect("a method name");
     cfg.route(
         pattern,
-        guarded(web::method(m).to(handler), method, pattern),
+        guarded(web::method(m).to(handler), method, pattern, access),
     );
 }
 
@@ -897,85 +899,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(|e, _| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()).into()
     }));
-    route(cfg, "GET", "/", ui);
-    route(cfg, "GET", "/health", health);
-    route(cfg, "GET", "/info", info);
-    route(cfg, "GET", "/metrics", metrics_route);
-    route(cfg, "GET", "/openapi.json", openapi_route);
-    route(cfg, "POST", "/collections", create_collection);
-    route(cfg, "GET", "/collections", list_collections);
-    route(cfg, "DELETE", "/collections/{name}", delete_collection);
-    route(cfg, "POST", "/collections/{name}/documents", add_documents);
-    route(cfg, "GET", "/collections/{name}/documents", list_documents);
-    route(
-        cfg,
-        "GET",
-        "/collections/{name}/documents/{id}",
-        get_document,
-    );
-    route(
-        cfg,
-        "DELETE",
-        "/collections/{name}/documents/{id}",
-        delete_document,
-    );
-    route(cfg, "POST", "/collections/{name}/search", search);
-    route(
-        cfg,
-        "POST",
-        "/collections/{name}/duplicates/check",
-        check_duplicates,
-    );
-    route(
-        cfg,
-        "POST",
-        "/collections/{name}/duplicates/scan",
-        scan_duplicates,
-    );
-    route(
-        cfg,
-        "POST",
-        "/collections/{name}/duplicates/decisions",
-        add_review,
-    );
-    route(
-        cfg,
-        "GET",
-        "/collections/{name}/duplicates/decisions",
-        list_reviews,
-    );
-    route(
-        cfg,
-        "GET",
-        "/collections/{name}/duplicates/settings",
-        get_duplicate_settings,
-    );
-    route(
-        cfg,
-        "PUT",
-        "/collections/{name}/duplicates/settings",
-        put_duplicate_settings,
-    );
-    route(
-        cfg,
-        "POST",
-        "/collections/{name}/reembed",
-        reembed_collection,
-    );
-    route(
-        cfg,
-        "POST",
-        "/collections/{name}/snapshots",
-        snapshot_collection,
-    );
-    route(cfg, "GET", "/snapshots", list_snapshots);
-    route(cfg, "POST", "/snapshots/{id}/restore", restore_snapshot);
-    route(cfg, "GET", "/jobs", list_jobs);
-    route(cfg, "GET", "/jobs/{id}", get_job);
-    route(cfg, "DELETE", "/jobs/{id}", cancel_job);
-    route(cfg, "POST", "/similarity", similarity);
-    route(cfg, "POST", "/embed", embed);
-    route(cfg, "POST", "/rerank", rerank);
+    register_routes(cfg);
     // Unknown routes answer 404 to any key holder (and 401 without one, as before).
     cfg.default_service(web::to(not_found).wrap(actix_web::middleware::from_fn(
         |req: actix_web::dev::ServiceRequest, next: Next| async move {
