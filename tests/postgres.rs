@@ -281,6 +281,16 @@ fn docs_body(ids: &[String]) -> String {
     serde_json::json!({ "documents": docs }).to_string()
 }
 
+/// A node on `store` that has created the collection `c`.
+fn node_with_collection(store: &str) -> Server {
+    let node = start_node(store);
+    assert_eq!(
+        http::post(node.port, "/collections", r#"{"name":"c"}"#).status,
+        201
+    );
+    node
+}
+
 fn start_node(store: &str) -> Server {
     let dir = tempfile::tempdir().unwrap().keep(); // unused: the data is in the database
     Server::start(&dir, &["--store", store])
@@ -381,11 +391,7 @@ fn sigterm_under_load_exits_0_and_keeps_what_was_acknowledged() {
         return;
     };
     let url = pg.primary.url();
-    let a = start_node(&url);
-    assert_eq!(
-        http::post(a.port, "/collections", r#"{"name":"c"}"#).status,
-        201
-    );
+    let a = node_with_collection(&url);
     let port = a.port;
     let writers: Vec<_> = (0..3)
         .map(|w| {
@@ -455,11 +461,7 @@ fn a_node_killed_mid_ingest_loses_nothing_acknowledged() {
         return;
     };
     let url = pg.primary.url();
-    let a = start_node(&url);
-    assert_eq!(
-        http::post(a.port, "/collections", r#"{"name":"c"}"#).status,
-        201
-    );
+    let a = node_with_collection(&url);
     let port = a.port;
     let writer = std::thread::spawn(move || {
         let t0 = Instant::now();
