@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::index::{
     Backend, Catalog, CollectionStore, Doc, DocRole, EncoderId, NewDoc, PutOutcome,
 };
-use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
+use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL};
 use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 use crate::queue::{EncoderQueue, QueueConfig};
 use crate::score::Cosine;
@@ -41,6 +41,9 @@ pub struct EngineConfig {
     /// None: use `models/ko-sts-cross-encoder` when it exists. Some(None) would be "never": see `no_cross_encoder`.
     pub cross_encoder: Option<PathBuf>,
     pub no_cross_encoder: bool,
+    /// The pair model that decides duplicates: `models/ko-duplicate-cross-encoder` when it exists.
+    /// None: the STS cross-encoder's score decides (or the cosine, without one).
+    pub duplicate_model: Option<PathBuf>,
     pub index_root: PathBuf,
     /// A PostgreSQL URL (`postgres://…`, several hosts allowed) to keep collections in a database
     /// instead of under `index_root`.
@@ -69,6 +72,10 @@ impl EngineConfig {
                 p.is_dir().then_some(p)
             },
             no_cross_encoder: false,
+            duplicate_model: {
+                let p = models_dir.join(DEFAULT_DUPLICATE_MODEL);
+                p.is_dir().then_some(p)
+            },
             index_root: index_root.to_owned(),
             store: None,
             queue: QueueConfig::default(),
@@ -197,6 +204,14 @@ impl Engine {
             )?),
             _ => None,
         };
+        let duplicate = match &cfg.duplicate_model {
+            Some(p) => Some(CrossEncoder::load_layers(
+                &ModelDir::open(p)?,
+                None,
+                cfg.precision,
+            )?),
+            None => None,
+        };
         let catalog: Box<dyn Backend> = match &cfg.store {
             Some(url) => Box::new(crate::index::postgres::PgBackend::connect(url, id)?),
             None => Box::new(Catalog::open(&cfg.index_root, id)?),
@@ -204,7 +219,14 @@ impl Engine {
         tracing::info!("collections: {}", catalog.describe());
         Ok(Engine {
             catalog,
-            queue: EncoderQueue::start(bi, cross, cfg.queue),
+            queue: EncoderQueue::start(
+                bi,
+                crate::queue::PairModels {
+                    sts: cross,
+                    duplicate,
+                },
+                cfg.queue,
+            ),
             limits: cfg.limits,
             dedup: cfg.dedup.clone(),
             precision: cfg.precision,
@@ -289,6 +311,15 @@ impl Engine {
 
     pub fn has_cross_encoder(&self) -> bool {
         self.queue.has_cross_encoder()
+    }
+
+    pub fn has_duplicate_model(&self) -> bool {
+        self.queue.has_duplicate_model()
+    }
+
+    /// What decides duplicates here, as the API and CLI name it.
+    pub fn verifier(&self) -> crate::dedup::Verifier {
+        crate::dedup::Verifier::of(&self.queue)
     }
 
     /// Jobs waiting for or in the encoder.
@@ -378,7 +409,8 @@ impl Engine {
     }
 
     /// Labelled pairs scored under every method the decision uses (cosine of the bi-encoder, bigram
-    /// Jaccard, cross-encoder STS when there is one, exact key, polarity check), in chunks of 256 with
+    /// Jaccard, cross-encoder STS and the duplicate model's probability when there are such models,
+    /// exact key, polarity check), in chunks of 256 with
     /// `progress(done, total)`: what calibration and the pair evaluations work from.
     pub fn score_labelled(
         &self,
@@ -405,6 +437,18 @@ impl Engine {
             } else {
                 None
             };
+            let same = if self.has_duplicate_model() {
+                Some(
+                    self.queue.same_meaning(
+                        chunk
+                            .iter()
+                            .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
+                            .collect(),
+                    )?,
+                )
+            } else {
+                None
+            };
             for (i, p) in chunk.iter().enumerate() {
                 out.push(crate::dedup::calibrate::Scored {
                     label: p.score >= 2.5,
@@ -414,6 +458,7 @@ impl Engine {
                         &minhash::shingles(&p.sentence2),
                     ),
                     sts: sts.as_ref().map(|s| s[i]),
+                    same_meaning: same.as_ref().map(|s| s[i]),
                     exact: crate::text::exact_key(&p.sentence1)
                         == crate::text::exact_key(&p.sentence2),
                     polarity: crate::dedup::explain::polarity_conflict(&p.sentence1, &p.sentence2),
@@ -437,7 +482,7 @@ impl Engine {
         crate::dedup::calibrate::fit(
             &scored,
             self.dedup_thresholds(),
-            self.has_cross_encoder(),
+            self.verifier(),
             target_precision,
         )
     }
@@ -673,6 +718,7 @@ impl Engine {
                         evidence: crate::dedup::Evidence {
                             exact: true,
                             sts: None,
+                            same_meaning: None,
                             cosine: Cosine(1.0),
                             lexical_overlap: 1.0,
                             verified_by: crate::dedup::Verifier::Exact,

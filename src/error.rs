@@ -66,6 +66,8 @@ pub enum Error {
     Overloaded,
     #[error("no cross-encoder is configured (put one under models/ko-sts-cross-encoder or pass --cross-encoder)")]
     NoCrossEncoder,
+    #[error("no duplicate model is configured (put one under models/ko-duplicate-cross-encoder or pass --duplicate-model)")]
+    NoDuplicateModel,
     #[error("too large: {0}")]
     TooLarge(String),
     #[error("invalid request: {0}")]

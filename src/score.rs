@@ -30,6 +30,28 @@ impl StsScore {
     }
 }
 
+/// The duplicate model's probability that two texts mean the same (0–1): a yes/no judgement, not a
+/// degree of relatedness — 배송이 빨라요 / 느려요 are closely related (high STS) and not the same.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SameMeaning(f32);
+
+impl SameMeaning {
+    /// Clamps into [0, 1].
+    pub fn new(value: f32) -> Self {
+        SameMeaning(value.clamp(0.0, 1.0))
+    }
+
+    /// From a pair model's 0–5 output (a BCE-trained head serves sigmoid × 5).
+    pub fn from_pair_score(score: StsScore) -> Self {
+        SameMeaning::new(score.value() / StsScore::MAX)
+    }
+
+    pub fn value(self) -> f32 {
+        self.0
+    }
+}
+
 /// A BM25 relevance score from the lexical index: unbounded, comparable only within one query.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -69,6 +91,12 @@ impl fmt::Display for Cosine {
 impl fmt::Display for StsScore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "STS {:.2}/5", self.0)
+    }
+}
+
+impl fmt::Display for SameMeaning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "same meaning {:.2}", self.0)
     }
 }
 

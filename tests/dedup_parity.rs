@@ -54,23 +54,46 @@ fn scan_pairs_together(p: u16, coll: &str, th: &serde_json::Value) -> Vec<Vec<St
     }
 }
 
+/// The middle of the values of `field` in a `/similarity` answer (a threshold at which both
+/// decisions occur).
+fn median(answer: &serde_json::Value, field: &str) -> f64 {
+    let mut v: Vec<f64> = answer["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d[field].as_f64().unwrap())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 #[test]
 fn similarity_check_and_scan_decide_alike() {
+    decide_alike(&[], false);
+}
+
+/// With a duplicate model (the fixture pair model stands in for it), the same holds, and the model
+/// confirms every pair: a confident cosine that would pass everything is no shortcut.
+#[test]
+fn the_duplicate_model_decides_everywhere_alike() {
+    decide_alike(&["--duplicate-model", "tiny-bert-cross"], true);
+}
+
+fn decide_alike(extra: &[&str], duplicate_model: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path(), &[]);
+    let s = Server::start(dir.path(), extra);
     let p = s.port;
     let pairs: Vec<[&str; 2]> = PAIRS.iter().map(|(a, b)| [*a, *b]).collect();
     let r = post(p, "/similarity", &json!({ "pairs": pairs }).to_string());
     assert_eq!(r.status, 200, "{}", r.body);
-    let mut cos: Vec<f64> = r.json()["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["cosine"].as_f64().unwrap())
-        .collect();
-    cos.sort_by(f64::total_cmp);
-    // A threshold in the middle of this model's cosines, so that both decisions occur.
-    let th = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": cos[cos.len() / 2], "neighbours": 10});
+    // A threshold in the middle of this model's scores, so that both decisions occur.
+    let th = if duplicate_model {
+        json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "confident_cosine": -1.0,
+               "same_meaning": median(&r.json(), "same_meaning"), "neighbours": 10})
+    } else {
+        json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0,
+               "cosine": median(&r.json(), "cosine"), "neighbours": 10})
+    };
     let r = post(
         p,
         "/similarity",
@@ -80,7 +103,14 @@ fn similarity_check_and_scan_decide_alike() {
     let (mut yes, mut no) = (0, 0);
     for (i, (a, b)) in PAIRS.iter().enumerate() {
         let sim = decisions[i]["is_duplicate"].as_bool().unwrap();
-        assert!(!decisions[i]["reason"].as_str().unwrap().is_empty());
+        let reason = decisions[i]["reason"].as_str().unwrap();
+        assert!(!reason.is_empty());
+        if duplicate_model {
+            assert!(
+                reason.contains("same meaning") || reason.starts_with("identical"),
+                "{reason}"
+            );
+        }
         if sim {
             yes += 1
         } else {
@@ -103,10 +133,15 @@ fn similarity_check_and_scan_decide_alike() {
             &json!({"texts": [b], "thresholds": th}).to_string(),
         );
         assert_eq!(r.status, 200, "{}", r.body);
-        let check = !r.json()["results"][0]["duplicates"]
-            .as_array()
-            .unwrap()
-            .is_empty();
+        let found = r.json()["results"][0]["duplicates"].clone();
+        let check = !found.as_array().unwrap().is_empty();
+        if check && duplicate_model && found[0]["evidence"]["exact"] == false {
+            assert_eq!(
+                found[0]["evidence"]["verified_by"], "duplicate-model",
+                "{found}"
+            );
+            assert!(found[0]["evidence"]["same_meaning"].is_number(), "{found}");
+        }
         assert_eq!(
             check, sim,
             "pair {i} ({a} / {b}): check says {check}, /similarity {sim}"
@@ -133,10 +168,21 @@ fn similarity_check_and_scan_decide_alike() {
         yes > 0 && no > 0,
         "both decisions should occur ({yes} / {no})"
     );
-    // The polarity pair is vetoed, with the reason saying so.
     let d = &decisions[1];
-    assert_eq!(d["is_duplicate"], false);
-    assert!(d["reason"].as_str().unwrap().contains("opposite"), "{d}");
+    if duplicate_model {
+        // The polarity finding is reported; the model decides.
+        assert!(
+            d["reason"]
+                .as_str()
+                .unwrap()
+                .contains("polarity check found"),
+            "{d}"
+        );
+    } else {
+        // The polarity pair is vetoed, with the reason saying so.
+        assert_eq!(d["is_duplicate"], false);
+        assert!(d["reason"].as_str().unwrap().contains("opposite"), "{d}");
+    }
 }
 
 #[test]

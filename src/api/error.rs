@@ -48,6 +48,7 @@ impl From<Error> for ApiError {
             Error::CollectionExists(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Error::NoCrossEncoder => (StatusCode::BAD_REQUEST, "no_cross_encoder"),
+            Error::NoDuplicateModel => (StatusCode::BAD_REQUEST, "no_duplicate_model"),
             Error::Incompatible(_) => (StatusCode::CONFLICT, "incompatible"),
             Error::InUse(_) => (StatusCode::CONFLICT, "in_use"),
             // Damaged stored data: this collection is unavailable until repaired, the server is not.

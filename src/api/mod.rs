@@ -475,11 +475,7 @@ async fn check_duplicates(
     let engine = st.engine.clone();
     let name = name.into_inner();
     let b = body.into_inner();
-    let verifier = if engine.has_cross_encoder() {
-        "cross-encoder"
-    } else {
-        "cosine"
-    };
+    let verifier = engine.verifier().name();
     let (results, th) = blocking(move || {
         let th = resolve_choice(&engine, Some(&name), b.preset, b.thresholds)?;
         let results = engine.check_duplicates(&name, b.texts, Some(th), b.filter.as_ref())?;

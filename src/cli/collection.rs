@@ -6,7 +6,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::eval::retrieval::{self, BeirSet, Variant};
 use crate::index::CollectionStore;
 use crate::index::DocRole;
-use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER};
+use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL};
 use crate::search::{Fusion, Mode, SearchRequest};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -32,6 +32,14 @@ pub struct EngineArgs {
     /// Run without a cross-encoder even if one is present.
     #[arg(long)]
     pub no_cross_encoder: bool,
+    /// Duplicate model that decides "same meaning" (default: models/ko-duplicate-cross-encoder
+    /// when present).
+    #[arg(long)]
+    pub duplicate_model: Option<String>,
+    /// Decide duplicates without the duplicate model even if one is present (by the STS
+    /// cross-encoder's score, or the cosine).
+    #[arg(long)]
+    pub no_duplicate_model: bool,
 }
 
 impl EngineArgs {
@@ -42,6 +50,12 @@ impl EngineArgs {
             cfg.cross_encoder = Some(resolve_model(cli, Some(ce), DEFAULT_CROSS_ENCODER));
         }
         cfg.no_cross_encoder = self.no_cross_encoder;
+        if let Some(dm) = &self.duplicate_model {
+            cfg.duplicate_model = Some(resolve_model(cli, Some(dm), DEFAULT_DUPLICATE_MODEL));
+        }
+        if self.no_duplicate_model {
+            cfg.duplicate_model = None;
+        }
         cfg.store = self.store.clone();
         cfg.precision = cli.precision;
         cfg
@@ -164,6 +178,7 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
     if args.rerank != Some(true) {
         cfg.no_cross_encoder = true;
     }
+    cfg.duplicate_model = None;
     let engine = crate::engine::Engine::open(&cfg)?;
     let mut all = vec![];
     for q in &args.queries {

@@ -4,7 +4,7 @@ use super::collection::EngineArgs;
 use super::{print_json, progress_bar, Cli};
 use crate::dedup::calibrate::decision_score;
 use crate::dedup::settings::{DedupConfig, DedupSettings, Preset};
-use crate::dedup::Thresholds;
+use crate::dedup::{Thresholds, Verifier};
 use crate::engine::Engine;
 use crate::eval::stats::{best_f1, binary_at, precision_recall_f1, roc_auc, BinaryScores};
 use crate::eval::sts::read_pairs;
@@ -241,18 +241,13 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
     let decision: Vec<f64> = scored.iter().map(|s| decision_score(s, &th)).collect();
     let cos: Vec<f64> = scored.iter().map(|s| s.cosine.value() as f64).collect();
     let jac: Vec<f64> = scored.iter().map(|s| s.jaccard as f64).collect();
-    let verifier = if engine.has_cross_encoder() {
-        "cross-encoder STS"
-    } else {
-        "cosine"
+    let decider = engine.verifier();
+    let verifier = match decider {
+        Verifier::DuplicateModel => "duplicate model",
+        Verifier::CrossEncoder => "cross-encoder STS",
+        Verifier::Exact | Verifier::Cosine => "cosine",
     };
-    let decides = |t: &Thresholds| {
-        if engine.has_cross_encoder() {
-            t.sts as f64
-        } else {
-            t.cosine as f64
-        }
-    };
+    let decides = |t: &Thresholds| decider.threshold(t) as f64;
     let mut reports = vec![method(
         &format!("yusa ({verifier} + exact + polarity check)"),
         &decision,
@@ -272,6 +267,18 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
                 decides(&t),
             ));
         }
+    }
+    if let Some(same) = scored
+        .iter()
+        .map(|s| s.same_meaning.map(|x| x.value() as f64))
+        .collect::<Option<Vec<f64>>>()
+    {
+        reports.push(method(
+            "duplicate model alone",
+            &same,
+            &labels,
+            th.same_meaning as f64,
+        ));
     }
     if let Some(sts) = scored
         .iter()
@@ -380,7 +387,7 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         pb.set_position(d as u64)
     })?;
     pb.finish_and_clear();
-    let has_ce = engine.has_cross_encoder();
+    let decider = engine.verifier();
     let (config, report) = (&cal.config, &cal.reached);
     let balanced = config.balanced;
     let written_to = match (&args.out, &args.collection) {
@@ -412,10 +419,10 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         println!(
             "{:<10} {:>10}  {:.3}  {:.3}  {:.3}",
             serde_json::to_value(p)?.as_str().unwrap_or(""),
-            if has_ce {
-                format!("STS {:.3}", th.sts)
-            } else {
-                format!("cos {:.4}", th.cosine)
+            match decider {
+                Verifier::DuplicateModel => format!("same {:.3}", th.same_meaning),
+                Verifier::CrossEncoder => format!("STS {:.3}", th.sts),
+                Verifier::Exact | Verifier::Cosine => format!("cos {:.4}", th.cosine),
             },
             b.precision,
             b.recall,
@@ -532,11 +539,7 @@ pub fn run_eval_check(cli: &Cli, args: &EvalCheckArgs) -> Result<()> {
         "{} entries, {} queries ({positives} duplicates); verifier: {}",
         docs.len(),
         queries.len(),
-        if engine.has_cross_encoder() {
-            "cross-encoder"
-        } else {
-            "cosine"
-        }
+        engine.verifier().name()
     );
     println!("preset      flagged  right      P      R     F1");
     for r in &rows {

@@ -3,10 +3,10 @@
 //! [`crate::engine::Engine::calibrate`]).
 
 use super::settings::{DedupConfig, DedupSettings, Preset, ThresholdPatch};
-use super::Thresholds;
+use super::{PairScores, Thresholds, Verifier};
 use crate::error::{Error, Result};
 use crate::eval::stats::{best_f1, binary_at, threshold_for_precision, BinaryScores};
-use crate::score::{Cosine, StsScore};
+use crate::score::{Cosine, SameMeaning, StsScore};
 
 /// Scores of one labelled pair under every method.
 #[derive(Debug, Clone)]
@@ -15,16 +15,34 @@ pub struct Scored {
     pub cosine: Cosine,
     pub jaccard: f32,
     pub sts: Option<StsScore>,
+    pub same_meaning: Option<SameMeaning>,
     pub exact: bool,
     pub polarity: Option<String>,
 }
 
-/// The verifier's decision score, ordered like [`super::decide_why`]: exact above everything, a
-/// confident cosine free of polarity conflicts above any STS, else the STS score; with no STS score,
-/// the cosine, below everything when the polarity check vetoes it.
+impl Scored {
+    /// What the decision rule reads.
+    pub fn pair(&self) -> PairScores {
+        PairScores {
+            exact: self.exact,
+            cosine: self.cosine,
+            sts: self.sts,
+            same_meaning: self.same_meaning,
+            polarity: self.polarity.clone(),
+        }
+    }
+}
+
+/// The verifier's decision score, ordered like [`super::decide_why`]: exact above everything; the
+/// duplicate model's probability where it was asked; else a confident cosine free of polarity
+/// conflicts above any STS, else the STS score; with no STS score, the cosine, below everything
+/// when the polarity check vetoes it.
 pub fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
     if s.exact {
         return 100.0;
+    }
+    if let Some(m) = s.same_meaning {
+        return m.value() as f64;
     }
     let conflict = th.polarity_check && s.polarity.is_some();
     let confident =
@@ -38,14 +56,10 @@ pub fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
 }
 
 /// Precision and recall of a set of thresholds on scored pairs, by the decision rule.
-pub fn reached(scored: &[Scored], th: &Thresholds, has_ce: bool) -> BinaryScores {
+pub fn reached(scored: &[Scored], th: &Thresholds, verifier: Verifier) -> BinaryScores {
     let scores: Vec<f64> = scored.iter().map(|s| decision_score(s, th)).collect();
     let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
-    binary_at(
-        &scores,
-        &labels,
-        if has_ce { th.sts } else { th.cosine } as f64,
-    )
+    binary_at(&scores, &labels, verifier.threshold(th) as f64)
 }
 
 /// A precision target calibration can fit: in 0.5..1.
@@ -73,13 +87,16 @@ pub struct Calibration {
 
 /// Fits the presets: balanced at `target_precision` (of the whole decision), strict halfway to 1,
 /// loose at the best F1 (never stricter than balanced); candidates recall-first. `base` supplies the
-/// fields calibration does not fit; `has_ce`: whether the pairs carry cross-encoder scores.
+/// fields calibration does not fit; `verifier`: which score the pairs carry that decides (the
+/// duplicate model's, the cross-encoder's, or only the cosine).
 pub fn fit(
     scored: &[Scored],
     base: Thresholds,
-    has_ce: bool,
+    verifier: Verifier,
     target_precision: f64,
 ) -> Result<Calibration> {
+    let has_ce = verifier == Verifier::CrossEncoder;
+    let has_dm = verifier == Verifier::DuplicateModel;
     check_target(target_precision)?;
     if scored.is_empty() {
         return Err(Error::BadRequest(
@@ -120,6 +137,13 @@ pub fn fit(
             false => s.sts.map(|s| s.value() as f64).unwrap_or(0.0),
         })
         .collect();
+    let same: Vec<f64> = scored
+        .iter()
+        .map(|s| match s.exact {
+            true => ALWAYS,
+            false => s.same_meaning.map(|m| m.value() as f64).unwrap_or(0.0),
+        })
+        .collect();
     let fit = |precision: Option<f64>, floor: &Thresholds| -> Thresholds {
         let mut th = base;
         // (A threshold only the exact pairs pass is the top of the scale.)
@@ -134,10 +158,17 @@ pub fn fit(
             // Scans ask the cross-encoder only about pairs the cosine calls duplicates.
             th.scan_cross_encoder_from = Some(th.cosine);
         }
+        if has_dm {
+            th.same_meaning = pick(&same, &labels, precision, floor.same_meaning).min(1.0);
+            // The duplicate model confirms every pair: no cosine shortcut.
+            th.confident_cosine = None;
+            th.scan_cross_encoder_from = Some(th.cosine);
+        }
         th
     };
     let none = Thresholds {
         sts: 0.0,
+        same_meaning: 0.0,
         cosine: -1.0,
         ..base
     };
@@ -158,6 +189,7 @@ pub fn fit(
     balanced.candidate_jaccard = (best_f1(&jac, &labels).threshold as f32).max(0.3);
     let patch = |th: Thresholds| ThresholdPatch {
         sts: has_ce.then_some(th.sts),
+        same_meaning: has_dm.then_some(th.same_meaning),
         cosine: Some(th.cosine),
         scan_cross_encoder_from: th.scan_cross_encoder_from,
         ..Default::default()
@@ -166,6 +198,7 @@ pub fn fit(
     // Loose is the best F1, but never stricter than balanced.
     let mut loose = fit(None, &none);
     loose.sts = loose.sts.min(balanced.sts);
+    loose.same_meaning = loose.same_meaning.min(balanced.same_meaning);
     loose.cosine = loose.cosine.min(balanced.cosine);
     loose.scan_cross_encoder_from = loose.scan_cross_encoder_from.map(|_| loose.cosine);
     let config = DedupConfig {
@@ -179,7 +212,7 @@ pub fn fit(
     };
     let reached = [Preset::Strict, Preset::Balanced, Preset::Loose]
         .into_iter()
-        .map(|p| (p, reached(scored, &config.preset(p), has_ce)))
+        .map(|p| (p, reached(scored, &config.preset(p), verifier)))
         .collect();
     let collection_settings = DedupSettings {
         preset: None,

@@ -1,9 +1,11 @@
 //! Near-duplicate detection: exact duplicates by a hash of the normalised text, candidates from the
 //! stored vectors (HNSW neighbours above a calibrated cosine) and from lexical overlap (MinHash LSH
-//! over the same Hangul-bigram terms the lexical index uses), verification by the cross-encoder's STS
-//! score when one is configured — else by a calibrated cosine — with an explicit polarity check that
-//! vetoes pairs whose negation, antonyms or numbers disagree, and star clustering around the earliest
-//! document so that unrelated texts cannot chain together through intermediates.
+//! over the same Hangul-bigram terms the lexical index uses), then one decision per pair: the
+//! duplicate model's "same meaning" probability when one is configured (a pair model trained on real
+//! paraphrases and real look-alikes; STS rates relatedness, and opposites are closely related), else
+//! the STS cross-encoder's score, else a calibrated cosine with the rule-based polarity check as a
+//! veto; and star clustering around the earliest document so that unrelated texts cannot chain
+//! together through intermediates.
 
 pub mod calibrate;
 pub mod explain;
@@ -15,7 +17,7 @@ use crate::index::filter::{matches_filter, MetadataFilter};
 use crate::index::{CollectionStore, DocRole};
 use crate::model::Role;
 use crate::queue::EncoderQueue;
-use crate::score::{Cosine, StsScore};
+use crate::score::{Cosine, SameMeaning, StsScore};
 use explain::{diff_spans, polarity_conflict, DiffSpan};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -28,8 +30,10 @@ pub struct Thresholds {
     pub candidate_cosine: f32,
     /// Lexical candidates at or above this bigram Jaccard.
     pub candidate_jaccard: f32,
-    /// Cross-encoder verification: duplicate when STS ≥ this (0–5).
+    /// Cross-encoder verification (no duplicate model): duplicate when STS ≥ this (0–5).
     pub sts: f32,
+    /// Duplicate-model verification: duplicate when the probability of "same meaning" ≥ this.
+    pub same_meaning: f32,
     /// Verification without a cross-encoder: duplicate when cosine ≥ this.
     pub cosine: f32,
     /// Veto pairs whose negation, antonyms or numbers disagree.
@@ -53,6 +57,7 @@ impl Default for Thresholds {
             candidate_cosine: 0.90,
             candidate_jaccard: 0.5,
             sts: 3.5,
+            same_meaning: 0.5,
             cosine: 0.95,
             polarity_check: true,
             neighbours: 10,
@@ -82,6 +87,7 @@ impl Thresholds {
         range("candidate_cosine", self.candidate_cosine, -1.0, 1.0)?;
         range("candidate_jaccard", self.candidate_jaccard, 0.0, 1.0)?;
         range("sts", self.sts, 0.0, StsScore::MAX)?;
+        range("same_meaning", self.same_meaning, 0.0, 1.0)?;
         range("cosine", self.cosine, -1.0, 1.0)?;
         if let Some(c) = self.confident_cosine {
             range("confident_cosine", c, -1.0, 1.0)?;
@@ -104,8 +110,56 @@ impl Thresholds {
 #[serde(rename_all = "kebab-case")]
 pub enum Verifier {
     Exact,
+    DuplicateModel,
     CrossEncoder,
     Cosine,
+}
+
+impl Verifier {
+    /// What decides the pairs a queue's models can score: the duplicate model, else the STS
+    /// cross-encoder, else the cosine.
+    pub fn of(queue: &EncoderQueue) -> Verifier {
+        if queue.has_duplicate_model() {
+            Verifier::DuplicateModel
+        } else if queue.has_cross_encoder() {
+            Verifier::CrossEncoder
+        } else {
+            Verifier::Cosine
+        }
+    }
+
+    /// The name the API and CLI print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verifier::Exact => "exact",
+            Verifier::DuplicateModel => "duplicate-model",
+            Verifier::CrossEncoder => "cross-encoder",
+            Verifier::Cosine => "cosine",
+        }
+    }
+
+    /// The threshold of `th` this verifier's score is compared with.
+    pub fn threshold(self, th: &Thresholds) -> f32 {
+        match self {
+            Verifier::DuplicateModel => th.same_meaning,
+            Verifier::CrossEncoder => th.sts,
+            Verifier::Exact | Verifier::Cosine => th.cosine,
+        }
+    }
+}
+
+/// Everything the decision rule reads about one pair.
+#[derive(Debug, Clone)]
+pub struct PairScores {
+    /// The same text after normalisation.
+    pub exact: bool,
+    pub cosine: Cosine,
+    /// The STS cross-encoder's score, when it was asked.
+    pub sts: Option<StsScore>,
+    /// The duplicate model's probability, when it was asked.
+    pub same_meaning: Option<SameMeaning>,
+    /// What the rule-based polarity check found (negation, antonyms, numbers that disagree).
+    pub polarity: Option<String>,
 }
 
 /// Why a pair was (or was not) called a duplicate — everything a reviewer needs at a glance.
@@ -114,13 +168,17 @@ pub struct Evidence {
     pub exact: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sts: Option<StsScore>,
+    /// The duplicate model's probability that the two texts mean the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_meaning: Option<SameMeaning>,
     pub cosine: Cosine,
     /// Jaccard of the two texts' Hangul-bigram / word terms.
     pub lexical_overlap: f32,
     pub verified_by: Verifier,
     /// Why the pair was (or was not) called a duplicate: the rule of [`decide_why`] that settled it.
     pub reason: String,
-    /// Set when the polarity check vetoed the pair.
+    /// What the polarity check found, when it found something (with a duplicate model it is
+    /// reported, and the model decides).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub polarity_conflict: Option<String>,
     /// Spans only one side has.
@@ -144,14 +202,8 @@ pub struct CheckResult {
 }
 
 /// Decides one candidate pair from its scores.
-pub fn decide(
-    exact: bool,
-    sts: Option<StsScore>,
-    cosine: Cosine,
-    polarity: &Option<String>,
-    th: &Thresholds,
-) -> bool {
-    decide_why(exact, sts, cosine, polarity, th).0
+pub fn decide(p: &PairScores, th: &Thresholds) -> bool {
+    decide_why(p, th).0
 }
 
 /// The reason given for two different texts without letters or digits (`?` and `♥♥`, `^_^` and
@@ -163,26 +215,43 @@ fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> bool {
     th.polarity_check && polarity.is_some()
 }
 
-/// The one decision rule for a pair, with the reason a person reads: exact text wins; then a
-/// confident cosine, unless the polarity check found a conflict (a cosine cannot see negation);
-/// then the cross-encoder's STS against its threshold; without an STS score, the polarity veto and
-/// then the cosine threshold.
+/// The one decision rule for a pair, with the reason a person reads: exact text wins; then the
+/// duplicate model's probability against its threshold, when it was asked — nothing else decides
+/// then, no cosine shortcut and no rule list (the polarity finding is noted in the reason); without
+/// one, the older rule: a confident cosine unless the polarity check found a conflict, then the
+/// cross-encoder's STS against its threshold; without an STS score, the polarity veto and then the
+/// cosine threshold.
 ///
-/// Why the cross-encoder's score overrules the polarity rules: it was trained on flipped pairs; on
-/// the polarity probe the decision calls 95% of the flips apart and flags 95% of the paraphrases,
-/// where the rules vetoed a quarter of the paraphrases (recall 0.77), and on Question_pair validation
-/// the veto had cost F1 0.892 → 0.861. The rules stay where only a cosine is there to decide.
-pub fn decide_why(
-    exact: bool,
-    sts: Option<StsScore>,
-    cosine: Cosine,
-    polarity: &Option<String>,
-    th: &Thresholds,
-) -> (bool, String) {
-    if exact {
+/// Why the duplicate model takes no shortcut and no veto: a cosine above 0.95 still held 엄마가
+/// 나한테 / 내가 엄마한테 막말했어, and the rule list both missed most natural flips and vetoed
+/// paraphrases; the model was trained on real look-alikes of those kinds (docs/results).
+pub fn decide_why(p: &PairScores, th: &Thresholds) -> (bool, String) {
+    if p.exact {
         return (true, "identical after normalisation".into());
     }
-    let conflict = polarity_speaks(polarity, th);
+    let noted = |reason: String| match &p.polarity {
+        Some(found) => format!("{reason} (the polarity check found: {found})"),
+        None => reason,
+    };
+    if let Some(m) = p.same_meaning {
+        let t = th.same_meaning;
+        return if m.value() >= t {
+            (
+                true,
+                noted(format!("same meaning {:.2} ≥ {t:.2}", m.value())),
+            )
+        } else {
+            (
+                false,
+                noted(format!(
+                    "another meaning: same meaning {:.2} < {t:.2}",
+                    m.value()
+                )),
+            )
+        };
+    }
+    let conflict = polarity_speaks(&p.polarity, th);
+    let cosine = p.cosine;
     if let Some(c) = th
         .confident_cosine
         .filter(|&c| cosine.value() >= c && !conflict)
@@ -195,14 +264,11 @@ pub fn decide_why(
             ),
         );
     }
-    let noted = |reason: String| match polarity {
-        Some(p) if conflict => format!("{reason} (the polarity check found: {p})"),
-        _ => reason,
-    };
-    if let (None, true, Some(p)) = (sts, conflict, polarity) {
-        return (false, format!("opposite meaning: {p}"));
+    let noted = |reason: String| if conflict { noted(reason) } else { reason };
+    if let (None, true, Some(found)) = (p.sts, conflict, &p.polarity) {
+        return (false, format!("opposite meaning: {found}"));
     }
-    match sts {
+    match p.sts {
         Some(s) if s.value() >= th.sts => {
             (true, noted(format!("STS {:.2} ≥ {:.2}", s.value(), th.sts)))
         }
@@ -228,6 +294,9 @@ pub struct Judgement {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sts: Option<StsScore>,
+    /// The duplicate model's probability that the two texts mean the same (when there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_meaning: Option<SameMeaning>,
     pub cosine: Cosine,
     /// `null` when the polarity check found nothing (always present, so clients need not guess).
     pub polarity_conflict: Option<String>,
@@ -235,8 +304,9 @@ pub struct Judgement {
     pub differences: Vec<DiffSpan>,
 }
 
-/// Judges free-standing pairs with the same rule as checks and scans: every pair gets its cosine
-/// and, when a cross-encoder is configured, its STS score.
+/// Judges free-standing pairs with the same rule as checks and scans: every pair gets its cosine,
+/// its STS score when a cross-encoder is configured, and the duplicate model's probability when
+/// one is.
 pub fn judge_pairs(
     queue: &EncoderQueue,
     pairs: &[(String, String)],
@@ -260,24 +330,38 @@ pub fn judge_pairs(
     } else {
         vec![None; pairs.len()]
     };
+    let same: Vec<Option<SameMeaning>> = if queue.has_duplicate_model() {
+        queue
+            .same_meaning(pairs.to_vec())?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; pairs.len()]
+    };
     Ok(pairs
         .iter()
         .enumerate()
         .map(|(i, (a, b))| {
-            let cosine = cosines[i];
-            let exact = crate::text::exact_key(a) == crate::text::exact_key(b);
-            let polarity = polarity_conflict(a, b);
+            let scores = PairScores {
+                exact: crate::text::exact_key(a) == crate::text::exact_key(b),
+                cosine: cosines[i],
+                sts: sts[i],
+                same_meaning: same[i],
+                polarity: polarity_conflict(a, b),
+            };
             let (is_duplicate, reason) = if crate::text::nothing_to_compare(a, b) {
                 (false, NOTHING_TO_COMPARE.into())
             } else {
-                decide_why(exact, sts[i], cosine, &polarity, th)
+                decide_why(&scores, th)
             };
             Judgement {
                 is_duplicate,
                 reason,
-                sts: sts[i],
-                cosine,
-                polarity_conflict: polarity,
+                sts: scores.sts,
+                same_meaning: scores.same_meaning,
+                cosine: scores.cosine,
+                polarity_conflict: scores.polarity,
                 differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
             }
         })
@@ -291,10 +375,10 @@ fn doc_role(c: &dyn CollectionStore) -> Role {
     }
 }
 
-/// Builds the evidence for candidate pairs (a, b), scoring with the cross-encoder in one batch.
-/// `role`: how the pairs' texts were embedded for their cosines. Query-role cosines (a symmetric
-/// collection's) are what the cross-encoder's blend was fitted on, so they are handed to it instead
-/// of embedding every text again.
+/// Builds the evidence for candidate pairs (a, b), scoring with the deciding pair model (the
+/// duplicate model, else the cross-encoder) in one batch. `role`: how the pairs' texts were embedded
+/// for their cosines. Query-role cosines (a symmetric collection's) are what the cross-encoder's
+/// blend was fitted on, so they are handed to it instead of embedding every text again.
 fn verify(
     queue: &EncoderQueue,
     pairs: &[(String, String, Cosine)],
@@ -302,73 +386,91 @@ fn verify(
     cross_encoder_from: Option<f32>,
     role: Role,
 ) -> Result<Vec<(bool, Evidence)>> {
-    let exact: Vec<bool> = pairs
+    let verifier = Verifier::of(queue);
+    let mut scores: Vec<PairScores> = pairs
         .iter()
-        .map(|(a, b, _)| crate::text::exact_key(a) == crate::text::exact_key(b))
+        .map(|(a, b, cos)| PairScores {
+            exact: crate::text::exact_key(a) == crate::text::exact_key(b),
+            cosine: *cos,
+            sts: None,
+            same_meaning: None,
+            polarity: polarity_conflict(a, b),
+        })
         .collect();
-    let polarity: Vec<Option<String>> = pairs
-        .iter()
-        .map(|(a, b, _)| polarity_conflict(a, b))
-        .collect();
-    // The cross-encoder sees every pair the rule of `decide_why` would not settle without it: not
-    // exact, and not a confident cosine free of polarity conflicts (nor, in scans, below the cosine
-    // from which the cross-encoder is consulted).
     let bare: Vec<bool> = pairs
         .iter()
         .map(|(a, b, _)| crate::text::nothing_to_compare(a, b))
         .collect();
+    // The pair model sees every pair the rule of `decide_why` would not settle without it: not
+    // exact, not without letters, not (in scans) below the cosine from which the model is
+    // consulted — and, for the STS cross-encoder only, not a confident cosine free of polarity
+    // conflicts. The duplicate model confirms every pair it may call a duplicate.
     let settled = |i: usize| {
         let cos = pairs[i].2.value();
-        exact[i]
+        scores[i].exact
             || bare[i]
-            || th.confident_cosine.is_some_and(|c| cos >= c) && !polarity_speaks(&polarity[i], th)
+            || verifier == Verifier::CrossEncoder
+                && th.confident_cosine.is_some_and(|c| cos >= c)
+                && !polarity_speaks(&scores[i].polarity, th)
             || cross_encoder_from.is_some_and(|c| cos < c)
     };
     let to_score: Vec<usize> = (0..pairs.len()).filter(|&i| !settled(i)).collect();
-    let mut sts: Vec<Option<StsScore>> = vec![None; pairs.len()];
-    if queue.has_cross_encoder() && !to_score.is_empty() {
-        let scored = queue.score_with_cosines(
-            to_score
-                .iter()
-                .map(|&i| (pairs[i].0.clone(), pairs[i].1.clone()))
-                .collect(),
-            to_score
-                .iter()
-                .map(|&i| (role == Role::Query).then_some(pairs[i].2))
-                .collect(),
-        )?;
-        for (&i, s) in to_score.iter().zip(scored) {
-            sts[i] = Some(s);
+    let texts = || -> Vec<(String, String)> {
+        to_score
+            .iter()
+            .map(|&i| (pairs[i].0.clone(), pairs[i].1.clone()))
+            .collect()
+    };
+    if !to_score.is_empty() {
+        match verifier {
+            Verifier::DuplicateModel => {
+                for (&i, m) in to_score.iter().zip(queue.same_meaning(texts())?) {
+                    scores[i].same_meaning = Some(m);
+                }
+            }
+            Verifier::CrossEncoder => {
+                let cosines = to_score
+                    .iter()
+                    .map(|&i| (role == Role::Query).then_some(pairs[i].2))
+                    .collect();
+                for (&i, s) in to_score
+                    .iter()
+                    .zip(queue.score_with_cosines(texts(), cosines)?)
+                {
+                    scores[i].sts = Some(s);
+                }
+            }
+            Verifier::Exact | Verifier::Cosine => {}
         }
     }
-    let verifier = if queue.has_cross_encoder() {
-        Verifier::CrossEncoder
-    } else {
-        Verifier::Cosine
-    };
     Ok(pairs
         .iter()
+        .zip(scores)
         .enumerate()
-        .map(|(i, (a, b, cos))| {
+        .map(|(i, ((a, b, _), p))| {
             let (dup, reason) = if bare[i] {
                 (false, NOTHING_TO_COMPARE.into())
             } else {
-                decide_why(exact[i], sts[i], *cos, &polarity[i], th)
+                decide_why(&p, th)
+            };
+            let verified_by = if p.exact {
+                Verifier::Exact
+            } else if p.same_meaning.is_some() {
+                Verifier::DuplicateModel
+            } else if p.sts.is_some() {
+                Verifier::CrossEncoder
+            } else {
+                Verifier::Cosine
             };
             let ev = Evidence {
-                exact: exact[i],
-                sts: sts[i],
-                cosine: *cos,
+                exact: p.exact,
+                sts: p.sts,
+                same_meaning: p.same_meaning,
+                cosine: p.cosine,
                 lexical_overlap: minhash::jaccard(&minhash::shingles(a), &minhash::shingles(b)),
-                verified_by: if exact[i] {
-                    Verifier::Exact
-                } else if sts[i].is_none() {
-                    Verifier::Cosine
-                } else {
-                    verifier
-                },
+                verified_by,
                 reason,
-                polarity_conflict: polarity[i].clone(),
+                polarity_conflict: p.polarity,
                 differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
             };
             (dup, ev)
@@ -556,55 +658,79 @@ mod tests {
         assert_eq!(most_central(&[None, v(1.0, 0.0), v(1.0, 0.1)]), 1);
     }
 
+    fn pair(exact: bool, sts: Option<f32>, cosine: f32, polarity: Option<&str>) -> PairScores {
+        PairScores {
+            exact,
+            cosine: Cosine(cosine),
+            sts: sts.map(StsScore::new),
+            same_meaning: None,
+            polarity: polarity.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn decisions() {
         let th = Thresholds::default();
-        let negation = Some("negation".to_owned());
-        assert!(decide(true, None, Cosine(0.1), &Some("x".into()), &th));
+        assert!(decide(&pair(true, None, 0.1, Some("x")), &th));
         // The cross-encoder's score overrules the polarity rules; without one, the rules veto.
-        let (dup, why) = decide_why(
-            false,
-            Some(StsScore::new(4.9)),
-            Cosine(0.99),
-            &negation,
-            &th,
-        );
+        let (dup, why) = decide_why(&pair(false, Some(4.9), 0.99, Some("negation")), &th);
         assert!(dup && why.contains("polarity check found"), "{why}");
         assert!(!decide(
-            false,
-            Some(StsScore::new(1.0)),
-            Cosine(0.99),
-            &negation,
+            &pair(false, Some(1.0), 0.99, Some("negation")),
             &th
         ));
-        let (dup, why) = decide_why(false, None, Cosine(0.99), &negation, &th);
+        let (dup, why) = decide_why(&pair(false, None, 0.99, Some("negation")), &th);
         assert!(!dup && why.starts_with("opposite meaning"), "{why}");
         let off = Thresholds {
             polarity_check: false,
             ..th
         };
-        assert!(decide(false, None, Cosine(0.99), &negation, &off));
-        assert!(decide(
-            false,
-            Some(StsScore::new(4.9)),
-            Cosine(0.5),
-            &None,
-            &th
-        ));
-        assert!(!decide(false, None, Cosine(0.9), &None, &th));
+        assert!(decide(&pair(false, None, 0.99, Some("negation")), &off));
+        assert!(decide(&pair(false, Some(4.9), 0.5, None), &th));
+        assert!(!decide(&pair(false, None, 0.9, None), &th));
         // A confident cosine settles the pair without the STS score, but not against a veto.
         let th = Thresholds {
             confident_cosine: Some(0.98),
             ..th
         };
-        let low = Some(StsScore::new(1.0));
-        assert!(decide(false, low, Cosine(0.985), &None, &th));
-        assert!(!decide(false, low, Cosine(0.975), &None, &th));
+        assert!(decide(&pair(false, Some(1.0), 0.985, None), &th));
+        assert!(!decide(&pair(false, Some(1.0), 0.975, None), &th));
         assert!(!decide(
-            false,
-            low,
-            Cosine(0.99),
-            &Some("negation".into()),
+            &pair(false, Some(1.0), 0.99, Some("negation")),
+            &th
+        ));
+    }
+
+    #[test]
+    fn the_duplicate_model_decides_alone() {
+        let th = Thresholds {
+            confident_cosine: Some(0.95),
+            same_meaning: 0.6,
+            ..Thresholds::default()
+        };
+        let with = |m: f32, cosine: f32, sts: Option<f32>, polarity: Option<&str>| PairScores {
+            same_meaning: Some(SameMeaning::new(m)),
+            ..pair(false, sts, cosine, polarity)
+        };
+        // No cosine shortcut: a near-identical look-alike (who did what to whom) the model rejects
+        // stays apart, whatever its cosine and STS.
+        let (dup, why) = decide_why(&with(0.1, 0.99, Some(4.9), None), &th);
+        assert!(!dup && why.starts_with("another meaning"), "{why}");
+        // Its threshold, not the STS one.
+        assert!(decide(&with(0.61, 0.5, Some(0.5), None), &th));
+        assert!(!decide(&with(0.59, 0.99, None, None), &th));
+        // The polarity rules are reported, not obeyed: the model was trained on real flips.
+        let (dup, why) = decide_why(&with(0.9, 0.9, None, Some("negation: 안")), &th);
+        assert!(
+            dup && why.contains("polarity check found: negation"),
+            "{why}"
+        );
+        // Exact text is still a duplicate without asking.
+        assert!(decide(
+            &PairScores {
+                exact: true,
+                ..with(0.0, 0.1, None, None)
+            },
             &th
         ));
     }
@@ -651,9 +777,10 @@ pub struct ScanReport {
     /// Candidate pairs actually verified: a pair whose documents both joined earlier clusters is
     /// never checked.
     pub checked_pairs: usize,
+    /// Pairs the pair model (the duplicate model, else the STS cross-encoder) scored.
     pub cross_encoder_calls: usize,
     pub verified_pairs: usize,
-    /// Pairs the polarity rules called apart: decided without an STS score (the cross-encoder's
+    /// Pairs the polarity rules called apart: decided without a pair model's score (a pair model's
     /// score, where there is one, overrules the rules; see [`decide_why`]).
     pub vetoed_by_polarity: usize,
     pub clusters: usize,
@@ -903,9 +1030,10 @@ pub fn scan(
                 .iter()
                 .zip(results)
                 .map(|(&(a, b, _), (dup, ev))| {
-                    ce_calls += usize::from(ev.sts.is_some());
+                    let modelled = ev.sts.is_some() || ev.same_meaning.is_some();
+                    ce_calls += usize::from(modelled);
                     vetoed += usize::from(
-                        !dup && ev.sts.is_none() && polarity_speaks(&ev.polarity_conflict, th),
+                        !dup && !modelled && polarity_speaks(&ev.polarity_conflict, th),
                     );
                     verified += usize::from(dup);
                     if dup {
@@ -944,6 +1072,7 @@ pub fn scan(
     let exact_ev = |a: usize, b: usize| Evidence {
         exact: true,
         sts: None,
+        same_meaning: None,
         cosine: Cosine(crate::index::dense::dot(&docs[a].0, &docs[b].0)),
         lexical_overlap: 1.0,
         verified_by: Verifier::Exact,

@@ -46,6 +46,8 @@ pub struct ThresholdPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sts: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_meaning: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cosine: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polarity_check: Option<bool>,
@@ -67,6 +69,7 @@ impl Thresholds {
             candidate_cosine,
             candidate_jaccard,
             sts,
+            same_meaning,
             cosine,
             polarity_check,
             neighbours

@@ -13,6 +13,10 @@ pub const DEFAULT_BI_ENCODER: &str = "yusa-ko-e5-small";
 pub const BASE_ENCODER: &str = "multilingual-e5-small";
 /// The name of the default STS cross-encoder's directory under `models/` (used when present).
 pub const DEFAULT_CROSS_ENCODER: &str = "ko-sts-cross-encoder";
+/// The name of the default duplicate model's directory under `models/` (used when present): a pair
+/// model trained for "means the same" (yes/no), which decides duplicates where the STS
+/// cross-encoder rates relatedness.
+pub const DEFAULT_DUPLICATE_MODEL: &str = "ko-duplicate-cross-encoder";
 
 /// A summary of one model directory, read from its config without loading weights.
 #[derive(Debug, Clone, Serialize)]

@@ -1,5 +1,5 @@
 //! The encoder queue: the one place where requests reach the models. A single worker thread owns the
-//! bi-encoder and the optional cross-encoder; callers (HTTP handlers on actix's blocking pool, the CLI)
+//! bi-encoder and the optional pair models (the STS cross-encoder, the duplicate model); callers (HTTP handlers on actix's blocking pool, the CLI)
 //! submit jobs and wait. The worker drains every job already waiting, up to a text budget, and runs
 //! them as one call — the model then cuts that call into length-sorted batches under its padded-token
 //! budget — so concurrent small requests share forward passes instead of queueing one by one
@@ -14,7 +14,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{BiEncoder, CrossEncoder, Role};
-use crate::score::{Cosine, StsScore};
+use crate::score::{Cosine, SameMeaning, StsScore};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -41,6 +41,7 @@ enum Job {
         reply: EmbedReply,
     },
     Score {
+        model: PairModel,
         pairs: Vec<(String, String)>,
         /// Per pair, its bi-encoder cosine when the caller already has it (see
         /// [`EncoderQueue::score_with_cosines`]).
@@ -58,6 +59,22 @@ impl Job {
             Job::Score { pairs, done, .. } => pairs.len() - done.len(),
         }
     }
+}
+
+/// Which pair model a scoring job runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairModel {
+    /// The STS cross-encoder (0–5, blended with the cosine where it was fitted so).
+    Sts,
+    /// The duplicate model (its 0–5 output is 5 × the probability of "same meaning").
+    Duplicate,
+}
+
+/// The pair models a queue serves besides the bi-encoder; either may be absent.
+#[derive(Default)]
+pub struct PairModels {
+    pub sts: Option<CrossEncoder>,
+    pub duplicate: Option<CrossEncoder>,
 }
 
 /// Limits of the queue.
@@ -88,6 +105,8 @@ pub struct ModelsInfo {
     pub dim: usize,
     pub max_tokens: usize,
     pub cross_encoder: Option<String>,
+    /// The pair model that decides duplicates (None: the STS cross-encoder's score decides).
+    pub duplicate_model: Option<String>,
 }
 
 #[derive(Default)]
@@ -125,12 +144,13 @@ pub struct EncoderQueue {
 
 impl EncoderQueue {
     /// Starts the worker thread, which owns the models for the life of the process.
-    pub fn start(bi: BiEncoder, cross: Option<CrossEncoder>, cfg: QueueConfig) -> EncoderQueue {
+    pub fn start(bi: BiEncoder, models: PairModels, cfg: QueueConfig) -> EncoderQueue {
         let info = Arc::new(ModelsInfo {
             bi_encoder: bi.name().to_owned(),
             dim: bi.dim(),
             max_tokens: bi.max_tokens(),
-            cross_encoder: cross.as_ref().map(|c| c.name().to_owned()),
+            cross_encoder: models.sts.as_ref().map(|c| c.name().to_owned()),
+            duplicate_model: models.duplicate.as_ref().map(|c| c.name().to_owned()),
         });
         let shared = Arc::new(Shared {
             lanes: Mutex::new(Lanes::default()),
@@ -142,7 +162,7 @@ impl EncoderQueue {
         let s = shared.clone();
         std::thread::Builder::new()
             .name("yusa-encoder".into())
-            .spawn(move || worker(s, bi, cross, cfg))
+            .spawn(move || worker(s, bi, models, cfg))
             .expect("spawn encoder thread");
         EncoderQueue {
             shared,
@@ -165,6 +185,10 @@ impl EncoderQueue {
 
     pub fn has_cross_encoder(&self) -> bool {
         self.info.cross_encoder.is_some()
+    }
+
+    pub fn has_duplicate_model(&self) -> bool {
+        self.info.duplicate_model.is_some()
     }
 
     /// Jobs waiting or running.
@@ -244,8 +268,42 @@ impl EncoderQueue {
         if pairs.is_empty() {
             return Ok(vec![]);
         }
+        self.run_pairs(PairModel::Sts, pairs, cosines)
+    }
+
+    /// The duplicate model's probability that each pair means the same; `Error::NoDuplicateModel`
+    /// when none is configured.
+    pub fn same_meaning(&self, pairs: Vec<(String, String)>) -> Result<Vec<SameMeaning>> {
+        if !self.has_duplicate_model() {
+            return Err(Error::NoDuplicateModel);
+        }
+        if pairs.is_empty() {
+            return Ok(vec![]);
+        }
+        // "The same meaning" is symmetric, a pair model's two segments are not: each pair is scored
+        // in one fixed order (the smaller text first), so that a check of b against a stored a
+        // and /similarity of (a, b) can never disagree.
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(a, b)| if b < a { (b, a) } else { (a, b) })
+            .collect();
+        let cosines = vec![None; pairs.len()];
+        Ok(self
+            .run_pairs(PairModel::Duplicate, pairs, cosines)?
+            .into_iter()
+            .map(SameMeaning::from_pair_score)
+            .collect())
+    }
+
+    fn run_pairs(
+        &self,
+        model: PairModel,
+        pairs: Vec<(String, String)>,
+        cosines: Vec<Option<Cosine>>,
+    ) -> Result<Vec<StsScore>> {
         let (reply, rx) = mpsc::channel();
         self.submit(Job::Score {
+            model,
             pairs,
             cosines,
             done: vec![],
@@ -312,8 +370,9 @@ fn next_work(lanes: &mut Lanes, cfg: &QueueConfig) -> Vec<Slice> {
     out
 }
 
-fn worker(shared: Arc<Shared>, bi: BiEncoder, cross: Option<CrossEncoder>, cfg: QueueConfig) {
-    if let Some(ce) = cross
+fn worker(shared: Arc<Shared>, bi: BiEncoder, models: PairModels, cfg: QueueConfig) {
+    if let Some(ce) = models
+        .sts
         .as_ref()
         .filter(|c| c.blend().is_some() && !c.blends_with(&bi))
     {
@@ -384,8 +443,15 @@ fn worker(shared: Arc<Shared>, bi: BiEncoder, cross: Option<CrossEncoder>, cfg: 
                 }
             }
         }
-        if !scores.is_empty() {
-            let all: Vec<(&str, &str)> = scores
+        for model in [PairModel::Sts, PairModel::Duplicate] {
+            let mut group: Vec<&mut Slice> = scores
+                .iter_mut()
+                .filter(|s| matches!(&s.job, Job::Score { model: m, .. } if *m == model))
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let all: Vec<(&str, &str)> = group
                 .iter()
                 .flat_map(|s| match &s.job {
                     Job::Score { pairs, done, .. } => pairs[done.len()..done.len() + s.take]
@@ -395,7 +461,7 @@ fn worker(shared: Arc<Shared>, bi: BiEncoder, cross: Option<CrossEncoder>, cfg: 
                     Job::Embed { .. } => vec![],
                 })
                 .collect();
-            let known: Vec<Option<Cosine>> = scores
+            let known: Vec<Option<Cosine>> = group
                 .iter()
                 .flat_map(|s| match &s.job {
                     Job::Score { cosines, done, .. } => {
@@ -404,23 +470,27 @@ fn worker(shared: Arc<Shared>, bi: BiEncoder, cross: Option<CrossEncoder>, cfg: 
                     Job::Embed { .. } => vec![],
                 })
                 .collect();
-            let result = match &cross {
-                Some(ce) => crate::error::catch_panic("cross-encoder", || {
+            let result = match (model, &models.sts, &models.duplicate) {
+                (PairModel::Sts, Some(ce), _) => crate::error::catch_panic("cross-encoder", || {
                     ce.score_blended_known(&all, &known, &bi)
                 }),
-                None => Err(Error::NoCrossEncoder),
+                (PairModel::Duplicate, _, Some(dm)) => {
+                    crate::error::catch_panic("duplicate model", || dm.score(&all))
+                }
+                (PairModel::Sts, None, _) => Err(Error::NoCrossEncoder),
+                (PairModel::Duplicate, _, None) => Err(Error::NoDuplicateModel),
             };
             match result {
                 Ok(out) => {
                     let mut it = out.into_iter();
-                    for s in scores.iter_mut() {
+                    for s in group.iter_mut() {
                         if let Job::Score { done, .. } = &mut s.job {
                             done.extend(it.by_ref().take(s.take));
                         }
                     }
                 }
                 Err(e) => {
-                    for s in scores.iter_mut() {
+                    for s in group.iter_mut() {
                         if let Job::Score {
                             reply, done, pairs, ..
                         } = &mut s.job
@@ -475,6 +545,7 @@ fn copy_error(e: &Error) -> Error {
     match e {
         Error::Overloaded => Error::Overloaded,
         Error::NoCrossEncoder => Error::NoCrossEncoder,
+        Error::NoDuplicateModel => Error::NoDuplicateModel,
         Error::EmptyText { index } => Error::EmptyText { index: *index },
         Error::Panicked(m) => Error::Panicked(m.clone()),
         Error::BadRequest(m) => Error::BadRequest(m.clone()),
