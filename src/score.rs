@@ -42,11 +42,6 @@ impl SameMeaning {
         SameMeaning(value.clamp(0.0, 1.0))
     }
 
-    /// From a pair model's 0–5 output (a BCE-trained head serves sigmoid × 5).
-    pub fn from_pair_score(score: StsScore) -> Self {
-        SameMeaning::new(score.value() / StsScore::MAX)
-    }
-
     pub fn value(self) -> f32 {
         self.0
     }

@@ -280,18 +280,22 @@ impl EncoderQueue {
         if pairs.is_empty() {
             return Ok(vec![]);
         }
-        // "The same meaning" is symmetric, a pair model's two segments are not: each pair is scored
-        // in one fixed order (the smaller text first), so that a check of b against a stored a
-        // and /similarity of (a, b) can never disagree.
-        let pairs: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|(a, b)| if b < a { (b, a) } else { (a, b) })
+        // "The same meaning" is symmetric, a pair model's two segments are not: a model trained on
+        // pairs in random order still gave 휴대폰 / 노트북 초기화 해야돼 4.89 of 5 one way and 1.01
+        // the other. Each pair is scored both ways and the two probabilities averaged, so that a
+        // check of b against a stored a and /similarity of (a, b) always agree.
+        let n = pairs.len();
+        let both: Vec<(String, String)> = pairs
+            .iter()
+            .cloned()
+            .chain(pairs.iter().map(|(a, b)| (b.clone(), a.clone())))
             .collect();
-        let cosines = vec![None; pairs.len()];
-        Ok(self
-            .run_pairs(PairModel::Duplicate, pairs, cosines)?
-            .into_iter()
-            .map(SameMeaning::from_pair_score)
+        let scores = self.run_pairs(PairModel::Duplicate, both, vec![None; 2 * n])?;
+        Ok((0..n)
+            .map(|i| {
+                let (x, y) = (scores[i].value(), scores[n + i].value());
+                SameMeaning::new((x + y) / 2.0 / StsScore::MAX)
+            })
             .collect())
     }
 
