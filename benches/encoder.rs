@@ -221,7 +221,7 @@ fn cross_latency(cross_dir: &str, klue: &str) -> anyhow::Result<serde_json::Valu
         .join("config.json")
         .is_file()
     {
-        let pairs: Vec<(String, String)> = yusa::eval::sts::read_pairs(klue.as_ref())?
+        let pairs: Vec<(String, String)> = yusa::pairs::read_pairs(klue.as_ref())?
             .into_iter()
             .take(20)
             .map(|p| (p.sentence1, p.sentence2))

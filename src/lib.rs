@@ -1,22 +1,11 @@
-//! yusa (유사, "similar"): Korean semantic search and near-duplicate detection.
+//! yusa (유사, "similar"): the `yusa` command over the workspace's crates.
 //!
-//! Data flows one way: text → [`model`] (tokenise, encode) → index → candidates → rerank → response.
-//! See `README.md` for the architecture; [`engine::Engine`] is where the stages are wired together.
+//! The product is `yusa-core` (models, indexes, search, duplicate decisions, the `Engine`) and
+//! `yusa-server` (HTTP API and web page); this crate adds the command line. Training and evaluation
+//! are the lab's (`yusa-lab`). The core's modules are re-exported here so that `yusa::engine::…`
+//! names the same thing everywhere.
 
-pub mod api;
+pub use yusa_core::*;
+pub use yusa_server as api;
+
 pub mod cli;
-pub mod dedup;
-pub mod engine;
-pub mod error;
-pub mod eval;
-pub mod index;
-pub mod ingest;
-pub mod jobs;
-pub mod model;
-pub mod queue;
-pub mod score;
-pub mod search;
-pub mod text;
-pub mod train;
-
-pub use error::{Error, Result};

@@ -9,7 +9,7 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = yusa::cli::Cli::parse();
+    let cli = yusa::cli::Args::parse();
     if let Err(e) = yusa::cli::run(cli) {
         eprintln!("error: {e}");
         for cause in e.chain().skip(1) {

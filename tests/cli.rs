@@ -412,3 +412,30 @@ fn a_closed_pipe_is_quiet_and_a_taken_port_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&addr) && err.contains("in use"), "{err}");
 }
+
+/// The lab's commands are not linked into `yusa`: it hands them to `yusa-lab` beside it, with the
+/// same arguments and exit code; an unknown command is named.
+#[test]
+fn lab_commands_run_through_yusa_lab() {
+    let out = yusa(&["eval", "--help"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("yusa-lab eval") && help.contains("retrieval"),
+        "{help}"
+    );
+    let out = yusa(&["train", "cross-encoder", "--no-such-flag"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap's usage error, passed through"
+    );
+    let out = yusa(&["frobnicate"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown command `frobnicate`"), "{err}");
+}

@@ -1,22 +1,37 @@
 //! The command line: clap commands over the library, progress bars on long work, `--json` output.
 //! Thin by design: every command is a call into the library plus formatting.
+//!
+//! The lab's commands (`train`, `tune`, `eval`) live in the `yusa-lab` binary, so that the product
+//! never links the lab; `yusa train …` runs `yusa-lab train …` from the same folder. The pieces both
+//! binaries share (the global options, [`collection::EngineArgs`], output helpers) are public here.
 
-mod collection;
-mod dedup;
+pub mod collection;
+pub mod dedup;
 mod embed;
 mod models;
-mod train;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "yusa",
     version,
-    about = "Korean semantic search and near-duplicate detection"
+    about = "Korean semantic search and near-duplicate detection",
+    after_help = "Lab commands: `yusa train …`, `yusa tune …` and `yusa eval …` run the `yusa-lab` \
+                  binary next to this one (`yusa-lab --help`)."
 )]
+pub struct Args {
+    #[command(flatten)]
+    pub globals: Cli,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The options every command takes (in both binaries).
+#[derive(clap::Args, Debug, Clone)]
 pub struct Cli {
     /// Folder that holds model directories.
     #[arg(long, global = true, default_value = "models", env = "YUSA_MODELS_DIR")]
@@ -37,8 +52,6 @@ pub struct Cli {
         env = "YUSA_PRECISION"
     )]
     pub precision: crate::model::packed::Precision,
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
@@ -65,20 +78,41 @@ pub enum Command {
     Dedup(dedup::DedupArgs),
     /// Pick duplicate-detection thresholds from labelled pairs.
     Calibrate(dedup::CalibrateArgs),
-    /// Fine-tune models.
-    Train {
-        #[command(subcommand)]
-        command: TrainCommand,
-    },
-    /// Hyper-parameter search for the cross-encoder (random search with pruning, then a seed grid).
-    Tune(train::TuneArgs),
     /// Serve the HTTP API (loopback by default).
     Serve(ServeArgs),
-    /// Evaluation: retrieval quality on BEIR-layout sets, data converters.
-    Eval {
-        #[command(subcommand)]
-        command: collection::EvalCommand,
-    },
+    /// The lab's commands (train, tune, eval): run by `yusa-lab`.
+    #[command(external_subcommand)]
+    Lab(Vec<OsString>),
+}
+
+/// The lab's commands, which `yusa` hands to `yusa-lab`.
+const LAB_COMMANDS: &[&str] = &["train", "tune", "eval"];
+
+/// Runs `yusa-lab` (from this binary's folder, else the PATH) with this process's arguments.
+fn run_lab(first: &std::ffi::OsStr) -> Result<()> {
+    let name = first.to_string_lossy();
+    if !LAB_COMMANDS.contains(&name.as_ref()) {
+        anyhow::bail!(
+            "unknown command `{name}`; see `yusa --help` (the lab's commands are {})",
+            LAB_COMMANDS.join(", ")
+        );
+    }
+    let exe = format!("yusa-lab{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(&exe)))
+        .filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from(&exe));
+    let status = std::process::Command::new(&program)
+        .args(std::env::args_os().skip(1))
+        .status()
+        .with_context(|| {
+            format!(
+                "`yusa {name}` is a lab command, run by `yusa-lab`, which was not found beside \
+                 this binary or on the PATH (build it: cargo build --release -p yusa-lab)"
+            )
+        })?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 /// Runs the CLI; `main` only maps the error to an exit code.
@@ -103,8 +137,9 @@ pub fn name_the_collections(engine: &crate::engine::Engine, e: crate::Error) -> 
     }
 }
 
-pub fn run(cli: Cli) -> Result<()> {
-    let filter = match cli.verbose {
+/// Sets up logging on stderr: `-v` info, `-vv` debug, or `YUSA_LOG`.
+pub fn init_logging(verbose: u8) {
+    let filter = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -116,40 +151,23 @@ pub fn run(cli: Cli) -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    match &cli.command {
-        Command::Models { command } => models::run(&cli, command),
-        Command::Embed(args) => embed::run_embed(&cli, args),
-        Command::Score(args) => embed::run_score(&cli, args),
-        Command::Index(args) => collection::run_index(&cli, args),
-        Command::Search(args) => collection::run_search(&cli, args),
-        Command::Collections { command } => collection::run_collections(&cli, command),
-        Command::Eval { command } => collection::run_eval(&cli, command),
-        Command::Serve(args) => run_serve(&cli, args),
-        Command::Dedup(args) => dedup::run_dedup(&cli, args),
-        Command::Tune(args) => train::run_tune(&cli, args),
-        Command::Calibrate(args) => dedup::run_calibrate(&cli, args),
-        Command::Train {
-            command: TrainCommand::CrossEncoder(args),
-        } => train::run_train(&cli, args),
-        Command::Train {
-            command: TrainCommand::Blend(args),
-        } => train::run_blend(&cli, args),
-        Command::Train {
-            command: TrainCommand::BiEncoder(args),
-        } => train::run_train_bi(&cli, args),
-    }
 }
 
-#[derive(Subcommand, Debug)]
-pub enum TrainCommand {
-    /// Fine-tune an STS cross-encoder (pair → 0–5) from an encoder directory.
-    #[command(name = "cross-encoder")]
-    CrossEncoder(train::TrainArgs),
-    /// Fine-tune a bi-encoder contrastively (hard negatives) and with CoSENT on scored pairs.
-    #[command(name = "bi-encoder")]
-    BiEncoder(train::BiTrainArgs),
-    /// Fit a trained cross-encoder's blend with a bi-encoder's cosine on a dev set.
-    Blend(train::BlendArgs),
+pub fn run(args: Args) -> Result<()> {
+    init_logging(args.globals.verbose);
+    let cli = &args.globals;
+    match &args.command {
+        Command::Models { command } => models::run(cli, command),
+        Command::Embed(args) => embed::run_embed(cli, args),
+        Command::Score(args) => embed::run_score(cli, args),
+        Command::Index(args) => collection::run_index(cli, args),
+        Command::Search(args) => collection::run_search(cli, args),
+        Command::Collections { command } => collection::run_collections(cli, command),
+        Command::Serve(args) => run_serve(cli, args),
+        Command::Dedup(args) => dedup::run_dedup(cli, args),
+        Command::Calibrate(args) => dedup::run_calibrate(cli, args),
+        Command::Lab(words) => run_lab(words.first().map(|w| w.as_os_str()).unwrap_or_default()),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -227,7 +245,7 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
 }
 
 /// Resolves `--model` values: an existing path, else a name under the models folder.
-pub(crate) fn resolve_model(cli: &Cli, given: Option<&str>, default: &str) -> PathBuf {
+pub fn resolve_model(cli: &Cli, given: Option<&str>, default: &str) -> PathBuf {
     let name = given.unwrap_or(default);
     let p = PathBuf::from(name);
     if p.exists() || name.contains('/') {
@@ -238,13 +256,13 @@ pub(crate) fn resolve_model(cli: &Cli, given: Option<&str>, default: &str) -> Pa
 }
 
 /// Prints a value as pretty JSON on stdout.
-pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
 /// A progress bar on stderr for long work; indicatif hides it when stderr is not a terminal.
-pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new(len);
     pb.set_style(
         indicatif::ProgressStyle::with_template(
@@ -258,9 +276,7 @@ pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 /// A progress callback for multi-stage work (`stage`, done, total) that drives one bar.
-pub(crate) fn stage_progress(
-    pb: &indicatif::ProgressBar,
-) -> impl Fn(&str, usize, usize) + Sync + '_ {
+pub fn stage_progress(pb: &indicatif::ProgressBar) -> impl Fn(&str, usize, usize) + Sync + '_ {
     move |stage: &str, done: usize, total: usize| {
         pb.set_message(stage.to_owned());
         pb.set_length(total as u64);

@@ -1,0 +1,233 @@
+//! Calibration: fitting the duplicate thresholds (the three presets) to labelled pairs, by the same
+//! decision rule that checks and scans use ([`super::decide_why`]). Pure: the pairs come scored (see
+//! [`crate::engine::Engine::calibrate`]).
+
+use super::settings::{DedupConfig, DedupSettings, Preset, ThresholdPatch};
+use super::{PairScores, Thresholds, Verifier};
+use crate::error::{Error, Result};
+use crate::score::{Cosine, SameMeaning, StsScore};
+use crate::stats::{best_f1, binary_at, threshold_for_precision, BinaryScores};
+
+/// Scores of one labelled pair under every method.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub label: bool,
+    pub cosine: Cosine,
+    pub jaccard: f32,
+    pub sts: Option<StsScore>,
+    pub same_meaning: Option<SameMeaning>,
+    pub exact: bool,
+    pub polarity: Option<String>,
+}
+
+impl Scored {
+    /// What the decision rule reads.
+    pub fn pair(&self) -> PairScores {
+        PairScores {
+            exact: self.exact,
+            cosine: self.cosine,
+            sts: self.sts,
+            same_meaning: self.same_meaning,
+            polarity: self.polarity.clone(),
+        }
+    }
+}
+
+/// The verifier's decision score, ordered like [`super::decide_why`]: exact above everything; the
+/// duplicate model's probability where it was asked; else a confident cosine free of polarity
+/// conflicts above any STS, else the STS score; with no STS score, the cosine, below everything
+/// when the polarity check vetoes it.
+pub fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
+    if s.exact {
+        return 100.0;
+    }
+    if let Some(m) = s.same_meaning {
+        return m.value() as f64;
+    }
+    let conflict = th.polarity_check && s.polarity.is_some();
+    let confident =
+        s.sts.is_some() && !conflict && th.confident_cosine.is_some_and(|c| s.cosine.value() >= c);
+    match s.sts {
+        _ if confident => 50.0, // accepted on the cosine alone, above any STS threshold
+        Some(x) => x.value() as f64,
+        None if conflict => s.cosine.value() as f64 - 100.0,
+        None => s.cosine.value() as f64,
+    }
+}
+
+/// Precision and recall of a set of thresholds on scored pairs, by the decision rule.
+pub fn reached(scored: &[Scored], th: &Thresholds, verifier: Verifier) -> BinaryScores {
+    let scores: Vec<f64> = scored.iter().map(|s| decision_score(s, th)).collect();
+    let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
+    binary_at(&scores, &labels, verifier.threshold(th) as f64)
+}
+
+/// A precision target calibration can fit: in 0.5..1.
+pub fn check_target(target_precision: f64) -> Result<()> {
+    if !(0.5..1.0).contains(&target_precision) {
+        return Err(Error::BadRequest(format!(
+            "the target precision must be in 0.5..1, got {target_precision}"
+        )));
+    }
+    Ok(())
+}
+
+/// What a calibration found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Calibration {
+    /// The server-wide form (`models/dedup.json`): balanced thresholds and the other presets.
+    pub config: DedupConfig,
+    /// The per-collection form: the balanced thresholds as a collection's own settings.
+    pub collection_settings: DedupSettings,
+    /// Each preset's precision / recall / F1 on the calibration pairs.
+    pub reached: Vec<(Preset, BinaryScores)>,
+    pub pairs: usize,
+    pub duplicates: usize,
+}
+
+/// Fits the presets: balanced at `target_precision` (of the whole decision), strict halfway to 1,
+/// loose at the best F1 (never stricter than balanced); candidates recall-first. `base` supplies the
+/// fields calibration does not fit; `verifier`: which score the pairs carry that decides (the
+/// duplicate model's, the cross-encoder's, or only the cosine).
+pub fn fit(
+    scored: &[Scored],
+    base: Thresholds,
+    verifier: Verifier,
+    target_precision: f64,
+) -> Result<Calibration> {
+    let has_ce = verifier == Verifier::CrossEncoder;
+    let has_dm = verifier == Verifier::DuplicateModel;
+    check_target(target_precision)?;
+    if scored.is_empty() {
+        return Err(Error::BadRequest(
+            "no labelled pairs to calibrate on".into(),
+        ));
+    }
+    let labels: Vec<bool> = scored.iter().map(|s| s.label).collect();
+    // The lowest threshold that reaches the precision (None: the best F1); where no threshold
+    // reaches it, the best F1 — or, for a preset stricter than another, no looser than that one.
+    let pick = |scores: &[f64], labels: &[bool], precision: Option<f64>, floor: f32| -> f32 {
+        let best = best_f1(scores, labels).threshold as f32;
+        match precision {
+            None => best,
+            Some(p) => threshold_for_precision(scores, labels, p)
+                .map_or(best.max(floor), |b| (b.threshold as f32).max(floor)),
+        }
+    };
+    // The target is the precision of the whole decision, so exact pairs (always flagged) take part
+    // with a score above any threshold. The cosine decides only where the polarity check lets a pair
+    // through (see `decide_why`; a vetoed pair is never flagged, so it cannot cost precision); the
+    // cross-encoder's STS decides every pair, flipped ones included.
+    const ALWAYS: f64 = 100.0;
+    let through: Vec<usize> = (0..scored.len())
+        .filter(|&i| scored[i].exact || scored[i].polarity.is_none())
+        .collect();
+    let through_labels: Vec<bool> = through.iter().map(|&i| labels[i]).collect();
+    let cos: Vec<f64> = through
+        .iter()
+        .map(|&i| match scored[i].exact {
+            true => ALWAYS,
+            false => scored[i].cosine.value() as f64,
+        })
+        .collect();
+    let sts: Vec<f64> = scored
+        .iter()
+        .map(|s| match s.exact {
+            true => ALWAYS,
+            false => s.sts.map(|s| s.value() as f64).unwrap_or(0.0),
+        })
+        .collect();
+    let same: Vec<f64> = scored
+        .iter()
+        .map(|s| match s.exact {
+            true => ALWAYS,
+            false => s.same_meaning.map(|m| m.value() as f64).unwrap_or(0.0),
+        })
+        .collect();
+    let fit = |precision: Option<f64>, floor: &Thresholds| -> Thresholds {
+        let mut th = base;
+        // (A threshold only the exact pairs pass is the top of the scale.)
+        th.cosine = pick(&cos, &through_labels, precision, floor.cosine).min(1.0);
+        if has_ce {
+            th.sts = pick(&sts, &labels, precision, floor.sts).min(StsScore::MAX);
+            // Above this cosine the cross-encoder is not asked (99% precision on these pairs).
+            th.confident_cosine = threshold_for_precision(&cos, &through_labels, 0.99)
+                .map(|b| b.threshold as f32)
+                .filter(|&c| c <= 1.0)
+                .map(|c| c.max(th.cosine));
+            // Scans ask the cross-encoder only about pairs the cosine calls duplicates.
+            th.scan_cross_encoder_from = Some(th.cosine);
+        }
+        if has_dm {
+            th.same_meaning = pick(&same, &labels, precision, floor.same_meaning).min(1.0);
+            // The duplicate model confirms every pair: no cosine shortcut.
+            th.confident_cosine = None;
+            th.scan_cross_encoder_from = Some(th.cosine);
+        }
+        th
+    };
+    let none = Thresholds {
+        sts: 0.0,
+        same_meaning: 0.0,
+        cosine: -1.0,
+        ..base
+    };
+    let mut balanced = fit(Some(target_precision), &none);
+    // Candidates: a cosine that keeps 98% of the true duplicates (recall first; verification decides).
+    let mut pos_cos: Vec<f64> = scored
+        .iter()
+        .filter(|s| s.label)
+        .map(|s| s.cosine.value() as f64)
+        .collect();
+    pos_cos.sort_by(|a, b| a.total_cmp(b));
+    if !pos_cos.is_empty() {
+        balanced.candidate_cosine =
+            (pos_cos[(pos_cos.len() as f64 * 0.02) as usize] as f32).min(balanced.cosine);
+    }
+    // Lexical candidates are recall-first too: the best-F1 Jaccard even under a precision target.
+    let jac: Vec<f64> = scored.iter().map(|s| s.jaccard as f64).collect();
+    balanced.candidate_jaccard = (best_f1(&jac, &labels).threshold as f32).max(0.3);
+    let patch = |th: Thresholds| ThresholdPatch {
+        sts: has_ce.then_some(th.sts),
+        same_meaning: has_dm.then_some(th.same_meaning),
+        cosine: Some(th.cosine),
+        scan_cross_encoder_from: th.scan_cross_encoder_from,
+        ..Default::default()
+    };
+    let strict = fit(Some((1.0 + target_precision) / 2.0), &balanced);
+    // Loose is the best F1, but never stricter than balanced.
+    let mut loose = fit(None, &none);
+    loose.sts = loose.sts.min(balanced.sts);
+    loose.same_meaning = loose.same_meaning.min(balanced.same_meaning);
+    loose.cosine = loose.cosine.min(balanced.cosine);
+    loose.scan_cross_encoder_from = loose.scan_cross_encoder_from.map(|_| loose.cosine);
+    let config = DedupConfig {
+        balanced,
+        presets: [
+            (Preset::Strict, patch(strict)),
+            (Preset::Loose, patch(loose)),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let reached = [Preset::Strict, Preset::Balanced, Preset::Loose]
+        .into_iter()
+        .map(|p| (p, reached(scored, &config.preset(p), verifier)))
+        .collect();
+    let collection_settings = DedupSettings {
+        preset: None,
+        thresholds: ThresholdPatch {
+            candidate_cosine: Some(balanced.candidate_cosine),
+            candidate_jaccard: Some(balanced.candidate_jaccard),
+            confident_cosine: balanced.confident_cosine,
+            ..patch(balanced)
+        },
+    };
+    Ok(Calibration {
+        config,
+        collection_settings,
+        reached,
+        pairs: scored.len(),
+        duplicates: labels.iter().filter(|&&l| l).count(),
+    })
+}

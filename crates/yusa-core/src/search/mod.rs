@@ -1,0 +1,392 @@
+//! Search: candidates from the dense and lexical lists, fusion, optional cross-encoder rerank, and
+//! hits that carry every score they were ranked by. Typed scores keep the scales apart: a hit's
+//! `score` is STS (0–5) when reranked, else the fused score, cosine or BM25 of its mode — and
+//! `score_kind` says which.
+
+pub mod fusion;
+
+pub use fusion::{Fusion, DEFAULT_DENSE_WEIGHT};
+
+use crate::error::{Error, Result};
+use crate::index::CollectionStore;
+use crate::queue::EncoderQueue;
+use crate::score::{Bm25, Cosine, StsScore};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Which recall lists a search uses.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Hybrid,
+    Dense,
+    Lexical,
+}
+
+/// Limits that keep one request from taking the server down.
+pub const MAX_K: usize = 1000;
+pub const MAX_RERANK_DEPTH: usize = 200;
+
+fn default_k() -> usize {
+    10
+}
+fn default_depth() -> usize {
+    20
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub query: String,
+    #[serde(default = "default_k")]
+    pub k: usize,
+    #[serde(default)]
+    pub mode: Mode,
+    /// Rerank with the cross-encoder; default: off. On the held-out StyleKQC and KLUE NLI claim
+    /// queries a depth-20 rerank lowered P@1 / R@1 against hybrid (README), and it adds 80–100 ms
+    /// per query (20 pairs, int8). Opt-in until a held-out retrieval set shows it beating hybrid.
+    #[serde(default)]
+    pub rerank: Option<bool>,
+    /// How many of the top fused hits the cross-encoder rescores; with `k` above it, the hits past
+    /// it follow in recall order under their own scores.
+    #[serde(default = "default_depth")]
+    pub rerank_depth: usize,
+    #[serde(default)]
+    pub fusion: Option<Fusion>,
+    /// Candidates taken from each list (default max(k, 50)).
+    #[serde(default)]
+    pub candidates: Option<usize>,
+    /// HNSW search breadth (default max(candidates, 64)).
+    #[serde(default)]
+    pub ef_search: Option<usize>,
+    /// Metadata conditions every hit must meet: `{"topic": "account"}` (equality) or
+    /// `{"topic": {"in": ["account", "billing"]}}`. Applied to the candidate lists, which are taken
+    /// five times deeper when a filter is set; a very selective filter can return fewer than `k`.
+    #[serde(default)]
+    pub filter: Option<MetadataFilter>,
+}
+
+pub use crate::index::filter::{matches_filter, FieldCondition, MetadataFilter};
+
+impl SearchRequest {
+    pub fn new(query: impl Into<String>) -> Self {
+        SearchRequest {
+            query: query.into(),
+            k: default_k(),
+            mode: Mode::default(),
+            rerank: None,
+            rerank_depth: default_depth(),
+            fusion: None,
+            candidates: None,
+            ef_search: None,
+            filter: None,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.query.trim().is_empty() {
+            return Err(Error::BadRequest("query is empty".into()));
+        }
+        if self.k == 0 || self.k > MAX_K {
+            return Err(Error::BadRequest(format!("k must be 1..={MAX_K}")));
+        }
+        if self.rerank_depth == 0 || self.rerank_depth > MAX_RERANK_DEPTH {
+            return Err(Error::BadRequest(format!(
+                "rerank_depth must be 1..={MAX_RERANK_DEPTH}"
+            )));
+        }
+        if let Some(c) = self.candidates {
+            if c == 0 || c > MAX_K {
+                return Err(Error::BadRequest(format!("candidates must be 1..={MAX_K}")));
+            }
+        }
+        match self.fusion {
+            Some(Fusion::Rrf { k }) if !(0.0..=10_000.0).contains(&k) => {
+                return Err(Error::BadRequest(format!(
+                    "fusion.k must be in 0..=10000, got {k}"
+                )));
+            }
+            Some(
+                Fusion::Weighted { dense_weight }
+                | Fusion::ZScore { dense_weight }
+                | Fusion::Dbsf { dense_weight },
+            ) if !(0.0..=1.0).contains(&dense_weight) => {
+                return Err(Error::BadRequest(format!(
+                    "fusion.dense_weight must be in 0..=1, got {dense_weight}"
+                )));
+            }
+            _ => {}
+        }
+        if let Some(f) = &self.filter {
+            crate::index::filter::validate(f)?;
+        }
+        if let Some(ef) = self.ef_search {
+            if ef == 0 || ef > 4 * MAX_K {
+                return Err(Error::BadRequest(format!(
+                    "ef_search must be 1..={}",
+                    4 * MAX_K
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreKind {
+    Sts,
+    Fused,
+    Cosine,
+    Bm25,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub text: String,
+    pub metadata: Option<serde_json::Value>,
+    /// The score the hit is ranked by; its scale is `score_kind`.
+    pub score: f32,
+    pub score_kind: ScoreKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts: Option<StsScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cosine: Option<Cosine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bm25: Option<Bm25>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fused: Option<f32>,
+    /// 1-based rank in the dense list, when the hit was in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dense_rank: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexical_rank: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub hits: Vec<Hit>,
+    pub mode: Mode,
+    pub reranked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    pub took_ms: f64,
+}
+
+/// Runs a search, embedding the query through the queue. The lexical recall runs meanwhile on a
+/// second thread: with a store across a network (PostgreSQL) its round trip hides behind the query's
+/// embedding instead of adding to it.
+pub fn search(
+    coll: &dyn CollectionStore,
+    queue: &EncoderQueue,
+    req: &SearchRequest,
+) -> Result<SearchResponse> {
+    let t0 = std::time::Instant::now();
+    req.validate()?;
+    let plan = Plan::of(req, queue);
+    let (qv, lexical) = std::thread::scope(|s| {
+        let lexical = (req.mode != Mode::Dense)
+            .then(|| s.spawn(|| coll.lexical_search(&req.query, plan.candidates)));
+        // Queries always take the query prefix; documents took theirs at indexing (doc_role).
+        let qv = match req.mode {
+            Mode::Lexical => Ok(None),
+            _ => queue
+                .embed(vec![req.query.clone()], crate::model::Role::Query)
+                .map(|mut v| v.pop()),
+        };
+        let lexical = lexical.map(|h| h.join().expect("lexical recall panicked"));
+        (qv, lexical)
+    });
+    let lexical = lexical.transpose()?;
+    let mut resp = run(coll, queue, req, &plan, qv?.as_deref(), lexical)?;
+    resp.took_ms = t0.elapsed().as_secs_f64() * 1e3; // the query embedding included
+    Ok(resp)
+}
+
+/// Runs a search with the query vector already computed (batch evaluation embeds all queries at once).
+pub fn search_with_vector(
+    coll: &dyn CollectionStore,
+    queue: &EncoderQueue,
+    req: &SearchRequest,
+    query_vector: Option<&[f32]>,
+) -> Result<SearchResponse> {
+    req.validate()?;
+    let plan = Plan::of(req, queue);
+    run(coll, queue, req, &plan, query_vector, None)
+}
+
+/// How deep each recall list goes, and whether the request is reranked.
+struct Plan {
+    rerank: bool,
+    notice: Option<String>,
+    pool: usize,
+    candidates: usize,
+    ef: usize,
+}
+
+impl Plan {
+    fn of(req: &SearchRequest, queue: &EncoderQueue) -> Plan {
+        let want_rerank = req.rerank.unwrap_or(false);
+        let mut notice = None;
+        let rerank = if want_rerank && !queue.has_cross_encoder() {
+            if req.rerank == Some(true) {
+                notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
+            }
+            false
+        } else {
+            want_rerank
+        };
+        let k = req.k;
+        let pool = if rerank { k.max(req.rerank_depth) } else { k };
+        let candidates = req.candidates.unwrap_or(pool.max(50)).max(pool);
+        let candidates = if req.filter.is_some() {
+            (candidates * 5).min(MAX_K * 5)
+        } else {
+            candidates
+        };
+        Plan {
+            rerank,
+            notice,
+            pool,
+            candidates,
+            ef: req.ef_search.unwrap_or(candidates.max(64)),
+        }
+    }
+}
+
+fn run(
+    coll: &dyn CollectionStore,
+    queue: &EncoderQueue,
+    req: &SearchRequest,
+    plan: &Plan,
+    query_vector: Option<&[f32]>,
+    lexical_hits: Option<Vec<crate::index::LexicalHit>>,
+) -> Result<SearchResponse> {
+    let t0 = std::time::Instant::now();
+    let Plan {
+        rerank,
+        ref notice,
+        pool,
+        candidates,
+        ef,
+    } = *plan;
+    let k = req.k;
+    let notice = notice.clone();
+    // Candidates are numbered locally (in order of first appearance) for fusion; the store's own
+    // row numbers never come out of it.
+    let mut docs: Vec<crate::index::Doc> = vec![];
+    let mut slot: HashMap<String, u32> = HashMap::new();
+    let mut number = |d: crate::index::Doc| -> u32 {
+        *slot.entry(d.id.clone()).or_insert_with(|| {
+            docs.push(d);
+            (docs.len() - 1) as u32
+        })
+    };
+    let dense: Vec<(u32, f32)> = match (req.mode, query_vector) {
+        (Mode::Lexical, _) => vec![],
+        (_, Some(v)) => coll
+            .dense_search(v, candidates, ef)?
+            .into_iter()
+            .map(|h| (number(h.doc), h.cosine.value()))
+            .collect(),
+        (_, None) => return Err(Error::Invalid("dense search needs a query vector".into())),
+    };
+    let lexical: Vec<(u32, f32)> = match req.mode {
+        Mode::Dense => vec![],
+        _ => match lexical_hits {
+            Some(h) => h,
+            None => coll.lexical_search(&req.query, candidates)?,
+        }
+        .into_iter()
+        .map(|h| (number(h.doc), h.bm25.value()))
+        .collect(),
+    };
+    let ranked: Vec<(u32, f32)> = match req.mode {
+        Mode::Dense => dense.clone(),
+        Mode::Lexical => lexical.clone(),
+        Mode::Hybrid => fusion::fuse(
+            &dense,
+            &lexical,
+            req.fusion
+                .unwrap_or_else(|| Fusion::default_for(coll.doc_role())),
+        ),
+    };
+    let kind = match req.mode {
+        Mode::Dense => ScoreKind::Cosine,
+        Mode::Lexical => ScoreKind::Bm25,
+        Mode::Hybrid => ScoreKind::Fused,
+    };
+    let dense_pos: HashMap<u32, (usize, f32)> = dense
+        .iter()
+        .enumerate()
+        .map(|(r, (i, s))| (*i, (r + 1, *s)))
+        .collect();
+    let lex_pos: HashMap<u32, (usize, f32)> = lexical
+        .iter()
+        .enumerate()
+        .map(|(r, (i, s))| (*i, (r + 1, *s)))
+        .collect();
+
+    let mut hits: Vec<Hit> = ranked
+        .iter()
+        .filter_map(|(iid, score)| {
+            let doc = docs.get(*iid as usize)?.clone();
+            if let Some(f) = &req.filter {
+                if !matches_filter(doc.metadata.as_ref(), f) {
+                    return None;
+                }
+            }
+            Some(Hit {
+                id: doc.id,
+                text: doc.text,
+                metadata: doc.metadata,
+                score: *score,
+                score_kind: kind,
+                sts: None,
+                cosine: dense_pos.get(iid).map(|p| Cosine(p.1)),
+                bm25: lex_pos.get(iid).map(|p| Bm25(p.1)),
+                fused: (kind == ScoreKind::Fused).then_some(*score),
+                dense_rank: dense_pos.get(iid).map(|p| p.0),
+                lexical_rank: lex_pos.get(iid).map(|p| p.0),
+            })
+        })
+        .take(pool)
+        .collect();
+
+    if rerank && !hits.is_empty() {
+        // Only the top `rerank_depth` are rescored (the cost is the cross-encoder's, pair by
+        // pair); with k above the depth, the rest follow in recall order under their own scores.
+        let depth = req.rerank_depth.min(hits.len());
+        let head = &mut hits[..depth];
+        let pairs = head
+            .iter()
+            .map(|h| (req.query.clone(), h.text.clone()))
+            .collect();
+        // A symmetric collection's dense hits carry the query-role cosine the cross-encoder's blend
+        // needs: handed over, only the lexical-only hits' texts are embedded again.
+        let symmetric = coll.doc_role() == crate::index::DocRole::Symmetric;
+        let cosines = head
+            .iter()
+            .map(|h| h.cosine.filter(|_| symmetric))
+            .collect();
+        let scores = queue.score_with_cosines(pairs, cosines)?;
+        for (h, s) in head.iter_mut().zip(scores) {
+            h.sts = Some(s);
+            h.score = s.value();
+            h.score_kind = ScoreKind::Sts;
+        }
+        // Stable: ties keep the recall order.
+        head.sort_by(|a, b| b.score.total_cmp(&a.score));
+    }
+    hits.truncate(k);
+    Ok(SearchResponse {
+        hits,
+        mode: req.mode,
+        reranked: rerank,
+        notice,
+        took_ms: t0.elapsed().as_secs_f64() * 1e3,
+    })
+}
