@@ -47,6 +47,8 @@ fn corpus() -> Vec<NewDoc> {
     out
 }
 
+/// What only a comparison can show: the same BM25 and dense scores, hits and scan clusters from the
+/// same writes. What each store must do on its own is `tests/store_contract.rs`.
 #[test]
 fn the_postgres_store_answers_as_the_embedded_one() {
     let Some(pg) = PgCluster::start(false) else {
@@ -101,40 +103,6 @@ fn the_postgres_store_answers_as_the_embedded_one() {
     l.compact().unwrap();
     r.compact().unwrap();
     assert_eq!(l.len().unwrap(), r.len().unwrap());
-    assert_eq!(r.get("new").unwrap().unwrap().text, "새 문서 둘");
-    assert_eq!(r.get("d000").unwrap().unwrap().text, "바뀐 문서입니다");
-    assert!(r.get("d005").unwrap().is_none());
-    assert_eq!(
-        l.list(0, 500)
-            .unwrap()
-            .1
-            .iter()
-            .map(|d| &d.id)
-            .collect::<Vec<_>>(),
-        r.list(0, 500)
-            .unwrap()
-            .1
-            .iter()
-            .map(|d| &d.id)
-            .collect::<Vec<_>>(),
-        "the same order: earliest first, an upsert moves to the end"
-    );
-    assert_eq!(l.get("d010").unwrap(), r.get("d010").unwrap());
-    // The batched lookup a bulk load uses: stored ones only, the same on both stores.
-    let sorted = |mut v: Vec<yusa::index::Doc>| {
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        v
-    };
-    let ids = ["d010", "d005", "new", "nope"];
-    let (lm, rm) = (
-        sorted(l.get_many(&ids).unwrap()),
-        sorted(r.get_many(&ids).unwrap()),
-    );
-    assert_eq!(
-        lm.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
-        ["d010", "new"]
-    );
-    assert_eq!(lm, rm);
 
     let queries = [
         "이 영화 정말 재밌어요",
@@ -239,38 +207,6 @@ fn the_postgres_store_answers_as_the_embedded_one() {
     }
     let (a, b) = (scan(&local), scan(&remote));
     assert_eq!(a, b);
-    assert_eq!(remote.reviews("c").unwrap().len(), 1);
-
-    // Settings, and a second engine on the same database (a restart, or another node).
-    let th = remote
-        .set_duplicate_settings(
-            "c",
-            &serde_json::from_value(serde_json::json!({"preset": "strict"})).unwrap(),
-        )
-        .unwrap();
-    drop(remote);
-    let again = engine(dir.path(), Some(pg.primary.url()));
-    assert_eq!(
-        again
-            .resolve_thresholds(Some("c"), &Default::default())
-            .unwrap(),
-        th
-    );
-    assert_eq!(
-        again.collection("c").unwrap().len().unwrap(),
-        l.len().unwrap()
-    );
-    assert_eq!(again.collection_names().unwrap(), ["c"]);
-    assert!(matches!(
-        again.create_collection("c", DocRole::Symmetric),
-        Err(yusa::Error::CollectionExists(_))
-    ));
-    again.drop_collection("c").unwrap();
-    assert!(again.collection_names().unwrap().is_empty());
-    assert!(matches!(
-        again.collection("c").err(),
-        Some(yusa::Error::CollectionNotFound(_))
-    ));
 }
 
 fn docs_body(ids: &[String]) -> String {

@@ -1,0 +1,252 @@
+//! The store contract: what every `CollectionStore` / `Backend` implementation must do, run against
+//! each of them — the embedded store always, PostgreSQL + pgvector when it is installed (`make
+//! postgres`; CI requires it). A new store adds one line to `stores()` and passes the same checks.
+//! (`tests/postgres.rs` keeps what only compares the two: equal BM25 scores, equal scan clusters.)
+
+mod common;
+
+use common::postgres::PgCluster;
+use yusa::engine::{Engine, EngineConfig};
+use yusa::index::review::Verdict;
+use yusa::index::{DocRole, NewDoc};
+use yusa::search::{Mode, SearchRequest};
+use yusa::Error;
+
+/// One store under test: how to open an engine on it (again and again: a reopen is a restart).
+struct Store {
+    name: &'static str,
+    open: Box<dyn Fn() -> Engine>,
+    /// Keeps the folder or the database alive for the test's length.
+    _keep: Box<dyn std::any::Any>,
+}
+
+fn engine_on(index: &std::path::Path, store: Option<String>) -> Engine {
+    let mut cfg = EngineConfig::new(&common::fixture(""), index);
+    cfg.bi_encoder = common::fixture("tiny-bert");
+    cfg.cross_encoder = None;
+    cfg.store = store;
+    Engine::open(&cfg).unwrap()
+}
+
+fn stores() -> Vec<Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let mut out = vec![Store {
+        name: "embedded",
+        open: Box::new(move || engine_on(&path, None)),
+        _keep: Box::new(dir),
+    }];
+    if let Some(pg) = PgCluster::start(false) {
+        let url = pg.primary.url();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_owned();
+        out.push(Store {
+            name: "postgres",
+            open: Box::new(move || engine_on(&path, Some(url.clone()))),
+            _keep: Box::new((pg, dir)),
+        });
+    }
+    out
+}
+
+fn doc(id: &str, text: &str) -> NewDoc {
+    NewDoc {
+        id: Some(id.into()),
+        text: text.into(),
+        metadata: Some(serde_json::json!({"id": id})),
+    }
+}
+
+fn ids(docs: &[yusa::index::Doc]) -> Vec<&str> {
+    docs.iter().map(|d| d.id.as_str()).collect()
+}
+
+/// Every check of the contract, in order, on one store.
+fn contract(s: &Store) {
+    let e = (s.open)();
+    let who = s.name;
+    // Collections: create, list, refuse a second of the same name, a missing one is named.
+    e.create_collection("c", DocRole::Symmetric).unwrap();
+    assert_eq!(e.collection_names().unwrap(), ["c"], "{who}");
+    assert!(
+        matches!(
+            e.create_collection("c", DocRole::Symmetric),
+            Err(Error::CollectionExists(_))
+        ),
+        "{who}"
+    );
+    assert!(
+        matches!(
+            e.collection("nope").err(),
+            Some(Error::CollectionNotFound(_))
+        ),
+        "{who}"
+    );
+
+    // Writes: new ids, an upsert, a repeated id within one call (the later wins), a delete.
+    let out = e
+        .add_documents(
+            "c",
+            vec![
+                doc("a", "배송이 정말 빨라요"),
+                doc("b", "환불은 어떻게 하나요"),
+                doc("c", "비밀번호를 잊어버렸어요"),
+            ],
+        )
+        .unwrap();
+    assert!(out.iter().all(|o| !o.replaced), "{who}");
+    let out = e
+        .add_documents(
+            "c",
+            vec![
+                doc("a", "배송이 조금 느려요"),
+                doc("d", "회원 탈퇴 방법"),
+                doc("d", "회원 탈퇴는 어떻게 하나요"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        out.iter().map(|o| o.replaced).collect::<Vec<_>>(),
+        [true, false, true],
+        "{who}"
+    );
+    let c = e.collection("c").unwrap();
+    assert!(c.delete("c").unwrap(), "{who}");
+    assert!(
+        !c.delete("c").unwrap(),
+        "{who}: a second delete finds nothing"
+    );
+    assert_eq!(c.len().unwrap(), 3, "{who}");
+    assert_eq!(
+        c.get("a").unwrap().unwrap().text,
+        "배송이 조금 느려요",
+        "{who}"
+    );
+    assert_eq!(
+        c.get("d").unwrap().unwrap().text,
+        "회원 탈퇴는 어떻게 하나요",
+        "{who}"
+    );
+    assert!(c.get("c").unwrap().is_none(), "{who}");
+    assert_eq!(
+        c.get("a").unwrap().unwrap().metadata,
+        Some(serde_json::json!({"id": "a"})),
+        "{who}"
+    );
+    // Listing: earliest first, an upsert moves to the end; paging by offset.
+    let (total, all) = c.list(0, 100).unwrap();
+    assert_eq!((total, ids(&all)), (3, vec!["b", "a", "d"]), "{who}");
+    let (_, page) = c.list(1, 1).unwrap();
+    assert_eq!(ids(&page), ["a"], "{who}");
+    // The batched lookup: stored ones only.
+    let mut many = c.get_many(&["d", "c", "b", "zz"]).unwrap();
+    many.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(ids(&many), ["b", "d"], "{who}");
+    // Vectors: one per live document, of the encoder's dimension; none for a deleted one.
+    let v = c.vector("a").unwrap().unwrap();
+    assert_eq!(v.len(), e.encoder_id().dim, "{who}");
+    assert!(c.vector("c").unwrap().is_none(), "{who}");
+    let mut seen = vec![];
+    c.scan(&mut |dv| seen.push(dv.doc.id.clone())).unwrap();
+    seen.sort();
+    assert_eq!(seen, ["a", "b", "d"], "{who}");
+
+    // Search: a document's own vector finds it first; a word only it holds finds it lexically.
+    let hits = c.dense_search(&v, 3, 64).unwrap();
+    assert_eq!(hits[0].doc.id, "a", "{who}");
+    assert!(
+        hits.iter().all(|h| h.doc.id != "c"),
+        "{who}: a deleted document is never a hit"
+    );
+    let lex = c.lexical_search("환불", 3).unwrap();
+    assert_eq!(lex.first().map(|h| h.doc.id.as_str()), Some("b"), "{who}");
+    assert!(
+        c.lexical_search("비밀번호", 3).unwrap().is_empty(),
+        "{who}: deleted"
+    );
+    for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+        let mut req = SearchRequest::new("환불은 어떻게 하나요");
+        req.mode = mode;
+        req.k = 2;
+        let r = e.search("c", &req).unwrap();
+        assert_eq!(r.hits[0].id, "b", "{who} {mode:?}");
+    }
+
+    // Duplicates: an exact repeat clusters; "not duplicates" keeps a pair apart from then on.
+    e.add_documents("c", vec![doc("b2", "환불은 어떻게 하나요?")])
+        .unwrap();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let clustered = |e: &Engine| {
+        let (_, clusters) = e
+            .scan_duplicates("c", None, None, &|_, _, _| {}, &never)
+            .unwrap();
+        clusters.iter().any(|cl| {
+            let mut m: Vec<&str> = cl.members.iter().map(|m| m.id.as_str()).collect();
+            m.push(&cl.representative.id);
+            m.contains(&"b") && m.contains(&"b2")
+        })
+    };
+    assert!(clustered(&e), "{who}");
+    e.review(
+        "c",
+        Verdict::NotDuplicates,
+        &["b".into(), "b2".into()],
+        None,
+    )
+    .unwrap();
+    assert!(!clustered(&e), "{who}");
+    // Settings are kept with the collection.
+    let th = e
+        .set_duplicate_settings(
+            "c",
+            &serde_json::from_value(serde_json::json!({"preset": "strict"})).unwrap(),
+        )
+        .unwrap();
+    c.checkpoint().unwrap();
+    drop(c);
+    drop(e);
+
+    // A restart (a new engine on the same store) sees everything acknowledged.
+    let e = (s.open)();
+    let c = e.collection("c").unwrap();
+    assert_eq!(c.len().unwrap(), 4, "{who}");
+    assert_eq!(
+        c.get("a").unwrap().unwrap().text,
+        "배송이 조금 느려요",
+        "{who}"
+    );
+    assert!(c.get("c").unwrap().is_none(), "{who}");
+    assert_eq!(e.reviews("c").unwrap().len(), 1, "{who}");
+    assert!(!clustered(&e), "{who}: the decision outlives the restart");
+    assert_eq!(
+        e.resolve_thresholds(Some("c"), &Default::default())
+            .unwrap(),
+        th,
+        "{who}"
+    );
+    // Compacting keeps the live documents and what search finds.
+    let stats = c.compact().unwrap();
+    assert_eq!(stats.documents, 4, "{who}");
+    let lex = c.lexical_search("환불", 3).unwrap();
+    assert!(lex[0].doc.id.starts_with('b'), "{who}");
+    // Dropping: gone from the list, then not found.
+    drop(c);
+    e.drop_collection("c").unwrap();
+    assert!(e.collection_names().unwrap().is_empty(), "{who}");
+    assert!(
+        matches!(e.collection("c").err(), Some(Error::CollectionNotFound(_))),
+        "{who}"
+    );
+}
+
+#[test]
+fn every_store_keeps_the_contract() {
+    let all = stores();
+    for s in &all {
+        contract(s);
+    }
+    eprintln!(
+        "contract kept by: {}",
+        all.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+    );
+}
