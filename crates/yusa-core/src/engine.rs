@@ -203,6 +203,22 @@ impl Engine {
             )?),
             None => None,
         };
+        let (mut cross, mut duplicate) = (cross, duplicate);
+        for m in cross.iter_mut().chain(duplicate.iter_mut()) {
+            if m.share_word_table(&bi)? {
+                tracing::info!(
+                    "{} shares the word-embedding table of {}",
+                    m.name(),
+                    bi.name()
+                );
+            }
+        }
+        // Loading reads every safetensors file whole and converts it before packing; glibc keeps
+        // much of that freed heap mapped, which showed as resident memory for the life of a server.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        unsafe {
+            libc::malloc_trim(0);
+        }
         let catalog: Box<dyn Backend> = match &cfg.store {
             Some(url) => Box::new(crate::index::postgres::PgBackend::connect(url, id)?),
             None => Box::new(Catalog::open(&cfg.index_root, id)?),

@@ -76,6 +76,11 @@ impl BiEncoder {
         self
     }
 
+    /// The packed encoder (for sharing its word table with other models).
+    pub fn encoder(&self) -> &PackedEncoder {
+        &self.encoder
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

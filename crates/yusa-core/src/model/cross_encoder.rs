@@ -104,6 +104,12 @@ impl CrossEncoder {
         })
     }
 
+    /// Shares the bi-encoder's word-embedding table when it holds the same values (see
+    /// [`PackedEncoder::share_word_table`]).
+    pub fn share_word_table(&mut self, bi: &super::BiEncoder) -> Result<bool> {
+        self.encoder.share_word_table(bi.encoder())
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -545,6 +545,33 @@ impl PackedEncoder {
         layer.ff_ln.apply(x, h);
     }
 
+    /// Uses `other`'s word-embedding table instead of this encoder's own when the two hold the same
+    /// values (models fine-tuned from one base with the table frozen: the bi-encoder, the STS
+    /// cross-encoder and the duplicate model all do), so the largest tensor — 250,002 × 384 f32, 384
+    /// MB — is kept once per process. Returns whether it was shared.
+    pub fn share_word_table(&mut self, other: &PackedEncoder) -> Result<bool> {
+        if self.word.dims() != other.word.dims() || self.word.dtype() != other.word.dtype() {
+            return Ok(false);
+        }
+        let same = {
+            let (a, la) = self.word.storage_and_layout();
+            let (b, lb) = other.word.storage_and_layout();
+            match (&*a, &*b) {
+                (Storage::Cpu(a), Storage::Cpu(b)) => {
+                    let n = self.word.elem_count();
+                    let a = &a.as_slice::<f32>()?[la.start_offset()..][..n];
+                    let b = &b.as_slice::<f32>()?[lb.start_offset()..][..n];
+                    a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+                }
+                _ => false,
+            }
+        };
+        if same {
+            self.word = other.word.clone();
+        }
+        Ok(same)
+    }
+
     /// Word + position + token-type embeddings of every token, then LayerNorm.
     fn embed(&self, seqs: &[(&[u32], &[u32])], total: usize) -> Result<Vec<f32>> {
         let h = self.cfg.hidden_size;

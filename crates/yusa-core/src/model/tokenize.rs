@@ -27,7 +27,9 @@ pub struct Tokens {
 
 /// A tokenizer bound to one model's length limit.
 pub struct TextTokenizer {
-    inner: Tokenizer,
+    /// Shared by every model loaded from the same tokenizer file with the same length limit (see
+    /// [`TextTokenizer::from_file`]).
+    inner: std::sync::Arc<Tokenizer>,
     max_tokens: usize,
 }
 
@@ -36,8 +38,25 @@ fn tok_err(e: impl std::fmt::Display) -> Error {
 }
 
 impl TextTokenizer {
+    /// Loads a `tokenizer.json`. The bi-encoder, the STS cross-encoder and the duplicate model are
+    /// fine-tunings of one base and carry the same file: a process keeps one parsed copy per file
+    /// content and length limit (XLM-R's 250,002-piece tokenizer is a large structure in memory).
     pub fn from_file(path: &Path, max_tokens: usize) -> Result<Self> {
-        let mut inner = Tokenizer::from_file(path)
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex, Weak};
+        type Key = ([u8; 32], usize);
+        static LOADED: Mutex<Option<HashMap<Key, Weak<Tokenizer>>>> = Mutex::new(None);
+        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        let key: Key = {
+            use sha2::Digest;
+            (sha2::Sha256::digest(&bytes).into(), max_tokens)
+        };
+        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        let map = loaded.get_or_insert_with(HashMap::new);
+        if let Some(inner) = map.get(&key).and_then(Weak::upgrade) {
+            return Ok(TextTokenizer { inner, max_tokens });
+        }
+        let mut inner = Tokenizer::from_bytes(&bytes)
             .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
         inner
             .with_truncation(Some(TruncationParams {
@@ -48,6 +67,9 @@ impl TextTokenizer {
             }))
             .map_err(tok_err)?;
         inner.with_padding(None);
+        let inner = Arc::new(inner);
+        map.retain(|_, w| w.strong_count() > 0);
+        map.insert(key, Arc::downgrade(&inner));
         Ok(TextTokenizer { inner, max_tokens })
     }
 
