@@ -78,16 +78,26 @@ pub fn exact_key(text: &str) -> String {
     key
 }
 
-/// Two texts with no letters or digits between them (`?` and `♥♥`) that are not the same symbols:
-/// there is no meaning to compare, and no model is asked to find one.
+/// Two texts, one of them with no letters or digits (`?` and `♥♥`, `.....` and `ㅡ.`), that are not
+/// the same symbols: a text with nothing to compare means the same as no other text, and no model is
+/// asked to find a meaning (one called `.....` a duplicate of `ㅡ.` in an NSMC scan).
 pub fn nothing_to_compare(a: &str, b: &str) -> bool {
     let bare = |t: &str| !normalize(t).chars().any(char::is_alphanumeric);
-    bare(a) && bare(b) && exact_key(a) != exact_key(b)
+    (bare(a) || bare(b)) && exact_key(a) != exact_key(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_without_letters_matches_only_the_same_symbols() {
+        assert!(nothing_to_compare("?", "♥♥"));
+        assert!(nothing_to_compare(".....", "ㅡ."));
+        assert!(nothing_to_compare("^_^", "좋아요"));
+        assert!(!nothing_to_compare("♥♥", "♥ ♥"));
+        assert!(!nothing_to_compare("좋아요", "좋아요!"));
+    }
 
     #[test]
     fn particles_do_not_block_matches() {
