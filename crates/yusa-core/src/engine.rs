@@ -432,29 +432,19 @@ impl Engine {
                 .flat_map(|p| [p.sentence1.clone(), p.sentence2.clone()])
                 .collect();
             let v = self.embed(texts, Role::Query)?;
-            let sts = if self.has_cross_encoder() {
-                Some(
-                    self.score_pairs(
-                        chunk
-                            .iter()
-                            .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
-                            .collect(),
-                    )?,
-                )
-            } else {
-                None
+            let texts = || -> Vec<(String, String)> {
+                chunk
+                    .iter()
+                    .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
+                    .collect()
             };
-            let same = if self.has_duplicate_model() {
-                Some(
-                    self.queue.same_meaning(
-                        chunk
-                            .iter()
-                            .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
-                            .collect(),
-                    )?,
-                )
-            } else {
-                None
+            let sts = match self.has_cross_encoder() {
+                true => Some(self.score_pairs(texts())?),
+                false => None,
+            };
+            let same = match self.has_duplicate_model() {
+                true => Some(self.queue.same_meaning(texts())?),
+                false => None,
             };
             for (i, p) in chunk.iter().enumerate() {
                 out.push(crate::dedup::calibrate::Scored {
