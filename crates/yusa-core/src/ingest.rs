@@ -1,6 +1,7 @@
 //! Reading documents from files: JSONL (`{"text", "id"?, "metadata"?}` per line), CSV and TSV (one
-//! text column, an optional id column, the other columns as metadata), gzipped or not, or stdin.
-//! The library owns the formats so that every face (the CLI today) reads a file the same way.
+//! text column, an optional id column, the other columns as metadata), plain text (`.txt`: every
+//! non-empty line is one document, nothing else), gzipped or not, or stdin. The library owns the
+//! formats, and the web page's import follows the same extension rules.
 
 use crate::error::{Error, Result};
 use crate::index::NewDoc;
@@ -13,6 +14,8 @@ pub enum InputFormat {
     Jsonl,
     Csv,
     Tsv,
+    /// One document per non-empty line, the line being its text (`.txt`).
+    Lines,
 }
 
 /// How to read a file of documents.
@@ -51,7 +54,8 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
         .format
         .unwrap_or_else(|| match inner.extension().and_then(|e| e.to_str()) {
             Some("csv") => InputFormat::Csv,
-            Some("tsv") | Some("txt") if !is_stdin => InputFormat::Tsv,
+            Some("tsv") if !is_stdin => InputFormat::Tsv,
+            Some("txt") if !is_stdin => InputFormat::Lines,
             _ => InputFormat::Jsonl,
         });
     let reader: Box<dyn std::io::Read> = if is_stdin {
@@ -78,6 +82,22 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
     let limit = opts.limit.unwrap_or(usize::MAX);
     let mut docs = vec![];
     match format {
+        InputFormat::Lines => {
+            for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
+                if docs.len() >= limit {
+                    break;
+                }
+                let line = line.map_err(Error::io(path))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                docs.push(NewDoc {
+                    id: row_id(i + 1),
+                    text: line,
+                    metadata: None,
+                });
+            }
+        }
         InputFormat::Jsonl => {
             for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
                 if docs.len() >= limit {
@@ -161,4 +181,44 @@ pub struct BulkReport {
     pub seconds: f64,
     pub docs_per_second: f64,
     pub documents_in_collection: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ReadOptions {
+        ReadOptions {
+            format: None,
+            text_column: "text".into(),
+            id_column: None,
+            limit: None,
+        }
+    }
+
+    /// A `.txt` file is one text per line — not a table whose first line is a header, not JSON —
+    /// on the CLI as on the web page.
+    #[test]
+    fn a_txt_file_is_one_text_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("faq.txt");
+        std::fs::write(
+            &p,
+            "환불 되나요?\n\n배송\t얼마나 걸려요\n{\"text\": \"그대로\"}\n",
+        )
+        .unwrap();
+        let docs = read_documents(&p, &opts()).unwrap();
+        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "환불 되나요?",
+                "배송\t얼마나 걸려요",
+                "{\"text\": \"그대로\"}"
+            ]
+        );
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_deref().unwrap()).collect();
+        assert_eq!(ids, ["faq-1", "faq-3", "faq-4"]);
+        assert!(docs.iter().all(|d| d.metadata.is_none()));
+    }
 }
