@@ -916,7 +916,7 @@ impl Engine {
         collection: &str,
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<crate::index::reembed::ReembedReport> {
+    ) -> Result<crate::index::ReembedReport> {
         let bulk = self.queue.bulk();
         self.catalog.reembed(
             collection,

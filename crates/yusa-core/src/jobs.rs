@@ -27,7 +27,7 @@ pub struct Job {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<crate::dedup::ScanReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reembed: Option<crate::index::reembed::ReembedReport>,
+    pub reembed: Option<crate::index::ReembedReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<crate::index::snapshot::SnapshotInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,7 +45,7 @@ pub struct Job {
 /// What a finished job leaves in its record.
 pub enum JobResult {
     Scan(crate::dedup::ScanReport, Vec<crate::dedup::Cluster>),
-    Reembed(crate::index::reembed::ReembedReport),
+    Reembed(crate::index::ReembedReport),
     Snapshot(crate::index::snapshot::SnapshotInfo),
 }
 

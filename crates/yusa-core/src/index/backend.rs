@@ -7,12 +7,76 @@
 //! numbers never leave it, so a second kind of store needs no change above this line.
 
 use super::manifest::{DocRole, EncoderId};
-use super::reembed::ReembedReport;
 use super::review::{Review, ReviewedDoc, Verdict};
-use super::{CollectionStats, Doc, NewDoc, PutOutcome};
 use crate::error::{Error, Result};
 use crate::score::{Bm25, Cosine};
 use std::sync::Arc;
+
+// The seam's own value types: every store takes and returns these (they used to live in the
+// embedded store's files, which made the seam import from one of its implementations).
+
+/// What a snapshot holds (`snapshot.json`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct SnapshotInfo {
+    /// The snapshot's folder name under `.snapshots/` (what a restore names).
+    pub id: String,
+    pub collection: String,
+    /// The WAL sequence number it holds everything up to.
+    pub seq: u64,
+    pub documents: usize,
+    pub decisions: usize,
+    pub created_unix: u64,
+    pub bytes: u64,
+    /// How long writes to the collection waited while it was taken.
+    pub writes_paused_seconds: f64,
+}
+
+/// A document to add; `id` is generated when absent, and an existing id is replaced (upsert).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq)]
+pub struct NewDoc {
+    pub id: Option<String>,
+    pub text: String,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A stored document as callers see it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct Doc {
+    pub id: String,
+    pub text: String,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// What one added document became.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct PutOutcome {
+    pub id: String,
+    /// True when an existing document with this id was replaced.
+    pub replaced: bool,
+}
+
+/// Counts for `/info` and `yusa info`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CollectionStats {
+    pub name: String,
+    pub documents: usize,
+    pub dense_points: usize,
+    pub deleted_pending_compaction: usize,
+    pub wal_bytes: u64,
+    pub encoder: EncoderId,
+}
+
+/// What a re-embed did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReembedReport {
+    pub collection: String,
+    pub documents: usize,
+    pub from: EncoderId,
+    pub to: EncoderId,
+    /// True when the collection already held `to`'s vectors (nothing was done).
+    pub unchanged: bool,
+    pub seconds: f64,
+}
 
 /// A dense-recall candidate, with its document (one round trip for stores across a network).
 #[derive(Debug, Clone, PartialEq)]
@@ -209,8 +273,8 @@ pub trait Backend: Send + Sync {
     fn health(&self) -> std::result::Result<(), String> {
         Ok(())
     }
-    /// Takes a consistent snapshot of a collection while it serves (see [`super::snapshot`]).
-    fn snapshot(&self, _name: &str) -> Result<super::snapshot::SnapshotInfo> {
+    /// Takes a consistent snapshot of a collection while it serves (the embedded store: `index::snapshot`).
+    fn snapshot(&self, _name: &str) -> Result<SnapshotInfo> {
         Err(Error::BadRequest(format!(
             "snapshots are for the embedded store; back up {} with the database's own tools \
              (pg_dump, or a base backup)",
@@ -218,7 +282,7 @@ pub trait Backend: Send + Sync {
         )))
     }
     /// Every complete snapshot.
-    fn snapshots(&self) -> Result<Vec<super::snapshot::SnapshotInfo>> {
+    fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         Ok(vec![])
     }
     /// Restores snapshot `id` as a new collection `name`.

@@ -338,7 +338,7 @@ impl Catalog {
         embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<super::reembed::ReembedReport> {
+    ) -> Result<super::backend::ReembedReport> {
         check_name(name)?;
         if !self.collections.read().contains_key(name) {
             return Err(Error::CollectionNotFound(name.to_owned()));
@@ -419,7 +419,7 @@ impl super::backend::Backend for Catalog {
         embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<super::reembed::ReembedReport> {
+    ) -> Result<super::backend::ReembedReport> {
         Catalog::reembed(self, name, embed, progress, cancel)
     }
 

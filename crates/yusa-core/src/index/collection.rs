@@ -8,6 +8,7 @@
 //! and the snapshot with the documents, under the same checksums; collections written before that
 //! kept them in `review.jsonl` and `settings.json`, which are read once and folded in at open.
 
+use super::backend::{CollectionStats, Doc, NewDoc, PutOutcome};
 use super::backend::{CollectionStore, DenseHit, DocVector, LexicalHit};
 use super::dense::{DenseIndex, HnswParams};
 use super::lexical::LexicalIndex;
@@ -19,41 +20,6 @@ use crate::error::{Error, Result};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-
-/// A document to add; `id` is generated when absent, and an existing id is replaced (upsert).
-#[derive(Debug, Clone, serde::Deserialize, Serialize, PartialEq)]
-pub struct NewDoc {
-    pub id: Option<String>,
-    pub text: String,
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// A stored document as callers see it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Doc {
-    pub id: String,
-    pub text: String,
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// What one added document became.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PutOutcome {
-    pub id: String,
-    /// True when an existing document with this id was replaced.
-    pub replaced: bool,
-}
-
-/// Counts for `/info` and `yusa info`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CollectionStats {
-    pub name: String,
-    pub documents: usize,
-    pub dense_points: usize,
-    pub deleted_pending_compaction: usize,
-    pub wal_bytes: u64,
-    pub encoder: EncoderId,
-}
 
 /// A collection's size as [`Collection::peek`] reads it.
 #[derive(Debug, Clone, Serialize)]

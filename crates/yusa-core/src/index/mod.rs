@@ -17,7 +17,10 @@ pub mod snapshot;
 pub mod store;
 pub mod wal;
 
-pub use backend::{Backend, CollectionStore, DenseHit, DocVector, LexicalHit, Problem};
+pub use backend::{
+    Backend, CollectionStats, CollectionStore, DenseHit, Doc, DocVector, LexicalHit, NewDoc,
+    Problem, PutOutcome, ReembedReport,
+};
 pub use catalog::Catalog;
-pub use collection::{Collection, CollectionStats, Doc, NewDoc, PutOutcome};
+pub use collection::Collection;
 pub use manifest::{DocRole, EncoderId};

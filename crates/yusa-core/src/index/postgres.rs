@@ -15,9 +15,9 @@
 //! (ids are chosen before the transaction; an upsert of the same document twice is one document), so a
 //! retry after an unknown outcome cannot duplicate anything.
 
+use super::backend::ReembedReport;
 use super::backend::{Backend, CollectionStore, DenseHit, DocVector, LexicalHit, Problem};
 use super::manifest::{DocRole, EncoderId};
-use super::reembed::ReembedReport;
 use super::review::Review;
 use super::{CollectionStats, Doc, NewDoc, PutOutcome};
 use crate::error::{Error, Result};

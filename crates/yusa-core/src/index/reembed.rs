@@ -8,8 +8,8 @@
 //! crash interrupted: between the renames it moves the old folder back, so an interrupted re-embed
 //! always leaves either the old collection or the new one, complete and usable.
 
-use super::backend::CollectionStore;
-use super::collection::{Collection, NewDoc};
+use super::backend::{CollectionStore, NewDoc, ReembedReport};
+use super::collection::Collection;
 use super::lock::CollectionLock;
 use super::manifest::{DocRole, EncoderId, Manifest};
 use crate::error::{Error, Result};
@@ -20,18 +20,6 @@ const NEW_PREFIX: &str = ".reembed-new-";
 const OLD_PREFIX: &str = ".reembed-old-";
 /// Documents embedded and written per step (a progress and cancellation point).
 const BATCH: usize = 256;
-
-/// What a re-embed did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ReembedReport {
-    pub collection: String,
-    pub documents: usize,
-    pub from: EncoderId,
-    pub to: EncoderId,
-    /// True when the collection already held `to`'s vectors (nothing was done).
-    pub unchanged: bool,
-    pub seconds: f64,
-}
 
 /// Whether no other process holds the folder's collection lock (then it is an abandoned leftover).
 fn abandoned(dir: &Path) -> bool {

@@ -8,32 +8,16 @@
 //! last, which makes it complete. Taking one holds the collection's WAL lock (writes wait, reads go
 //! on) for as long as the copy takes; everything acknowledged before it began is in it.
 
+pub use super::backend::SnapshotInfo;
 use super::catalog::check_name;
 use super::collection::Collection;
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The folder of snapshots inside an index folder (its dot keeps it out of the catalog).
 pub const SNAPSHOTS_DIR: &str = ".snapshots";
 /// Written last into a snapshot: a folder without it is incomplete and never restored.
 pub const INFO_FILE: &str = "snapshot.json";
-
-/// What a snapshot holds (`snapshot.json`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SnapshotInfo {
-    /// The snapshot's folder name under `.snapshots/` (what a restore names).
-    pub id: String,
-    pub collection: String,
-    /// The WAL sequence number it holds everything up to.
-    pub seq: u64,
-    pub documents: usize,
-    pub decisions: usize,
-    pub created_unix: u64,
-    pub bytes: u64,
-    /// How long writes to the collection waited while it was taken.
-    pub writes_paused_seconds: f64,
-}
 
 fn now() -> u64 {
     std::time::SystemTime::now()
