@@ -588,7 +588,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             Ok(())
         }
         CollectionsCommand::Compact { name, engine } => {
-            let s = engine.open(cli)?.collection(name)?.compact()?;
+            let s = engine.open(cli)?.compact_collection(name)?;
             if cli.json {
                 return print_json(&s);
             }

@@ -241,9 +241,41 @@ impl Engine {
         })
     }
 
-    /// A collection by name (opened on first use).
+    /// A collection's store itself, for tests and tools that check a store's contract. The
+    /// product's faces (API, page, CLI) use the engine's own calls below, so that every read and
+    /// write goes through this door.
     pub fn collection(&self, name: &str) -> Result<Arc<dyn CollectionStore>> {
         self.catalog.get(name)
+    }
+
+    /// How many documents a collection holds.
+    pub fn count_documents(&self, collection: &str) -> Result<usize> {
+        self.catalog.get(collection)?.len()
+    }
+
+    /// A page of a collection's documents in the order they were added: (total, documents).
+    pub fn list_documents(
+        &self,
+        collection: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(usize, Vec<crate::index::Doc>)> {
+        self.catalog.get(collection)?.list(offset, limit)
+    }
+
+    /// One stored document, if there is one with this id.
+    pub fn get_document(&self, collection: &str, id: &str) -> Result<Option<crate::index::Doc>> {
+        self.catalog.get(collection)?.get(id)
+    }
+
+    /// Deletes one document; false when there was none with this id.
+    pub fn delete_document(&self, collection: &str, id: &str) -> Result<bool> {
+        self.catalog.get(collection)?.delete(id)
+    }
+
+    /// Rewrites a collection without its deleted documents.
+    pub fn compact_collection(&self, collection: &str) -> Result<crate::index::CollectionStats> {
+        self.catalog.get(collection)?.compact()
     }
 
     /// A collection by name, created with `doc_role` when absent.

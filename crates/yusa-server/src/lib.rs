@@ -186,7 +186,7 @@ async fn add_documents(
     let n = name.clone();
     let (out, total) = blocking(move || {
         let out = engine.ingest(&n, docs, on_duplicate)?;
-        Ok((out, engine.collection(&n)?.len()?))
+        Ok((out, engine.count_documents(&n)?))
     })
     .await?;
     st.metrics
@@ -229,9 +229,9 @@ async fn list_documents(
     page: web::Query<Page>,
 ) -> Res<HttpResponse> {
     page.check()?;
-    let coll = st.engine.collection(&name)?;
+    let engine = st.engine.clone();
     let (offset, limit) = (page.offset, page.limit);
-    let (total, documents) = blocking(move || coll.list(offset, limit)).await?;
+    let (total, documents) = blocking(move || engine.list_documents(&name, offset, limit)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "total": total, "offset": page.offset, "limit": page.limit, "documents": documents
     })))
@@ -242,9 +242,9 @@ async fn get_document(
     path: web::Path<(String, String)>,
 ) -> Res<HttpResponse> {
     let (name, id) = path.into_inner();
-    let coll = st.engine.collection(&name)?;
-    let i = id.clone();
-    match blocking(move || coll.get(&i)).await? {
+    let engine = st.engine.clone();
+    let (n, i) = (name.clone(), id.clone());
+    match blocking(move || engine.get_document(&n, &i)).await? {
         Some(d) => Ok(HttpResponse::Ok().json(d)),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -259,10 +259,11 @@ async fn delete_document(
     path: web::Path<(String, String)>,
 ) -> Res<HttpResponse> {
     let (name, id) = path.into_inner();
-    let coll = st.engine.collection(&name)?;
-    let i = id.clone();
-    let c = coll.clone();
-    let (deleted, size) = blocking(move || Ok((c.delete(&i)?, c.len()?))).await?;
+    let engine = st.engine.clone();
+    let (n, i) = (name.clone(), id.clone());
+    let (deleted, size) =
+        blocking(move || Ok((engine.delete_document(&n, &i)?, engine.count_documents(&n)?)))
+            .await?;
     if !deleted {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
