@@ -82,7 +82,7 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
     let limit = opts.limit.unwrap_or(usize::MAX);
     let mut docs = vec![];
     match format {
-        InputFormat::Lines => {
+        InputFormat::Lines | InputFormat::Jsonl => {
             for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
                 if docs.len() >= limit {
                     break;
@@ -91,29 +91,20 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                docs.push(NewDoc {
-                    id: row_id(i + 1),
-                    text: line,
-                    metadata: None,
-                });
-            }
-        }
-        InputFormat::Jsonl => {
-            for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
-                if docs.len() >= limit {
-                    break;
-                }
-                let line = line.map_err(Error::io(path))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let mut d: NewDoc = serde_json::from_str(&line).map_err(|e| {
-                    bad(format!(
-                        "{} line {}: expected {{\"text\": …}}: {e}",
-                        path.display(),
-                        i + 1
-                    ))
-                })?;
+                let mut d: NewDoc = match format {
+                    InputFormat::Lines => NewDoc {
+                        id: None,
+                        text: line,
+                        metadata: None,
+                    },
+                    _ => serde_json::from_str(&line).map_err(|e| {
+                        bad(format!(
+                            "{} line {}: expected {{\"text\": …}}: {e}",
+                            path.display(),
+                            i + 1
+                        ))
+                    })?,
+                };
                 if d.id.is_none() {
                     d.id = row_id(i + 1);
                 }
