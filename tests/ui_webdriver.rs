@@ -367,6 +367,8 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
 
     // Bad input: unknown collection, an oversized upload.
     page.open("page=search&collection=nope&q=x").await;
+    // In Korean, with the server's own detail after it.
+    page.wait_text("#out .msg.error", "찾을 수 없습니다").await;
     page.wait_text("#out .msg.error", "not found").await;
     let big = dir.join("big.jsonl");
     std::fs::File::create(&big)
