@@ -339,8 +339,9 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
     page.c.accept_alert().await.unwrap();
     page.wait_text("#prog", "삭제했습니다").await;
     assert_eq!(count(p, "faq"), 7);
-    // The other: not duplicates.
+    // The other: not duplicates (after a confirmation too).
     page.click("#out [data-skip='0']").await;
+    page.c.accept_alert().await.unwrap();
     page.wait_text("#prog", "중복 아님으로 저장").await;
     let decisions = get(p, "/collections/faq/duplicates/decisions").json();
     let d = decisions["decisions"].as_array().unwrap();
