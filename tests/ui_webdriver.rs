@@ -391,3 +391,40 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
     assert!(post(p, "/collections", r#"{"name":"faq"}"#).status < 300);
     page.no_script_errors("collections").await;
 }
+
+/// With API keys, the page first says a key is needed (in Korean); a key typed into the key field
+/// takes effect at once, without the person reloading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_key_takes_effect_at_once() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, "admin:page-test-key-0123456789\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let index = dir.path().join("index");
+    let server = Server::start(&index, &["--api-keys-file", keys.to_str().unwrap()]);
+    let driver = Driver::start();
+    let client = browser(&driver, profile.path()).await;
+    let page = Page {
+        c: client.clone(),
+        base: format!("http://127.0.0.1:{}", server.port),
+        shots: None,
+    };
+    let walk = tokio::spawn(async move {
+        page.open("page=collections").await;
+        page.wait_text("#out .msg.error", "API 키가 필요합니다")
+            .await;
+        page.fill("#key", "page-test-key-0123456789\u{E007}").await;
+        page.wait_text("#out", "컬렉션이 없습니다").await;
+    });
+    let result = walk.await;
+    let _ = client.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    drop(server);
+}
