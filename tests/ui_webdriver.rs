@@ -428,3 +428,52 @@ async fn a_typed_key_takes_effect_at_once() {
     }
     drop(server);
 }
+
+/// A CSV whose text column is not called `text` (ChatbotData's `Q`): the person names the column,
+/// and the other columns become metadata — as `yusa index --text-column Q` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_reads_the_column_the_person_names() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("index"), &[]);
+    let p = server.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"chat"}"#).status, 201);
+    let csv = dir.path().join("chat.csv");
+    std::fs::write(
+        &csv,
+        "Q,A,label\n환불 되나요?,네 됩니다,0\n배송은 얼마나 걸려요?,사흘쯤,0\n",
+    )
+    .unwrap();
+    let driver = Driver::start();
+    let client = browser(&driver, profile.path()).await;
+    let page = Page {
+        c: client.clone(),
+        base: format!("http://127.0.0.1:{p}"),
+        shots: None,
+    };
+    let walk = tokio::spawn(async move {
+        page.open("page=ingest&collection=chat").await;
+        // Without naming the column, the error lists the file's columns.
+        page.upload(&csv).await;
+        page.click("#go").await;
+        page.wait_text("#out", "열: Q, A, label").await;
+        page.open("page=ingest&collection=chat").await;
+        page.fill("#textcol", "Q").await;
+        page.upload(&csv).await;
+        page.click("#go").await;
+        page.wait_text("#out", "추가 2").await;
+        assert_eq!(count(p, "chat"), 2);
+        let docs = get(p, "/collections/chat/documents").json();
+        assert_eq!(docs["documents"][0]["text"], "환불 되나요?", "{docs}");
+        assert_eq!(docs["documents"][0]["metadata"]["A"], "네 됩니다", "{docs}");
+    });
+    let result = walk.await;
+    let _ = client.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    drop(server);
+}
