@@ -477,3 +477,72 @@ async fn an_import_reads_the_column_the_person_names() {
     }
     drop(server);
 }
+
+/// A scan of 60 duplicate pairs: the clusters come 50 at a time ("더 보기" shows the rest), and a
+/// finished scan's results reopen from the job list after the page was left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_results_page_and_reopen() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("index"), &[]);
+    let p = server.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"many"}"#).status, 201);
+    let docs: Vec<serde_json::Value> = (0..60)
+        .flat_map(|i| {
+            let text = format!(
+                "문의 번호 {i}번은 어떻게 처리되나요 {}",
+                "가나다라마바사".repeat(i % 7 + 1)
+            );
+            [
+                serde_json::json!({"id": format!("a{i}"), "text": text.clone()}),
+                serde_json::json!({"id": format!("b{i}"), "text": format!("{text}!")}),
+            ]
+        })
+        .collect();
+    let r = post(
+        p,
+        "/collections/many/documents",
+        &serde_json::json!({ "documents": docs }).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let driver = Driver::start();
+    let client = browser(&driver, profile.path()).await;
+    let page = Page {
+        c: client.clone(),
+        base: format!("http://127.0.0.1:{p}"),
+        shots: None,
+    };
+    let walk = tokio::spawn(async move {
+        page.open("page=duplicates&collection=many").await;
+        page.click("#go").await;
+        page.wait_text("#out", "60개 묶음 (처음 50개)").await;
+        let count_clusters = || async {
+            page.c
+                .find_all(Locator::Css("#out .cluster"))
+                .await
+                .unwrap()
+                .len()
+        };
+        assert_eq!(count_clusters().await, 50);
+        page.click("#more").await;
+        page.wait_text("#out", "60개 묶음").await;
+        assert_eq!(count_clusters().await, 60);
+        // Leave the page, come back: the finished scan reopens from the job list.
+        page.open("page=collections").await;
+        page.open("page=duplicates").await;
+        page.wait_text("#jobs", "결과 보기").await;
+        page.click("#jobs [data-open]").await;
+        page.wait_text("#out", "60개 묶음 (처음 50개)").await;
+        page.wait_text("#prog", "many").await;
+        page.no_script_errors("duplicates").await;
+    });
+    let result = walk.await;
+    let _ = client.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    drop(server);
+}
