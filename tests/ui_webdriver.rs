@@ -537,6 +537,28 @@ async fn scan_results_page_and_reopen() {
         page.click("#jobs [data-open]").await;
         page.wait_text("#out", "60개 묶음 (처음 50개)").await;
         page.wait_text("#prog", "many").await;
+        // "중복 아님", then 되돌리기: the decision is withdrawn, the cluster comes back.
+        page.click("#out [data-skip='0']").await;
+        page.c.accept_alert().await.unwrap();
+        page.wait_text("#prog", "중복 아님으로 저장").await;
+        page.wait_text("#out", "59개 묶음").await;
+        page.click("#undo").await;
+        page.wait_text("#prog", "되돌렸습니다").await;
+        page.wait_text("#out", "60개 묶음").await;
+        let d = get(p, "/collections/many/duplicates/decisions").json();
+        let verdicts: Vec<&str> = d["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(verdicts, ["not_duplicates", "withdrawn"], "{d}");
+        let pairs = get(p, "/collections/many/duplicates/decisions?as=pairs");
+        assert_eq!(
+            pairs.body.trim(),
+            "",
+            "the withdrawn pair is no labelled pair"
+        );
         page.no_script_errors("duplicates").await;
     });
     let result = walk.await;

@@ -543,7 +543,7 @@ async fn list_reviews(
         None => Ok(HttpResponse::Ok().json(serde_json::json!({ "decisions": reviews }))),
         Some("pairs") => {
             let mut out = String::new();
-            for p in reviews.iter().flat_map(|r| r.pairs()) {
+            for p in yusa_core::index::review::labelled_pairs(&reviews) {
                 out.push_str(&serde_json::to_string(&p).expect("a pair serialises"));
                 out.push('\n');
             }

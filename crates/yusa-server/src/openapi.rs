@@ -69,7 +69,7 @@ pub fn spec() -> Value {
             "/collections/{name}/duplicates/decisions": {
                 "post": {"summary": "Record a decision on a cluster: not_duplicates (scans stop pairing its members) or duplicates with keep (the others are deleted)",
                 "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["decision", "ids"], "properties": {
-                    "decision": {"type": "string", "enum": ["not_duplicates", "duplicates"]},
+                    "decision": {"type": "string", "enum": ["not_duplicates", "duplicates", "withdrawn"], "description": "withdrawn: takes back an earlier not_duplicates on these ids"},
                     "ids": {"type": "array", "items": {"type": "string"}, "minItems": 2},
                     "keep": {"type": "string", "description": "with duplicates: the id kept"}}})),
                 "responses": ok("{verdict, members: [{id, text}], kept?, at}")},

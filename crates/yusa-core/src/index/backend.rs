@@ -203,8 +203,8 @@ pub trait CollectionStore: Send + Sync {
                         .into(),
                 ))
             }
-            (Verdict::NotDuplicates, None) => None,
-            (Verdict::NotDuplicates, Some(_)) => {
+            (Verdict::NotDuplicates | Verdict::Withdrawn, None) => None,
+            (Verdict::NotDuplicates | Verdict::Withdrawn, Some(_)) => {
                 return Err(Error::BadRequest(
                     "`keep` goes with a `duplicates` decision only".into(),
                 ))

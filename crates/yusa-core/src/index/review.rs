@@ -23,6 +23,10 @@ pub enum Verdict {
     NotDuplicates,
     /// The members say the same thing; `kept` stayed and the others were deleted.
     Duplicates,
+    /// A person took back an earlier "not duplicates" on these members (the page's 되돌리기): scans
+    /// pair them again, and the withdrawn pairs leave the labelled pairs. Kept as a decision of its
+    /// own, so the history stays whole.
+    Withdrawn,
 }
 
 /// One member as it was when the decision was made.
@@ -54,17 +58,25 @@ pub struct LabelledPair {
 
 impl Review {
     /// Every pair the decision labels: all pairs of members for "not duplicates", the kept member
-    /// against each other one for "duplicates" (what was actually judged).
+    /// against each other one for "duplicates" (what was actually judged); none for a withdrawal.
     pub fn pairs(&self) -> Vec<LabelledPair> {
+        self.judged()
+            .into_iter()
+            .map(|(a, b, label)| LabelledPair {
+                sentence1: a.text.clone(),
+                sentence2: b.text.clone(),
+                label,
+            })
+            .collect()
+    }
+
+    /// The judged pairs of members with their label (1: duplicates).
+    fn judged(&self) -> Vec<(&ReviewedDoc, &ReviewedDoc, u8)> {
         let m = &self.members;
         match self.verdict {
+            Verdict::Withdrawn => vec![],
             Verdict::NotDuplicates => (0..m.len())
-                .flat_map(|i| (i + 1..m.len()).map(move |j| (i, j)))
-                .map(|(i, j)| LabelledPair {
-                    sentence1: m[i].text.clone(),
-                    sentence2: m[j].text.clone(),
-                    label: 0,
-                })
+                .flat_map(|i| (i + 1..m.len()).map(move |j| (&m[i], &m[j], 0)))
                 .collect(),
             Verdict::Duplicates => {
                 let Some(kept) = m.iter().find(|d| Some(&d.id) == self.kept.as_ref()) else {
@@ -72,14 +84,14 @@ impl Review {
                 };
                 m.iter()
                     .filter(|d| d.id != kept.id)
-                    .map(|d| LabelledPair {
-                        sentence1: kept.text.clone(),
-                        sentence2: d.text.clone(),
-                        label: 1,
-                    })
+                    .map(|d| (kept, d, 1))
                     .collect()
             }
         }
+    }
+
+    fn holds(&self, id: &str) -> bool {
+        self.members.iter().any(|m| m.id == id)
     }
 }
 
@@ -98,11 +110,19 @@ impl RuledApart {
     }
 
     fn remember(&mut self, r: &Review) {
-        if r.verdict == Verdict::NotDuplicates {
-            for (i, a) in r.members.iter().enumerate() {
-                for b in &r.members[i + 1..] {
-                    for (x, y) in [(a, b), (b, a)] {
-                        self.0.entry(x.id.clone()).or_default().insert(y.id.clone());
+        for (i, a) in r.members.iter().enumerate() {
+            for b in &r.members[i + 1..] {
+                for (x, y) in [(a, b), (b, a)] {
+                    match r.verdict {
+                        Verdict::NotDuplicates => {
+                            self.0.entry(x.id.clone()).or_default().insert(y.id.clone());
+                        }
+                        Verdict::Withdrawn => {
+                            if let Some(apart) = self.0.get_mut(&x.id) {
+                                apart.remove(&y.id);
+                            }
+                        }
+                        Verdict::Duplicates => {}
                     }
                 }
             }
@@ -113,6 +133,30 @@ impl RuledApart {
     pub fn contains(&self, a: &str, b: &str) -> bool {
         self.0.get(a).is_some_and(|apart| apart.contains(b))
     }
+}
+
+/// The labelled pairs of all decisions in order, without the "not duplicates" pairs a later
+/// withdrawal took back (what `?as=pairs` hands to `yusa calibrate`).
+pub fn labelled_pairs(reviews: &[Review]) -> Vec<LabelledPair> {
+    let withdrawn_later = |k: usize, a: &str, b: &str| {
+        reviews[k + 1..]
+            .iter()
+            .any(|w| w.verdict == Verdict::Withdrawn && w.holds(a) && w.holds(b))
+    };
+    reviews
+        .iter()
+        .enumerate()
+        .flat_map(|(k, r)| {
+            r.judged()
+                .into_iter()
+                .filter(move |(a, b, label)| *label == 1 || !withdrawn_later(k, &a.id, &b.id))
+                .map(|(a, b, label)| LabelledPair {
+                    sentence1: a.text.clone(),
+                    sentence2: b.text.clone(),
+                    label,
+                })
+        })
+        .collect()
 }
 
 /// Reads a legacy `dir/review.jsonl` (none: no decisions). A torn last line — a crash during an
@@ -152,6 +196,33 @@ mod tests {
             id: id.into(),
             text: text.into(),
         }
+    }
+
+    #[test]
+    fn a_withdrawal_takes_back_not_duplicates() {
+        let review = |verdict, ids: &[&str]| Review {
+            verdict,
+            members: ids.iter().map(|i| doc(i, &format!("문장 {i}"))).collect(),
+            kept: None,
+            at: 0,
+        };
+        let reviews = vec![
+            review(Verdict::NotDuplicates, &["a", "b", "c"]),
+            review(Verdict::Withdrawn, &["a", "b"]),
+        ];
+        let apart = RuledApart::from_reviews(&reviews);
+        assert!(!apart.contains("a", "b") && !apart.contains("b", "a"));
+        assert!(apart.contains("a", "c") && apart.contains("b", "c"));
+        let pairs = labelled_pairs(&reviews);
+        assert_eq!(pairs.len(), 2, "{pairs:?}");
+        assert!(pairs
+            .iter()
+            .all(|p| p.sentence1 != "문장 a" || p.sentence2 != "문장 b"));
+        // A later "not duplicates" rules them apart again.
+        let mut again = reviews.clone();
+        again.push(review(Verdict::NotDuplicates, &["a", "b"]));
+        assert!(RuledApart::from_reviews(&again).contains("a", "b"));
+        assert_eq!(labelled_pairs(&again).len(), 3);
     }
 
     #[test]
