@@ -186,30 +186,39 @@ fn count(port: u16, collection: &str) -> u64 {
         .unwrap()
 }
 
+/// Runs `walk` in a fresh browser session on the server at `port`. The walk runs as its own task so
+/// that the session is closed (and Chromium exits) whether it passes or fails.
+async fn in_browser<F, Fut>(port: u16, shots: Option<std::path::PathBuf>, walk: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let client = browser(&driver, profile.path()).await;
+    let page = Page {
+        c: client.clone(),
+        base: format!("http://127.0.0.1:{port}"),
+        shots,
+    };
+    let result = tokio::spawn(walk(page)).await;
+    let _ = client.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_can_do_every_task_in_the_browser() {
     if !installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
     let p = server.port;
-    let driver = Driver::start();
-    let client = browser(&driver, profile.path()).await;
-    let page = Page {
-        c: client.clone(),
-        base: format!("http://127.0.0.1:{p}"),
-        shots: std::env::var_os("YUSA_SCREENSHOTS").map(Into::into),
-    };
-    // The walk runs as its own task so that the browser session is closed (and Chromium exits)
-    // whether it passes or fails.
-    let walk = tokio::spawn(walk_through(page, p, dir.path().to_owned()));
-    let result = walk.await;
-    let _ = client.close().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    let shots = std::env::var_os("YUSA_SCREENSHOTS").map(Into::into);
+    let folder = dir.path().to_owned();
+    in_browser(p, shots, |page| walk_through(page, p, folder)).await;
     drop(server);
 }
 
@@ -400,32 +409,20 @@ async fn a_typed_key_takes_effect_at_once() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     std::fs::write(&keys, "admin:page-test-key-0123456789\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
     let index = dir.path().join("index");
     let server = Server::start(&index, &["--api-keys-file", keys.to_str().unwrap()]);
-    let driver = Driver::start();
-    let client = browser(&driver, profile.path()).await;
-    let page = Page {
-        c: client.clone(),
-        base: format!("http://127.0.0.1:{}", server.port),
-        shots: None,
-    };
-    let walk = tokio::spawn(async move {
+    in_browser(server.port, None, |page| async move {
         page.open("page=collections").await;
         page.wait_text("#out .msg.error", "API 키가 필요합니다")
             .await;
         page.fill("#key", "page-test-key-0123456789\u{E007}").await;
         page.wait_text("#out", "컬렉션이 없습니다").await;
-    });
-    let result = walk.await;
-    let _ = client.close().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    })
+    .await;
     drop(server);
 }
 
@@ -437,7 +434,6 @@ async fn an_import_reads_the_column_the_person_names() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("index"), &[]);
     let p = server.port;
     assert_eq!(post(p, "/collections", r#"{"name":"chat"}"#).status, 201);
@@ -447,14 +443,7 @@ async fn an_import_reads_the_column_the_person_names() {
         "Q,A,label\n환불 되나요?,네 됩니다,0\n배송은 얼마나 걸려요?,사흘쯤,0\n",
     )
     .unwrap();
-    let driver = Driver::start();
-    let client = browser(&driver, profile.path()).await;
-    let page = Page {
-        c: client.clone(),
-        base: format!("http://127.0.0.1:{p}"),
-        shots: None,
-    };
-    let walk = tokio::spawn(async move {
+    in_browser(server.port, None, |page| async move {
         page.open("page=ingest&collection=chat").await;
         // Without naming the column, the error lists the file's columns.
         page.upload(&csv).await;
@@ -469,12 +458,8 @@ async fn an_import_reads_the_column_the_person_names() {
         let docs = get(p, "/collections/chat/documents").json();
         assert_eq!(docs["documents"][0]["text"], "환불 되나요?", "{docs}");
         assert_eq!(docs["documents"][0]["metadata"]["A"], "네 됩니다", "{docs}");
-    });
-    let result = walk.await;
-    let _ = client.close().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    })
+    .await;
     drop(server);
 }
 
@@ -486,7 +471,6 @@ async fn scan_results_page_and_reopen() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("index"), &[]);
     let p = server.port;
     assert_eq!(post(p, "/collections", r#"{"name":"many"}"#).status, 201);
@@ -508,14 +492,7 @@ async fn scan_results_page_and_reopen() {
         &serde_json::json!({ "documents": docs }).to_string(),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let driver = Driver::start();
-    let client = browser(&driver, profile.path()).await;
-    let page = Page {
-        c: client.clone(),
-        base: format!("http://127.0.0.1:{p}"),
-        shots: None,
-    };
-    let walk = tokio::spawn(async move {
+    in_browser(server.port, None, |page| async move {
         page.open("page=duplicates&collection=many").await;
         page.click("#go").await;
         page.wait_text("#out", "60개 묶음 (처음 50개)").await;
@@ -560,11 +537,7 @@ async fn scan_results_page_and_reopen() {
             "the withdrawn pair is no labelled pair"
         );
         page.no_script_errors("duplicates").await;
-    });
-    let result = walk.await;
-    let _ = client.close().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    })
+    .await;
     drop(server);
 }
