@@ -164,7 +164,7 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
         r.unchanged,
         r.skipped_empty,
         r.cut_to_limit,
-        engine.limits().max_text_bytes,
+        engine.limits().max_document_bytes,
         r.documents_in_collection
     );
     Ok(())

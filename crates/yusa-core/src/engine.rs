@@ -5,7 +5,7 @@
 use crate::dedup::settings::DedupSettings;
 use crate::error::{Error, Result};
 use crate::index::{
-    Backend, Catalog, CollectionStore, Doc, DocRole, EncoderId, NewDoc, PutOutcome,
+    Backend, Catalog, CollectionStore, Doc, DocRole, DocVectors, EncoderId, NewDoc, PutOutcome,
 };
 use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL};
 use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
@@ -21,8 +21,10 @@ use std::sync::Arc;
 pub struct Limits {
     /// Most documents (or texts, or pairs) in one request.
     pub max_batch: usize,
-    /// Longest text in bytes; the model reads only its first 512 tokens anyway.
+    /// Longest query, pair or checked text in bytes (the models read 512 tokens of it).
     pub max_text_bytes: usize,
+    /// Longest document in bytes: a long one is embedded passage by passage.
+    pub max_document_bytes: usize,
 }
 
 impl Default for Limits {
@@ -30,6 +32,7 @@ impl Default for Limits {
         Limits {
             max_batch: 1000,
             max_text_bytes: 32 * 1024,
+            max_document_bytes: 1 << 20,
         }
     }
 }
@@ -537,6 +540,15 @@ impl Engine {
         texts: impl ExactSizeIterator<Item = &'a str>,
         what: &str,
     ) -> Result<()> {
+        self.check_texts_within(texts, what, self.limits.max_text_bytes)
+    }
+
+    fn check_texts_within<'a>(
+        &self,
+        texts: impl ExactSizeIterator<Item = &'a str>,
+        what: &str,
+        max_bytes: usize,
+    ) -> Result<()> {
         if texts.len() > self.limits.max_batch {
             return Err(Error::TooLarge(format!(
                 "{} {what} in one request; the limit is {}",
@@ -550,11 +562,10 @@ impl Engine {
                     "{what} #{i}: text is empty or whitespace only"
                 )));
             }
-            if t.len() > self.limits.max_text_bytes {
+            if t.len() > max_bytes {
                 return Err(Error::TooLarge(format!(
-                    "{what} #{i}: {} bytes of text; the limit is {}",
+                    "{what} #{i}: {} bytes of text; the limit is {max_bytes}",
                     t.len(),
-                    self.limits.max_text_bytes
                 )));
             }
         }
@@ -579,11 +590,11 @@ impl Engine {
         self.check_new_docs(&docs)?;
         let coll = self.catalog.get(collection)?;
         // Bulk lane: a large ingest is served in slices, searches go between them.
-        let vectors = self.queue.bulk().embed(
+        let vectors = self.embed_documents(
             docs.iter().map(|d| d.text.clone()).collect(),
             doc_role(&*coll),
         )?;
-        coll.put(docs, vectors)
+        coll.put_passages(docs, vectors)
     }
 
     /// The checks every new document passes before it is embedded: a batch within the limit, no
@@ -592,7 +603,11 @@ impl Engine {
         if docs.is_empty() {
             return Err(Error::BadRequest("no documents".into()));
         }
-        self.check_texts(docs.iter().map(|d| d.text.as_str()), "document")?;
+        self.check_texts_within(
+            docs.iter().map(|d| d.text.as_str()),
+            "document",
+            self.limits.max_document_bytes,
+        )?;
         if let Some((i, _)) = docs
             .iter()
             .enumerate()
@@ -625,7 +640,7 @@ impl Engine {
             return Err(Error::BadRequest("no non-empty documents".into()));
         }
         let coll = self.catalog.get_or_create(collection, doc_role)?;
-        let limit = self.limits.max_text_bytes;
+        let limit = self.limits.max_document_bytes;
         let mut cut_to_limit = 0;
         let docs: Vec<NewDoc> = docs
             .into_iter()
@@ -726,9 +741,13 @@ impl Engine {
         let coll = self.catalog.get(collection)?;
         let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
         // Embedded once: the same vectors serve the check and the store.
-        let vectors = self.queue.bulk().embed(texts.clone(), doc_role(&*coll))?;
+        let vectors = self.embed_documents(texts.clone(), doc_role(&*coll))?;
+        let firsts: Vec<Vec<f32>> = vectors
+            .iter()
+            .map(|v| v.passages[0].vector.clone())
+            .collect();
         let mut checks =
-            crate::dedup::check_embedded(&*coll, &self.queue, &texts, vectors.clone(), &th, None)?;
+            crate::dedup::check_embedded(&*coll, &self.queue, &texts, firsts, &th, None)?;
         let mut vectors = vectors.into_iter();
         // Within the request: a text identical (after normalisation) to an earlier one of the same
         // request duplicates it, as it would if the two had come in two requests.
@@ -787,7 +806,7 @@ impl Engine {
         let mut stored = if to_store.is_empty() {
             vec![].into_iter()
         } else {
-            let out = coll.put(to_store, keep_vectors)?;
+            let out = coll.put_passages(to_store, keep_vectors)?;
             coll.refresh()?;
             out.into_iter()
         };
@@ -949,11 +968,10 @@ impl Engine {
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<crate::index::ReembedReport> {
-        let bulk = self.queue.bulk();
         self.catalog.reembed(
             collection,
             &mut |texts, role| {
-                bulk.embed(
+                self.embed_documents(
                     texts,
                     match role {
                         DocRole::Symmetric => Role::Query,
@@ -964,6 +982,39 @@ impl Engine {
             progress,
             cancel,
         )
+    }
+
+    /// Embeds documents through the bulk lane, a vector per passage: a text longer than the
+    /// encoder's window is split ([`crate::text::passages`]) instead of being cut at 512 tokens.
+    pub fn embed_documents(&self, texts: Vec<String>, role: Role) -> Result<Vec<DocVectors>> {
+        let plans: Vec<Vec<crate::index::Span>> = texts
+            .iter()
+            .map(|t| crate::text::passages::split(t))
+            .collect();
+        let pieces: Vec<String> = texts
+            .iter()
+            .zip(&plans)
+            .flat_map(|(t, spans)| {
+                if spans.len() == 1 {
+                    vec![t.clone()]
+                } else {
+                    spans.iter().map(|s| s.slice(t).to_owned()).collect()
+                }
+            })
+            .collect();
+        let mut vectors = self.queue.bulk().embed(pieces, role)?.into_iter();
+        Ok(plans
+            .into_iter()
+            .map(|spans| DocVectors {
+                passages: spans
+                    .into_iter()
+                    .map(|span| crate::index::PassageVector {
+                        span,
+                        vector: vectors.next().expect("one vector per passage"),
+                    })
+                    .collect(),
+            })
+            .collect())
     }
 
     /// Records a person's decision on a group of documents (a "keep one" decision deletes the

@@ -49,7 +49,7 @@ pub fn spec() -> Value {
             },
             "/collections/{name}/search": {"post": {"summary": "Hybrid / dense / lexical search with optional rerank",
                 "parameters": [name], "requestBody": body(json!({"$ref": "#/components/schemas/SearchRequest"})),
-                "responses": ok("{hits: [{id, text, metadata, score, score_kind, sts?, cosine?, bm25?, fused?, dense_rank?, lexical_rank?}], mode, reranked, notice?, took_ms}")}},
+                "responses": ok("{hits: [{id, text, metadata, score, score_kind, sts?, cosine?, bm25?, fused?, dense_rank?, lexical_rank?, passage?: {start, end, text}, matched_terms?}], mode, reranked, notice?, took_ms}")}},
             "/collections/{name}/duplicates/check": {"post": {"summary": "Which stored documents each text duplicates, with evidence",
                 "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["texts"], "properties": {
                     "texts": {"type": "array", "items": {"type": "string"}}, "preset": {"$ref": "#/components/schemas/Preset"},
@@ -119,7 +119,7 @@ pub fn spec() -> Value {
                 "confident_cosine": {"type": "number"}, "scan_cross_encoder_from": {"type": "number"}}, "additionalProperties": false},
             "Error": {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}},
             "Filter": {"type": "object", "description": "metadata conditions, all of which must hold: {field: value} (equality) or {field: {in: [values]}}; at most 16 fields", "additionalProperties": true},
-            "NewDoc": {"type": "object", "required": ["text"], "properties": {"id": {"type": "string"}, "text": {"type": "string", "maxLength": 32768},
+            "NewDoc": {"type": "object", "required": ["text"], "properties": {"id": {"type": "string"}, "text": {"type": "string", "maxLength": 1048576},
                 "metadata": {"type": "object"}}},
             "SearchRequest": {"type": "object", "required": ["query"], "properties": {
                 "query": {"type": "string"}, "k": {"type": "integer", "default": 10, "minimum": 1, "maximum": 1000},

@@ -478,6 +478,16 @@ fn verify(
         .collect())
 }
 
+/// Whether two texts may be duplicates by their lengths: when either is longer than one passage
+/// ([`crate::text::passages`]), the shorter must hold at least 80% of the longer's characters. A
+/// question is not a duplicate of the manual that answers it, though one of the manual's passages
+/// may say what the question says; two copies of one long document still compare.
+pub fn comparable_lengths(a: &str, b: &str) -> bool {
+    let (a, b) = (a.chars().count(), b.chars().count());
+    let (short, long) = (a.min(b), a.max(b));
+    long <= crate::text::passages::MAX_CHARS || short * 5 >= long * 4
+}
+
 /// For each text, the stored documents it duplicates.
 pub fn check(
     coll: &dyn CollectionStore,
@@ -526,6 +536,7 @@ pub fn check_embedded(
         let mut docs: Vec<(crate::index::Doc, Cosine)> = cands
             .into_values()
             .filter(|(d, _)| filter.is_none_or(|f| matches_filter(d.metadata.as_ref(), f)))
+            .filter(|(d, _)| comparable_lengths(text, &d.text))
             .collect();
         docs.sort_by(|a, b| b.1.value().total_cmp(&a.1.value()));
         let pairs: Vec<(String, String, Cosine)> = docs
@@ -986,6 +997,8 @@ pub fn scan(
     for &(a, b) in &lex {
         cand.entry((a.min(b), a.max(b))).or_insert(None);
     }
+    // Like with like: a short text and a long document are never a candidate pair.
+    cand.retain(|&(a, b), _| comparable_lengths(&docs[a].2, &docs[b].2));
     // Pairs a person ruled not duplicates are never paired again.
     let before = cand.len();
     cand.retain(|&(a, b), _| !apart.contains(&docs[a].1, &docs[b].1));

@@ -78,11 +78,44 @@ pub struct ReembedReport {
     pub seconds: f64,
 }
 
+pub use crate::text::passages::Span;
+
+/// One passage's vector and where the passage lies in its document's text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassageVector {
+    pub span: Span,
+    pub vector: Vec<f32>,
+}
+
+/// A document's vectors: one per passage, in text order (one for a text that fits the encoder's
+/// window). The first is the document's own vector (duplicate scans, `vector`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocVectors {
+    pub passages: Vec<PassageVector>,
+}
+
+impl DocVectors {
+    /// A text that is one passage.
+    pub fn single(text: &str, vector: Vec<f32>) -> DocVectors {
+        DocVectors {
+            passages: vec![PassageVector {
+                span: Span {
+                    start: 0,
+                    end: text.chars().count() as u32,
+                },
+                vector,
+            }],
+        }
+    }
+}
+
 /// A dense-recall candidate, with its document (one round trip for stores across a network).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseHit {
     pub doc: Doc,
     pub cosine: Cosine,
+    /// The passage that matched, for a document of several passages (its best one).
+    pub passage: Option<Span>,
 }
 
 /// A lexical-recall candidate, with its document.
@@ -96,26 +129,48 @@ pub struct LexicalHit {
 #[derive(Debug, Clone)]
 pub struct DocVector {
     pub doc: Doc,
+    /// The first passage's vector (the whole text's, for a text of one passage).
     pub vector: Vec<f32>,
+    /// How many passages the document has (1: it fits the encoder's window).
+    pub passages: usize,
 }
 
 /// What every store checks of a `put` before writing anything: one vector per document, each of the
 /// collection's dimension.
-pub(crate) fn check_put(docs: usize, vectors: &[Vec<f32>], dim: usize) -> Result<()> {
-    if docs != vectors.len() {
+pub(crate) fn check_put(docs: &[NewDoc], vectors: &[DocVectors], dim: usize) -> Result<()> {
+    if docs.len() != vectors.len() {
         return Err(Error::Invalid(format!(
-            "{docs} documents but {} vectors",
+            "{} documents but {} vector sets",
+            docs.len(),
             vectors.len()
         )));
     }
-    if let Some(v) = vectors.iter().find(|v| v.len() != dim) {
-        return Err(Error::Invalid(format!(
-            "vector of {} dims, collection has {dim}",
-            v.len()
-        )));
+    for (d, v) in docs.iter().zip(vectors) {
+        if v.passages.is_empty() {
+            return Err(Error::Invalid("a document without a vector".into()));
+        }
+        if let Some(p) = v.passages.iter().find(|p| p.vector.len() != dim) {
+            return Err(Error::Invalid(format!(
+                "vector of {} dims, collection has {dim}",
+                p.vector.len()
+            )));
+        }
+        let chars = d.text.chars().count() as u32;
+        if v.passages.len() > MAX_PASSAGES
+            || v.passages
+                .iter()
+                .any(|p| p.span.end > chars || (chars > 0 && p.span.start >= p.span.end))
+        {
+            return Err(Error::Invalid(format!(
+                "passages out of the text's {chars} characters, or more than {MAX_PASSAGES}"
+            )));
+        }
     }
     Ok(())
 }
+
+/// Most passages one document may have (a point id keeps the passage number in 24 bits).
+pub const MAX_PASSAGES: usize = 1 << 24;
 
 /// One collection, whatever holds it. Every method may fail (a database connection can drop), and
 /// a write is acknowledged only once it is durable (fsynced WAL, or a committed transaction).
@@ -129,9 +184,18 @@ pub trait CollectionStore: Send + Sync {
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
     }
-    /// Adds or replaces (same id) documents with their vectors, in order; a repeated id within one
-    /// call is an upsert of the earlier one.
-    fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>>;
+    /// Adds or replaces (same id) documents with their passages' vectors, in order; a repeated id
+    /// within one call is an upsert of the earlier one.
+    fn put_passages(&self, docs: Vec<NewDoc>, vectors: Vec<DocVectors>) -> Result<Vec<PutOutcome>>;
+    /// [`put_passages`](Self::put_passages) for texts of one passage each.
+    fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
+        let vectors = docs
+            .iter()
+            .zip(vectors)
+            .map(|(d, v)| DocVectors::single(&d.text, v))
+            .collect();
+        self.put_passages(docs, vectors)
+    }
     /// Deletes by id; false when there was none.
     fn delete(&self, id: &str) -> Result<bool>;
     fn get(&self, id: &str) -> Result<Option<Doc>>;
@@ -144,7 +208,8 @@ pub trait CollectionStore: Send + Sync {
     }
     /// A document's stored vector.
     fn vector(&self, id: &str) -> Result<Option<Vec<f32>>>;
-    /// The `k` nearest live documents by cosine (`ef`: the HNSW search breadth).
+    /// The `k` nearest live documents by cosine of their best passage (`ef`: the HNSW search
+    /// breadth); a document appears once.
     fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>>;
     /// BM25 top `k` over yusa's Korean analysis ([`crate::text`]).
     fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>>;
@@ -265,7 +330,7 @@ pub trait Backend: Send + Sync {
     fn reembed(
         &self,
         name: &str,
-        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<DocVectors>>,
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<ReembedReport>;

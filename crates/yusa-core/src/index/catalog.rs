@@ -335,7 +335,7 @@ impl Catalog {
     pub fn reembed(
         &self,
         name: &str,
-        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<super::backend::DocVectors>>,
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<super::backend::ReembedReport> {
@@ -416,7 +416,7 @@ impl super::backend::Backend for Catalog {
     fn reembed(
         &self,
         name: &str,
-        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<super::backend::DocVectors>>,
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<super::backend::ReembedReport> {

@@ -8,13 +8,13 @@
 //! and the snapshot with the documents, under the same checksums; collections written before that
 //! kept them in `review.jsonl` and `settings.json`, which are read once and folded in at open.
 
-use super::backend::{CollectionStats, Doc, NewDoc, PutOutcome};
+use super::backend::{CollectionStats, Doc, DocVectors, NewDoc, PutOutcome, Span};
 use super::backend::{CollectionStore, DenseHit, DocVector, LexicalHit};
-use super::dense::{DenseIndex, HnswParams};
+use super::dense::{DenseIndex, HnswParams, PointId};
 use super::lexical::LexicalIndex;
 use super::manifest::{DocRole, EncoderId, Manifest, FORMAT_VERSION};
 use super::review::Review;
-use super::store::{DocStore, Sidecars, StoredDoc};
+use super::store::{DocStore, Sidecars, StoredDoc, StoredPassage, StoredPassages};
 use super::wal::{Recovery, Wal, WalDamage, WalOp, WalRecord};
 use crate::error::{Error, Result};
 use parking_lot::{Mutex, RwLock};
@@ -114,6 +114,41 @@ fn load_legacy_settings(dir: &Path) -> Result<serde_json::Map<String, serde_json
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
         Err(e) => Err(Error::io(&path)(e)),
     }
+}
+
+/// Every vector of the store with its graph point: each document's first passage, then the others.
+fn all_points(store: &DocStore) -> Vec<(&[f32], PointId)> {
+    let mut out = Vec::with_capacity(store.len());
+    for d in store.iter() {
+        out.push((d.vector.as_slice(), PointId::new(d.iid, 0)));
+        if let Some(p) = store.passages.get(&d.iid) {
+            out.extend(
+                p.rest
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.vector.as_slice(), PointId::new(d.iid, i as u32 + 1))),
+            );
+        }
+    }
+    out
+}
+
+/// The span of passage `n` of a stored document (None: the document is one passage).
+fn passage_span(store: &DocStore, iid: u32, n: u32) -> Option<Span> {
+    let p = store.passages.get(&iid)?;
+    Some(match n {
+        0 => Span {
+            start: 0,
+            end: p.first_end,
+        },
+        n => {
+            let q = p.rest.get(n as usize - 1)?;
+            Span {
+                start: q.start,
+                end: q.end,
+            }
+        }
+    })
 }
 
 fn new_id() -> String {
@@ -327,6 +362,18 @@ impl Collection {
                     store.remove(*old);
                     store.put(doc.clone());
                 }
+                WalOp::PutPassages { old, doc, passages } => {
+                    if r.seq > lexical_seq {
+                        if let Some(old) = old {
+                            lexical.delete(*old);
+                        }
+                        lexical.put(doc.iid, &doc.text)?;
+                    }
+                    if let Some(old) = old {
+                        store.remove(*old);
+                    }
+                    store.put_with(doc.clone(), Some(passages.clone()));
+                }
                 WalOp::Review(json) => reviews.push(parse_json(dir, "wal.log", json)?),
                 WalOp::Setting { key, value } => match value {
                     Some(v) => {
@@ -360,10 +407,10 @@ impl Collection {
         // a rebuild from every stored vector.
         let dense = match DenseIndex::load(dir, dim, manifest.hnsw, checkpoint_seq) {
             Some(d) if had_snapshot => {
-                let added: Vec<(&[f32], u32)> = records
+                let added: Vec<(&[f32], PointId)> = records
                     .iter()
                     .filter(|r| r.seq > checkpoint_seq)
-                    .filter_map(|r| r.op.added_vector())
+                    .flat_map(|r| r.op.added_points())
                     .collect();
                 d.insert_many(&added);
                 d
@@ -376,11 +423,7 @@ impl Collection {
                         store.len()
                     );
                 }
-                DenseIndex::build(
-                    dim,
-                    manifest.hnsw,
-                    store.iter().map(|d| (d.vector.as_slice(), d.iid)),
-                )
+                DenseIndex::build(dim, manifest.hnsw, all_points(&store).into_iter())
             }
         };
         tracing::info!(
@@ -574,9 +617,12 @@ impl Collection {
         let mut documents = at_checkpoint.documents as i64;
         for r in records.iter().filter(|r| r.seq > at_checkpoint.seq) {
             match r.op {
-                WalOp::Put(_) => documents += 1,
+                WalOp::Put(_) | WalOp::PutPassages { old: None, .. } => documents += 1,
                 WalOp::Delete { .. } => documents -= 1,
-                WalOp::Replace { .. } | WalOp::Review(_) | WalOp::Setting { .. } => {}
+                WalOp::Replace { .. }
+                | WalOp::PutPassages { old: Some(_), .. }
+                | WalOp::Review(_)
+                | WalOp::Setting { .. } => {}
             }
         }
         Ok(Peek {
@@ -714,8 +760,8 @@ impl CollectionStore for Collection {
 
     /// Adds or replaces documents with their vectors (from the collection's encoder, same order).
     /// Durable when it returns: the WAL is fsynced first. Searchable after [`refresh`](Self::refresh).
-    fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
-        super::backend::check_put(docs.len(), &vectors, self.manifest.encoder.dim)?;
+    fn put_passages(&self, docs: Vec<NewDoc>, vectors: Vec<DocVectors>) -> Result<Vec<PutOutcome>> {
+        super::backend::check_put(&docs, &vectors, self.manifest.encoder.dim)?;
         let _live = self.writable()?;
         let mut wal = self.wal.lock();
         let (records, outcomes, seq) = {
@@ -726,7 +772,7 @@ impl CollectionStore for Collection {
             // Ids assigned within this batch: a repeated id in one request is an upsert of the earlier one.
             let mut batch_ids: std::collections::HashMap<String, u32> = Default::default();
             let mut iids = store.next_iid..;
-            for (doc, vector) in docs.into_iter().zip(vectors) {
+            for (doc, vectors) in docs.into_iter().zip(vectors) {
                 let id = doc.id.filter(|s| !s.is_empty()).unwrap_or_else(new_id);
                 let metadata = doc.metadata.map(|m| m.to_string());
                 let in_batch = batch_ids.get(&id).copied();
@@ -746,18 +792,35 @@ impl CollectionStore for Collection {
                 let old = in_batch.or_else(|| store.get_iid(&id));
                 batch_ids.insert(id.clone(), iid);
                 seq += 1;
+                let mut passages = vectors.passages.into_iter();
+                let first = passages.next().expect("check_put: at least one passage");
+                let rest: Vec<StoredPassage> = passages
+                    .map(|p| StoredPassage {
+                        start: p.span.start,
+                        end: p.span.end,
+                        vector: p.vector,
+                    })
+                    .collect();
                 let stored = StoredDoc {
                     iid,
                     id: id.clone(),
                     text: doc.text,
                     metadata,
-                    vector,
+                    vector: first.vector,
                 };
                 records.push(WalRecord {
                     seq,
-                    op: match old {
-                        Some(old) => WalOp::Replace { old, doc: stored },
-                        None => WalOp::Put(stored),
+                    op: match (old, rest.is_empty()) {
+                        (Some(old), true) => WalOp::Replace { old, doc: stored },
+                        (None, true) => WalOp::Put(stored),
+                        (old, false) => WalOp::PutPassages {
+                            old,
+                            doc: stored,
+                            passages: StoredPassages {
+                                first_end: first.span.end,
+                                rest,
+                            },
+                        },
                     },
                 });
                 outcomes.push(PutOutcome {
@@ -771,8 +834,8 @@ impl CollectionStore for Collection {
         // Index before publishing: a search filters out graph points the store does not have yet.
         {
             let dense = self.dense.read();
-            let points: Vec<(&[f32], u32)> =
-                records.iter().filter_map(|r| r.op.added_vector()).collect();
+            let points: Vec<(&[f32], PointId)> =
+                records.iter().flat_map(|r| r.op.added_points()).collect();
             dense.insert_many(&points);
         }
         for r in &records {
@@ -781,6 +844,12 @@ impl CollectionStore for Collection {
                 WalOp::Delete { iid } => self.lexical.delete(*iid),
                 WalOp::Replace { old, doc } => {
                     self.lexical.delete(*old);
+                    self.lexical.put(doc.iid, &doc.text)?;
+                }
+                WalOp::PutPassages { old, doc, .. } => {
+                    if let Some(old) = old {
+                        self.lexical.delete(*old);
+                    }
                     self.lexical.put(doc.iid, &doc.text)?;
                 }
                 WalOp::Review(_) | WalOp::Setting { .. } => {}
@@ -797,6 +866,12 @@ impl CollectionStore for Collection {
                     WalOp::Replace { old, doc } => {
                         store.remove(old);
                         store.put(doc);
+                    }
+                    WalOp::PutPassages { old, doc, passages } => {
+                        if let Some(old) = old {
+                            store.remove(old);
+                        }
+                        store.put_with(doc, Some(passages));
                     }
                     WalOp::Review(_) | WalOp::Setting { .. } => {}
                 }
@@ -865,16 +940,33 @@ impl CollectionStore for Collection {
         let store = self.store.read();
         let dense = self.dense.read();
         let live = |iid: u32| store.get(iid).is_some();
-        Ok(dense
-            .search(query, k, ef, &live)
-            .into_iter()
-            .filter_map(|(iid, cosine)| {
-                store.get(iid).map(|d| DenseHit {
-                    doc: to_doc(d),
-                    cosine,
-                })
-            })
-            .collect())
+        // Points are passages: ask for more than `k` so that `k` documents remain once each
+        // document keeps its best passage, and ask again, wider, when long documents crowd them out.
+        let total_points = dense.points();
+        let mut want = if store.passages.is_empty() { k } else { k * 4 };
+        loop {
+            let points = dense.search(query, want, ef.max(want), &live);
+            let mut best: Vec<(PointId, crate::score::Cosine)> = Vec::with_capacity(k);
+            for (p, c) in points.iter().copied() {
+                if !best.iter().any(|(q, _)| q.iid() == p.iid()) {
+                    best.push((p, c));
+                }
+            }
+            if best.len() >= k || points.len() < want || want >= total_points {
+                best.truncate(k);
+                return Ok(best
+                    .into_iter()
+                    .filter_map(|(p, cosine)| {
+                        store.get(p.iid()).map(|d| DenseHit {
+                            doc: to_doc(d),
+                            cosine,
+                            passage: passage_span(&store, p.iid(), p.passage()),
+                        })
+                    })
+                    .collect());
+            }
+            want *= 4;
+        }
     }
 
     /// Lexical recall: BM25 top `k` (documents deleted since the last refresh are dropped).
@@ -927,7 +1019,7 @@ impl CollectionStore for Collection {
             let rebuilt = DenseIndex::build(
                 self.manifest.encoder.dim,
                 self.manifest.hnsw,
-                store.iter().map(|d| (d.vector.as_slice(), d.iid)),
+                all_points(&store).into_iter(),
             );
             *self.dense.write() = rebuilt;
         }
@@ -940,13 +1032,17 @@ impl CollectionStore for Collection {
         // The WAL first and on its own (see the lock order on `Collection`): a writer holds `wal`
         // while it waits for `store`.
         let wal_bytes = self.wal.lock().len_bytes();
-        let documents = self.store.read().len();
+        let (documents, live_points) = {
+            let store = self.store.read();
+            let extra: usize = store.passages.values().map(|p| p.rest.len()).sum();
+            (store.len(), store.len() + extra)
+        };
         let dense_points = self.dense.read().points();
         Ok(CollectionStats {
             name: self.manifest.name.clone(),
             documents,
             dense_points,
-            deleted_pending_compaction: dense_points.saturating_sub(documents),
+            deleted_pending_compaction: dense_points.saturating_sub(live_points),
             wal_bytes,
             encoder: self.manifest.encoder.clone(),
         })
@@ -1012,6 +1108,7 @@ impl CollectionStore for Collection {
             f(DocVector {
                 doc: to_doc(d),
                 vector: d.vector.clone(),
+                passages: store.passage_count(d.iid),
             });
         }
         Ok(())

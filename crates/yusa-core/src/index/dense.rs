@@ -117,6 +117,24 @@ impl Default for HnswParams {
     }
 }
 
+/// A point of the graph: a document's internal id and the number of its passage (0 for the first,
+/// the only one of a short text). Passage 0's point id is the document's internal id itself, as it
+/// was before documents had passages, so graphs dumped then still load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PointId(usize);
+
+impl PointId {
+    pub fn new(iid: u32, passage: u32) -> PointId {
+        PointId(iid as usize | (passage as usize) << 32)
+    }
+    pub fn iid(self) -> u32 {
+        self.0 as u32
+    }
+    pub fn passage(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
 pub struct DenseIndex {
     hnsw: Hnsw<'static, f32, UnitCosineDistance>,
     dim: usize,
@@ -143,9 +161,9 @@ impl DenseIndex {
     pub fn build<'a>(
         dim: usize,
         params: HnswParams,
-        points: impl Iterator<Item = (&'a [f32], u32)>,
+        points: impl Iterator<Item = (&'a [f32], PointId)>,
     ) -> Self {
-        let points: Vec<(&[f32], usize)> = points.map(|(v, i)| (v, i as usize)).collect();
+        let points: Vec<(&[f32], usize)> = points.map(|(v, p)| (v, p.0)).collect();
         let idx = DenseIndex::new(dim, params, points.len());
         if !points.is_empty() {
             idx.hnsw.parallel_insert_slice(&points);
@@ -323,12 +341,12 @@ impl DenseIndex {
         self.params
     }
 
-    pub fn insert(&self, vector: &[f32], iid: u32) {
-        self.hnsw.insert_slice((vector, iid as usize));
+    pub fn insert(&self, vector: &[f32], point: PointId) {
+        self.hnsw.insert_slice((vector, point.0));
     }
 
-    pub fn insert_many(&self, points: &[(&[f32], u32)]) {
-        let pts: Vec<(&[f32], usize)> = points.iter().map(|(v, i)| (*v, *i as usize)).collect();
+    pub fn insert_many(&self, points: &[(&[f32], PointId)]) {
+        let pts: Vec<(&[f32], usize)> = points.iter().map(|(v, p)| (*v, p.0)).collect();
         if pts.len() > 16 {
             self.hnsw.parallel_insert_slice(&pts);
         } else {
@@ -343,28 +361,28 @@ impl DenseIndex {
         self.hnsw.get_nb_point()
     }
 
-    /// The `k` nearest live points; `live` says which ids still exist.
+    /// The `k` nearest live points; `live` says which documents (internal ids) still exist.
     pub fn search(
         &self,
         query: &[f32],
         k: usize,
         ef: usize,
         live: &(dyn Fn(u32) -> bool + Sync),
-    ) -> Vec<(u32, Cosine)> {
+    ) -> Vec<(PointId, Cosine)> {
         if k == 0 || self.hnsw.get_nb_point() == 0 {
             return vec![];
         }
         struct Live<'a>(&'a (dyn Fn(u32) -> bool + Sync));
         impl FilterT for Live<'_> {
             fn hnsw_filter(&self, id: &usize) -> bool {
-                (self.0)(*id as u32)
+                (self.0)(PointId(*id).iid())
             }
         }
         let filter = Live(live);
         self.hnsw
             .search_filter(query, k, ef.max(k), Some(&filter))
             .into_iter()
-            .map(|n| (n.d_id as u32, Cosine(1.0 - n.distance)))
+            .map(|n| (PointId(n.d_id), Cosine(1.0 - n.distance)))
             .collect()
     }
 }
@@ -395,19 +413,25 @@ mod tests {
             HnswParams::default(),
             vecs.iter()
                 .enumerate()
-                .map(|(i, v)| (v.as_slice(), i as u32)),
+                .map(|(i, v)| (v.as_slice(), PointId::new(i as u32, 0))),
         );
         let hits = idx.search(&vecs[42], 3, 64, &|_| true);
-        assert_eq!(hits[0].0, 42);
+        assert_eq!(hits[0].0.iid(), 42);
         assert!((hits[0].1.value() - 1.0).abs() < 1e-5);
         let hits = idx.search(&vecs[42], 3, 64, &|i| i != 42);
-        assert!(hits.iter().all(|h| h.0 != 42));
+        assert!(hits.iter().all(|h| h.0.iid() != 42));
         assert_eq!(hits.len(), 3);
         // Identical vectors (exact duplicates) must not trip any assertion.
-        idx.insert(&vecs[7], 1000);
+        idx.insert(&vecs[7], PointId::new(1000, 0));
         let hits = idx.search(&vecs[7], 2, 64, &|_| true);
-        let ids: Vec<u32> = hits.iter().map(|h| h.0).collect();
+        let ids: Vec<u32> = hits.iter().map(|h| h.0.iid()).collect();
         assert!(ids.contains(&7) && ids.contains(&1000), "{ids:?}");
+        // A later passage of a document is its own point; a dead document hides all of them.
+        idx.insert(&vecs[9], PointId::new(7, 3));
+        let hits = idx.search(&vecs[9], 1, 64, &|_| true);
+        assert_eq!((hits[0].0.iid(), hits[0].0.passage()), (7, 3));
+        let hits = idx.search(&vecs[9], 3, 64, &|i| i != 7);
+        assert!(hits.iter().all(|h| h.0.iid() != 7));
     }
 
     #[test]
@@ -427,7 +451,7 @@ mod tests {
             HnswParams::default(),
             vecs.iter()
                 .enumerate()
-                .map(|(i, v)| (v.as_slice(), i as u32)),
+                .map(|(i, v)| (v.as_slice(), PointId::new(i as u32, 0))),
         );
         idx.save(dir.path(), 42).unwrap();
         assert!(DenseIndex::load(dir.path(), 8, HnswParams::default(), 41).is_none());
@@ -439,7 +463,7 @@ mod tests {
                 idx.search(&vecs[i], 1, 64, &|_| true)[0].1.value()
             );
         }
-        back.insert(&vecs[3], 1000);
+        back.insert(&vecs[3], PointId::new(1000, 0));
         assert_eq!(back.points(), 301);
         assert_eq!(
             DenseIndex::verify(dir.path()),

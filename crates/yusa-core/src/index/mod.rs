@@ -18,8 +18,8 @@ pub mod store;
 pub mod wal;
 
 pub use backend::{
-    Backend, CollectionStats, CollectionStore, DenseHit, Doc, DocVector, LexicalHit, NewDoc,
-    Problem, PutOutcome, ReembedReport,
+    Backend, CollectionStats, CollectionStore, DenseHit, Doc, DocVector, DocVectors, LexicalHit,
+    NewDoc, PassageVector, Problem, PutOutcome, ReembedReport, Span,
 };
 pub use catalog::Catalog;
 pub use collection::Collection;

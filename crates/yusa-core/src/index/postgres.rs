@@ -497,7 +497,7 @@ impl Backend for PgBackend {
     fn reembed(
         &self,
         name: &str,
-        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+        embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<super::backend::DocVectors>>,
         progress: &dyn Fn(usize, usize),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<ReembedReport> {
@@ -542,7 +542,11 @@ impl Backend for PgBackend {
             }
             let vectors = embed(chunk.iter().map(|d| d.1.clone()).collect(), c.doc_role)?;
             let ids: Vec<&str> = chunk.iter().map(|d| d.0.as_str()).collect();
-            let vs: Vec<Vector> = vectors.into_iter().map(Vector::from).collect();
+            // One vector per document here (see `put_passages`): the first passage's.
+            let vs: Vec<Vector> = vectors
+                .into_iter()
+                .map(|v| Vector::from(v.passages.into_iter().next().expect("a vector").vector))
+                .collect();
             self.pool.run(|cl| {
                 cl.execute(
                     "INSERT INTO yusa_reembed (collection, id, encoder, embedding) \
@@ -687,8 +691,24 @@ impl CollectionStore for PgCollection {
         Ok(n.max(0) as usize)
     }
 
-    fn put(&self, docs: Vec<NewDoc>, vectors: Vec<Vec<f32>>) -> Result<Vec<PutOutcome>> {
-        super::backend::check_put(docs.len(), &vectors, self.dim)?;
+    /// Long documents keep their first passage's vector only: PostgreSQL does not hold passages yet
+    /// (their full text is searched lexically; dense recall sees their beginning, as before passages).
+    fn put_passages(
+        &self,
+        docs: Vec<NewDoc>,
+        vectors: Vec<super::backend::DocVectors>,
+    ) -> Result<Vec<PutOutcome>> {
+        super::backend::check_put(&docs, &vectors, self.dim)?;
+        if vectors.iter().any(|v| v.passages.len() > 1) {
+            tracing::warn!(
+                "{}: documents of several passages keep their first passage's vector only in PostgreSQL",
+                self.name
+            );
+        }
+        let vectors: Vec<Vec<f32>> = vectors
+            .into_iter()
+            .map(|v| v.passages.into_iter().next().expect("checked").vector)
+            .collect();
         // Ids are fixed before the transaction, so that a retry after an unknown outcome writes the
         // same documents again (an upsert) rather than new ones.
         let docs: Vec<NewDoc> = docs
@@ -865,6 +885,7 @@ impl CollectionStore for PgCollection {
                 .map(|r| DenseHit {
                     doc: row_doc(r),
                     cosine: Cosine(1.0 - r.get::<_, f32>("d")),
+                    passage: None,
                 })
                 .collect())
         })
@@ -921,6 +942,7 @@ impl CollectionStore for PgCollection {
                 f(DocVector {
                     doc: row_doc(r),
                     vector: r.get::<_, Vector>("embedding").to_vec(),
+                    passages: 1,
                 });
             }
         }

@@ -89,7 +89,7 @@ pub fn reembed(
     root: &Path,
     name: &str,
     to: &EncoderId,
-    embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<Vec<f32>>>,
+    embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<super::backend::DocVectors>>,
     progress: &dyn Fn(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<ReembedReport> {
@@ -134,7 +134,7 @@ pub fn reembed(
                     metadata: d.metadata.clone(),
                 })
                 .collect();
-            new.put(batch, vectors)?;
+            new.put_passages(batch, vectors)?;
             done += chunk.len();
             progress(done, total);
         }

@@ -18,6 +18,22 @@ pub struct StoredDoc {
     pub vector: Vec<f32>,
 }
 
+/// The passages of a document longer than the encoder's window, beyond what [`StoredDoc`] holds:
+/// where the first passage ends, and the other passages with their vectors (the first passage's
+/// vector is `StoredDoc::vector`). Character offsets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPassages {
+    pub first_end: u32,
+    pub rest: Vec<StoredPassage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPassage {
+    pub start: u32,
+    pub end: u32,
+    pub vector: Vec<f32>,
+}
+
 /// All live documents.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct DocStore {
@@ -31,6 +47,10 @@ pub struct DocStore {
     /// settings moved into the WAL (their `review.jsonl` / `settings.json` are read instead).
     #[serde(skip)]
     pub sidecars: Option<Sidecars>,
+    /// The passages of long documents, by internal id (a document of one passage has none).
+    /// Written after the sidecars (snapshot format 3).
+    #[serde(skip)]
+    pub passages: HashMap<u32, StoredPassages>,
 }
 
 /// A collection's duplicate decisions and settings as of a snapshot (JSON texts, as in the WAL).
@@ -67,12 +87,33 @@ impl DocStore {
         if let Some(old) = self.by_id.insert(doc.id.clone(), doc.iid) {
             if old != doc.iid {
                 self.docs.remove(&old);
+                self.passages.remove(&old);
             }
         }
         self.docs.insert(doc.iid, doc);
     }
 
+    /// Adds a document with its passages (`None`: one passage).
+    pub fn put_with(&mut self, doc: StoredDoc, passages: Option<StoredPassages>) {
+        let iid = doc.iid;
+        self.put(doc);
+        match passages {
+            Some(p) => {
+                self.passages.insert(iid, p);
+            }
+            None => {
+                self.passages.remove(&iid);
+            }
+        }
+    }
+
+    /// How many passages a document has.
+    pub fn passage_count(&self, iid: u32) -> usize {
+        self.passages.get(&iid).map_or(1, |p| 1 + p.rest.len())
+    }
+
     pub fn remove(&mut self, iid: u32) -> Option<StoredDoc> {
+        self.passages.remove(&iid);
         let doc = self.docs.remove(&iid)?;
         if self.by_id.get(&doc.id) == Some(&iid) {
             self.by_id.remove(&doc.id);
@@ -92,9 +133,12 @@ impl DocStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DocStore::default()),
             Err(e) => return Err(Error::io(path)(e)),
         };
-        let (with_sidecars, framed) = match bytes.strip_prefix(SNAPSHOT_MAGIC) {
-            Some(rest) => (true, Some(rest)),
-            None => (false, bytes.strip_prefix(SNAPSHOT_MAGIC_V1)),
+        let (version, framed) = if let Some(rest) = bytes.strip_prefix(SNAPSHOT_MAGIC) {
+            (3, Some(rest))
+        } else if let Some(rest) = bytes.strip_prefix(SNAPSHOT_MAGIC_V2) {
+            (2, Some(rest))
+        } else {
+            (1, bytes.strip_prefix(SNAPSHOT_MAGIC_V1))
         };
         let payload = match framed {
             Some(rest) if rest.len() >= 4 => {
@@ -127,11 +171,20 @@ impl DocStore {
         let (mut store, used): (DocStore, usize) =
             bincode::serde::decode_from_slice(payload, bincode::config::standard())
                 .map_err(unreadable)?;
-        if with_sidecars {
-            let (sidecars, _): (Sidecars, usize) =
+        if version >= 2 {
+            let (sidecars, more): (Sidecars, usize) =
                 bincode::serde::decode_from_slice(&payload[used..], bincode::config::standard())
                     .map_err(unreadable)?;
             store.sidecars = Some(sidecars);
+            if version >= 3 {
+                let (passages, _): (Vec<(u32, StoredPassages)>, usize) =
+                    bincode::serde::decode_from_slice(
+                        &payload[used + more..],
+                        bincode::config::standard(),
+                    )
+                    .map_err(unreadable)?;
+                store.passages = passages.into_iter().collect();
+            }
         }
         store.by_id = store.docs.values().map(|d| (d.id.clone(), d.iid)).collect();
         Ok(store)
@@ -148,6 +201,12 @@ impl DocStore {
             bincode::serde::encode_to_vec(sidecars, bincode::config::standard())
                 .map_err(encode_err)?,
         );
+        let mut passages: Vec<(&u32, &StoredPassages)> = self.passages.iter().collect();
+        passages.sort_unstable_by_key(|(iid, _)| **iid);
+        payload.extend(
+            bincode::serde::encode_to_vec(&passages, bincode::config::standard())
+                .map_err(encode_err)?,
+        );
         let mut bytes = Vec::with_capacity(payload.len() + SNAPSHOT_MAGIC.len() + 4);
         bytes.extend_from_slice(SNAPSHOT_MAGIC);
         bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
@@ -156,8 +215,10 @@ impl DocStore {
     }
 }
 
-/// Starts every snapshot with decisions and settings after the documents.
-const SNAPSHOT_MAGIC: &[u8; 8] = b"YUSADOC\x02";
+/// Starts every snapshot: the documents, then decisions and settings, then long documents' passages.
+const SNAPSHOT_MAGIC: &[u8; 8] = b"YUSADOC\x03";
+/// Snapshots with decisions and settings after the documents, before passages existed.
+const SNAPSHOT_MAGIC_V2: &[u8; 8] = b"YUSADOC\x02";
 /// Checksummed snapshots of documents only (older ones start with the bincode payload itself).
 const SNAPSHOT_MAGIC_V1: &[u8; 8] = b"YUSADOC\x01";
 

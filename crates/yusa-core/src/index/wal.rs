@@ -5,7 +5,8 @@
 //! append leaves a torn tail (short, or with a bad checksum); reading stops there and the tail is cut
 //! off, which is safe because a record is acknowledged only after its fsync returned.
 
-use super::store::StoredDoc;
+use super::dense::PointId;
+use super::store::{StoredDoc, StoredPassages};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
@@ -29,14 +30,32 @@ pub enum WalOp {
     Review(String),
     /// A collection setting stored (`Some(JSON)`) or removed (`None`).
     Setting { key: String, value: Option<String> },
+    /// A document of several passages, new (`old: None`) or replacing `old`, in one record with
+    /// its passages: a crash never leaves a long document without them.
+    PutPassages {
+        old: Option<u32>,
+        doc: StoredDoc,
+        passages: StoredPassages,
+    },
 }
 
 impl WalOp {
-    /// The vector this change adds to the dense graph, with its internal id.
-    pub fn added_vector(&self) -> Option<(&[f32], u32)> {
+    /// The vectors this change adds to the dense graph, with their point ids.
+    pub fn added_points(&self) -> Vec<(&[f32], PointId)> {
         match self {
-            WalOp::Put(d) | WalOp::Replace { doc: d, .. } => Some((d.vector.as_slice(), d.iid)),
-            WalOp::Delete { .. } | WalOp::Review(_) | WalOp::Setting { .. } => None,
+            WalOp::Put(d) | WalOp::Replace { doc: d, .. } => {
+                vec![(d.vector.as_slice(), PointId::new(d.iid, 0))]
+            }
+            WalOp::PutPassages { doc, passages, .. } => {
+                std::iter::once((doc.vector.as_slice(), PointId::new(doc.iid, 0)))
+                    .chain(
+                        passages.rest.iter().enumerate().map(|(i, p)| {
+                            (p.vector.as_slice(), PointId::new(doc.iid, i as u32 + 1))
+                        }),
+                    )
+                    .collect()
+            }
+            WalOp::Delete { .. } | WalOp::Review(_) | WalOp::Setting { .. } => vec![],
         }
     }
 }

@@ -8,7 +8,7 @@ pub mod fusion;
 pub use fusion::{Fusion, DEFAULT_DENSE_WEIGHT};
 
 use crate::error::{Error, Result};
-use crate::index::CollectionStore;
+use crate::index::{CollectionStore, Span};
 use crate::queue::EncoderQueue;
 use crate::score::{Bm25, Cosine, StsScore};
 use serde::{Deserialize, Serialize};
@@ -164,6 +164,53 @@ pub struct Hit {
     pub dense_rank: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lexical_rank: Option<usize>,
+    /// For a document longer than one passage: the passage that matched (the dense list's best
+    /// passage, else the one holding most of the query's terms), with character offsets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passage: Option<MatchedPassage>,
+    /// The query's index terms (yusa's analysis: words, Hangul bigrams) found in the hit's passage
+    /// (or text), for highlighting.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched_terms: Vec<String>,
+}
+
+/// Where in a long document a hit matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedPassage {
+    /// Character offsets into the document's text.
+    pub start: u32,
+    pub end: u32,
+    pub text: String,
+}
+
+/// The query terms found in `text`, in the query's order, each once.
+fn matched_terms(query_terms: &[String], text: &str) -> Vec<String> {
+    let found: std::collections::HashSet<String> = crate::text::analyze(text).into_iter().collect();
+    let mut out: Vec<String> = vec![];
+    for t in query_terms {
+        if found.contains(t) && !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// The passage of a long text holding most of the query's terms (None: the text is one passage).
+fn best_passage_by_terms(query_terms: &[String], text: &str) -> Option<Span> {
+    let spans = crate::text::passages::split(text);
+    if spans.len() < 2 {
+        return None;
+    }
+    spans
+        .into_iter()
+        .enumerate()
+        .max_by_key(|(i, s)| {
+            (
+                matched_terms(query_terms, s.slice(text)).len(),
+                usize::MAX - i,
+            )
+        })
+        .map(|(_, s)| s)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,7 +233,7 @@ pub fn search(
 ) -> Result<SearchResponse> {
     let t0 = std::time::Instant::now();
     req.validate()?;
-    let plan = Plan::of(req, queue);
+    let plan = Plan::of(req, queue, coll.doc_role());
     let (qv, lexical) = std::thread::scope(|s| {
         let lexical = (req.mode != Mode::Dense)
             .then(|| s.spawn(|| coll.lexical_search(&req.query, plan.candidates)));
@@ -214,7 +261,7 @@ pub fn search_with_vector(
     query_vector: Option<&[f32]>,
 ) -> Result<SearchResponse> {
     req.validate()?;
-    let plan = Plan::of(req, queue);
+    let plan = Plan::of(req, queue, coll.doc_role());
     run(coll, queue, req, &plan, query_vector, None)
 }
 
@@ -228,13 +275,23 @@ struct Plan {
 }
 
 impl Plan {
-    fn of(req: &SearchRequest, queue: &EncoderQueue) -> Plan {
+    fn of(req: &SearchRequest, queue: &EncoderQueue, role: crate::index::DocRole) -> Plan {
         let want_rerank = req.rerank.unwrap_or(false);
         let mut notice = None;
         let rerank = if want_rerank && !queue.has_cross_encoder() {
             if req.rerank == Some(true) {
                 notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
             }
+            false
+        } else if want_rerank && role == crate::index::DocRole::Asymmetric {
+            // The cross-encoder scores similarity (STS), not whether a passage answers a question:
+            // on question → paragraph search it rated answers as barely similar and Recall@1 fell
+            // from 0.933 to 0.508. Until a relevance model beats hybrid there, it stays off.
+            notice = Some(
+                "rerank skipped: this collection is for question → passage search, and the STS \
+                 cross-encoder lowers its ranking (it rates similarity, not answers)"
+                    .to_owned(),
+            );
             false
         } else {
             want_rerank
@@ -278,6 +335,8 @@ fn run(
     // Candidates are numbered locally (in order of first appearance) for fusion; the store's own
     // row numbers never come out of it.
     let mut docs: Vec<crate::index::Doc> = vec![];
+    // The best passage the dense list found for each candidate of several passages.
+    let mut passages: HashMap<String, Span> = HashMap::new();
     let mut slot: HashMap<String, u32> = HashMap::new();
     let mut number = |d: crate::index::Doc| -> u32 {
         *slot.entry(d.id.clone()).or_insert_with(|| {
@@ -290,7 +349,12 @@ fn run(
         (_, Some(v)) => coll
             .dense_search(v, candidates, ef)?
             .into_iter()
-            .map(|h| (number(h.doc), h.cosine.value()))
+            .map(|h| {
+                if let Some(p) = h.passage {
+                    passages.insert(h.doc.id.clone(), p);
+                }
+                (number(h.doc), h.cosine.value())
+            })
             .collect(),
         (_, None) => return Err(Error::Invalid("dense search needs a query vector".into())),
     };
@@ -330,6 +394,7 @@ fn run(
         .map(|(r, (i, s))| (*i, (r + 1, *s)))
         .collect();
 
+    let query_terms = crate::text::analyze(&req.query);
     let mut hits: Vec<Hit> = ranked
         .iter()
         .filter_map(|(iid, score)| {
@@ -339,6 +404,21 @@ fn run(
                     return None;
                 }
             }
+            let span = passages
+                .get(&doc.id)
+                .copied()
+                .or_else(|| best_passage_by_terms(&query_terms, &doc.text));
+            let passage = span.map(|s| MatchedPassage {
+                start: s.start,
+                end: s.end,
+                text: s.slice(&doc.text).to_owned(),
+            });
+            let matched_terms = matched_terms(
+                &query_terms,
+                passage
+                    .as_ref()
+                    .map_or(doc.text.as_str(), |p| p.text.as_str()),
+            );
             Some(Hit {
                 id: doc.id,
                 text: doc.text,
@@ -351,6 +431,8 @@ fn run(
                 fused: (kind == ScoreKind::Fused).then_some(*score),
                 dense_rank: dense_pos.get(iid).map(|p| p.0),
                 lexical_rank: lex_pos.get(iid).map(|p| p.0),
+                passage,
+                matched_terms,
             })
         })
         .take(pool)
@@ -361,9 +443,13 @@ fn run(
         // pair); with k above the depth, the rest follow in recall order under their own scores.
         let depth = req.rerank_depth.min(hits.len());
         let head = &mut hits[..depth];
+        // A long document is judged by its matched passage: the cross-encoder reads 512 tokens.
         let pairs = head
             .iter()
-            .map(|h| (req.query.clone(), h.text.clone()))
+            .map(|h| {
+                let text = h.passage.as_ref().map_or(&h.text, |p| &p.text);
+                (req.query.clone(), text.clone())
+            })
             .collect();
         // A symmetric collection's dense hits carry the query-role cosine the cross-encoder's blend
         // needs: handed over, only the lexical-only hits' texts are embedded again.

@@ -7,6 +7,8 @@
 //! bigrams (학교에서 → 학교, 교에, 에서): a query for 학교 matches. A one-syllable word is kept as a
 //! unigram so that it stays searchable. Latin letters and digits form whole words.
 
+pub mod passages;
+
 use unicode_normalization::UnicodeNormalization;
 
 /// Bump when [`analyze`] changes its output: indexes built with another version must be rebuilt.
