@@ -213,7 +213,8 @@ fn bad_input_gets_4xx_with_json_body() {
     let s = Server::start(dir.path(), &[]);
     let p = s.port;
     assert_eq!(post(p, "/collections", r#"{"name":"c"}"#).status, 201);
-    let big_text = "가".repeat(20_000); // 60 KB
+    let big_text = "가".repeat(20_000); // 60 KB: over the limit of a query or a checked text
+    let too_long_doc = "가".repeat(400_000); // 1.2 MB: over the limit of a document (1 MiB)
     let many: Vec<_> = (0..1001)
         .map(|i| json!({"text": format!("문서 {i}")}))
         .collect();
@@ -310,7 +311,7 @@ fn bad_input_gets_4xx_with_json_body() {
         (
             "POST",
             "/collections/c/documents",
-            json!({"documents": [{"text": big_text}]}).to_string(),
+            json!({"documents": [{"text": too_long_doc}]}).to_string(),
             413,
         ),
         (

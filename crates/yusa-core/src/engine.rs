@@ -597,6 +597,21 @@ impl Engine {
         coll.put_passages(docs, vectors)
     }
 
+    /// Adds documents whose vectors the caller already computed (an evaluation that caches them),
+    /// with the same checks as [`add_documents`](Self::add_documents); searchable when it returns.
+    pub fn add_embedded(
+        &self,
+        collection: &str,
+        docs: Vec<NewDoc>,
+        vectors: Vec<DocVectors>,
+    ) -> Result<Vec<PutOutcome>> {
+        self.check_new_docs(&docs)?;
+        let coll = self.catalog.get(collection)?;
+        let out = coll.put_passages(docs, vectors)?;
+        coll.refresh()?;
+        Ok(out)
+    }
+
     /// The checks every new document passes before it is embedded: a batch within the limit, no
     /// empty or oversized text, ids of at most 256 bytes.
     fn check_new_docs(&self, docs: &[NewDoc]) -> Result<()> {

@@ -166,7 +166,6 @@ pub fn evaluate(
         cache_path,
     } = *opts;
     engine.create_collection(collection, doc_role)?;
-    let coll = engine.collection(collection)?;
     // Embed every distinct text once: corpus and queries often share sentences (paraKQC: all of them).
     // An optional on-disk cache, keyed by the encoder's fingerprint, makes repeated runs cheap.
     // (int8 vectors differ slightly from f32 ones: they get their own key.)
@@ -192,9 +191,13 @@ pub fn evaluate(
             t.to_owned()
         }
     };
+    // Documents longer than one passage are embedded passage by passage, as the engine does at
+    // ingest (not cached: their vectors are a list).
+    let long = |t: &str| yusa_core::text::passages::split(t).len() > 1;
     let mut todo: Vec<(String, String, Role)> = set
         .corpus
         .iter()
+        .filter(|(_, t)| !long(t))
         .map(|(_, t)| {
             let role = if asymmetric {
                 Role::Passage
@@ -231,27 +234,42 @@ pub fn evaluate(
             .map_err(|e| Error::Invalid(format!("embedding cache: {e}")))?;
         std::fs::write(p, bytes).map_err(Error::io(p))?;
     }
-    let docs: Vec<(NewDoc, Vec<f32>)> = set
+    let doc_role_of_queries = if asymmetric {
+        Role::Passage
+    } else {
+        Role::Query
+    };
+    let corpus: Vec<&(String, String)> = set
         .corpus
         .iter()
         .filter(|(_, t)| !t.trim().is_empty())
-        .map(|(id, t)| {
-            (
-                NewDoc {
-                    id: Some(id.clone()),
-                    text: t.clone(),
-                    metadata: None,
-                },
-                cache[&doc_key(t)].clone(),
-            )
-        })
         .collect();
-    for chunk in docs.chunks(1000) {
-        let (d, v): (Vec<NewDoc>, Vec<Vec<f32>>) = chunk.iter().cloned().unzip();
-        coll.put(d, v)?;
+    for chunk in corpus.chunks(1000) {
+        let long_texts: Vec<String> = chunk
+            .iter()
+            .filter(|(_, t)| long(t))
+            .map(|(_, t)| t.clone())
+            .collect();
+        let mut long_vectors = engine
+            .embed_documents(long_texts, doc_role_of_queries)?
+            .into_iter();
+        let mut docs = Vec::with_capacity(chunk.len());
+        let mut vectors = Vec::with_capacity(chunk.len());
+        for (id, t) in chunk {
+            docs.push(NewDoc {
+                id: Some(id.clone()),
+                text: t.clone(),
+                metadata: None,
+            });
+            vectors.push(if long(t) {
+                long_vectors.next().expect("one per long document")
+            } else {
+                yusa_core::index::DocVectors::single(t, cache[&doc_key(t)].clone())
+            });
+        }
+        engine.add_embedded(collection, docs, vectors)?;
     }
-    coll.refresh()?;
-    coll.checkpoint()?; // as after any bulk load (a database store refreshes its statistics)
+    engine.checkpoint_all()?; // as after any bulk load (a database store refreshes its statistics)
 
     let queries: Vec<&(String, String)> = set
         .queries
