@@ -172,33 +172,50 @@ impl LexicalIndex {
     }
 
     /// Adds (or replaces) a document's terms; visible after [`commit`](Self::commit).
+    /// Indexes a document: one tantivy document per passage ([`crate::text::passages`]), all under
+    /// the document's internal id. BM25 over a whole manual saturates on its common words and
+    /// normalises its rare ones away; per passage, the passage that answers ranks the document
+    /// (search keeps each document's best passage).
     pub fn put(&self, iid: u32, text: &str) -> Result<()> {
-        let terms = crate::text::analyze(text);
-        let tokens = terms
-            .into_iter()
-            .enumerate()
-            .map(|(position, text)| Token {
-                offset_from: 0,
-                offset_to: 0,
-                position,
-                text,
-                position_length: 1,
+        let spans = crate::text::passages::split(text);
+        let docs: Vec<TantivyDocument> = spans
+            .iter()
+            .map(|span| {
+                let part = if spans.len() == 1 {
+                    text
+                } else {
+                    span.slice(text)
+                };
+                let tokens = crate::text::analyze(part)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(position, text)| Token {
+                        offset_from: 0,
+                        offset_to: 0,
+                        position,
+                        text,
+                        position_length: 1,
+                    })
+                    .collect();
+                let mut doc = TantivyDocument::new();
+                doc.add_u64(self.f_iid, iid as u64);
+                doc.add_pre_tokenized_text(
+                    self.f_text,
+                    PreTokenizedString {
+                        text: String::new(),
+                        tokens,
+                    },
+                );
+                doc
             })
             .collect();
-        let mut doc = TantivyDocument::new();
-        doc.add_u64(self.f_iid, iid as u64);
-        doc.add_pre_tokenized_text(
-            self.f_text,
-            PreTokenizedString {
-                text: String::new(),
-                tokens,
-            },
-        );
         let guard = self.writer.lock().expect("writer lock");
         let w = guard.as_ref().ok_or_else(closed)?;
         w.delete_term(Term::from_field_u64(self.f_iid, iid as u64));
-        w.add_document(doc)
-            .map_err(|e| Error::Invalid(format!("lexical add: {e}")))?;
+        for doc in docs {
+            w.add_document(doc)
+                .map_err(|e| Error::Invalid(format!("lexical add: {e}")))?;
+        }
         Ok(())
     }
 
@@ -327,10 +344,11 @@ impl LexicalIndex {
             .collect();
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
+        // Passages of one document are separate entries: look deeper, keep each document's best.
         let top = searcher
-            .search(&query, &TopDocs::with_limit(k))
+            .search(&query, &TopDocs::with_limit(k.saturating_mul(4)))
             .map_err(|e| Error::Invalid(format!("lexical search: {e}")))?;
-        let mut out = Vec::with_capacity(top.len());
+        let mut out: Vec<(u32, Bm25)> = Vec::with_capacity(k);
         for (score, addr) in top {
             let col = searcher
                 .segment_reader(addr.segment_ord)
@@ -338,7 +356,13 @@ impl LexicalIndex {
                 .u64("iid")
                 .map_err(|e| Error::Invalid(format!("lexical iid: {e}")))?;
             if let Some(iid) = col.first(addr.doc_id) {
-                out.push((iid as u32, Bm25(score)));
+                let iid = iid as u32;
+                if !out.iter().any(|(i, _)| *i == iid) {
+                    out.push((iid, Bm25(score)));
+                    if out.len() == k {
+                        break;
+                    }
+                }
             }
         }
         Ok(out)
