@@ -439,3 +439,62 @@ fn lab_commands_run_through_yusa_lab() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown command `frobnicate`"), "{err}");
 }
+
+/// A new collection nobody chose a role for takes it from its documents: long ones make a
+/// question → passage collection (and the output says so and how to choose otherwise), short ones a
+/// similar-text one; a flag decides instead, and an existing collection keeps its role.
+#[test]
+fn a_new_collection_takes_its_role_from_its_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("index");
+    let m = fixture("tiny-bert");
+    let long = dir.path().join("manual.txt");
+    let paragraph = "전원 버튼을 길게 누르면 기기가 켜지고, 화면에 안내가 나오면 언어와 지역을 고른 뒤 무선 네트워크에 연결합니다. ".repeat(4);
+    std::fs::write(&long, format!("{paragraph}\n{paragraph}\n짧은 줄\n")).unwrap();
+    let short = dir.path().join("faq.txt");
+    std::fs::write(&short, "비밀번호를 잊어버렸어요\n배송은 얼마나 걸리나요?\n").unwrap();
+    let index = |name: &str, file: &std::path::Path, extra: &[&str]| {
+        let mut a = vec![
+            "index",
+            "--collection",
+            name,
+            "--input",
+            file.to_str().unwrap(),
+            "--index-dir",
+            idx.to_str().unwrap(),
+            "--model",
+            m.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        yusa(&a)
+    };
+    let out = index("manuals", &long, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("new collection `manuals`: made for question → passage search")
+            && text.contains("--symmetric"),
+        "{text}"
+    );
+    let v = ok_json(&index("faq", &short, &["--json"]));
+    assert_eq!(v["doc_role"], "symmetric");
+    assert!(
+        v["role_chosen"].as_str().unwrap().contains("--asymmetric"),
+        "{v}"
+    );
+    let v = ok_json(&index(
+        "long-but-similar",
+        &long,
+        &["--symmetric", "--json"],
+    ));
+    assert_eq!(v["doc_role"], "symmetric");
+    assert!(v.get("role_chosen").is_none(), "{v}");
+    // Adding to an existing collection neither changes nor reports its role.
+    let v = ok_json(&index("manuals", &short, &["--json"]));
+    assert_eq!(v["doc_role"], "asymmetric");
+    assert!(v.get("role_chosen").is_none(), "{v}");
+}

@@ -230,6 +230,23 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
     page.click("#create").await;
     page.wait_text("#out", "faq").await;
     assert!(get(p, "/collections").body.contains(r#""name":"faq""#));
+    // The form asks what a collection is for, in the user's words: "answers in long documents"
+    // makes a question → passage collection.
+    page.fill("#name", "manuals").await;
+    page.click("input[name=purpose][value=questions]").await;
+    page.click("#create").await;
+    page.wait_text("#out", "manuals").await;
+    let list = get(p, "/collections").json();
+    let role = |name: &str| {
+        list["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["doc_role"].clone())
+    };
+    assert_eq!(role("faq"), Some(serde_json::json!("symmetric")));
+    assert_eq!(role("manuals"), Some(serde_json::json!("asymmetric")));
 
     // Ingest: a JSONL file with one bad line; the rest goes in and the bad line is reported.
     let upload = dir.join("faq.jsonl");

@@ -85,9 +85,14 @@ pub struct IndexArgs {
     /// CSV/TSV column holding the id (optional); other columns become metadata.
     #[arg(long)]
     pub id_column: Option<String>,
-    /// Embed documents as passages (question → passage search) instead of as sentences (similar-sentence lookup).
-    #[arg(long)]
+    /// A new collection for question → passage search (documents embedded as passages). Without
+    /// this or --symmetric a new collection takes its role from the documents: long ones (median
+    /// 200 characters or more) make it a question → passage collection.
+    #[arg(long, conflicts_with = "symmetric")]
     pub asymmetric: bool,
+    /// A new collection for similar-text search and duplicates (documents embedded like queries).
+    #[arg(long)]
+    pub symmetric: bool,
     /// Index at most N documents.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -141,10 +146,10 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
         bail!("no non-empty documents in {}", args.input.display());
     }
     let engine = args.engine.open(cli)?;
-    let role = if args.asymmetric {
-        DocRole::Asymmetric
-    } else {
-        DocRole::Symmetric
+    let role = match (args.asymmetric, args.symmetric) {
+        (true, _) => Some(DocRole::Asymmetric),
+        (_, true) => Some(DocRole::Symmetric),
+        _ => None,
     };
     let pb = progress_bar(docs.len() as u64, "indexing");
     let r = engine.index_bulk(&args.collection, role, docs, args.batch, &|done| {
@@ -167,6 +172,9 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
         engine.limits().max_document_bytes,
         r.documents_in_collection
     );
+    if let Some(why) = &r.role_chosen {
+        println!("new collection `{}`: {why}", r.collection);
+    }
     Ok(())
 }
 

@@ -643,7 +643,7 @@ impl Engine {
     pub fn index_bulk(
         &self,
         collection: &str,
-        doc_role: DocRole,
+        doc_role: Option<DocRole>,
         docs: Vec<NewDoc>,
         batch: usize,
         progress: &dyn Fn(usize),
@@ -654,7 +654,32 @@ impl Engine {
         if docs.is_empty() {
             return Err(Error::BadRequest("no non-empty documents".into()));
         }
-        let coll = self.catalog.get_or_create(collection, doc_role)?;
+        // A new collection nobody chose a role for takes it from what it holds (see
+        // `DocRole::for_texts`); an existing one keeps its own.
+        let mut role_chosen = None;
+        let coll = match self.catalog.get(collection) {
+            Ok(c) => c,
+            Err(Error::CollectionNotFound(_)) => {
+                let role = doc_role.unwrap_or_else(|| {
+                    let role = DocRole::for_texts(docs.iter().map(|d| d.text.as_str()));
+                    role_chosen = Some(match role {
+                        DocRole::Asymmetric => format!(
+                            "made for question → passage search: the median document has {} \
+                             characters or more (--symmetric for similar-text search)",
+                            DocRole::LONG_TEXT_CHARS
+                        ),
+                        DocRole::Symmetric => format!(
+                            "made for similar-text search and duplicates: the median document has \
+                             fewer than {} characters (--asymmetric for question → passage search)",
+                            DocRole::LONG_TEXT_CHARS
+                        ),
+                    });
+                    role
+                });
+                self.catalog.get_or_create(collection, role)?
+            }
+            Err(e) => return Err(e),
+        };
         let limit = self.limits.max_document_bytes;
         let mut cut_to_limit = 0;
         let docs: Vec<NewDoc> = docs
@@ -727,6 +752,8 @@ impl Engine {
             seconds,
             docs_per_second: indexed as f64 / seconds,
             documents_in_collection: coll.len()?,
+            doc_role: coll.doc_role(),
+            role_chosen,
         })
     }
 

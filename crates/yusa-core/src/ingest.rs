@@ -172,6 +172,11 @@ pub struct BulkReport {
     pub seconds: f64,
     pub docs_per_second: f64,
     pub documents_in_collection: usize,
+    /// How the collection embeds its documents.
+    pub doc_role: crate::index::DocRole,
+    /// Set when this load created the collection and chose its role from the documents' lengths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_chosen: Option<String>,
 }
 
 #[cfg(test)]

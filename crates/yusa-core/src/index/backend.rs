@@ -64,6 +64,9 @@ pub struct CollectionStats {
     pub deleted_pending_compaction: usize,
     pub wal_bytes: u64,
     pub encoder: EncoderId,
+    /// What the collection is for: `symmetric` (similar texts, duplicates) or `asymmetric`
+    /// (questions → passages).
+    pub doc_role: DocRole,
 }
 
 /// What a re-embed did.

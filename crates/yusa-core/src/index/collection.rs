@@ -1045,6 +1045,7 @@ impl CollectionStore for Collection {
             deleted_pending_compaction: dense_points.saturating_sub(live_points),
             wal_bytes,
             encoder: self.manifest.encoder.clone(),
+            doc_role: self.manifest.doc_role,
         })
     }
 

@@ -51,6 +51,30 @@ pub enum DocRole {
     Asymmetric,
 }
 
+impl DocRole {
+    /// Median length, in characters, from which a new collection is made for question → passage
+    /// search when nobody said which it is for: FAQ questions, reviews and tickets run far below it
+    /// (ChatbotData's median is 14, NSMC's 27), paragraphs, articles and manuals far above.
+    pub const LONG_TEXT_CHARS: usize = 200;
+
+    /// The role for a new collection of these texts: asymmetric (documents as passages, queries as
+    /// questions) when the median text is long, symmetric (similar sentences, duplicates) otherwise.
+    /// On held-out question → paragraph search a symmetric collection's hybrid fell below BM25 alone
+    /// (Recall@1 0.785 against 0.888), an asymmetric one's rose above it (0.900).
+    pub fn for_texts<'a>(texts: impl Iterator<Item = &'a str>) -> DocRole {
+        let mut lens: Vec<usize> = texts.map(|t| t.chars().count()).collect();
+        if lens.is_empty() {
+            return DocRole::Symmetric;
+        }
+        lens.sort_unstable();
+        if lens[lens.len() / 2] >= Self::LONG_TEXT_CHARS {
+            DocRole::Asymmetric
+        } else {
+            DocRole::Symmetric
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,

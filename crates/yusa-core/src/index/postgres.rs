@@ -972,6 +972,7 @@ impl CollectionStore for PgCollection {
             deleted_pending_compaction: 0,
             wal_bytes: 0,
             encoder: self.encoder.clone(),
+            doc_role: self.doc_role,
         })
     }
 
