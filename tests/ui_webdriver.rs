@@ -247,6 +247,31 @@ async fn walk_through(page: Page, p: u16, dir: std::path::PathBuf) {
     };
     assert_eq!(role("faq"), Some(serde_json::json!("symmetric")));
     assert_eq!(role("manuals"), Some(serde_json::json!("asymmetric")));
+    // A long document's hit shows the passage that matched, the query's words marked, and the whole
+    // document on request.
+    let manual = (0..40)
+        .map(|i| format!("{i}절. 기기 설정 방법을 차례로 설명합니다. "))
+        .collect::<String>()
+        + "마지막 절. 필터는 석 달마다 교체하세요.";
+    let body = serde_json::json!({"documents": [{"id": "m1", "text": manual}]});
+    assert_eq!(
+        post(p, "/collections/manuals/documents", &body.to_string()).status,
+        200
+    );
+    // 필터 교체
+    page.open(
+        "page=search&collection=manuals&q=%ED%95%84%ED%84%B0%20%EA%B5%90%EC%B2%B4&mode=lexical",
+    )
+    .await;
+    let shown = page.wait_text("#out .passage", "필터는 석 달마다").await;
+    assert!(
+        shown.chars().count() <= 500,
+        "the passage, not the document: {shown}"
+    );
+    page.wait_text("#out .passage mark", "필터").await;
+    page.wait_text("#out details.whole summary", "문서 전체 보기")
+        .await;
+    assert_eq!(delete(p, "/collections/manuals").status, 200);
 
     // Ingest: a JSONL file with one bad line; the rest goes in and the bad line is reported.
     let upload = dir.join("faq.jsonl");
