@@ -455,13 +455,31 @@ fn tei_compatible_embed_and_similarity() {
     assert!(ranks
         .iter()
         .all(|x| (0.0..=1.0).contains(&x["score"].as_f64().unwrap()) && x["text"].is_string()));
-    // Search reranks only when asked (it is opt-in), and then says so.
+    // A search asking for a rerank is answered with hybrid ranking and a notice: the server obeys
+    // `rerank` only when started with --rerank-search.
     assert_eq!(post(s.port, "/collections", r#"{"name":"c"}"#).status, 201);
     post(
         s.port,
         "/collections/c/documents",
         r#"{"documents":[{"text":"학교에서 공부했어요"},{"text":"날씨가 좋네요"}]}"#,
     );
+    let r = post(
+        s.port,
+        "/collections/c/search",
+        r#"{"query":"학교","k":2,"rerank":true}"#,
+    )
+    .json();
+    assert_eq!(r["reranked"], false);
+    assert!(
+        r["notice"].as_str().unwrap().contains("--rerank-search"),
+        "{r}"
+    );
+    drop(s);
+    let s = Server::start(
+        dir.path(),
+        &["--cross-encoder", ce.to_str().unwrap(), "--rerank-search"],
+    );
+    // Then search reranks only when asked (it is opt-in), and says so.
     let r = post(s.port, "/collections/c/search", r#"{"query":"학교","k":2}"#).json();
     assert_eq!(r["reranked"], false);
     let r = post(

@@ -31,6 +31,10 @@ pub struct EngineArgs {
     /// Run without a cross-encoder even if one is present.
     #[arg(long)]
     pub no_cross_encoder: bool,
+    /// Obey a search's `rerank` (on collections for similar texts). Off by default: on every
+    /// retrieval set measured the STS cross-encoder lowered Recall@1 (docs/http-api.md).
+    #[arg(long)]
+    pub rerank_search: bool,
     /// Duplicate model that decides "same meaning" (default: models/ko-duplicate-cross-encoder
     /// when present).
     #[arg(long)]
@@ -49,6 +53,7 @@ impl EngineArgs {
             cfg.cross_encoder = Some(resolve_model(cli, Some(ce), DEFAULT_CROSS_ENCODER));
         }
         cfg.no_cross_encoder = self.no_cross_encoder;
+        cfg.rerank_search = self.rerank_search;
         if let Some(dm) = &self.duplicate_model {
             cfg.duplicate_model = Some(resolve_model(cli, Some(dm), DEFAULT_DUPLICATE_MODEL));
         }
@@ -182,7 +187,7 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
     let mut cfg = args.engine.config(cli);
     // Only a rerank needs the cross-encoder: loading it doubled the start-up time and memory of
     // every plain search.
-    if args.rerank != Some(true) {
+    if args.rerank != Some(true) || !cfg.rerank_search {
         cfg.no_cross_encoder = true;
     }
     cfg.duplicate_model = None;
@@ -224,12 +229,24 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> Result<()> {
                 (None, Some(b)) => format!("bm25 {:.2}", b.value()),
                 _ => String::new(),
             };
+            // A long document shows the passage that matched, not the whole document.
+            let (text, place) = match &h.passage {
+                Some(p) => (
+                    p.text.trim().replace('\n', " "),
+                    format!(
+                        "; characters {}–{} of {}",
+                        p.start,
+                        p.end,
+                        h.text.chars().count()
+                    ),
+                ),
+                None => (h.text.clone(), String::new()),
+            };
             println!(
-                "  {:>2}. [{:?} {:.3}] {}  ({extra}; id {})",
+                "  {:>2}. [{:?} {:.3}] {text}  ({extra}; id {}{place})",
                 i + 1,
                 h.score_kind,
                 h.score,
-                h.text,
                 h.id
             );
             // Metadata (an FAQ entry's answer, a review's rating) is part of the hit.

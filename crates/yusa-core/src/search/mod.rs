@@ -230,10 +230,11 @@ pub fn search(
     coll: &dyn CollectionStore,
     queue: &EncoderQueue,
     req: &SearchRequest,
+    rerank_allowed: bool,
 ) -> Result<SearchResponse> {
     let t0 = std::time::Instant::now();
     req.validate()?;
-    let plan = Plan::of(req, queue, coll.doc_role());
+    let plan = Plan::of(req, queue, coll.doc_role(), rerank_allowed);
     let (qv, lexical) = std::thread::scope(|s| {
         let lexical = (req.mode != Mode::Dense)
             .then(|| s.spawn(|| coll.lexical_search(&req.query, plan.candidates)));
@@ -259,9 +260,10 @@ pub fn search_with_vector(
     queue: &EncoderQueue,
     req: &SearchRequest,
     query_vector: Option<&[f32]>,
+    rerank_allowed: bool,
 ) -> Result<SearchResponse> {
     req.validate()?;
-    let plan = Plan::of(req, queue, coll.doc_role());
+    let plan = Plan::of(req, queue, coll.doc_role(), rerank_allowed);
     run(coll, queue, req, &plan, query_vector, None)
 }
 
@@ -275,10 +277,23 @@ struct Plan {
 }
 
 impl Plan {
-    fn of(req: &SearchRequest, queue: &EncoderQueue, role: crate::index::DocRole) -> Plan {
+    fn of(
+        req: &SearchRequest,
+        queue: &EncoderQueue,
+        role: crate::index::DocRole,
+        rerank_allowed: bool,
+    ) -> Plan {
         let want_rerank = req.rerank.unwrap_or(false);
         let mut notice = None;
-        let rerank = if want_rerank && !queue.has_cross_encoder() {
+        let rerank = if want_rerank && !rerank_allowed {
+            notice = Some(
+                "rerank skipped: on every retrieval set measured the STS cross-encoder lowered \
+                 Recall@1 (docs/http-api.md), so this server ranks by hybrid fusion \
+                 (`yusa serve --rerank-search` obeys `rerank`)"
+                    .to_owned(),
+            );
+            false
+        } else if want_rerank && !queue.has_cross_encoder() {
             if req.rerank == Some(true) {
                 notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
             }

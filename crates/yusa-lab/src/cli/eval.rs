@@ -81,6 +81,8 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
             let tmp = tempfile::tempdir()?;
             let mut cfg = a.engine.config(cli);
             cfg.index_root = tmp.path().to_owned();
+            // The lab measures the rerank the product keeps off.
+            cfg.rerank_search = true;
             let engine = Engine::open(&cfg)?;
             let mut variants = vec![
                 Variant {
