@@ -22,15 +22,17 @@ demo: model
 
 test: postgres python
 	$(CARGO) test --release --workspace
-	.venv/bin/python -m pytest -q crates/yusa-py/tests
+	YUSA_REQUIRE_SPARK=1 .venv/bin/python -m pytest -q crates/yusa-py/tests
 
 # The Python package (crates/yusa-py: PyO3 + maturin) in a virtual environment `.venv`, with what its
-# tests need (numpy, pytest, langchain-core); `pip install ./crates/yusa-py` is the documented install.
+# tests need (numpy, pytest, langchain-core, PySpark and Debian's Java runtime for the Spark job);
+# `pip install ./crates/yusa-py` is the documented install.
 # Its parity tests run the `yusa` binary, so the workspace is built first.
 python: build
+	command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
 	test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/python -m pip install --quiet --upgrade pip
-	.venv/bin/python -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.21" "pytest>=7" "langchain-core>=0.3"
+	.venv/bin/python -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.21" "pytest>=7" "langchain-core>=0.3" "pyspark>=3.5" pandas pyarrow
 	.venv/bin/python -m pip install --quiet ./crates/yusa-py
 
 build:

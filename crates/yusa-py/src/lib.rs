@@ -365,6 +365,18 @@ impl NativeEngine {
         }))
     }
 
+    /// The duplicate thresholds a collection's scans use (the server's defaults without one).
+    #[pyo3(signature = (collection=None))]
+    fn thresholds(&self, py: Python<'_>, collection: Option<String>) -> PyResult<String> {
+        let e = self.engine.clone();
+        let th = py
+            .allow_threads(move || {
+                e.resolve_thresholds(collection.as_deref(), &DedupSettings::default())
+            })
+            .map_err(raise)?;
+        to_json(&th)
+    }
+
     /// Unit-length embeddings as little-endian f32 bytes, with their shape: `(bytes, rows, dim)`.
     #[pyo3(signature = (texts, role="query"))]
     fn embed<'py>(
@@ -398,9 +410,30 @@ impl NativeEngine {
     }
 }
 
+/// The key two texts share when they are duplicates after normalisation (what scans group first).
+#[pyfunction]
+fn exact_key(text: &str) -> String {
+    yusa_core::text::exact_key(text)
+}
+
+/// The character-shingle hashes duplicate scans compare lexically (MinHash candidates).
+#[pyfunction]
+fn shingles(text: &str) -> Vec<u64> {
+    yusa_core::dedup::minhash::shingles(text)
+}
+
+/// Whether two texts may be duplicates by their lengths (like with like; see the core's dedup).
+#[pyfunction]
+fn comparable_lengths(a: &str, b: &str) -> bool {
+    yusa_core::dedup::comparable_lengths(a, b)
+}
+
 #[pymodule]
 fn _yusa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeEngine>()?;
+    m.add_function(wrap_pyfunction!(exact_key, m)?)?;
+    m.add_function(wrap_pyfunction!(shingles, m)?)?;
+    m.add_function(wrap_pyfunction!(comparable_lengths, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;
     Ok(())
 }

@@ -22,7 +22,11 @@ from . import _yusa
 from .client import Client
 from .errors import YusaError
 
-__all__ = ["Engine", "Client", "YusaError", "Document"]
+__all__ = ["Engine", "Client", "YusaError", "Document", "exact_key", "shingles", "comparable_lengths"]
+
+exact_key = _yusa.exact_key
+shingles = _yusa.shingles
+comparable_lengths = _yusa.comparable_lengths
 
 #: A document to add: a text, or ``{"text": ..., "id": ..., "metadata": {...}}``.
 Document = Union[str, Mapping[str, Any]]
@@ -154,6 +158,10 @@ class Engine:
         """Scores and the duplicate decision with its reason per pair (``POST /similarity``)."""
         body = _drop_none({"pairs": [list(p) for p in pairs], **options})
         return _json(self._e.similarity, json.dumps(body, ensure_ascii=False))
+
+    def thresholds(self, collection: Optional[str] = None) -> Dict[str, Any]:
+        """The duplicate thresholds a collection's scans use (the server's defaults without one)."""
+        return _json(self._e.thresholds, collection)
 
     def embed(self, texts: Sequence[str], *, role: str = "query") -> np.ndarray:
         """Unit-length embeddings, shape ``(len(texts), dim)``, float32."""

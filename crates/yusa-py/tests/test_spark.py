@@ -1,0 +1,57 @@
+"""The Spark job in local mode on a small sample: exact and near duplicates end in one cluster, texts of
+another meaning do not join them by accident of the candidates, and two runs give the same clusters.
+Plumbing on the tiny fixture model (its decision is a cosine threshold here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+    if os.environ.get("YUSA_REQUIRE_SPARK") == "1":
+        pytest.fail("no Java runtime: run `make python` (installs openjdk-17-jre-headless)")
+    pytest.skip("no Java runtime", allow_module_level=True)
+
+from conftest import FIXTURES  # noqa: E402
+from yusa import spark as job  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def session():
+    from pyspark.sql import SparkSession
+
+    s = (SparkSession.builder.master("local[2]").appName("yusa-test")
+         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    yield s
+    s.stop()
+
+
+ROWS = [
+    ("1", "이 영화 정말 재밌어요"),
+    ("2", "이 영화 정말 재밌어요!!"),  # exact after normalisation? no: punctuation differs → a near duplicate
+    ("3", "이 영화 정말 재밌어요"),  # exact copy of 1
+    ("4", "배우들 연기가 최고였다"),
+    ("5", "배우들 연기가 최고였다 ㅎㅎ"),
+    ("6", "지루해서 중간에 나왔어요"),
+] + [(str(100 + i), f"서로 다른 리뷰 번호 {i}번 내용은 {i * 7919 % 1000}점") for i in range(40)]
+
+
+def run(session):
+    df = session.createDataFrame(ROWS, "id string, text string")
+    clusters, pairs, report = job.dedup(
+        session, df, models_dir=str(FIXTURES), partitions=2,
+        engine_options={"model": "tiny-bert", "cross_encoder": "tiny-bert-cross", "no_duplicate_model": True},
+    )
+    return {r["id"]: r["cluster"] for r in clusters.collect()}, {(r["a"], r["b"], r["reason"]) for r in pairs.collect()}, report
+
+
+def test_duplicates_cluster_and_runs_repeat(session):
+    labels, pairs, report = run(session)
+    assert report["records"] == len(ROWS)
+    assert ("1", "3", "exact") in pairs
+    assert labels["1"] == labels["3"] == "1", labels
+    labels2, pairs2, _ = run(session)
+    assert labels2 == labels and pairs2 == pairs
