@@ -422,6 +422,23 @@ fn shingles(text: &str) -> Vec<u64> {
     yusa_core::dedup::minhash::shingles(text)
 }
 
+/// The MinHash band keys a scan buckets a text by (`BANDS` keys, as signed 64-bit integers; empty for a
+/// text without shingles).
+#[pyfunction]
+fn minhash_bands(text: &str) -> Vec<i64> {
+    use yusa_core::dedup::minhash;
+    minhash::band_keys(&minhash::signature(&minhash::shingles(text)))
+        .map(|k| k.iter().map(|&x| x as i64).collect())
+        .unwrap_or_default()
+}
+
+/// The Jaccard similarity of two texts' shingle sets, as a scan measures lexical overlap.
+#[pyfunction]
+fn jaccard(a: &str, b: &str) -> f32 {
+    use yusa_core::dedup::minhash;
+    minhash::jaccard(&minhash::shingles(a), &minhash::shingles(b))
+}
+
 /// Whether two texts may be duplicates by their lengths (like with like; see the core's dedup).
 #[pyfunction]
 fn comparable_lengths(a: &str, b: &str) -> bool {
@@ -434,6 +451,8 @@ fn _yusa(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exact_key, m)?)?;
     m.add_function(wrap_pyfunction!(shingles, m)?)?;
     m.add_function(wrap_pyfunction!(comparable_lengths, m)?)?;
+    m.add_function(wrap_pyfunction!(minhash_bands, m)?)?;
+    m.add_function(wrap_pyfunction!(jaccard, m)?)?;
     m.add("EngineError", m.py().get_type::<EngineError>())?;
     Ok(())
 }

@@ -69,19 +69,32 @@ pub fn signature(sh: &[u64]) -> [u64; NUM_HASHES] {
 }
 
 /// Candidate pairs (i < j, indices into `sigs`) that share at least one band.
+/// The bucket key of each band of a signature (None: a text without shingles). Two texts share a
+/// bucket in a band when their keys there are equal; batch jobs elsewhere (Spark) bucket by these.
+pub fn band_keys(sig: &[u64; NUM_HASHES]) -> Option<[u64; BANDS]> {
+    if sig[0] == u64::MAX {
+        return None; // no shingles
+    }
+    let mut keys = [0u64; BANDS];
+    for (band, key) in keys.iter_mut().enumerate() {
+        let mut h = 0xcbf29ce484222325u64;
+        for r in 0..ROWS {
+            h = mix(h ^ sig[band * ROWS + r], band as u64);
+        }
+        *key = h;
+    }
+    Some(keys)
+}
+
 pub fn lsh_pairs(sigs: &[[u64; NUM_HASHES]], max_bucket: usize) -> Vec<(usize, usize)> {
     let mut pairs = std::collections::HashSet::new();
+    let keys: Vec<Option<[u64; BANDS]>> = sigs.iter().map(band_keys).collect();
     for band in 0..BANDS {
         let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
-        for (i, sig) in sigs.iter().enumerate() {
-            if sig[0] == u64::MAX {
-                continue; // no shingles
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(k) = k {
+                buckets.entry(k[band]).or_default().push(i);
             }
-            let mut h = 0xcbf29ce484222325u64;
-            for r in 0..ROWS {
-                h = mix(h ^ sig[band * ROWS + r], band as u64);
-            }
-            buckets.entry(h).or_default().push(i);
         }
         for members in buckets.values() {
             // A huge bucket is one very common short text ("굿"): exact hashing handles those.

@@ -27,6 +27,8 @@ __all__ = ["Engine", "Client", "YusaError", "Document", "exact_key", "shingles",
 exact_key = _yusa.exact_key
 shingles = _yusa.shingles
 comparable_lengths = _yusa.comparable_lengths
+minhash_bands = _yusa.minhash_bands
+jaccard = _yusa.jaccard
 
 #: A document to add: a text, or ``{"text": ..., "id": ..., "metadata": {...}}``.
 Document = Union[str, Mapping[str, Any]]

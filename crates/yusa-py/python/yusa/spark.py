@@ -12,8 +12,8 @@ How it works, one stage per step, every step inside Spark:
 2. Exact duplicates group by key; one representative per key goes on.
 3. Candidates are bucketed by Spark: random-hyperplane LSH on the centred vectors (bands of sign bits,
    grouped by a Spark group-by; each record keeps its nearest at or above the scan's cross-encoder floor)
-   and Spark ML's ``MinHashLSH`` on the shingles (Jaccard ≥ yusa's candidate threshold) — the two lists a
-   ``yusa dedup`` scan draws from.
+   and yusa's own MinHash band keys grouped by Spark (Jaccard ≥ yusa's candidate threshold) — the two
+   lists a ``yusa dedup`` scan draws from.
 4. Each candidate pair is verified by yusa's decision (``Engine.similarity``: the STS cross-encoder or
    the duplicate model, with the polarity findings), executors loading the models once.
 5. Clusters are the connected components of the verified and exact pairs, found by min-label
@@ -49,7 +49,7 @@ def _engine(models_dir: str, pairs: bool, options: Optional[dict] = None):
 
 def _embed_partition(rows: Iterator, models_dir: str, dims: int, options: Optional[dict]) -> Iterator[Tuple]:
     import yusa
-    from pyspark.ml.linalg import SparseVector, Vectors
+    from pyspark.ml.linalg import Vectors
 
     engine = _engine(models_dir, False, options)
     batch = []
@@ -57,9 +57,7 @@ def _embed_partition(rows: Iterator, models_dir: str, dims: int, options: Option
     def flush():
         vecs = engine.embed([t for _, t in batch])
         for (i, t), v in zip(batch, vecs):
-            sh = sorted({h % dims for h in yusa.shingles(t)})
-            yield (i, t, yusa.exact_key(t), Vectors.dense(v.tolist()),
-                   SparseVector(dims, sh, [1.0] * len(sh)) if sh else None)
+            yield (i, t, yusa.exact_key(t), Vectors.dense(v.tolist()), None)
 
     for r in rows:
         batch.append((r[0], r[1]))
@@ -115,6 +113,14 @@ def _cell_neighbours(members, floor: float, k: int) -> Iterator[Tuple[str, str]]
                 yield (a, b) if a < b else (b, a)
 
 
+def _bands_of(rows: Iterator) -> Iterator[Tuple[str, int, int]]:
+    import yusa
+
+    for r in rows:
+        for band, key in enumerate(yusa.minhash_bands(r["text"])):
+            yield (r["id"], band, key)
+
+
 def _verify_partition(rows: Iterator, models_dir: str, options: Optional[dict]) -> Iterator[Tuple]:
     import yusa
 
@@ -144,7 +150,6 @@ def dedup(spark, df, *, text_col: str = "text", id_col: str = "id", models_dir: 
     two or more, the verified pairs ``(a, b, reason)`` (exact ones with reason ``exact``), and counts.
     ``engine_options`` are :class:`yusa.Engine` keyword arguments (``model=``, ``cross_encoder=``, …)."""
     opts = dict(engine_options or {})
-    from pyspark.ml.feature import MinHashLSH
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
@@ -199,11 +204,18 @@ def dedup(spark, df, *, text_col: str = "text", id_col: str = "id", models_dir: 
         filed.groupByKey(numPartitions=n * 4).flatMap(lambda cell: _cell_neighbours(cell[1], floor, k_near)),
         "a string, b string",
     )
-    with_sh = reps.where(F.col("sh").isNotNull())
-    mh = MinHashLSH(inputCol="sh", outputCol="m", numHashTables=5, seed=7).fit(with_sh)
-    lexical = (mh.approxSimilarityJoin(with_sh, with_sh, 1.0 - th["candidate_jaccard"], distCol="d")
-               .select(F.col("datasetA.id").alias("a"), F.col("datasetB.id").alias("b"))
-               .where(F.col("a") < F.col("b")))
+    #    Lexical: yusa's own MinHash bands (the keys a scan buckets by), grouped by Spark; a bucket of
+    #    more than 200 texts is a very common short text, which exact keys already handle (as in a scan).
+    bands = reps.select("id", "text").rdd.mapPartitions(_bands_of).toDF("id string, band long, key long")
+    lex_raw = (bands.groupBy("band", "key").agg(F.sort_array(F.collect_list("id")).alias("ids"))
+               .where(F.size("ids").between(2, 200))
+               .select(F.explode(F.expr("transform(sequence(0, size(ids) - 2), i -> "
+                                        "transform(slice(ids, i + 2, size(ids)), y -> struct(ids[i] as a, y as b)))")).alias("row"))
+               .select(F.explode("row").alias("p")).select("p.a", "p.b").dropDuplicates(["a", "b"]))
+    texts = reps.select("id", "text")
+    jac = F.udf(lambda x, y: float(yusa.jaccard(x, y)), "double")
+    lexical = (lex_raw.join(texts.toDF("a", "at0"), "a").join(texts.toDF("b", "bt0"), "b")
+               .where(jac("at0", "bt0") >= th["candidate_jaccard"]).select("a", "b"))
     side = reps.select("id", "text", "vec")
     dot = F.udf(lambda u, v: float(u.dot(v)), "double")
     scored = (near_ids.unionByName(lexical).dropDuplicates(["a", "b"])
