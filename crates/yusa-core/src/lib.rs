@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod model;
 pub mod pairs;
 pub mod queue;
+pub mod requests;
 pub mod score;
 pub mod search;
 pub mod stats;

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use yusa_core::dedup::settings::{DedupSettings, Preset, ThresholdPatch};
-use yusa_core::engine::{Engine, EngineConfig, OnDuplicate};
-use yusa_core::index::filter::MetadataFilter;
+use yusa_core::engine::{Engine, EngineConfig};
 use yusa_core::index::{DocRole, NewDoc};
 use yusa_core::model::Role;
+use yusa_core::requests::{AddDocuments, CheckRequest, ScanRequest, SimilarityRequest};
 use yusa_core::search::SearchRequest;
 
 create_exception!(
@@ -54,66 +54,13 @@ fn role_of(name: Option<&str>) -> PyResult<Option<DocRole>> {
     }
 }
 
-/// The body of `POST /collections/{name}/documents`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddRequest {
-    documents: Vec<NewDoc>,
-    #[serde(default)]
-    on_duplicate: OnDuplicate,
-}
-
-/// The body of `POST /collections/{name}/duplicates/check`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckRequest {
-    texts: Vec<String>,
-    #[serde(default)]
-    preset: Option<Preset>,
-    #[serde(default)]
-    thresholds: Option<ThresholdPatch>,
-    #[serde(default)]
-    filter: Option<MetadataFilter>,
-}
-
-/// The body of `POST /collections/{name}/duplicates/scan`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ScanRequest {
-    #[serde(default)]
-    preset: Option<Preset>,
-    #[serde(default)]
-    thresholds: Option<ThresholdPatch>,
-    #[serde(default)]
-    filter: Option<MetadataFilter>,
-}
-
-/// The body of `POST /similarity`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SimilarityRequest {
-    pairs: Vec<(String, String)>,
-    #[serde(default)]
-    collection: Option<String>,
-    #[serde(default)]
-    preset: Option<Preset>,
-    #[serde(default)]
-    thresholds: Option<ThresholdPatch>,
-}
-
 fn thresholds(
     engine: &Engine,
     collection: Option<&str>,
     preset: Option<Preset>,
     patch: Option<ThresholdPatch>,
 ) -> yusa_core::Result<yusa_core::dedup::Thresholds> {
-    engine.resolve_thresholds(
-        collection,
-        &DedupSettings {
-            preset,
-            thresholds: patch.unwrap_or_default(),
-        },
-    )
+    engine.resolve_thresholds(collection, &yusa_core::requests::chosen(preset, &patch))
 }
 
 /// yusa's engine over an index folder (or a PostgreSQL store): one per process is plenty, and it is
@@ -219,7 +166,7 @@ impl NativeEngine {
 
     /// `POST /collections/{name}/documents`: `{documents: [...], collection_size}`.
     fn add(&self, py: Python<'_>, collection: String, request: &str) -> PyResult<String> {
-        let req: AddRequest = parse(request)?;
+        let req: AddDocuments = parse(request)?;
         let e = self.engine.clone();
         let out = py
             .allow_threads(move || {

@@ -21,7 +21,12 @@ from yusa import spark as job  # noqa: E402
 
 @pytest.fixture(scope="module")
 def session():
+    import sys
+
     from pyspark.sql import SparkSession
+
+    # Spark's Python workers run this interpreter (the one with yusa and numpy), not the system's.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     s = (SparkSession.builder.master("local[2]").appName("yusa-test")
          .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4").getOrCreate())

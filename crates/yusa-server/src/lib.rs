@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use yusa_core::dedup::settings::DedupSettings;
 use yusa_core::engine::Engine;
-use yusa_core::index::{DocRole, NewDoc};
+use yusa_core::index::DocRole;
 use yusa_core::model::Role;
+use yusa_core::requests::{AddDocuments, CheckRequest, ScanRequest, SimilarityRequest};
 use yusa_core::search::SearchRequest;
 
 /// Largest request body accepted (413 beyond).
@@ -148,10 +149,7 @@ fn resolve_choice(
 ) -> yusa_core::Result<yusa_core::dedup::Thresholds> {
     engine.resolve_thresholds(
         collection,
-        &DedupSettings {
-            preset,
-            thresholds: thresholds.unwrap_or_default(),
-        },
+        &yusa_core::requests::chosen(preset, &thresholds),
     )
 }
 
@@ -162,14 +160,6 @@ async fn delete_collection(st: web::Data<AppState>, name: web::Path<String>) -> 
     blocking(move || engine.drop_collection(&n)).await?;
     st.metrics.documents.remove_label_values(&[&name]).ok();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddDocuments {
-    documents: Vec<NewDoc>,
-    #[serde(default)]
-    on_duplicate: yusa_core::engine::OnDuplicate,
 }
 
 async fn add_documents(
@@ -289,20 +279,6 @@ async fn search(
     req.validate()?;
     let resp = blocking(move || engine.search(&name, &req)).await?;
     Ok(HttpResponse::Ok().json(resp))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SimilarityRequest {
-    pairs: Vec<(String, String)>,
-    /// Decide with this collection's duplicate settings (default: the server's).
-    #[serde(default)]
-    collection: Option<String>,
-    #[serde(default)]
-    preset: Option<yusa_core::dedup::settings::Preset>,
-    /// Threshold values over the preset's (each left out keeps the collection's, then the server's).
-    #[serde(default)]
-    thresholds: Option<yusa_core::dedup::settings::ThresholdPatch>,
 }
 
 #[derive(Serialize)]
@@ -454,20 +430,6 @@ async fn rerank(st: web::Data<AppState>, body: Json<RerankRequest>) -> Res<HttpR
     Ok(HttpResponse::Ok().json(ranks))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckRequest {
-    texts: Vec<String>,
-    #[serde(default)]
-    preset: Option<yusa_core::dedup::settings::Preset>,
-    /// Threshold values over the preset's (each left out keeps the collection's, then the server's).
-    #[serde(default)]
-    thresholds: Option<yusa_core::dedup::settings::ThresholdPatch>,
-    /// Only stored documents whose metadata meet these conditions count.
-    #[serde(default)]
-    filter: Option<yusa_core::index::filter::MetadataFilter>,
-}
-
 async fn check_duplicates(
     st: web::Data<AppState>,
     name: web::Path<String>,
@@ -485,19 +447,6 @@ async fn check_duplicates(
     .await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "verifier": verifier, "thresholds": th, "results": results })))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ScanRequest {
-    #[serde(default)]
-    preset: Option<yusa_core::dedup::settings::Preset>,
-    /// Threshold values over the preset's (each left out keeps the collection's, then the server's).
-    #[serde(default)]
-    thresholds: Option<yusa_core::dedup::settings::ThresholdPatch>,
-    /// Scan only the documents whose metadata meet these conditions.
-    #[serde(default)]
-    filter: Option<yusa_core::index::filter::MetadataFilter>,
 }
 
 #[derive(Deserialize)]

@@ -266,8 +266,12 @@ def main(argv=None) -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--partitions", type=int, default=None)
     a = ap.parse_args(argv)
+    import sys
+
     from pyspark.sql import SparkSession
 
+    # Workers run this interpreter (with yusa and numpy) unless told otherwise.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = SparkSession.builder.appName("yusa-dedup").getOrCreate()
     if a.input.endswith(".parquet"):
         df = spark.read.parquet(a.input)
