@@ -20,10 +20,10 @@ pub struct AddDocuments {
 /// The duplicate settings a request chose: a preset and values over it (each left out keeps the
 /// collection's, then the server's). (Each request lists the two fields itself: serde cannot refuse
 /// unknown fields through a flattened struct.)
-pub fn chosen(preset: Option<Preset>, thresholds: &Option<ThresholdPatch>) -> DedupSettings {
+pub fn chosen(preset: Option<Preset>, thresholds: Option<ThresholdPatch>) -> DedupSettings {
     DedupSettings {
         preset,
-        thresholds: thresholds.clone().unwrap_or_default(),
+        thresholds: thresholds.unwrap_or_default(),
     }
 }
 

@@ -60,7 +60,7 @@ fn thresholds(
     preset: Option<Preset>,
     patch: Option<ThresholdPatch>,
 ) -> yusa_core::Result<yusa_core::dedup::Thresholds> {
-    engine.resolve_thresholds(collection, &yusa_core::requests::chosen(preset, &patch))
+    engine.resolve_thresholds(collection, &yusa_core::requests::chosen(preset, patch))
 }
 
 /// yusa's engine over an index folder (or a PostgreSQL store): one per process is plenty, and it is

@@ -147,10 +147,7 @@ fn resolve_choice(
     preset: Option<yusa_core::dedup::settings::Preset>,
     thresholds: Option<yusa_core::dedup::settings::ThresholdPatch>,
 ) -> yusa_core::Result<yusa_core::dedup::Thresholds> {
-    engine.resolve_thresholds(
-        collection,
-        &yusa_core::requests::chosen(preset, &thresholds),
-    )
+    engine.resolve_thresholds(collection, &yusa_core::requests::chosen(preset, thresholds))
 }
 
 async fn delete_collection(st: web::Data<AppState>, name: web::Path<String>) -> Res<HttpResponse> {
