@@ -1054,7 +1054,10 @@ impl Engine {
                 if spans.len() == 1 {
                     vec![t.clone()]
                 } else {
-                    spans.iter().map(|s| s.slice(t).to_owned()).collect()
+                    crate::text::passages::slices(t, spans)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect()
                 }
             })
             .collect();

@@ -178,14 +178,14 @@ impl LexicalIndex {
     /// (search keeps each document's best passage).
     pub fn put(&self, iid: u32, text: &str) -> Result<()> {
         let spans = crate::text::passages::split(text);
-        let docs: Vec<TantivyDocument> = spans
-            .iter()
-            .map(|span| {
-                let part = if spans.len() == 1 {
-                    text
-                } else {
-                    span.slice(text)
-                };
+        let parts = if spans.len() == 1 {
+            vec![text]
+        } else {
+            crate::text::passages::slices(text, &spans)
+        };
+        let docs: Vec<TantivyDocument> = parts
+            .into_iter()
+            .map(|part| {
                 let tokens = crate::text::analyze(part)
                     .into_iter()
                     .enumerate()

@@ -39,6 +39,25 @@ impl Span {
     }
 }
 
+/// The texts of many spans of one text, with one pass over it (a span's own [`Span::slice`] walks the
+/// text from its start: over a 1 MB document's 1,400 passages that was a second of ingest).
+pub fn slices<'a>(text: &'a str, spans: &[Span]) -> Vec<&'a str> {
+    // Byte offset of every character boundary, the text's end included.
+    let bytes: Vec<usize> = text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let at = |c: u32| bytes[(c as usize).min(bytes.len() - 1)];
+    spans
+        .iter()
+        .map(|s| {
+            let (a, b) = (at(s.start), at(s.end));
+            &text[a..b.max(a)]
+        })
+        .collect()
+}
+
 /// Sentence spans: a sentence ends after `.`, `!`, `?`, `。`, `…` or a line break, with the spaces
 /// that follow it.
 fn sentences(chars: &[char]) -> Vec<(usize, usize)> {
@@ -172,5 +191,13 @@ mod tests {
         let s = Span { start: 1, end: 3 };
         assert_eq!(s.slice("가나다라"), "나다");
         assert_eq!(Span { start: 2, end: 9 }.slice("가나다"), "다");
+        let text = "첫 문장입니다. ".repeat(200);
+        let spans = split(&text);
+        let one_pass = slices(&text, &spans);
+        assert_eq!(
+            one_pass,
+            spans.iter().map(|s| s.slice(&text)).collect::<Vec<_>>()
+        );
+        assert_eq!(slices("가나", &[Span { start: 1, end: 7 }]), ["나"]);
     }
 }
