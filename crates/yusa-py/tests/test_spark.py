@@ -53,6 +53,24 @@ def run(session):
     return {r["id"]: r["cluster"] for r in clusters.collect()}, {(r["a"], r["b"], r["reason"]) for r in pairs.collect()}, report
 
 
+def test_the_documented_command_line_writes_clusters(tmp_path):
+    """`python -m yusa.spark` as docs/python.md runs it (spark-submit runs the same file)."""
+    import json
+    import subprocess
+    import sys
+
+    src = tmp_path / "reviews.tsv"
+    src.write_text("review_id\treview\n" + "".join(f"{i}\t{t}\n" for i, t in ROWS), encoding="utf-8")
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "yusa.spark", "--input", str(src), "--text-column", "review",
+                    "--id-column", "review_id", "--out", str(out), "--models-dir", str(FIXTURES),
+                    "--model", "tiny-bert", "--cross-encoder", "tiny-bert-cross"],
+                   check=True, capture_output=True, env={**os.environ, "PYSPARK_PYTHON": sys.executable})
+    report = json.loads((out / "report.json").read_text())
+    assert report["records"] == len(ROWS) and report["clusters"] >= 1
+    assert (out / "clusters.parquet").is_dir() and (out / "pairs.parquet").is_dir()
+
+
 def test_duplicates_cluster_and_runs_repeat(session):
     labels, pairs, report = run(session)
     assert report["records"] == len(ROWS)

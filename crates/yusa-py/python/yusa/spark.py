@@ -265,7 +265,10 @@ def main(argv=None) -> None:
     ap.add_argument("--models-dir", default="models")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--partitions", type=int, default=None)
+    ap.add_argument("--model", default=None, help="bi-encoder under --models-dir (default: the shipped one)")
+    ap.add_argument("--cross-encoder", default=None, help="STS cross-encoder (default: the shipped one)")
     a = ap.parse_args(argv)
+    options = {k: v for k, v in {"model": a.model, "cross_encoder": a.cross_encoder}.items() if v}
     import sys
 
     from pyspark.sql import SparkSession
@@ -287,7 +290,8 @@ def main(argv=None) -> None:
     from yusa import spark as job
 
     clusters, pairs, report = job.dedup(spark, df, text_col=a.text_column, id_col=a.id_column,
-                                    models_dir=os.path.abspath(a.models_dir), partitions=a.partitions)
+                                    models_dir=os.path.abspath(a.models_dir), partitions=a.partitions,
+                                    engine_options=options or None)
     os.makedirs(a.out, exist_ok=True)
     clusters.orderBy("cluster", "id").write.mode("overwrite").parquet(os.path.join(a.out, "clusters.parquet"))
     pairs.orderBy("a", "b").write.mode("overwrite").parquet(os.path.join(a.out, "pairs.parquet"))
