@@ -8,18 +8,18 @@ or from Python: ``yusa.spark.dedup(spark, df, models_dir="models")``.
 How it works, one stage per step, every step inside Spark:
 
 1. Each executor loads yusa's bi-encoder once (a per-process engine) and embeds its partitions; each text
-   also gets yusa's exact-duplicate key and its character-shingle set.
+   also gets yusa's exact-duplicate key.
 2. Exact duplicates group by key; one representative per key goes on.
-3. Candidates are bucketed by Spark: random-hyperplane LSH on the centred vectors (bands of sign bits,
-   grouped by a Spark group-by; each record keeps its nearest at or above the scan's cross-encoder floor)
-   and yusa's own MinHash band keys grouped by Spark (Jaccard ≥ yusa's candidate threshold) — the two
-   lists a ``yusa dedup`` scan draws from.
+3. Candidates, both bucketed by Spark: dense ones from an inverted-file index (Spark ML k-means centroids,
+   each record under its 3 nearest, an exact search inside each cell; each record keeps its `neighbours`
+   nearest at or above the scan's cross-encoder floor) and lexical ones from yusa's own MinHash band keys
+   (Jaccard ≥ yusa's candidate threshold) — the two lists a ``yusa dedup`` scan draws from.
 4. Each candidate pair is verified by yusa's decision (``Engine.similarity``: the STS cross-encoder or
    the duplicate model, with the polarity findings), executors loading the models once.
 5. Clusters are the connected components of the verified and exact pairs, found by min-label
    propagation with DataFrame joins; a cluster's id is its smallest member id.
 
-Deterministic for a given input: the LSH seeds are fixed and every tie is broken by id.
+Deterministic for a given input: the sample and k-means seeds are fixed and every tie is broken by id.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _engine(models_dir: str, pairs: bool, options: Optional[dict] = None):
     return _ENGINES[key]
 
 
-def _embed_partition(rows: Iterator, models_dir: str, dims: int, options: Optional[dict]) -> Iterator[Tuple]:
+def _embed_partition(rows: Iterator, models_dir: str, options: Optional[dict]) -> Iterator[Tuple]:
     import yusa
     from pyspark.ml.linalg import Vectors
 
@@ -57,7 +57,7 @@ def _embed_partition(rows: Iterator, models_dir: str, dims: int, options: Option
     def flush():
         vecs = engine.embed([t for _, t in batch])
         for (i, t), v in zip(batch, vecs):
-            yield (i, t, yusa.exact_key(t), Vectors.dense(v.tolist()), None)
+            yield (i, t, yusa.exact_key(t), Vectors.dense(v.tolist()))
 
     for r in rows:
         batch.append((r[0], r[1]))
@@ -144,7 +144,7 @@ def _verify_partition(rows: Iterator, models_dir: str, options: Optional[dict]) 
 
 
 def dedup(spark, df, *, text_col: str = "text", id_col: str = "id", models_dir: str = "models",
-          partitions: Optional[int] = None, shingle_dims: int = 1 << 18, max_iterations: int = 30,
+          partitions: Optional[int] = None, max_iterations: int = 30,
           engine_options: Optional[dict] = None, probes: int = 3):
     """Returns ``(clusters, pairs, report)``: clusters ``(id, cluster)`` for every record in a cluster of
     two or more, the verified pairs ``(a, b, reason)`` (exact ones with reason ``exact``), and counts.
@@ -166,11 +166,10 @@ def dedup(spark, df, *, text_col: str = "text", id_col: str = "id", models_dir: 
 
     schema = StructType([
         StructField("id", StringType()), StructField("text", StringType()), StructField("key", StringType()),
-        StructField("vec", VectorUDT()), StructField("sh", VectorUDT()),
+        StructField("vec", VectorUDT()),
     ])
-    dims = shingle_dims
     emb = spark.createDataFrame(
-        base.rdd.mapPartitions(lambda rows: _embed_partition(rows, models_dir, dims, opts)), schema
+        base.rdd.mapPartitions(lambda rows: _embed_partition(rows, models_dir, opts)), schema
     ).persist()
     records = emb.count()
 
@@ -179,7 +178,7 @@ def dedup(spark, df, *, text_col: str = "text", id_col: str = "id", models_dir: 
     keyed = emb.join(first, "key")
     exact = keyed.where(F.col("id") != F.col("rep")).select(F.col("rep").alias("a"), F.col("id").alias("b"),
                                                            F.lit("exact").alias("reason"))
-    reps = keyed.where(F.col("id") == F.col("rep")).select("id", "text", "vec", "sh").persist()
+    reps = keyed.where(F.col("id") == F.col("rep")).select("id", "text", "vec").persist()
 
     # 3. Candidates, dense and lexical, bucketed by Spark.
     #    Dense: an inverted-file index built by Spark: k-means centroids (Spark ML, on a sample), each record
