@@ -273,3 +273,146 @@ fn symbols_only_texts_match_only_themselves() {
     only.sort();
     assert_eq!(only, vec!["s0", "s4"], "{clusters:?}");
 }
+
+/// A sentiment head for the fixture bi-encoder that reads `positive` at about 0.98 and `negative`
+/// at about 0.02, and both texts of `alike` the same: its weights point from one text's vector to
+/// the other's, with the direction between the `alike` pair's vectors taken out.
+fn head_for(
+    dir: &std::path::Path,
+    [positive, negative]: [&str; 2],
+    alike: [&str; 2],
+    fingerprint: Option<&str>,
+) -> std::path::PathBuf {
+    use yusa::model::{BiEncoder, ModelDir, Role};
+    let md = ModelDir::open(common::fixture("tiny-bert")).unwrap();
+    let bi = BiEncoder::load(&md).unwrap();
+    let id = yusa::engine::encoder_id(&md, bi.dim()).unwrap();
+    let v = bi
+        .embed(&[positive, negative, alike[0], alike[1]], Role::Query)
+        .unwrap();
+    let v: Vec<&Vec<f32>> = v.iter().map(|e| &e.embedding.0).collect();
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x - y).collect::<Vec<f32>>();
+    let d = diff(v[0], v[1]);
+    let e = diff(v[2], v[3]);
+    let along = dot(&d, &e) / dot(&e, &e);
+    let w: Vec<f32> = d.iter().zip(&e).map(|(d, e)| d - along * e).collect();
+    // Scaled so that positive and negative read σ(±4).
+    let k = 8.0 / dot(&w, &d);
+    let w: Vec<f32> = w.iter().map(|x| k * x).collect();
+    let mid = (dot(&w, v[0]) + dot(&w, v[1])) / 2.0;
+    let head = yusa::model::sentiment::SentimentHead {
+        bi_encoder: bi.name().to_owned(),
+        fingerprint: fingerprint.unwrap_or(&id.fingerprint).to_owned(),
+        weights: w,
+        bias: -mid,
+        fitted: json!("made by the test"),
+    };
+    let path = dir.join(format!("sentiment-{}.json", fingerprint.is_some()));
+    std::fs::write(&path, serde_json::to_string(&head).unwrap()).unwrap();
+    path
+}
+
+/// With the learned sentiment head and a gap, two texts it reads as of opposite sentiment are no
+/// duplicates — in `/similarity`, a check and a scan alike, with the reason and both readings —
+/// while every other pair is decided as before; a head fitted for another bi-encoder is not used.
+#[test]
+fn the_sentiment_head_keeps_opposite_texts_apart_everywhere() {
+    let (pos, neg) = ("이 영화 정말 재밌어요", "이 영화 정말 재미없어요");
+    let (dir, heads) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alike = ["회원 탈퇴는 어떻게 하나요", "탈퇴하는 방법 알려주세요"];
+    let head = head_for(heads.path(), [pos, neg], alike, None);
+    let s = Server::start(dir.path(), &["--sentiment-head", head.to_str().unwrap()]);
+    let p = s.port;
+    let th = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": -1.0,
+                    "sentiment_gap": 0.5, "polarity_check": false, "neighbours": 10});
+    let pairs = json!([
+        [pos, neg],
+        ["회원 탈퇴는 어떻게 하나요", "탈퇴하는 방법 알려주세요"]
+    ]);
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": pairs, "thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = r.json()["decisions"].clone();
+    assert_eq!(d[0]["is_duplicate"], false, "{d}");
+    assert!(
+        d[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("opposite sentiment"),
+        "{d}"
+    );
+    let (a, b) = (
+        d[0]["sentiment"][0].as_f64().unwrap(),
+        d[0]["sentiment"][1].as_f64().unwrap(),
+    );
+    assert!(a > 0.9 && b < 0.1, "{d}");
+    let (c, e) = (
+        d[1]["sentiment"][0].as_f64().unwrap(),
+        d[1]["sentiment"][1].as_f64().unwrap(),
+    );
+    assert!((c - e).abs() < 0.05, "{d}"); // (the server runs int8, this head was fitted on f32)
+                                          // The head only vetoes: a pair it does not hold apart is decided by the rest of the rule.
+    assert_eq!(d[1]["is_duplicate"], true, "{d}");
+    // Without a gap the same pair is a duplicate (the cosine threshold passes everything; the rule
+    // list is off, so that only the head speaks).
+    let open = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": -1.0,
+                      "sentiment_gap": 1.0, "polarity_check": false, "neighbours": 10});
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": [[pos, neg]], "thresholds": open}).to_string(),
+    );
+    assert_eq!(r.json()["decisions"][0]["is_duplicate"], true, "{}", r.body);
+
+    // A check and a scan decide the pair the same way, and say why.
+    assert_eq!(
+        post(p, "/collections", &json!({"name": "s"}).to_string()).status,
+        201
+    );
+    let add = |id: &str, text: &str| {
+        let r = post(
+            p,
+            "/collections/s/documents",
+            &json!({"documents": [{"id": id, "text": text}]}).to_string(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    add("a", pos);
+    let r = post(
+        p,
+        "/collections/s/duplicates/check",
+        &json!({"texts": [neg], "thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["results"][0]["is_duplicate"], false, "{}", r.body);
+    let r = post(
+        p,
+        "/collections/s/duplicates/check",
+        &json!({"texts": [neg], "thresholds": open}).to_string(),
+    );
+    assert_eq!(r.json()["results"][0]["is_duplicate"], true, "{}", r.body);
+    add("b", neg);
+    assert!(scan_pairs_together(p, "s", &th).iter().all(|c| c.len() < 2));
+    assert!(scan_pairs_together(p, "s", &open)
+        .iter()
+        .any(|c| c.len() == 2));
+    drop(s);
+
+    // A head fitted for another bi-encoder's vectors is not read.
+    let other = tempfile::tempdir().unwrap();
+    let head = head_for(heads.path(), [pos, neg], alike, Some("another-model"));
+    let s = Server::start(other.path(), &["--sentiment-head", head.to_str().unwrap()]);
+    let r = post(
+        s.port,
+        "/similarity",
+        &json!({"pairs": [[pos, neg]], "thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = &r.json()["decisions"][0];
+    assert!(d.get("sentiment").is_none(), "{d}");
+    assert_eq!(d["is_duplicate"], true, "{d}");
+}

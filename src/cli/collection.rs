@@ -43,6 +43,13 @@ pub struct EngineArgs {
     /// cross-encoder's score, or the cosine).
     #[arg(long)]
     pub no_duplicate_model: bool,
+    /// The learned sentiment head that keeps texts of opposite sentiment apart (default:
+    /// `sentiment.json` under --models-dir when present; used only with the bi-encoder it was fitted for).
+    #[arg(long)]
+    pub sentiment_head: Option<PathBuf>,
+    /// Decide duplicates without the sentiment head even if one is present.
+    #[arg(long)]
+    pub no_sentiment_head: bool,
 }
 
 impl EngineArgs {
@@ -59,6 +66,12 @@ impl EngineArgs {
         }
         if self.no_duplicate_model {
             cfg.duplicate_model = None;
+        }
+        if let Some(p) = &self.sentiment_head {
+            cfg.sentiment_head = Some(p.clone());
+        }
+        if self.no_sentiment_head {
+            cfg.sentiment_head = None;
         }
         cfg.store = self.store.clone();
         cfg.precision = cli.precision;

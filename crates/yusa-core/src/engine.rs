@@ -47,6 +47,9 @@ pub struct EngineConfig {
     /// The pair model that decides duplicates: `models/ko-duplicate-cross-encoder` when it exists.
     /// None: the STS cross-encoder's score decides (or the cosine, without one).
     pub duplicate_model: Option<PathBuf>,
+    /// The learned sentiment head (`models/sentiment.json` when it exists); used only when it was
+    /// fitted for the bi-encoder served.
+    pub sentiment_head: Option<PathBuf>,
     pub index_root: PathBuf,
     /// A PostgreSQL URL (`postgres://…`, several hosts allowed) to keep collections in a database
     /// instead of under `index_root`.
@@ -84,6 +87,10 @@ impl EngineConfig {
             duplicate_model: {
                 let p = models_dir.join(DEFAULT_DUPLICATE_MODEL);
                 p.is_dir().then_some(p)
+            },
+            sentiment_head: {
+                let p = models_dir.join(crate::model::sentiment::SENTIMENT_HEAD);
+                p.is_file().then_some(p)
             },
             index_root: index_root.to_owned(),
             store: None,
@@ -213,6 +220,26 @@ impl Engine {
             )?),
             None => None,
         };
+        let sentiment = match &cfg.sentiment_head {
+            Some(p) => {
+                let head = crate::model::sentiment::SentimentHead::load(p)?;
+                if head.fits(&id.fingerprint, bi.dim()) {
+                    Some(head)
+                } else {
+                    tracing::warn!(
+                        "{} was fitted for {} (fingerprint {}), the bi-encoder here is {} ({}): \
+                         deciding duplicates without it",
+                        p.display(),
+                        head.bi_encoder,
+                        head.fingerprint,
+                        bi.name(),
+                        id.fingerprint
+                    );
+                    None
+                }
+            }
+            None => None,
+        };
         let (mut cross, mut duplicate) = (cross, duplicate);
         for m in cross.iter_mut().chain(duplicate.iter_mut()) {
             if m.share_word_table(&bi)? {
@@ -241,6 +268,7 @@ impl Engine {
                 crate::queue::PairModels {
                     sts: cross,
                     duplicate,
+                    sentiment,
                 },
                 cfg.queue,
             ),
@@ -489,8 +517,10 @@ impl Engine {
                 true => Some(self.queue.same_meaning(texts())?),
                 false => None,
             };
+            let head = self.queue.sentiment_head();
             for (i, p) in chunk.iter().enumerate() {
                 out.push(crate::dedup::calibrate::Scored {
+                    sentiment: head.map(|h| [h.sentiment(&v[2 * i]), h.sentiment(&v[2 * i + 1])]),
                     label: p.score >= 2.5,
                     cosine: Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1])),
                     jaccard: minhash::jaccard(
@@ -509,18 +539,23 @@ impl Engine {
         Ok(out)
     }
 
-    /// Fits the duplicate presets to labelled pairs (see [`crate::dedup::calibrate::fit`]).
+    /// Fits the duplicate presets to labelled pairs, and the guards to them and to `guards`
+    /// (look-alike pairs; see [`crate::dedup::calibrate::fit`]).
     pub fn calibrate(
         &self,
         pairs: &[crate::pairs::Pair],
+        guards: &[crate::pairs::Pair],
         target_precision: f64,
         progress: &dyn Fn(usize, usize),
     ) -> Result<crate::dedup::calibrate::Calibration> {
         // Before the pairs are scored: a bad target fails at once.
         crate::dedup::calibrate::check_target(target_precision)?;
-        let scored = self.score_labelled(pairs, progress)?;
+        let total = pairs.len() + guards.len();
+        let scored = self.score_labelled(pairs, &|d, _| progress(d, total))?;
+        let guarded = self.score_labelled(guards, &|d, _| progress(pairs.len() + d, total))?;
         crate::dedup::calibrate::fit(
             &scored,
+            &guarded,
             self.dedup_thresholds(),
             self.verifier(),
             target_precision,
@@ -830,6 +865,7 @@ impl Engine {
                                 "identical after normalisation to document #{j} of this request"
                             ),
                             polarity_conflict: None,
+                            sentiment: None,
                             differences: vec![],
                         },
                     });

@@ -47,6 +47,29 @@ impl SameMeaning {
     }
 }
 
+/// A learned sentiment head's probability that a text is positive (0–1; see
+/// [`crate::model::sentiment`]): a review rated 9–10 reads near 1, one rated 1–3 near 0, a question or
+/// a neutral statement somewhere between.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sentiment(f32);
+
+impl Sentiment {
+    /// Clamps into [0, 1].
+    pub fn new(value: f32) -> Self {
+        Sentiment(value.clamp(0.0, 1.0))
+    }
+
+    pub fn value(self) -> f32 {
+        self.0
+    }
+
+    /// How far apart two texts' sentiments are (0–1).
+    pub fn gap(self, other: Sentiment) -> f32 {
+        (self.0 - other.0).abs()
+    }
+}
+
 /// A BM25 relevance score from the lexical index: unbounded, comparable only within one query.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]

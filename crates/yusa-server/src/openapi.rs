@@ -98,7 +98,7 @@ pub fn spec() -> Value {
                     "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}},
                     "collection": {"type": "string", "description": "decide with this collection's duplicate settings"},
                     "preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}})),
-                "responses": ok("{method, model, scores: [{kind: sts|cosine, value}], decisions: [{is_duplicate, reason, sts?, cosine, polarity_conflict?, differences}]}")}},
+                "responses": ok("{method, model, scores: [{kind: sts|cosine, value}], decisions: [{is_duplicate, reason, sts?, same_meaning?, cosine, polarity_conflict?, sentiment?: [a, b], differences}]}")}},
             "/embed": {"post": {"summary": "text-embeddings-inference compatible embeddings",
                 "requestBody": body(json!({"type": "object", "required": ["inputs"], "properties": {
                     "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
@@ -116,6 +116,7 @@ pub fn spec() -> Value {
             "DedupSettings": {"type": "object", "properties": {"preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}},
             "Thresholds": {"type": "object", "description": "duplicate thresholds; in requests and settings, the values named replace the layer underneath (request over collection over preset)", "properties": {"candidate_cosine": {"type": "number"}, "candidate_jaccard": {"type": "number"},
                 "sts": {"type": "number"}, "same_meaning": {"type": "number", "description": "with a duplicate model: duplicate when its probability of the same meaning is at least this (0–1)"}, "cosine": {"type": "number"}, "polarity_check": {"type": "boolean"}, "neighbours": {"type": "integer"},
+                "sentiment_gap": {"type": "number", "description": "with the learned sentiment head: texts whose probabilities of being positive differ by at least this (0–1) are not duplicates"},
                 "confident_cosine": {"type": "number"}, "scan_cross_encoder_from": {"type": "number"}}, "additionalProperties": false},
             "Error": {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}},
             "Filter": {"type": "object", "description": "metadata conditions, all of which must hold: {field: value} (equality) or {field: {in: [values]}}; at most 16 fields", "additionalProperties": true},

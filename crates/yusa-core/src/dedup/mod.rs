@@ -17,7 +17,7 @@ use crate::index::filter::{matches_filter, MetadataFilter};
 use crate::index::{CollectionStore, DocRole};
 use crate::model::Role;
 use crate::queue::EncoderQueue;
-use crate::score::{Cosine, SameMeaning, StsScore};
+use crate::score::{Cosine, SameMeaning, Sentiment, StsScore};
 use explain::{diff_spans, polarity_conflict, DiffSpan};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -38,6 +38,10 @@ pub struct Thresholds {
     pub cosine: f32,
     /// Veto pairs whose negation, antonyms or numbers disagree.
     pub polarity_check: bool,
+    /// With the learned sentiment head: texts whose probabilities of being positive differ by at
+    /// least this much are not duplicates, whatever the pair model says (`yusa calibrate` fits it;
+    /// None: the head is not consulted).
+    pub sentiment_gap: Option<f32>,
     /// Dense neighbours examined per document.
     pub neighbours: usize,
     /// With a cross-encoder: pairs at or above this cosine (that pass the polarity check) are
@@ -60,6 +64,7 @@ impl Default for Thresholds {
             same_meaning: 0.5,
             cosine: 0.95,
             polarity_check: true,
+            sentiment_gap: None,
             neighbours: 10,
             confident_cosine: None,
             scan_cross_encoder_from: None,
@@ -94,6 +99,9 @@ impl Thresholds {
         }
         if let Some(c) = self.scan_cross_encoder_from {
             range("scan_cross_encoder_from", c, -1.0, 1.0)?;
+        }
+        if let Some(g) = self.sentiment_gap {
+            range("sentiment_gap", g, 0.0, 1.0)?;
         }
         if self.neighbours == 0 || self.neighbours > MAX_NEIGHBOURS {
             return Err(Error::BadRequest(format!(
@@ -160,6 +168,8 @@ pub struct PairScores {
     pub same_meaning: Option<SameMeaning>,
     /// What the rule-based polarity check found (negation, antonyms, numbers that disagree).
     pub polarity: Option<String>,
+    /// The learned head's sentiment of each text, when it was asked.
+    pub sentiment: Option<[Sentiment; 2]>,
 }
 
 /// Why a pair was (or was not) called a duplicate — everything a reviewer needs at a glance.
@@ -181,6 +191,9 @@ pub struct Evidence {
     /// reported, and the model decides).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub polarity_conflict: Option<String>,
+    /// The learned sentiment head's probability that each text is positive, when it was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<[Sentiment; 2]>,
     /// Spans only one side has.
     pub differences: Vec<DiffSpan>,
 }
@@ -210,13 +223,21 @@ pub fn decide(p: &PairScores, th: &Thresholds) -> bool {
 /// `..`): never duplicates unless the same symbols (then they are exact duplicates).
 const NOTHING_TO_COMPARE: &str = "no letters or digits to compare, and not the same symbols";
 
+/// The learned sentiments' gap and the limit it reaches, when the head keeps a pair apart.
+fn sentiment_apart(p: &PairScores, th: &Thresholds) -> Option<(f32, f32)> {
+    let [a, b] = p.sentiment?;
+    let limit = th.sentiment_gap?;
+    let gap = a.gap(b);
+    (gap >= limit).then_some((gap, limit))
+}
+
 /// Whether the rule-based polarity check speaks against a pair (it is on, and found a conflict).
 fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> bool {
     th.polarity_check && polarity.is_some()
 }
 
-/// The one decision rule for a pair, with the reason a person reads: exact text wins; then the
-/// duplicate model's probability against its threshold, when it was asked — nothing else decides
+/// The one decision rule for a pair, with the reason a person reads: exact text wins; then texts the
+/// learned sentiment head reads as of opposite sentiment are apart; then the duplicate model's probability against its threshold, when it was asked — nothing else decides
 /// then, no cosine shortcut and no rule list (the polarity finding is noted in the reason); without
 /// one, the older rule: a confident cosine unless the polarity check found a conflict, then the
 /// cross-encoder's STS against its threshold; without an STS score, the polarity veto and then the
@@ -228,6 +249,17 @@ fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> bool {
 pub fn decide_why(p: &PairScores, th: &Thresholds) -> (bool, String) {
     if p.exact {
         return (true, "identical after normalisation".into());
+    }
+    if let Some((gap, limit)) = sentiment_apart(p, th) {
+        let [a, b] = p.sentiment.expect("a gap needs both sentiments");
+        return (
+            false,
+            format!(
+                "opposite sentiment: {:.2} and {:.2} positive (gap {gap:.2} ≥ {limit:.2}, learned)",
+                a.value(),
+                b.value()
+            ),
+        );
     }
     let noted = |reason: String| match &p.polarity {
         Some(found) => format!("{reason} (the polarity check found: {found})"),
@@ -300,6 +332,9 @@ pub struct Judgement {
     pub cosine: Cosine,
     /// `null` when the polarity check found nothing (always present, so clients need not guess).
     pub polarity_conflict: Option<String>,
+    /// The learned sentiment head's probability that each text is positive (when there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<[Sentiment; 2]>,
     /// Spans only one side has.
     pub differences: Vec<DiffSpan>,
 }
@@ -339,6 +374,8 @@ pub fn judge_pairs(
     } else {
         vec![None; pairs.len()]
     };
+    // The head reads the query-role vectors already made for the cosines.
+    let head = queue.sentiment_head();
     Ok(pairs
         .iter()
         .enumerate()
@@ -349,6 +386,7 @@ pub fn judge_pairs(
                 sts: sts[i],
                 same_meaning: same[i],
                 polarity: polarity_conflict(a, b),
+                sentiment: head.map(|h| [h.sentiment(&v[2 * i]), h.sentiment(&v[2 * i + 1])]),
             };
             let (is_duplicate, reason) = if crate::text::nothing_to_compare(a, b) {
                 (false, NOTHING_TO_COMPARE.into())
@@ -362,6 +400,7 @@ pub fn judge_pairs(
                 same_meaning: scores.same_meaning,
                 cosine: scores.cosine,
                 polarity_conflict: scores.polarity,
+                sentiment: scores.sentiment,
                 differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
             }
         })
@@ -395,6 +434,7 @@ fn verify(
             sts: None,
             same_meaning: None,
             polarity: polarity_conflict(a, b),
+            sentiment: None,
         })
         .collect();
     let bare: Vec<bool> = pairs
@@ -443,6 +483,22 @@ fn verify(
             Verifier::Exact | Verifier::Cosine => {}
         }
     }
+    // The sentiment head is asked only about pairs the rest of the rule would call duplicates: it
+    // can only keep a pair apart, and each text it reads costs an embedding.
+    if th.sentiment_gap.is_some() && queue.sentiment_head().is_some() {
+        let ask: Vec<usize> = (0..pairs.len())
+            .filter(|&i| !bare[i] && !scores[i].exact && decide_why(&scores[i], th).0)
+            .collect();
+        let texts: Vec<&str> = ask
+            .iter()
+            .flat_map(|&i| [pairs[i].0.as_str(), pairs[i].1.as_str()])
+            .collect();
+        if let Some(found) = queue.sentiments(&texts)? {
+            for (k, &i) in ask.iter().enumerate() {
+                scores[i].sentiment = Some([found[2 * k], found[2 * k + 1]]);
+            }
+        }
+    }
     Ok(pairs
         .iter()
         .zip(scores)
@@ -471,6 +527,7 @@ fn verify(
                 verified_by,
                 reason,
                 polarity_conflict: p.polarity,
+                sentiment: p.sentiment,
                 differences: diff_spans(&crate::text::normalize(a), &crate::text::normalize(b)),
             };
             (dup, ev)
@@ -676,7 +733,37 @@ mod tests {
             sts: sts.map(StsScore::new),
             same_meaning: None,
             polarity: polarity.map(str::to_owned),
+            sentiment: None,
         }
+    }
+
+    #[test]
+    fn the_sentiment_head_vetoes_what_it_reads_as_opposite() {
+        let th = Thresholds {
+            sentiment_gap: Some(0.6),
+            ..Thresholds::default()
+        };
+        let with = |a: f32, b: f32, exact: bool| PairScores {
+            sentiment: Some([Sentiment::new(a), Sentiment::new(b)]),
+            ..pair(exact, Some(4.9), 0.99, None)
+        };
+        let (dup, why) = decide_why(&with(0.95, 0.1, false), &th);
+        assert!(!dup && why.contains("opposite sentiment"), "{why}");
+        // Below the gap, or without a gap set, the rest of the rule decides.
+        assert!(decide_why(&with(0.7, 0.3, false), &th).0);
+        let open = Thresholds {
+            sentiment_gap: None,
+            ..th
+        };
+        assert!(decide_why(&with(0.95, 0.1, false), &open).0);
+        // Identical texts stay duplicates whatever the head reads.
+        assert!(decide_why(&with(0.95, 0.1, true), &th).0);
+        // A duplicate model's yes is vetoed alike.
+        let modelled = PairScores {
+            same_meaning: Some(SameMeaning::new(0.99)),
+            ..with(0.05, 0.9, false)
+        };
+        assert!(!decide_why(&modelled, &th).0);
     }
 
     #[test]
@@ -1091,6 +1178,7 @@ pub fn scan(
         verified_by: Verifier::Exact,
         reason: "identical after normalisation".into(),
         polarity_conflict: None,
+        sentiment: None,
         differences: diff_spans(
             &crate::text::normalize(&docs[a].2),
             &crate::text::normalize(&docs[b].2),

@@ -52,6 +52,8 @@ pub struct ThresholdPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polarity_check: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment_gap: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbours: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confident_cosine: Option<f32>,
@@ -79,6 +81,9 @@ impl Thresholds {
         }
         if p.scan_cross_encoder_from.is_some() {
             self.scan_cross_encoder_from = p.scan_cross_encoder_from;
+        }
+        if p.sentiment_gap.is_some() {
+            self.sentiment_gap = p.sentiment_gap;
         }
         self
     }

@@ -16,6 +16,7 @@ pub mod import;
 pub mod int8;
 pub mod packed;
 pub mod registry;
+pub mod sentiment;
 pub mod tokenize;
 
 pub use bi_encoder::{BiEncoder, Embedded, Embedding, Role};

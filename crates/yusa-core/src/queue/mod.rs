@@ -13,8 +13,9 @@
 //! refused with [`Error::Overloaded`], which the API answers with 503 + Retry-After.
 
 use crate::error::{Error, Result};
+use crate::model::sentiment::SentimentHead;
 use crate::model::{BiEncoder, CrossEncoder, Role};
-use crate::score::{Cosine, SameMeaning, StsScore};
+use crate::score::{Cosine, SameMeaning, Sentiment, StsScore};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -70,11 +71,13 @@ enum PairModel {
     Duplicate,
 }
 
-/// The pair models a queue serves besides the bi-encoder; either may be absent.
+/// The models a queue serves besides the bi-encoder; each may be absent.
 #[derive(Default)]
 pub struct PairModels {
     pub sts: Option<CrossEncoder>,
     pub duplicate: Option<CrossEncoder>,
+    /// Read on the bi-encoder's own vectors: the caller passes one fitted for this bi-encoder.
+    pub sentiment: Option<SentimentHead>,
 }
 
 /// Limits of the queue.
@@ -107,6 +110,8 @@ pub struct ModelsInfo {
     pub cross_encoder: Option<String>,
     /// The pair model that decides duplicates (None: the STS cross-encoder's score decides).
     pub duplicate_model: Option<String>,
+    /// Whether a learned sentiment head reads this bi-encoder's vectors (`models/sentiment.json`).
+    pub sentiment_head: bool,
 }
 
 #[derive(Default)]
@@ -139,18 +144,21 @@ fn now_ms() -> u64 {
 pub struct EncoderQueue {
     shared: Arc<Shared>,
     info: Arc<ModelsInfo>,
+    sentiment: Option<Arc<SentimentHead>>,
     priority: Priority,
 }
 
 impl EncoderQueue {
     /// Starts the worker thread, which owns the models for the life of the process.
-    pub fn start(bi: BiEncoder, models: PairModels, cfg: QueueConfig) -> EncoderQueue {
+    pub fn start(bi: BiEncoder, mut models: PairModels, cfg: QueueConfig) -> EncoderQueue {
+        let sentiment = models.sentiment.take().map(Arc::new);
         let info = Arc::new(ModelsInfo {
             bi_encoder: bi.name().to_owned(),
             dim: bi.dim(),
             max_tokens: bi.max_tokens(),
             cross_encoder: models.sts.as_ref().map(|c| c.name().to_owned()),
             duplicate_model: models.duplicate.as_ref().map(|c| c.name().to_owned()),
+            sentiment_head: sentiment.is_some(),
         });
         let shared = Arc::new(Shared {
             lanes: Mutex::new(Lanes::default()),
@@ -167,6 +175,7 @@ impl EncoderQueue {
         EncoderQueue {
             shared,
             info,
+            sentiment,
             priority: Priority::Interactive,
         }
     }
@@ -243,6 +252,36 @@ impl EncoderQueue {
         })?;
         rx.recv()
             .map_err(|_| Error::Invalid("encoder worker stopped".into()))?
+    }
+
+    /// The learned sentiment head, when one reads this bi-encoder's vectors.
+    pub fn sentiment_head(&self) -> Option<&SentimentHead> {
+        self.sentiment.as_deref()
+    }
+
+    /// Each text's sentiment by the learned head, from its query-role vector (None: no head for
+    /// this bi-encoder). Each distinct text is embedded once.
+    pub fn sentiments(&self, texts: &[&str]) -> Result<Option<Vec<Sentiment>>> {
+        let Some(head) = &self.sentiment else {
+            return Ok(None);
+        };
+        let mut slot: std::collections::HashMap<&str, usize> = Default::default();
+        let mut distinct: Vec<String> = vec![];
+        let at: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                *slot.entry(t).or_insert_with(|| {
+                    distinct.push((*t).to_owned());
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        let vectors = self.embed(distinct, Role::Query)?;
+        Ok(Some(
+            at.into_iter()
+                .map(|i| head.sentiment(&vectors[i]))
+                .collect(),
+        ))
     }
 
     /// Scores pairs with the cross-encoder; `Error::NoCrossEncoder` when none is configured.

@@ -49,6 +49,8 @@ pub enum TrainCommand {
     BiEncoder(train::BiTrainArgs),
     /// Fit a trained cross-encoder's blend with a bi-encoder's cosine on a dev set.
     Blend(train::BlendArgs),
+    /// Fit the sentiment head (logistic regression on the bi-encoder's vectors) on rated texts.
+    Sentiment(train::SentimentArgs),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -66,5 +68,8 @@ pub fn run(args: Args) -> Result<()> {
         Command::Train {
             command: TrainCommand::BiEncoder(a),
         } => train::run_train_bi(cli, a),
+        Command::Train {
+            command: TrainCommand::Sentiment(a),
+        } => train::run_sentiment(cli, a),
     }
 }

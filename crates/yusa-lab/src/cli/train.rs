@@ -783,3 +783,150 @@ dev: `{}`\n\nevaluation (cosine): {}",
     );
     Ok(())
 }
+
+#[derive(Args, Debug)]
+pub struct SentimentArgs {
+    /// Rated texts, JSONL {"text", "label"} (label 1 = positive, 0 = negative):
+    /// scripts/build_sentiment_data.py writes them from NSMC, split by movie.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Held-back rated texts (other movies): the penalty is chosen on them and figures reported.
+    #[arg(long)]
+    pub dev: PathBuf,
+    /// The bi-encoder whose vectors the head reads (name under --models-dir or path).
+    #[arg(long, default_value = DEFAULT_BI_ENCODER)]
+    pub model: String,
+    /// Where to write the head (`models/sentiment.json` is where the engine looks).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// L2 penalties to try (the one with the lowest dev log-loss wins); repeatable.
+    #[arg(long = "l2", default_values_t = vec![1e-5, 3e-5, 1e-4])]
+    pub l2: Vec<f64>,
+    #[arg(long, default_value_t = 3000)]
+    pub iterations: usize,
+    #[arg(long, default_value_t = 0.02)]
+    pub lr: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct Rated {
+    text: String,
+    label: u8,
+}
+
+fn read_rated(path: &std::path::Path) -> Result<(Vec<String>, Vec<bool>)> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let mut texts = vec![];
+    let mut labels = vec![];
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let r: Rated = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        texts.push(r.text);
+        labels.push(r.label == 1);
+    }
+    Ok((texts, labels))
+}
+
+/// Embeds rated texts with the bi-encoder, fits the logistic head for each penalty, keeps the best
+/// on dev and writes it with how it was fitted.
+pub fn run_sentiment(cli: &Cli, args: &SentimentArgs) -> Result<()> {
+    use crate::train::sentiment::{fit, FitConfig};
+    let path = resolve_model(cli, Some(&args.model), DEFAULT_BI_ENCODER);
+    let dir = ModelDir::open(&path)?;
+    let bi = yusa::model::BiEncoder::load_with_precision(&dir, cli.precision)?;
+    let id = yusa::engine::encoder_id(&dir, bi.dim())?;
+    let embed = |texts: &[String], what: &str| -> Result<Vec<Vec<f32>>> {
+        let bar = yusa::cli::progress_bar(texts.len() as u64, what);
+        let v =
+            bi.embed_with_progress(texts, yusa::model::Role::Query, &mut |n| bar.inc(n as u64))?;
+        bar.finish_and_clear();
+        Ok(v.into_iter().map(|e| e.embedding.0).collect())
+    };
+    let (train_texts, train_y) = read_rated(&args.train)?;
+    let (dev_texts, dev_y) = read_rated(&args.dev)?;
+    anyhow::ensure!(
+        train_y.iter().any(|&y| y) && train_y.iter().any(|&y| !y),
+        "the training file needs both labels"
+    );
+    let t0 = std::time::Instant::now();
+    let train_x = embed(&train_texts, "embedding the training texts")?;
+    let dev_x = embed(&dev_texts, "embedding the dev texts")?;
+    let embed_s = t0.elapsed().as_secs_f64();
+    let report = |h: &crate::train::sentiment::Logistic, xs: &[Vec<f32>], ys: &[bool]| {
+        let p: Vec<f64> = xs.iter().map(|x| h.probability(x)).collect();
+        let acc = p.iter().zip(ys).filter(|(p, &y)| (**p >= 0.5) == y).count() as f64
+            / ys.len().max(1) as f64;
+        serde_json::json!({
+            "accuracy": acc,
+            "roc_auc": yusa::stats::roc_auc(&p, ys),
+            "log_loss": h.log_loss(xs, ys),
+        })
+    };
+    let mut tried = vec![];
+    let mut best: Option<(f64, f64, crate::train::sentiment::Logistic)> = None;
+    for &l2 in &args.l2 {
+        let t = std::time::Instant::now();
+        let h = fit(
+            &train_x,
+            &train_y,
+            FitConfig {
+                l2,
+                iterations: args.iterations,
+                lr: args.lr,
+            },
+        );
+        let dev = report(&h, &dev_x, &dev_y);
+        let loss = dev["log_loss"].as_f64().unwrap_or(f64::INFINITY);
+        if !cli.json {
+            println!(
+                "l2 {l2:e}: dev accuracy {:.4}, ROC-AUC {:.4}, log-loss {loss:.4} ({:.1} s)",
+                dev["accuracy"].as_f64().unwrap_or(0.0),
+                dev["roc_auc"].as_f64().unwrap_or(0.0),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        tried.push(serde_json::json!({"l2": l2, "dev": dev}));
+        if best.as_ref().is_none_or(|(b, _, _)| loss < *b) {
+            best = Some((loss, l2, h));
+        }
+    }
+    let (_, l2, h) = best.context("no --l2 value to try")?;
+    let head = yusa::model::sentiment::SentimentHead {
+        bi_encoder: bi.name().to_owned(),
+        fingerprint: id.fingerprint.clone(),
+        weights: h.weights.clone(),
+        bias: h.bias,
+        fitted: serde_json::json!({
+            "method": "logistic regression on query-role vectors, full-batch Adam",
+            "train": args.train.display().to_string(),
+            "train_texts": train_texts.len(),
+            "train_positive": train_y.iter().filter(|&&y| y).count(),
+            "dev": args.dev.display().to_string(),
+            "dev_texts": dev_texts.len(),
+            "l2": l2,
+            "iterations": args.iterations,
+            "lr": args.lr,
+            "train_figures": report(&h, &train_x, &train_y),
+            "dev_figures": report(&h, &dev_x, &dev_y),
+            "tried": tried,
+            "embed_seconds": embed_s,
+        }),
+    };
+    let tmp = args.out.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&head)?)?;
+    std::fs::rename(&tmp, &args.out)?;
+    if cli.json {
+        return print_json(&head.fitted);
+    }
+    println!(
+        "wrote {} (l2 {l2:e}; dev {}; embedding {:.0} s)",
+        args.out.display(),
+        head.fitted["dev_figures"],
+        embed_s
+    );
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod bi_encoder;
 pub mod model;
 pub mod optim;
 mod resume;
+pub mod sentiment;
 pub mod tune;
 
 use candle_core::backprop::GradStore;
