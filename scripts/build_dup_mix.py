@@ -1,4 +1,18 @@
 #!/usr/bin/env python3
+"""The training and calibration files of the duplicate models (docs/results/
+2026-12-06-duplicate-decisions-learned.md), from the files the other scripts write:
+
+    python3 scripts/split_question_pair.py ../shared/data/question_pair/train.txt 0.2 D/qp_train.tsv D/qp_calib.tsv
+    (cd scripts && python3 split_pawsx.py ../../shared/data/pawsx_ko/dev_2k.tsv ../D/pawsx_train.jsonl ../D/pawsx_held.jsonl)
+    python3 scripts/build_dup_pairs.py ../shared/data D/qp_train.tsv D/base.jsonl 7 --minimal-pairs
+    python3 scripts/mine_one_word_pairs.py ../shared/data D/mined_train.jsonl D/mined_calib.jsonl
+    python3 scripts/build_dup_mix.py D        # writes D/train.jsonl and D/dev.jsonl
+
+train.jsonl: the mined pairs, PAWS-X's training half (non-paraphrases as 0) and a sample of base.jsonl;
+dev.jsonl (early stopping and `yusa calibrate`): Question_pair's calibration part and the mined
+calibration part. The hand-written check sets are never read. (The trials of
+docs/results/2026-12-06-duplicate-model-third-try.md used an earlier version of the mining script: 12,933 /
+1,812 mined pairs where the present one gives 13,049 / 1,696.)
 """The training and calibration files of the duplicate-model trials (docs/results/
 2026-12-06-duplicate-model-third-try.md, run v2), from the files the other scripts write:
 
