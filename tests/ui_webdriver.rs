@@ -583,3 +583,49 @@ async fn scan_results_page_and_reopen() {
     .await;
     drop(server);
 }
+
+/// Check before adding, a flag overruled: the text is stored and the person's verdict kept as a
+/// "not duplicates" decision with the document it was flagged against — a labelled pair for
+/// calibration, and a pair the next scan leaves alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flag_overruled_on_the_check_page_is_kept_as_a_decision() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let p = server.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"faq"}"#).status, 201);
+    let r = post(
+        p,
+        "/collections/faq/documents",
+        r#"{"documents": [{"id": "q1", "text": "주문을 취소하고 싶어요"}, {"id": "q2", "text": "배송은 얼마나 걸리나요"}]}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    in_browser(p, None, |page| async move {
+        page.open("page=check&collection=faq").await;
+        page.fill("#texts", "주문을 취소하고 싶어요").await;
+        page.click("#go").await;
+        page.wait_text("#out", "중복 1건").await;
+        page.click("#out [data-overrule='0']").await;
+        page.wait_text("#out", "중복 아님으로 추가했습니다").await;
+        page.no_script_errors("check").await;
+    })
+    .await;
+    assert_eq!(count(p, "faq"), 3);
+    let decisions = get(p, "/collections/faq/duplicates/decisions").json();
+    let d = decisions["decisions"].as_array().unwrap();
+    assert_eq!(d.len(), 1, "{decisions}");
+    assert_eq!(d[0]["verdict"], "not_duplicates");
+    let ids: Vec<&str> = d[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"q1") && ids.len() == 2, "{decisions}");
+    let pairs = get(p, "/collections/faq/duplicates/decisions?as=pairs").body;
+    assert_eq!(pairs.lines().count(), 1, "{pairs}");
+    assert!(pairs.contains(r#""label":0"#), "{pairs}");
+    drop(server);
+}
