@@ -513,11 +513,12 @@ fn duplicates_check_scan_job_and_ingest_policy() {
     let s = Server::start(dir.path(), &[]);
     let p = s.port;
     assert_eq!(post(p, "/collections", r#"{"name":"r"}"#).status, 201);
+    // `d` first: it anchors the scan's star cluster, so that its antonym `b` must stay out of it.
     let docs = json!({"documents": [
+        {"id": "d", "text": "이 영화 정말 지루해요"},
         {"id": "a", "text": "굿"},
         {"id": "b", "text": "이 영화 정말 재밌어요"},
         {"id": "c", "text": "굿!!"},
-        {"id": "d", "text": "이 영화 정말 재미없어요"},
         {"id": "e", "text": "학교에서 공부했어요"}
     ]});
     assert_eq!(
@@ -552,7 +553,30 @@ fn duplicates_check_scan_job_and_ingest_policy() {
     let d1 = v["results"][1]["duplicates"].as_array().unwrap();
     assert!(
         d1.iter().all(|d| d["id"] != "d"),
-        "the negated review is vetoed: {d1:?}"
+        "the review with the antonym is vetoed: {d1:?}"
+    );
+    // A differing negation count is named, not obeyed (it was wrong 7 times in 9 on real pairs).
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": [["이 영화 정말 재밌어요", "이 영화 정말 재미없어요"]], "thresholds": th})
+            .to_string(),
+    );
+    let d = &r.json()["decisions"][0];
+    assert_eq!(d["is_duplicate"], true, "{d}");
+    assert!(
+        d["polarity_conflict"]
+            .as_str()
+            .unwrap()
+            .starts_with("negation"),
+        "{d}"
+    );
+    assert!(
+        d["reason"]
+            .as_str()
+            .unwrap()
+            .contains("polarity check found"),
+        "{d}"
     );
     let b = d1
         .iter()
@@ -591,17 +615,17 @@ fn duplicates_check_scan_job_and_ingest_policy() {
     assert!(together("a", "c"));
     assert!(
         !together("b", "d"),
-        "negation pair must not share a cluster"
+        "the antonym pair must not share a cluster"
     );
     assert_eq!(job["report"]["exact_duplicate_documents"], 1);
     // The earliest document gathers its cluster; the reported size counts every member.
-    let with_a = clusters
+    let with_d = clusters
         .iter()
-        .find(|c| c["anchor"] == "a")
-        .expect("a anchors a cluster");
+        .find(|c| c["anchor"] == "d")
+        .expect("d anchors a cluster");
     assert_eq!(
-        with_a["size"].as_u64().unwrap() as usize,
-        with_a["members"].as_array().unwrap().len() + 1
+        with_d["size"].as_u64().unwrap() as usize,
+        with_d["members"].as_array().unwrap().len() + 1
     );
     let sizes: Vec<u64> = clusters
         .iter()

@@ -91,7 +91,7 @@ fn decide_alike(extra: &[&str], duplicate_model: bool) {
         json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "confident_cosine": -1.0,
                "same_meaning": median(&r.json(), "same_meaning"), "neighbours": 10})
     } else {
-        json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0,
+        json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "polarity_check": true,
                "cosine": median(&r.json(), "cosine"), "neighbours": 10})
     };
     let r = post(

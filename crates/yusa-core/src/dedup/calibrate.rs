@@ -55,7 +55,7 @@ pub fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
     if let Some(m) = s.same_meaning {
         return m.value() as f64;
     }
-    let conflict = th.polarity_check && s.polarity.is_some();
+    let conflict = super::polarity_speaks(&s.polarity, th);
     let confident =
         s.sts.is_some() && !conflict && th.confident_cosine.is_some_and(|c| s.cosine.value() >= c);
     match s.sts {
@@ -196,8 +196,9 @@ fn fit_at_gap(
     const ALWAYS: f64 = 100.0;
     // Pairs the sentiment head keeps apart are never flagged (as the polarity veto's for the cosine).
     let apart: Vec<bool> = scored.iter().map(|s| s.kept_apart(&base)).collect();
+    let vetoed = |s: &Scored| super::polarity_speaks(&s.polarity, &base);
     let through: Vec<usize> = (0..scored.len())
-        .filter(|&i| scored[i].exact || scored[i].polarity.is_none() && !apart[i])
+        .filter(|&i| scored[i].exact || !vetoed(&scored[i]) && !apart[i])
         .collect();
     let through_labels: Vec<bool> = through.iter().map(|&i| labels[i]).collect();
     let cos: Vec<f64> = through

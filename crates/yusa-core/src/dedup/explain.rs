@@ -164,11 +164,25 @@ fn numbers(norm: &str) -> Vec<String> {
 }
 
 /// Why two similar texts may mean different things, or None when no rule fires.
+/// How a negation finding begins (see [`finding_vetoes`]).
+const NEGATION: &str = "negation differs";
+
+/// Whether a finding may veto a pair that only a cosine decides (`thresholds.polarity_check`):
+/// antonyms and numbers that disagree may; a negation count that differs may not. Measured on pairs
+/// the rules were not written for (Question_pair calibration and validation, PAWS-X, mined
+/// look-alikes), among pairs above the cosine threshold: the negation finding was right 20 times in 90
+/// — paraphrases say one thing with and without a negation word (전공 수업 노잼 / 재미없어, 컴터가 안돼 /
+/// 고장났나봐) —, antonyms 4 in 4, numbers 27 in 43
+/// (docs/results/2026-12-06-duplicate-decisions-learned.md). The finding is named in the reason either way.
+pub fn finding_vetoes(finding: &str) -> bool {
+    !finding.starts_with(NEGATION)
+}
+
 pub fn polarity_conflict(a: &str, b: &str) -> Option<String> {
     let (na, nb) = (crate::text::normalize(a), crate::text::normalize(b));
     let (ca, cb) = (negations(&na), negations(&nb));
     if ca % 2 != cb % 2 {
-        return Some(format!("negation differs ({ca} vs {cb} markers)"));
+        return Some(format!("{NEGATION} ({ca} vs {cb} markers)"));
     }
     for (x, y) in ANTONYMS {
         // `x` counts only outside `y`: 친절 inside 불친절 is not 친절.

@@ -36,7 +36,9 @@ pub struct Thresholds {
     pub same_meaning: f32,
     /// Verification without a cross-encoder: duplicate when cosine ≥ this.
     pub cosine: f32,
-    /// Veto pairs whose negation, antonyms or numbers disagree.
+    /// Let the rule list veto pairs that only a cosine decides — antonyms and numbers that disagree;
+    /// a differing negation count never vetoes ([`explain::finding_vetoes`]). The finding is named in
+    /// the reason either way.
     pub polarity_check: bool,
     /// With the learned sentiment head: texts whose probabilities of being positive differ by at
     /// least this much are not duplicates, whatever the pair model says (`yusa calibrate` fits it;
@@ -231,9 +233,10 @@ fn sentiment_apart(p: &PairScores, th: &Thresholds) -> Option<(f32, f32)> {
     (gap >= limit).then_some((gap, limit))
 }
 
-/// Whether the rule-based polarity check speaks against a pair (it is on, and found a conflict).
-fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> bool {
-    th.polarity_check && polarity.is_some()
+/// Whether the rule-based polarity check speaks against a pair (it is on, and found a conflict that
+/// may veto).
+pub(crate) fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> bool {
+    th.polarity_check && polarity.as_deref().is_some_and(explain::finding_vetoes)
 }
 
 /// The one decision rule for a pair, with the reason a person reads: exact text wins; then texts the
@@ -296,7 +299,6 @@ pub fn decide_why(p: &PairScores, th: &Thresholds) -> (bool, String) {
             ),
         );
     }
-    let noted = |reason: String| if conflict { noted(reason) } else { reason };
     if let (None, true, Some(found)) = (p.sts, conflict, &p.polarity) {
         return (false, format!("opposite meaning: {found}"));
     }
@@ -310,11 +312,11 @@ pub fn decide_why(p: &PairScores, th: &Thresholds) -> (bool, String) {
         ),
         None if cosine.value() >= th.cosine => (
             true,
-            format!("cosine {:.3} ≥ {:.3}", cosine.value(), th.cosine),
+            noted(format!("cosine {:.3} ≥ {:.3}", cosine.value(), th.cosine)),
         ),
         None => (
             false,
-            format!("cosine {:.3} < {:.3}", cosine.value(), th.cosine),
+            noted(format!("cosine {:.3} < {:.3}", cosine.value(), th.cosine)),
         ),
     }
 }
@@ -771,19 +773,37 @@ mod tests {
         let th = Thresholds::default();
         assert!(decide(&pair(true, None, 0.1, Some("x")), &th));
         // The cross-encoder's score overrules the polarity rules; without one, the rules veto.
-        let (dup, why) = decide_why(&pair(false, Some(4.9), 0.99, Some("negation")), &th);
+        let (dup, why) = decide_why(
+            &pair(false, Some(4.9), 0.99, Some("numbers differ: 3 vs 5")),
+            &th,
+        );
         assert!(dup && why.contains("polarity check found"), "{why}");
         assert!(!decide(
-            &pair(false, Some(1.0), 0.99, Some("negation")),
+            &pair(false, Some(1.0), 0.99, Some("numbers differ: 3 vs 5")),
             &th
         ));
-        let (dup, why) = decide_why(&pair(false, None, 0.99, Some("negation")), &th);
+        let (dup, why) = decide_why(&pair(false, None, 0.99, Some("antonyms: 빠 / 느")), &th);
         assert!(!dup && why.starts_with("opposite meaning"), "{why}");
+        // A differing negation count is named, never obeyed.
+        let (dup, why) = decide_why(
+            &pair(false, None, 0.99, Some("negation differs (0 vs 1 markers)")),
+            &th,
+        );
+        assert!(dup && why.contains("polarity check found"), "{why}");
         let off = Thresholds {
             polarity_check: false,
             ..th
         };
-        assert!(decide(&pair(false, None, 0.99, Some("negation")), &off));
+        assert!(decide(
+            &pair(false, None, 0.99, Some("numbers differ: 3 vs 5")),
+            &off
+        ));
+        // Off, the finding is still named in the reason.
+        let (dup, why) = decide_why(
+            &pair(false, Some(4.9), 0.99, Some("numbers differ: 3 vs 5")),
+            &off,
+        );
+        assert!(dup && why.contains("polarity check found"), "{why}");
         assert!(decide(&pair(false, Some(4.9), 0.5, None), &th));
         assert!(!decide(&pair(false, None, 0.9, None), &th));
         // A confident cosine settles the pair without the STS score, but not against a veto.
@@ -794,7 +814,7 @@ mod tests {
         assert!(decide(&pair(false, Some(1.0), 0.985, None), &th));
         assert!(!decide(&pair(false, Some(1.0), 0.975, None), &th));
         assert!(!decide(
-            &pair(false, Some(1.0), 0.99, Some("negation")),
+            &pair(false, Some(1.0), 0.99, Some("numbers differ: 3 vs 5")),
             &th
         ));
     }
