@@ -420,12 +420,15 @@ fn doc_role(c: &dyn CollectionStore) -> Role {
 /// duplicate model, else the cross-encoder) in one batch. `role`: how the pairs' texts were embedded
 /// for their cosines. Query-role cosines (a symmetric collection's) are what the cross-encoder's
 /// blend was fitted on, so they are handed to it instead of embedding every text again.
+/// `vectors`: each pair's two stored vectors, when the caller has them (a scan); in that role the
+/// sentiment head reads them instead of embedding the texts again.
 fn verify(
     queue: &EncoderQueue,
     pairs: &[(String, String, Cosine)],
     th: &Thresholds,
     cross_encoder_from: Option<f32>,
     role: Role,
+    vectors: Option<&[[&[f32]; 2]]>,
 ) -> Result<Vec<(bool, Evidence)>> {
     let verifier = Verifier::of(queue);
     let mut scores: Vec<PairScores> = pairs
@@ -487,17 +490,27 @@ fn verify(
     }
     // The sentiment head is asked only about pairs the rest of the rule would call duplicates: it
     // can only keep a pair apart, and each text it reads costs an embedding.
-    if th.sentiment_gap.is_some() && queue.sentiment_head().is_some() {
+    if let (Some(_), Some(head)) = (th.sentiment_gap, queue.sentiment_head()) {
         let ask: Vec<usize> = (0..pairs.len())
             .filter(|&i| !bare[i] && !scores[i].exact && decide_why(&scores[i], th).0)
             .collect();
-        let texts: Vec<&str> = ask
-            .iter()
-            .flat_map(|&i| [pairs[i].0.as_str(), pairs[i].1.as_str()])
-            .collect();
-        if let Some(found) = queue.sentiments(&texts)? {
-            for (k, &i) in ask.iter().enumerate() {
-                scores[i].sentiment = Some([found[2 * k], found[2 * k + 1]]);
+        match vectors.filter(|_| role == Role::Query) {
+            // A symmetric collection's stored vectors are the query-role vectors the head reads.
+            Some(v) => {
+                for &i in &ask {
+                    scores[i].sentiment = Some(v[i].map(|x| head.sentiment(x)));
+                }
+            }
+            None => {
+                let texts: Vec<&str> = ask
+                    .iter()
+                    .flat_map(|&i| [pairs[i].0.as_str(), pairs[i].1.as_str()])
+                    .collect();
+                if let Some(found) = queue.sentiments(&texts)? {
+                    for (k, &i) in ask.iter().enumerate() {
+                        scores[i].sentiment = Some([found[2 * k], found[2 * k + 1]]);
+                    }
+                }
             }
         }
     }
@@ -602,7 +615,7 @@ pub fn check_embedded(
             .iter()
             .map(|(d, c)| (text.clone(), d.text.clone(), *c))
             .collect();
-        let verdicts = verify(queue, &pairs, th, None, doc_role(coll))?;
+        let verdicts = verify(queue, &pairs, th, None, doc_role(coll), None)?;
         let duplicates: Vec<Match> = docs
             .into_iter()
             .zip(verdicts)
@@ -1137,6 +1150,10 @@ pub fn scan(
                     (docs[a].2.clone(), docs[b].2.clone(), Cosine(cos))
                 })
                 .collect();
+            let vectors: Vec<[&[f32]; 2]> = batch
+                .iter()
+                .map(|&(a, b, _)| [docs[a].0.as_slice(), docs[b].0.as_slice()])
+                .collect();
             cancelled()?;
             let results = verify(
                 queue,
@@ -1144,6 +1161,7 @@ pub fn scan(
                 th,
                 th.scan_cross_encoder_from,
                 doc_role(coll),
+                Some(&vectors),
             )?;
             checked += pairs.len();
             Ok(batch
