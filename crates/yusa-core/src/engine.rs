@@ -1167,6 +1167,27 @@ impl Engine {
         crate::dedup::judge_pairs(&self.queue, &pairs, &th)
     }
 
+    /// Star clusters of one group of candidate pairs, verified as a scan verifies its own (see
+    /// [`crate::dedup::star_clusters`]): for batch jobs that find candidates themselves (Spark).
+    /// No batch limit: a group is as large as its candidates make it, not a request.
+    pub fn star_clusters(
+        &self,
+        docs: &[crate::dedup::GroupDoc],
+        candidates: &[(usize, usize)],
+        th: Option<crate::dedup::Thresholds>,
+        role: Role,
+    ) -> Result<Vec<crate::dedup::Star>> {
+        let dim = docs.first().map_or(0, |d| d.vector.len());
+        if let Some(i) = docs.iter().position(|d| d.vector.len() != dim) {
+            return Err(Error::BadRequest(format!(
+                "document #{i}: vector of {} numbers, the first has {dim}",
+                docs[i].vector.len()
+            )));
+        }
+        let th = self.thresholds_or_collections(None, th)?;
+        crate::dedup::star_clusters(&self.queue, docs, candidates, &th, role)
+    }
+
     pub fn embed(&self, texts: Vec<String>, role: Role) -> Result<Vec<Vec<f32>>> {
         self.check_texts(texts.iter().map(String::as_str), "input")?;
         self.queue.embed(texts, role)

@@ -324,6 +324,63 @@ impl NativeEngine {
         to_json(&th)
     }
 
+    /// Star clusters of one group of candidate pairs, verified as a scan verifies its own:
+    /// `vectors` are the texts' embeddings as little-endian f32 bytes (`dim` numbers each), texts
+    /// earliest first, `candidates` index pairs. Returns `(representative, [(member, reason)])`.
+    #[pyo3(signature = (texts, vectors, dim, candidates, role="query"))]
+    fn star_clusters(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        vectors: &[u8],
+        dim: usize,
+        candidates: Vec<(usize, usize)>,
+        role: &str,
+    ) -> PyResult<Vec<(usize, Vec<(usize, String)>)>> {
+        let role = match role {
+            "query" => Role::Query,
+            "passage" => Role::Passage,
+            other => {
+                return Err(bad_request(format!(
+                    "role must be query or passage, not `{other}`"
+                )))
+            }
+        };
+        if dim == 0 || vectors.len() != texts.len() * dim * 4 {
+            return Err(bad_request(format!(
+                "{} bytes of vectors for {} texts of {dim} numbers",
+                vectors.len(),
+                texts.len()
+            )));
+        }
+        let docs: Vec<yusa_core::dedup::GroupDoc> = texts
+            .into_iter()
+            .zip(vectors.chunks_exact(dim * 4))
+            .map(|(text, raw)| yusa_core::dedup::GroupDoc {
+                text,
+                vector: raw
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            })
+            .collect();
+        let e = self.engine.clone();
+        let stars = py
+            .allow_threads(move || e.star_clusters(&docs, &candidates, None, role))
+            .map_err(raise)?;
+        Ok(stars
+            .into_iter()
+            .map(|s| {
+                let members = s
+                    .members
+                    .into_iter()
+                    .map(|(j, ev)| (j, ev.reason))
+                    .collect();
+                (s.representative, members)
+            })
+            .collect())
+    }
+
     /// Unit-length embeddings as little-endian f32 bytes, with their shape: `(bytes, rows, dim)`.
     #[pyo3(signature = (texts, role="query"))]
     fn embed<'py>(

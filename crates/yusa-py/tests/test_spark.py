@@ -78,3 +78,31 @@ def test_duplicates_cluster_and_runs_repeat(session):
     assert labels["1"] == labels["3"] == "1", labels
     labels2, pairs2, _ = run(session)
     assert labels2 == labels and pairs2 == pairs
+
+
+def test_the_clusters_are_a_scans_stars(session, tmp_path):
+    """With every record searched exactly (probes over all cells), the job's clusters are the clusters
+    `Engine.scan` makes of the same rows in the same order, and every member was confirmed against its
+    cluster's anchor (or is an exact copy of a member): stars, never chains through a middle text."""
+    import yusa
+
+    opts = {"model": "tiny-bert", "cross_encoder": "tiny-bert-cross", "no_duplicate_model": True}
+    df = session.createDataFrame(ROWS, "id string, text string")
+    clusters, pairs, _ = job.dedup(session, df, models_dir=str(FIXTURES), partitions=2,
+                                   engine_options=opts, probes=1000)
+    spark_sets = {}
+    for r in clusters.collect():
+        spark_sets.setdefault(r["cluster"], set()).add(r["id"])
+
+    engine = yusa.Engine(tmp_path / "index", FIXTURES, **opts)
+    engine.index("c", [{"id": i, "text": t} for i, t in ROWS])
+    scanned = engine.scan("c")["clusters"]
+    scan_sets = {frozenset(m["id"] for m in c["members"]) | {c["representative"]["id"]} for c in scanned}
+    assert {frozenset(s) for s in spark_sets.values()} == scan_sets
+    assert {c["anchor"] for c in scanned} == set(spark_sets)
+
+    decided = {(r["a"], r["b"]) for r in pairs.collect()}
+    exact_of = {b: a for a, b in decided}
+    for anchor, members in spark_sets.items():
+        for m in members - {anchor}:
+            assert (anchor, m) in decided or exact_of.get(m) in members, (anchor, m)

@@ -1007,6 +1007,101 @@ pub fn lazy_star_clusters(
     Ok(out)
 }
 
+/// One document of a [`star_clusters`] group: its text and its unit vector.
+pub struct GroupDoc {
+    pub text: String,
+    pub vector: Vec<f32>,
+}
+
+/// A star found by [`star_clusters`]: the representative (an index into the group, the earliest of
+/// its star) and each member with the evidence it was verified by against the representative.
+#[derive(Debug, Clone, Serialize)]
+pub struct Star {
+    pub representative: usize,
+    pub members: Vec<(usize, Evidence)>,
+}
+
+/// Star clusters of one group of candidate pairs, verified exactly as a scan verifies its own
+/// (`lazy_star_clusters` with the scan's cross-encoder floor and the stored vectors): what a batch
+/// job outside the engine (the Spark job) runs on each connected group of its candidates, so that
+/// its clusters are a scan's clusters. `docs` come earliest first; `candidates` index into them.
+pub fn star_clusters(
+    queue: &EncoderQueue,
+    docs: &[GroupDoc],
+    candidates: &[(usize, usize)],
+    th: &Thresholds,
+    role: Role,
+) -> Result<Vec<Star>> {
+    if let Some(&(a, b)) = candidates
+        .iter()
+        .find(|&&(a, b)| a.max(b) >= docs.len() || a == b)
+    {
+        return Err(Error::BadRequest(format!(
+            "candidate pair ({a}, {b}) does not name two of the {} documents",
+            docs.len()
+        )));
+    }
+    let mut neighbours: HashMap<usize, Vec<(usize, Option<f32>)>> = HashMap::new();
+    for &(a, b) in candidates {
+        neighbours.entry(a).or_default().push((b, None));
+        neighbours.entry(b).or_default().push((a, None));
+    }
+    for v in neighbours.values_mut() {
+        v.sort_by_key(|x| x.0);
+        v.dedup_by_key(|x| x.0);
+    }
+    let order: Vec<usize> = (0..docs.len()).collect();
+    let mut evidence: HashMap<(usize, usize), Evidence> = HashMap::new();
+    let stars = lazy_star_clusters(
+        &order,
+        &neighbours,
+        512,
+        |batch: &[(usize, usize, Option<f32>)]| {
+            let pairs: Vec<(String, String, Cosine)> = batch
+                .iter()
+                .map(|&(a, b, _)| {
+                    let cos = crate::index::dense::dot(&docs[a].vector, &docs[b].vector);
+                    (docs[a].text.clone(), docs[b].text.clone(), Cosine(cos))
+                })
+                .collect();
+            let vectors: Vec<[&[f32]; 2]> = batch
+                .iter()
+                .map(|&(a, b, _)| [docs[a].vector.as_slice(), docs[b].vector.as_slice()])
+                .collect();
+            let results = verify(
+                queue,
+                &pairs,
+                th,
+                th.scan_cross_encoder_from,
+                role,
+                Some(&vectors),
+            )?;
+            Ok(batch
+                .iter()
+                .zip(results)
+                .map(|(&(a, b, _), (dup, ev))| {
+                    if dup {
+                        evidence.insert((a, b), ev);
+                    }
+                    dup
+                })
+                .collect())
+        },
+        &mut |_| {},
+    )?;
+    Ok(stars
+        .into_iter()
+        .filter(|(_, members)| !members.is_empty())
+        .map(|(rep, members)| Star {
+            representative: rep,
+            members: members
+                .into_iter()
+                .filter_map(|j| evidence.remove(&(rep.min(j), rep.max(j))).map(|ev| (j, ev)))
+                .collect(),
+        })
+        .collect())
+}
+
 /// Clusters the whole collection. `progress(stage, done, total)` reports long stages.
 /// `cancel`, when set from another thread, stops the scan at its next document or batch with
 /// [`Error::Cancelled`].
@@ -1070,17 +1165,41 @@ pub fn scan(
                     let mut out = vec![];
                     for &i in chunk {
                         cancelled()?;
-                        for h in coll.dense_search(&docs[i].0, depth, depth.max(64))? {
-                            if h.cosine.value() < th.candidate_cosine {
-                                continue;
+                        // Each document's `neighbours` nearest *other texts*: exact copies (of
+                        // itself or of a neighbour) take no place, so a text repeated 80 times
+                        // ("good") does not hide its near duplicates; the search goes deeper
+                        // until it has them or the hits fall below the candidate cosine.
+                        let mut d = depth;
+                        loop {
+                            let hits = coll.dense_search(&docs[i].0, d, d.max(64))?;
+                            let full = hits.len() >= d;
+                            let mut near: Vec<(usize, f32)> = vec![];
+                            let mut lowest = f32::INFINITY;
+                            for h in &hits {
+                                let cos = h.cosine.value();
+                                lowest = lowest.min(cos);
+                                if cos < th.candidate_cosine {
+                                    continue;
+                                }
+                                let Some(&j) = pos.get(h.doc.id.as_str()) else {
+                                    continue;
+                                };
+                                let j = exact_of[j];
+                                if j != i && near.iter().all(|&(k, _)| k != j) {
+                                    near.push((j, cos));
+                                }
                             }
-                            let Some(&j) = pos.get(h.doc.id.as_str()) else {
-                                continue;
-                            };
-                            let j = exact_of[j];
-                            if j != i {
-                                out.push((i.min(j), i.max(j), h.cosine.value()));
+                            let settled = near.len() >= th.neighbours
+                                || !full
+                                || lowest < th.candidate_cosine
+                                || d >= depth * 16;
+                            if settled {
+                                for &(j, cos) in near.iter().take(th.neighbours) {
+                                    out.push((i.min(j), i.max(j), cos));
+                                }
+                                break;
                             }
+                            d *= 4;
                         }
                         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         if d % 1000 == 0 {

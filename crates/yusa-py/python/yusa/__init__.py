@@ -165,6 +165,25 @@ class Engine:
         """The duplicate thresholds a collection's scans use (the server's defaults without one)."""
         return _json(self._e.thresholds, collection)
 
+    def star_clusters(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        candidates: Sequence[Tuple[int, int]],
+        *,
+        role: str = "query",
+    ) -> List[Tuple[int, List[Tuple[int, str]]]]:
+        """Star clusters of one group of candidate pairs, verified as ``scan`` verifies its own (the
+        scan's cross-encoder floor, the given vectors instead of embedding again): for batch jobs that
+        find their candidates themselves. ``texts`` earliest first (the earliest unclustered text
+        gathers a star), ``vectors`` their unit embeddings ``(len(texts), dim)``, ``candidates`` index
+        pairs. Returns ``[(representative, [(member, reason), ...]), ...]`` for stars of two or more."""
+        v = np.ascontiguousarray(vectors, dtype="<f4")
+        if v.ndim != 2 or v.shape[0] != len(texts):
+            raise YusaError(400, "bad_request", f"vectors of shape {v.shape} for {len(texts)} texts")
+        return _native(self._e.star_clusters, list(texts), v.tobytes(), int(v.shape[1]),
+                       [(int(a), int(b)) for a, b in candidates], role)
+
     def embed(self, texts: Sequence[str], *, role: str = "query") -> np.ndarray:
         """Unit-length embeddings, shape ``(len(texts), dim)``, float32."""
         raw, rows, dim = _native(self._e.embed, list(texts), role)
