@@ -1,7 +1,7 @@
-//! A batch job that finds candidates itself (the Spark job) gets a scan's clusters from
-//! `Engine::star_clusters`: given the same documents in the same order and the same candidate pairs,
-//! its stars are the scan's clusters, every member verified against its star's first document. Plumbing
-//! on the tiny fixture models, with candidate generation opened wide so only the decision speaks.
+//! A scan's candidates and stars, which a batch job outside the engine (the Spark job) reproduces:
+//! `Engine::star_clusters` over the same documents in the same order and the same candidate pairs
+//! gives the scan's clusters, every member verified against its star's first document; and a scan's
+//! nearest neighbours are other texts, not exact copies. Plumbing on the tiny fixture models.
 
 mod common;
 
@@ -134,4 +134,51 @@ fn a_candidate_outside_the_group_is_a_bad_request() {
         .star_clusters(&group, &[(0, 1)], None, Role::Query)
         .unwrap_err();
     assert!(matches!(err, yusa::error::Error::BadRequest(_)), "{err}");
+}
+
+/// A text repeated many times filled every neighbour slot of its own search and of its neighbours'
+/// searches with its copies, so its near duplicates were never candidates. Each document's
+/// neighbours are now its nearest *other texts*: with two neighbours and three texts, every pair is a
+/// candidate, and with a decision that accepts every candidate the scan makes one cluster.
+#[test]
+fn exact_copies_take_no_neighbour_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = EngineConfig::new(&common::fixture(""), dir.path());
+    cfg.bi_encoder = common::fixture("tiny-bert");
+    cfg.cross_encoder = None;
+    let e = Engine::open(&cfg).unwrap();
+    e.create_collection("c", DocRole::Symmetric).unwrap();
+    let mut docs = vec![];
+    for (t, text) in ["환불은 어떻게 하나요", "배송은 언제 오나요"]
+        .iter()
+        .enumerate()
+    {
+        for i in 0..15 {
+            docs.push(NewDoc {
+                id: Some(format!("{t}-{i:02}")),
+                text: (*text).into(),
+                metadata: None,
+            });
+        }
+    }
+    docs.push(NewDoc {
+        id: Some("y".into()),
+        text: "비밀번호를 잊어버렸어요".into(),
+        metadata: None,
+    });
+    e.add_documents("c", docs).unwrap();
+    let mut th = e.resolve_thresholds(None, &Default::default()).unwrap();
+    th.candidate_cosine = -1.0;
+    th.cosine = -1.0;
+    th.candidate_jaccard = 1.0;
+    th.neighbours = 2;
+    th.scan_cross_encoder_from = None;
+    th.polarity_check = false;
+    th.sentiment_gap = None;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let (_, clusters) = e
+        .scan_duplicates("c", Some(th), None, &|_, _, _| {}, &never)
+        .unwrap();
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert_eq!(clusters[0].size, 31);
 }

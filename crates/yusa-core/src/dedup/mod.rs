@@ -44,7 +44,8 @@ pub struct Thresholds {
     /// least this much are not duplicates, whatever the pair model says (`yusa calibrate` fits it;
     /// None: the head is not consulted).
     pub sentiment_gap: Option<f32>,
-    /// Dense neighbours examined per document.
+    /// Dense neighbours examined per document: its nearest other texts (in scans, exact copies take
+    /// no place).
     pub neighbours: usize,
     /// With a cross-encoder: pairs at or above this cosine (that pass the polarity check) are
     /// accepted without it. `yusa calibrate` sets it where the cosine alone reaches 99% precision;
@@ -1192,7 +1193,7 @@ pub fn scan(
                             let settled = near.len() >= th.neighbours
                                 || !full
                                 || lowest < th.candidate_cosine
-                                || d >= depth * 16;
+                                || d >= (depth * 16).min(depth.max(2048));
                             if settled {
                                 for &(j, cos) in near.iter().take(th.neighbours) {
                                     out.push((i.min(j), i.max(j), cos));
