@@ -74,7 +74,7 @@ fn stars_over_a_scans_candidates_are_the_scans_clusters() {
 
     let never = std::sync::atomic::AtomicBool::new(false);
     let (_, clusters) = e
-        .scan_duplicates("c", Some(th.clone()), None, &|_, _, _| {}, &never)
+        .scan_duplicates("c", Some(th), None, &|_, _, _| {}, &never)
         .unwrap();
     let scanned: BTreeSet<BTreeSet<usize>> = clusters
         .iter()

@@ -336,7 +336,7 @@ impl NativeEngine {
         dim: usize,
         candidates: Vec<(usize, usize)>,
         role: &str,
-    ) -> PyResult<Vec<(usize, Vec<(usize, String)>)>> {
+    ) -> PyResult<Vec<StarRow>> {
         let role = match role {
             "query" => Role::Query,
             "passage" => Role::Passage,
@@ -413,6 +413,9 @@ impl NativeEngine {
         Ok((PyBytes::new(py, &bytes), rows, dim))
     }
 }
+
+/// A star for Python: the representative's index and each member's index with its reason.
+type StarRow = (usize, Vec<(usize, String)>);
 
 /// The key two texts share when they are duplicates after normalisation (what scans group first).
 #[pyfunction]
