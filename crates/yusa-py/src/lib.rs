@@ -43,6 +43,17 @@ fn to_json(v: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| EngineError::new_err((500u16, "internal", e.to_string())))
 }
 
+/// The role texts are embedded in: `query` or `passage`.
+fn encoding_role(name: &str) -> PyResult<Role> {
+    match name {
+        "query" => Ok(Role::Query),
+        "passage" => Ok(Role::Passage),
+        other => Err(bad_request(format!(
+            "role must be query or passage, not `{other}`"
+        ))),
+    }
+}
+
 fn role_of(name: Option<&str>) -> PyResult<Option<DocRole>> {
     match name {
         None | Some("auto") => Ok(None),
@@ -337,15 +348,7 @@ impl NativeEngine {
         candidates: Vec<(usize, usize)>,
         role: &str,
     ) -> PyResult<Vec<StarRow>> {
-        let role = match role {
-            "query" => Role::Query,
-            "passage" => Role::Passage,
-            other => {
-                return Err(bad_request(format!(
-                    "role must be query or passage, not `{other}`"
-                )))
-            }
-        };
+        let role = encoding_role(role)?;
         if dim == 0 || vectors.len() != texts.len() * dim * 4 {
             return Err(bad_request(format!(
                 "{} bytes of vectors for {} texts of {dim} numbers",
@@ -389,15 +392,7 @@ impl NativeEngine {
         texts: Vec<String>,
         role: &str,
     ) -> PyResult<(Bound<'py, PyBytes>, usize, usize)> {
-        let role = match role {
-            "query" => Role::Query,
-            "passage" => Role::Passage,
-            other => {
-                return Err(bad_request(format!(
-                    "role must be query or passage, not `{other}`"
-                )))
-            }
-        };
+        let role = encoding_role(role)?;
         let e = self.engine.clone();
         let vectors = py
             .allow_threads(move || e.embed(texts, role))

@@ -1008,6 +1008,33 @@ pub fn lazy_star_clusters(
     Ok(out)
 }
 
+/// A scan's verification of candidate pairs of stored documents (`doc(i)`: its text and vector):
+/// the scan's cross-encoder floor, the stored vectors for the cosines (the pair's own, when given).
+fn verify_stored<'a>(
+    queue: &EncoderQueue,
+    batch: &[(usize, usize, Option<f32>)],
+    doc: impl Fn(usize) -> (&'a str, &'a [f32]),
+    th: &Thresholds,
+    role: Role,
+) -> Result<Vec<(bool, Evidence)>> {
+    let mut pairs = Vec::with_capacity(batch.len());
+    let mut vectors = Vec::with_capacity(batch.len());
+    for &(a, b, c) in batch {
+        let ((ta, va), (tb, vb)) = (doc(a), doc(b));
+        let cos = c.unwrap_or_else(|| crate::index::dense::dot(va, vb));
+        pairs.push((ta.to_owned(), tb.to_owned(), Cosine(cos)));
+        vectors.push([va, vb]);
+    }
+    verify(
+        queue,
+        &pairs,
+        th,
+        th.scan_cross_encoder_from,
+        role,
+        Some(&vectors),
+    )
+}
+
 /// One document of a [`star_clusters`] group: its text and its unit vector.
 pub struct GroupDoc {
     pub text: String,
@@ -1058,24 +1085,12 @@ pub fn star_clusters(
         &neighbours,
         512,
         |batch: &[(usize, usize, Option<f32>)]| {
-            let pairs: Vec<(String, String, Cosine)> = batch
-                .iter()
-                .map(|&(a, b, _)| {
-                    let cos = crate::index::dense::dot(&docs[a].vector, &docs[b].vector);
-                    (docs[a].text.clone(), docs[b].text.clone(), Cosine(cos))
-                })
-                .collect();
-            let vectors: Vec<[&[f32]; 2]> = batch
-                .iter()
-                .map(|&(a, b, _)| [docs[a].vector.as_slice(), docs[b].vector.as_slice()])
-                .collect();
-            let results = verify(
+            let results = verify_stored(
                 queue,
-                &pairs,
+                batch,
+                |i| (docs[i].text.as_str(), docs[i].vector.as_slice()),
                 th,
-                th.scan_cross_encoder_from,
                 role,
-                Some(&vectors),
             )?;
             Ok(batch
                 .iter()
@@ -1263,27 +1278,15 @@ pub fn scan(
         &neighbours,
         512,
         |batch: &[(usize, usize, Option<f32>)]| {
-            let pairs: Vec<(String, String, Cosine)> = batch
-                .iter()
-                .map(|&(a, b, c)| {
-                    let cos = c.unwrap_or_else(|| crate::index::dense::dot(&docs[a].0, &docs[b].0));
-                    (docs[a].2.clone(), docs[b].2.clone(), Cosine(cos))
-                })
-                .collect();
-            let vectors: Vec<[&[f32]; 2]> = batch
-                .iter()
-                .map(|&(a, b, _)| [docs[a].0.as_slice(), docs[b].0.as_slice()])
-                .collect();
             cancelled()?;
-            let results = verify(
+            let results = verify_stored(
                 queue,
-                &pairs,
+                batch,
+                |i| (docs[i].2.as_str(), docs[i].0.as_slice()),
                 th,
-                th.scan_cross_encoder_from,
                 doc_role(coll),
-                Some(&vectors),
             )?;
-            checked += pairs.len();
+            checked += batch.len();
             Ok(batch
                 .iter()
                 .zip(results)
