@@ -5,8 +5,9 @@
 
 or from Python: ``yusa.spark.dedup(spark, df, models_dir="models")``.
 
-How it works, one stage per step, every step inside Spark; the clusters are the clusters a ``yusa dedup``
-scan of the same rows (in the same order) makes:
+How it works, one stage per step, every step inside Spark; the clusters are made as a ``yusa dedup`` scan
+of the same rows (in the same order) makes them — the candidates are found differently, so the two agree
+closely, not exactly (docs/results/2026-12-06-spark-dedup.md):
 
 1. Each record gets its place in the input (the scan's "earliest first"); each executor loads yusa's
    bi-encoder once (a per-process engine) and embeds its partitions; each text also gets yusa's
@@ -14,8 +15,9 @@ scan of the same rows (in the same order) makes:
 2. Exact duplicates group by key; the earliest of each key goes on.
 3. Candidates, both bucketed by Spark: dense ones from an inverted-file index (Spark ML k-means centroids,
    √n/4 of them, each record under its 4 nearest, an exact search inside each cell; each record keeps its
-   `neighbours` nearest other texts at or above the scan's cross-encoder floor, as a scan takes them) and lexical ones from yusa's
-   own MinHash band keys (Jaccard ≥ yusa's candidate threshold) — the two lists a scan draws from.
+   `neighbours` nearest other texts at or above the scan's cross-encoder floor, as a scan takes them) and
+   lexical ones from yusa's own MinHash band keys (Jaccard ≥ yusa's candidate threshold) — the two lists
+   a scan draws from.
 4. The connected components of the candidate pairs, found by min-label propagation with pointer jumping
    (DataFrame joins). A component is where one star clustering can reach, so each is clustered on its
    own, in parallel: earliest record first, each unclustered record gathers its unclustered candidates
