@@ -108,3 +108,16 @@ def test_the_clusters_are_a_scans_stars(session, tmp_path):
     for anchor, members in spark_sets.items():
         for m in members - {anchor}:
             assert (anchor, m) in decided or exact_of.get(m) in members, (anchor, m)
+
+
+def test_components_settle_on_a_long_path(session):
+    """The job's connected components (label propagation with pointer jumping): a path of 300 records,
+    listed out of order, and a separate triangle each end labelled by their smallest record, in far
+    fewer rounds than the path is long."""
+    import random
+
+    path = [(i, i + 1) for i in range(300)]
+    random.Random(3).shuffle(path)
+    edges = session.createDataFrame(path + [(1000, 1001), (1001, 1002), (1002, 1000)], "a long, b long")
+    labels = {r["n"]: r["c"] for r in job._components(session, edges, max_iterations=20).collect()}
+    assert labels == {**{i: 0 for i in range(301)}, 1000: 1000, 1001: 1000, 1002: 1000}
