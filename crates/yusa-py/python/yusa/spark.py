@@ -41,16 +41,14 @@ from typing import Iterator, Optional, Tuple
 _ENGINES = {}
 
 
-def _engine(models_dir: str, pairs: bool, options: Optional[dict] = None):
-    """One engine per executor process (and per kind): the models load once, not per task."""
-    key = (models_dir, pairs, json.dumps(options or {}, sort_keys=True))
+def _engine(models_dir: str, options: Optional[dict] = None):
+    """One engine per executor process: the models load once, not per task, and the engine that embeds
+    is the one that verifies (one copy of the bi-encoder per process)."""
+    key = (models_dir, json.dumps(options or {}, sort_keys=True))
     if key not in _ENGINES:
         import yusa
 
-        kw = dict(options or {})
-        if not pairs:
-            kw.update(no_cross_encoder=True, no_duplicate_model=True)
-        _ENGINES[key] = yusa.Engine(tempfile.mkdtemp(prefix="yusa-spark-"), models_dir, **kw)
+        _ENGINES[key] = yusa.Engine(tempfile.mkdtemp(prefix="yusa-spark-"), models_dir, **(options or {}))
     return _ENGINES[key]
 
 
@@ -58,7 +56,7 @@ def _embed_partition(rows: Iterator, models_dir: str, options: Optional[dict]) -
     import yusa
     from pyspark.ml.linalg import Vectors
 
-    engine = _engine(models_dir, False, options)
+    engine = _engine(models_dir, options)
     batch = []
 
     def flush():
@@ -144,7 +142,7 @@ def _stars_of_component(group, models_dir: str, options: Optional[dict]) -> Iter
         return
     at = {n: i for i, (n, _, _) in enumerate(nodes)}
     vectors = np.stack([np.frombuffer(v, dtype="<f4") for _, _, v in nodes])
-    stars = _engine(models_dir, True, options).star_clusters(
+    stars = _engine(models_dir, options).star_clusters(
         [t for _, t, _ in nodes], vectors, [(at[a], at[b]) for a, b in edges])
     for rep, members in stars:
         for j, reason in members:
