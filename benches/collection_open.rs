@@ -29,7 +29,8 @@ fn main() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let t0 = Instant::now();
     {
-        let c = Collection::create(&dir, "bench", &enc, DocRole::Symmetric).unwrap();
+        let c = Collection::create(&dir, "bench", &enc, &Default::default(), DocRole::Symmetric)
+            .unwrap();
         for start in (0..n).step_by(1000) {
             let end = (start + 1000).min(n);
             let docs: Vec<NewDoc> = (start..end)
@@ -89,7 +90,7 @@ fn main() {
     for _ in 0..2 {
         std::fs::write(dir.join("dense.json"), &info).unwrap();
         let t = Instant::now();
-        let c = Collection::open(&dir, &enc).unwrap();
+        let c = Collection::open(&dir, &enc, &Default::default()).unwrap();
         loaded.push(t.elapsed().as_secs_f64());
         assert_eq!(c.len().unwrap(), n);
         drop(c);
@@ -98,7 +99,7 @@ fn main() {
         }
         std::fs::remove_file(dir.join("dense.json")).unwrap();
         let t = Instant::now();
-        let c = Collection::open(&dir, &enc).unwrap();
+        let c = Collection::open(&dir, &enc, &Default::default()).unwrap();
         rebuilt.push(t.elapsed().as_secs_f64());
         drop(c);
     }

@@ -65,7 +65,7 @@ fn build(dir: &Path) -> std::path::PathBuf {
 fn check_complete(idx: &Path, ids: &std::collections::BTreeSet<String>) -> String {
     reembed::recover(idx).unwrap();
     let enc = reembed::encoder_of(idx, "c").unwrap();
-    let c = Collection::open(&idx.join("c"), &enc).unwrap();
+    let c = Collection::open(&idx.join("c"), &enc, &Default::default()).unwrap();
     let mut got = std::collections::BTreeSet::new();
     c.for_each_doc(|_, d| {
         got.insert(d.id.clone());
@@ -83,7 +83,7 @@ fn check_complete(idx: &Path, ids: &std::collections::BTreeSet<String>) -> Strin
 
 fn ids_of(idx: &Path) -> std::collections::BTreeSet<String> {
     let enc = reembed::encoder_of(idx, "c").unwrap();
-    let c = Collection::open(&idx.join("c"), &enc).unwrap();
+    let c = Collection::open(&idx.join("c"), &enc, &Default::default()).unwrap();
     let mut ids = std::collections::BTreeSet::new();
     c.for_each_doc(|_, d| {
         ids.insert(d.id.clone());

@@ -37,7 +37,7 @@ fn put_one(c: &Collection, i: usize) {
 
 /// A collection with `n` documents `d0..`, each its own put (one WAL record each).
 fn filled(dir: &std::path::Path, n: usize) -> Collection {
-    let c = Collection::create(dir, "c", &enc(), DocRole::Symmetric).unwrap();
+    let c = Collection::create(dir, "c", &enc(), &Default::default(), DocRole::Symmetric).unwrap();
     for i in 0..n {
         put_one(&c, i);
     }
@@ -48,7 +48,7 @@ fn filled(dir: &std::path::Path, n: usize) -> Collection {
 fn ids_found_by_bm25(c: &Collection, n: usize) -> usize {
     (0..n)
         .filter(|i| {
-            c.lexical_search(&format!("문서 {i}번"), 50)
+            c.lexical_search(&format!("문서 {i}번"), 50, Default::default())
                 .unwrap()
                 .iter()
                 .any(|h| h.doc.id == format!("d{i}"))
@@ -66,16 +66,19 @@ fn flipped_byte_inside_the_wal_refuses_then_repairs() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;
     std::fs::write(&wal, &bytes).unwrap();
-    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    let err = Collection::open(&dir, &enc(), &Default::default())
+        .err()
+        .expect("must refuse");
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("repair"), "{err}");
     // Salvage keeps every record that verifies: 19 of 20 (the damaged one is reported).
-    let (c, damage) = Collection::open_with(&dir, &enc(), Recovery::Salvage).unwrap();
+    let (c, damage) =
+        Collection::open_with(&dir, &enc(), &Default::default(), Recovery::Salvage).unwrap();
     assert_eq!(c.len().unwrap(), 19);
     assert_eq!(damage.missing_seqs.len(), 1);
     c.checkpoint().unwrap();
     drop(c);
-    let c = Collection::open(&dir, &enc()).unwrap();
+    let c = Collection::open(&dir, &enc(), &Default::default()).unwrap();
     assert_eq!(c.len().unwrap(), 19);
 }
 
@@ -91,7 +94,9 @@ fn flipped_byte_in_the_snapshot_is_detected() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
     std::fs::write(&snap, &bytes).unwrap();
-    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    let err = Collection::open(&dir, &enc(), &Default::default())
+        .err()
+        .expect("must refuse");
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
 }
 
@@ -113,7 +118,7 @@ fn deleted_lexical_index_is_rebuilt_from_the_snapshot() {
     .unwrap();
     drop(c);
     std::fs::remove_dir_all(dir.join("lexical")).unwrap();
-    let c = Collection::open(&dir, &enc()).unwrap();
+    let c = Collection::open(&dir, &enc(), &Default::default()).unwrap();
     assert_eq!(c.len().unwrap(), 13);
     assert_eq!(ids_found_by_bm25(&c, 13), 13);
 }
@@ -135,7 +140,9 @@ fn lost_snapshot_is_refused_not_served_empty() {
     .unwrap();
     drop(c);
     std::fs::remove_file(dir.join("docs.bin")).unwrap();
-    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    let err = Collection::open(&dir, &enc(), &Default::default())
+        .err()
+        .expect("must refuse");
     assert!(err.to_string().contains("docs.bin"), "{err}");
 }
 
@@ -172,7 +179,7 @@ fn upsert_is_one_wal_record() {
     };
     for cut in [1, last_len / 2, last_len - 1] {
         std::fs::write(&wal, &full[..full.len() - cut]).unwrap();
-        let c = Collection::open(&dir, &enc()).unwrap();
+        let c = Collection::open(&dir, &enc(), &Default::default()).unwrap();
         let d = c
             .get("d1")
             .unwrap()
@@ -182,7 +189,7 @@ fn upsert_is_one_wal_record() {
         drop(c);
     }
     std::fs::write(&wal, &full).unwrap();
-    let c = Collection::open(&dir, &enc()).unwrap();
+    let c = Collection::open(&dir, &enc(), &Default::default()).unwrap();
     assert_eq!(c.get("d1").unwrap().unwrap().text, "바뀐 문서");
     assert_eq!(c.len().unwrap(), 3);
 }
@@ -235,7 +242,7 @@ fn folder_without_manifest_is_reported() {
     c.checkpoint().unwrap();
     drop(c);
     std::fs::remove_file(dir.join("manifest.json")).unwrap();
-    let cat = yusa::index::Catalog::open(tmp.path(), enc()).unwrap();
+    let cat = yusa::index::Catalog::open(tmp.path(), enc(), Default::default()).unwrap();
     assert!(cat.names().is_empty());
     assert_eq!(cat.problems().len(), 1);
     assert!(cat.problems()[0].reason.contains("manifest.json"));
@@ -261,14 +268,23 @@ fn deleted_wal_is_refused_then_repair_accepts_the_loss() {
     c.refresh().unwrap();
     drop(c);
     std::fs::remove_file(dir.join("wal.log")).unwrap();
-    let err = Collection::open(&dir, &enc()).err().expect("must refuse");
+    let err = Collection::open(&dir, &enc(), &Default::default())
+        .err()
+        .expect("must refuse");
     assert!(err.to_string().contains("wal.log"), "{err}");
-    let (c, _) = Collection::open_with(&dir, &enc(), Recovery::Salvage).unwrap();
+    let (c, _) =
+        Collection::open_with(&dir, &enc(), &Default::default(), Recovery::Salvage).unwrap();
     assert_eq!(c.len().unwrap(), 4);
     assert_eq!(ids_found_by_bm25(&c, 4), 4);
     c.checkpoint().unwrap();
     drop(c);
-    assert_eq!(Collection::open(&dir, &enc()).unwrap().len().unwrap(), 4);
+    assert_eq!(
+        Collection::open(&dir, &enc(), &Default::default())
+            .unwrap()
+            .len()
+            .unwrap(),
+        4
+    );
 }
 
 #[test]
@@ -289,7 +305,7 @@ fn the_dense_graph_is_reloaded_and_the_wal_added_to_it() {
     )
     .unwrap();
     drop(c);
-    let c = Collection::open(&dir, &enc()).unwrap();
+    let c = Collection::open(&dir, &enc(), &Default::default()).unwrap();
     assert_eq!(c.stats().unwrap().dense_points, 31);
     let hits = c.dense_search(&[0.5, 0.5, 0.5, 0.5], 1, 64).unwrap();
     assert_eq!(hits[0].doc.id, "late");
@@ -302,7 +318,7 @@ fn the_dense_graph_is_reloaded_and_the_wal_added_to_it() {
         info.replace("\"seq\":31", "\"seq\":7"),
     )
     .unwrap();
-    let c = Collection::open(&dir, &enc()).unwrap();
+    let c = Collection::open(&dir, &enc(), &Default::default()).unwrap();
     assert_eq!(c.stats().unwrap().dense_points, 31);
     assert_eq!(c.len().unwrap(), 31);
 }
@@ -443,8 +459,9 @@ fn every_file_damaged_each_way_is_recovered_or_refused_by_name() {
             }
             let case = format!("{file} {how}");
             let checks = Collection::check_files(&dir);
-            let opened = std::panic::catch_unwind(|| Collection::open(&dir, &enc()))
-                .unwrap_or_else(|_| panic!("{case}: opening panicked"));
+            let opened =
+                std::panic::catch_unwind(|| Collection::open(&dir, &enc(), &Default::default()))
+                    .unwrap_or_else(|_| panic!("{case}: opening panicked"));
             match opened {
                 Ok(c) => {
                     assert_eq!(c.len().unwrap(), n, "{case}: documents lost");

@@ -9,22 +9,49 @@ use common::postgres::PgCluster;
 use yusa::engine::{Engine, EngineConfig};
 use yusa::index::review::Verdict;
 use yusa::index::{DocRole, NewDoc};
-use yusa::search::{Mode, SearchRequest};
+use yusa::search::{LexicalFields, Mode, SearchRequest};
 use yusa::Error;
 
-/// One store under test: how to open an engine on it (again and again: a reopen is a restart).
+/// One store under test: how to open an engine on it (again and again: a reopen is a restart), with
+/// the Korean morpheme dictionary when it is there (`make model`) or without one.
 struct Store {
     name: &'static str,
-    open: Box<dyn Fn() -> Engine>,
+    open: Box<dyn Fn(Morphemes) -> Engine>,
     /// Keeps the folder or the database alive for the test's length.
     _keep: Box<dyn std::any::Any>,
 }
 
-fn engine_on(index: &std::path::Path, store: Option<String>) -> Engine {
+#[derive(Clone, Copy, PartialEq)]
+enum Morphemes {
+    /// The dictionary if `make model` fetched it.
+    IfThere,
+    Off,
+}
+
+/// The morpheme dictionary `make model` puts under `models/`; required where YUSA_REQUIRE_MODEL=1.
+fn dictionary() -> Option<std::path::PathBuf> {
+    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mecab-ko-dic");
+    if d.join("sys.dic").is_file() {
+        Some(d)
+    } else {
+        assert!(
+            !std::env::var("YUSA_REQUIRE_MODEL").is_ok_and(|v| v == "1"),
+            "{} is missing and YUSA_REQUIRE_MODEL=1 (run `make model`)",
+            d.display()
+        );
+        None
+    }
+}
+
+fn engine_on(index: &std::path::Path, store: Option<String>, morphemes: Morphemes) -> Engine {
     let mut cfg = EngineConfig::new(&common::fixture(""), index);
     cfg.bi_encoder = common::fixture("tiny-bert");
     cfg.cross_encoder = None;
     cfg.store = store;
+    cfg.morpheme_dictionary = match morphemes {
+        Morphemes::IfThere => dictionary(),
+        Morphemes::Off => None,
+    };
     Engine::open(&cfg).unwrap()
 }
 
@@ -33,7 +60,7 @@ fn stores() -> Vec<Store> {
     let path = dir.path().to_owned();
     let mut out = vec![Store {
         name: "embedded",
-        open: Box::new(move || engine_on(&path, None)),
+        open: Box::new(move |m| engine_on(&path, None, m)),
         _keep: Box::new(dir),
     }];
     if let Some(pg) = PgCluster::start(false) {
@@ -42,7 +69,7 @@ fn stores() -> Vec<Store> {
         let path = dir.path().to_owned();
         out.push(Store {
             name: "postgres",
-            open: Box::new(move || engine_on(&path, Some(url.clone()))),
+            open: Box::new(move |m| engine_on(&path, Some(url.clone()), m)),
             _keep: Box::new((pg, dir)),
         });
     }
@@ -63,7 +90,7 @@ fn ids(docs: &[yusa::index::Doc]) -> Vec<&str> {
 
 /// Every check of the contract, in order, on one store.
 fn contract(s: &Store) {
-    let e = (s.open)();
+    let e = (s.open)(Morphemes::IfThere);
     let who = s.name;
     // Collections: create, list, refuse a second of the same name, a missing one is named.
     e.create_collection("c", DocRole::Symmetric).unwrap();
@@ -158,10 +185,12 @@ fn contract(s: &Store) {
         hits.iter().all(|h| h.doc.id != "c"),
         "{who}: a deleted document is never a hit"
     );
-    let lex = c.lexical_search("환불", 3).unwrap();
+    let lex = c.lexical_search("환불", 3, Default::default()).unwrap();
     assert_eq!(lex.first().map(|h| h.doc.id.as_str()), Some("b"), "{who}");
     assert!(
-        c.lexical_search("비밀번호", 3).unwrap().is_empty(),
+        c.lexical_search("비밀번호", 3, Default::default())
+            .unwrap()
+            .is_empty(),
         "{who}: deleted"
     );
     for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
@@ -207,7 +236,7 @@ fn contract(s: &Store) {
     drop(e);
 
     // A restart (a new engine on the same store) sees everything acknowledged.
-    let e = (s.open)();
+    let e = (s.open)(Morphemes::IfThere);
     let c = e.collection("c").unwrap();
     assert_eq!(c.len().unwrap(), 4, "{who}");
     assert_eq!(
@@ -227,7 +256,7 @@ fn contract(s: &Store) {
     // Compacting keeps the live documents and what search finds.
     let stats = c.compact().unwrap();
     assert_eq!(stats.documents, 4, "{who}");
-    let lex = c.lexical_search("환불", 3).unwrap();
+    let lex = c.lexical_search("환불", 3, Default::default()).unwrap();
     assert!(lex[0].doc.id.starts_with('b'), "{who}");
     // Dropping: gone from the list, then not found.
     drop(c);
@@ -237,6 +266,85 @@ fn contract(s: &Store) {
         matches!(e.collection("c").err(), Some(Error::CollectionNotFound(_))),
         "{who}"
     );
+}
+
+/// Lexical search reads bigrams and morphemes; a store opened by an engine with another analysis
+/// (an older yusa, no dictionary, a dictionary) rebuilds its terms and answers with the new one.
+fn lexical_analysis(s: &Store) {
+    let Some(_) = dictionary() else {
+        eprintln!("skipped: no morpheme dictionary (run `make model`)");
+        return;
+    };
+    let who = s.name;
+    let texts = [
+        ("meal", "어제 저녁에 친구랑 삼겹살을 먹었다"),
+        ("school", "학교에서 공부했어요"),
+        ("earbuds", "에어팟을 잃어버렸어요"),
+    ];
+    let search = |e: &Engine, q: &str, fields: LexicalFields| -> Option<String> {
+        let mut req = SearchRequest::new(q);
+        req.mode = Mode::Lexical;
+        req.lexical_fields = fields;
+        req.k = 1;
+        e.search("lex", &req)
+            .unwrap()
+            .hits
+            .first()
+            .map(|h| h.id.clone())
+    };
+    {
+        let e = (s.open)(Morphemes::Off);
+        e.create_collection("lex", DocRole::Symmetric).unwrap();
+        e.add_documents("lex", texts.iter().map(|(id, t)| doc(id, t)).collect())
+            .unwrap();
+        e.checkpoint_all().unwrap();
+        // Bigrams only: 먹는다 shares no bigram with 먹었다.
+        assert_eq!(search(&e, "먹는다", LexicalFields::Both), None, "{who}");
+    }
+    {
+        let e = (s.open)(Morphemes::IfThere);
+        assert_eq!(
+            search(&e, "먹는다", LexicalFields::Both).as_deref(),
+            Some("meal"),
+            "{who}: rebuilt with morphemes"
+        );
+        assert_eq!(
+            search(&e, "삼겹살 먹는다", LexicalFields::Morphemes).as_deref(),
+            Some("meal"),
+            "{who}"
+        );
+        assert_eq!(search(&e, "먹는다", LexicalFields::Bigrams), None, "{who}");
+        // A word the dictionary splits (에/어/팟) is found through the bigrams.
+        assert_eq!(
+            search(&e, "에어팟", LexicalFields::Both).as_deref(),
+            Some("earbuds"),
+            "{who}"
+        );
+        // Written with morphemes: a new document is found through its stem at once.
+        e.add_documents("lex", vec![doc("rain", "내일은 비가 온대요")])
+            .unwrap();
+        e.checkpoint_all().unwrap();
+        assert_eq!(
+            search(&e, "비가 오다", LexicalFields::Morphemes).as_deref(),
+            Some("rain"),
+            "{who}"
+        );
+    }
+    let e = (s.open)(Morphemes::Off);
+    assert_eq!(search(&e, "먹는다", LexicalFields::Both), None, "{who}");
+    assert_eq!(
+        search(&e, "공부", LexicalFields::Both).as_deref(),
+        Some("school"),
+        "{who}: rebuilt with bigrams only"
+    );
+    e.drop_collection("lex").unwrap();
+}
+
+#[test]
+fn every_store_rebuilds_its_terms_for_the_analysis_served() {
+    for s in &stores() {
+        lexical_analysis(s);
+    }
 }
 
 #[test]

@@ -360,8 +360,16 @@ pub enum CollectionsCommand {
     },
 }
 
+/// The lexical analysis a server started with `--models-dir` would use: collections opened by these
+/// commands keep (or get) the same lexical index.
+fn analyzer(cli: &Cli) -> crate::text::Analyzer {
+    let dir = cli.models_dir.join(crate::text::morphemes::DICTIONARY_DIR);
+    crate::engine::analyzer_for(dir.is_dir().then_some(dir.as_path()))
+}
+
 /// Opens one collection by folder, with its own manifest's encoder (no model is loaded).
 fn open_one(
+    cli: &Cli,
     index_dir: &std::path::Path,
     name: &str,
     recovery: crate::index::wal::Recovery,
@@ -379,6 +387,7 @@ fn open_one(
     Ok(crate::index::Collection::open_with(
         &dir,
         &manifest.encoder,
+        &analyzer(cli),
         recovery,
     )?)
 }
@@ -435,7 +444,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             let files = crate::index::Collection::check_files(&index_dir.join(name));
             // Then open it as a server would: the verdict on the WAL, and derived files rebuilt.
             let opened = std::panic::catch_unwind(|| {
-                open_one(index_dir, name, crate::index::wal::Recovery::Strict)
+                open_one(cli, index_dir, name, crate::index::wal::Recovery::Strict)
             })
             .unwrap_or_else(|_| Err(anyhow::anyhow!("opening it panicked")));
             if let Err(e) = &opened {
@@ -493,7 +502,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             Ok(())
         }
         CollectionsCommand::Repair { name, index_dir } => {
-            let (c, damage) = open_one(index_dir, name, crate::index::wal::Recovery::Salvage)?;
+            let (c, damage) = open_one(cli, index_dir, name, crate::index::wal::Recovery::Salvage)?;
             c.checkpoint()?;
             let s = c.stats()?;
             if cli.json {
@@ -511,7 +520,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             Ok(())
         }
         CollectionsCommand::Snapshot { name, index_dir } => {
-            let (c, _) = open_one(index_dir, name, crate::index::wal::Recovery::Strict)?;
+            let (c, _) = open_one(cli, index_dir, name, crate::index::wal::Recovery::Strict)?;
             let info = crate::index::snapshot::take(index_dir, &c)?;
             if cli.json {
                 return print_json(&info);
@@ -542,7 +551,7 @@ pub fn run_collections(cli: &Cli, cmd: &CollectionsCommand) -> Result<()> {
             index_dir,
         } => {
             let (from, info) = crate::index::snapshot::locate(index_dir, snapshot)?;
-            crate::index::snapshot::restore(index_dir, &from, name)?;
+            crate::index::snapshot::restore(index_dir, &from, name, &analyzer(cli))?;
             println!(
                 "restored `{snapshot}` ({} documents of `{}`) as `{name}`",
                 info.documents, info.collection

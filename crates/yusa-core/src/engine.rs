@@ -50,6 +50,9 @@ pub struct EngineConfig {
     /// The learned sentiment head (`models/sentiment.json` when it exists); used only when it was
     /// fitted for the bi-encoder served.
     pub sentiment_head: Option<PathBuf>,
+    /// The compiled mecab-ko-dic for the lexical index's morpheme field (`models/mecab-ko-dic` when
+    /// it exists). None, or MeCab's library missing: bigrams only, with a warning.
+    pub morpheme_dictionary: Option<PathBuf>,
     pub index_root: PathBuf,
     /// A PostgreSQL URL (`postgres://…`, several hosts allowed) to keep collections in a database
     /// instead of under `index_root`.
@@ -91,6 +94,10 @@ impl EngineConfig {
             sentiment_head: {
                 let p = models_dir.join(crate::model::sentiment::SENTIMENT_HEAD);
                 p.is_file().then_some(p)
+            },
+            morpheme_dictionary: {
+                let p = models_dir.join(crate::text::morphemes::DICTIONARY_DIR);
+                p.is_dir().then_some(p)
             },
             index_root: index_root.to_owned(),
             store: None,
@@ -149,6 +156,7 @@ pub struct Engine {
     precision: crate::model::packed::Precision,
     jobs: crate::jobs::Jobs,
     rerank_search: bool,
+    analyzer: crate::text::Analyzer,
 }
 
 /// The role a collection's documents are embedded with.
@@ -197,6 +205,28 @@ pub fn encoder_id(dir: &ModelDir, dim: usize) -> Result<EncoderId> {
         fingerprint: hex(h),
         legacy_fingerprint: Some(hex(legacy)),
     })
+}
+
+/// The lexical analysis for a morpheme dictionary, if any: bigrams only (with a warning) when the
+/// dictionary or MeCab's library cannot be loaded, so that search still works.
+pub fn analyzer_for(dictionary: Option<&Path>) -> crate::text::Analyzer {
+    match dictionary {
+        None => crate::text::Analyzer::bigrams_only(),
+        Some(dir) => match crate::text::Analyzer::with_dictionary(dir) {
+            Ok(a) => {
+                tracing::info!(
+                    "Korean morphemes: {} ({})",
+                    dir.display(),
+                    a.dictionary().unwrap_or_default()
+                );
+                a
+            }
+            Err(e) => {
+                tracing::warn!("Korean morphemes off, lexical search uses bigrams only: {e}");
+                crate::text::Analyzer::bigrams_only()
+            }
+        },
+    }
 }
 
 impl Engine {
@@ -256,9 +286,14 @@ impl Engine {
         unsafe {
             libc::malloc_trim(0);
         }
+        let analyzer = analyzer_for(cfg.morpheme_dictionary.as_deref());
         let catalog: Box<dyn Backend> = match &cfg.store {
-            Some(url) => Box::new(crate::index::postgres::PgBackend::connect(url, id)?),
-            None => Box::new(Catalog::open(&cfg.index_root, id)?),
+            Some(url) => Box::new(crate::index::postgres::PgBackend::connect(
+                url,
+                id,
+                analyzer.clone(),
+            )?),
+            None => Box::new(Catalog::open(&cfg.index_root, id, analyzer.clone())?),
         };
         tracing::info!("collections: {}", catalog.describe());
         Ok(Engine {
@@ -277,6 +312,7 @@ impl Engine {
             precision: cfg.precision,
             jobs: Default::default(),
             rerank_search: cfg.rerank_search,
+            analyzer,
         })
     }
 
@@ -385,6 +421,11 @@ impl Engine {
 
     pub fn models(&self) -> &crate::queue::ModelsInfo {
         self.queue.info()
+    }
+
+    /// The lexical analysis served: its morpheme dictionary, if one was loaded.
+    pub fn analyzer(&self) -> &crate::text::Analyzer {
+        &self.analyzer
     }
 
     pub fn has_cross_encoder(&self) -> bool {

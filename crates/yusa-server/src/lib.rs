@@ -655,6 +655,8 @@ async fn info(st: web::Data<AppState>) -> Res<HttpResponse> {
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "models": st.engine.models(),
+        // null: lexical search with character bigrams only (no dictionary or no MeCab library).
+        "morpheme_dictionary": st.engine.analyzer().dictionary(),
         "collections": colls,
         "unopened_folders": st.engine.unopened_folders(),
         "limits": st.engine.limits(),

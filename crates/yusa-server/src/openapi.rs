@@ -132,7 +132,9 @@ pub fn spec() -> Value {
                     {"type": "object", "properties": {"method": {"enum": ["dbsf", "weighted", "z_score"]}, "dense_weight": {"type": "number"}}}],
                     "description": "default: {method: weighted, dense_weight: 0.9} for symmetric collections, 0.3 for asymmetric (question → passage) ones"},
                 "candidates": {"type": "integer"}, "ef_search": {"type": "integer"},
-                "filter": {"$ref": "#/components/schemas/Filter"}}}
+                "filter": {"$ref": "#/components/schemas/Filter"},
+                "lexical_fields": {"enum": ["both", "bigrams", "morphemes"], "default": "both",
+                    "description": "which lexical fields lexical recall reads: character bigrams and Korean morphemes (BM25 each, summed), or one of them"}}}
         }}
     })
 }

@@ -18,6 +18,7 @@ use crate::index::{CollectionStore, DocRole};
 use crate::model::Role;
 use crate::queue::EncoderQueue;
 use crate::score::{Cosine, SameMeaning, Sentiment, StsScore};
+use crate::text::LexicalFields;
 use explain::{diff_spans, polarity_conflict, DiffSpan};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -594,7 +595,9 @@ pub fn check_embedded(
             }
         }
         let sh = minhash::shingles(text);
-        for h in coll.lexical_search(text, depth)? {
+        // Bigrams only: the candidates must pass a bigram MinHash Jaccard next, and the duplicate
+        // figures were measured on these candidates.
+        for h in coll.lexical_search(text, depth, LexicalFields::Bigrams)? {
             if cands.contains_key(&h.doc.id) {
                 continue;
             }

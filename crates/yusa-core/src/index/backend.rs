@@ -214,8 +214,13 @@ pub trait CollectionStore: Send + Sync {
     /// The `k` nearest live documents by cosine of their best passage (`ef`: the HNSW search
     /// breadth); a document appears once.
     fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>>;
-    /// BM25 top `k` over yusa's Korean analysis ([`crate::text`]).
-    fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>>;
+    /// BM25 top `k` over yusa's Korean analysis ([`crate::text`]) in `fields`.
+    fn lexical_search(
+        &self,
+        query: &str,
+        k: usize,
+        fields: crate::text::LexicalFields,
+    ) -> Result<Vec<LexicalHit>>;
     /// Every live document with its vector, earliest first (an upsert moves a document to the end).
     fn scan(&self, f: &mut dyn FnMut(DocVector)) -> Result<()>;
     /// A page of documents, earliest first, and the total.

@@ -32,6 +32,7 @@ const DELETING_PREFIX: &str = ".deleting-";
 pub struct Catalog {
     root: PathBuf,
     encoder: EncoderId,
+    analyzer: crate::text::Analyzer,
     collections: RwLock<BTreeMap<String, Slot>>,
     /// Serialises opens, so that two requests for a closed collection open it once.
     opening: parking_lot::Mutex<()>,
@@ -68,7 +69,11 @@ impl Catalog {
     /// Lists the collections under `root` (creating `root` if needed); each opens on first use.
     /// [`open_all`](Self::open_all) opens them all, for a server that must not start with part of
     /// its data unreadable.
-    pub fn open(root: &Path, encoder: EncoderId) -> Result<Catalog> {
+    pub fn open(
+        root: &Path,
+        encoder: EncoderId,
+        analyzer: crate::text::Analyzer,
+    ) -> Result<Catalog> {
         std::fs::create_dir_all(root).map_err(Error::io(root))?;
         super::reembed::recover(root)?;
         for e in std::fs::read_dir(root).map_err(Error::io(root))?.flatten() {
@@ -121,6 +126,7 @@ impl Catalog {
         Ok(Catalog {
             root: root.to_owned(),
             encoder,
+            analyzer,
             collections: RwLock::new(map),
             opening: Default::default(),
             problems,
@@ -179,7 +185,7 @@ impl Catalog {
         // Opened without holding the map lock: loading a large collection must not stall requests
         // for the others. A panic while reading damaged files is one collection's failure.
         let opened = crate::error::catch_panic("opening a collection", || {
-            Collection::open(&dir, &self.encoder)
+            Collection::open(&dir, &self.encoder, &self.analyzer)
         });
         let c = match opened {
             Ok(c) => Arc::new(c),
@@ -271,6 +277,7 @@ impl Catalog {
             &self.root.join(name),
             name,
             &self.encoder,
+            &self.analyzer,
             doc_role,
         )?);
         map.insert(name.to_owned(), Slot::Open(c.clone()));
@@ -344,7 +351,15 @@ impl Catalog {
             return Err(Error::CollectionNotFound(name.to_owned()));
         }
         // Meanwhile an open of this collection fails as before (incompatible encoder, or in use).
-        super::reembed::reembed(&self.root, name, &self.encoder, embed, progress, cancel)
+        super::reembed::reembed(
+            &self.root,
+            name,
+            &self.encoder,
+            &self.analyzer,
+            embed,
+            progress,
+            cancel,
+        )
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -438,7 +453,7 @@ impl super::backend::Backend for Catalog {
         if self.collections.read().contains_key(name) {
             return Err(Error::CollectionExists(name.to_owned()));
         }
-        let dir = super::snapshot::restore(&self.root, &from, name)?;
+        let dir = super::snapshot::restore(&self.root, &from, name, &self.analyzer)?;
         let mut map = self.collections.write();
         if map.contains_key(name) {
             return Err(Error::CollectionExists(name.to_owned()));

@@ -17,6 +17,7 @@ use super::review::Review;
 use super::store::{DocStore, Sidecars, StoredDoc, StoredPassage, StoredPassages};
 use super::wal::{Recovery, Wal, WalDamage, WalOp, WalRecord};
 use crate::error::{Error, Result};
+use crate::text::Analyzer;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -203,6 +204,7 @@ impl Collection {
         dir: &Path,
         name: &str,
         encoder: &EncoderId,
+        analyzer: &Analyzer,
         doc_role: DocRole,
     ) -> Result<Collection> {
         if dir.exists() {
@@ -214,6 +216,7 @@ impl Collection {
             name: name.to_owned(),
             encoder: encoder.clone(),
             analyzer_version: crate::text::ANALYZER_VERSION,
+            morphemes: analyzer.dictionary().map(str::to_owned),
             hnsw: HnswParams::default(),
             doc_role,
             created_unix: std::time::SystemTime::now()
@@ -222,15 +225,15 @@ impl Collection {
                 .unwrap_or(0),
         };
         // The manifest goes last: a folder without one is an unfinished creation, not a collection.
-        let (c, _) = Self::open_parts(dir, manifest.clone(), Recovery::Strict)?;
+        let (c, _) = Self::open_parts(dir, manifest.clone(), analyzer, Recovery::Strict, false)?;
         manifest.save(&dir.join("manifest.json"))?;
         Ok(c)
     }
 
     /// Opens an existing collection, replaying its WAL. Damage that a crash cannot explain is an
     /// [`Error::Corrupt`] naming the file and the repair command.
-    pub fn open(dir: &Path, encoder: &EncoderId) -> Result<Collection> {
-        Self::open_with(dir, encoder, Recovery::Strict).map(|(c, _)| c)
+    pub fn open(dir: &Path, encoder: &EncoderId, analyzer: &Analyzer) -> Result<Collection> {
+        Self::open_with(dir, encoder, analyzer, Recovery::Strict).map(|(c, _)| c)
     }
 
     /// [`open`](Self::open), choosing what to do with damage inside the WAL (`yusa collections
@@ -238,6 +241,7 @@ impl Collection {
     pub fn open_with(
         dir: &Path,
         encoder: &EncoderId,
+        analyzer: &Analyzer,
         recovery: Recovery,
     ) -> Result<(Collection, WalDamage)> {
         let mpath = dir.join("manifest.json");
@@ -249,19 +253,48 @@ impl Collection {
                     .into(),
             });
         }
-        let manifest = Manifest::load(&mpath)?;
+        let mut manifest = Manifest::load(&mpath)?;
         manifest.check(encoder, &mpath)?;
-        Self::open_parts(dir, manifest, recovery)
+        // The lexical index is derived from the documents: built by an older analyzer or with
+        // another morpheme dictionary (or none), it is rebuilt with the one served.
+        let reanalyse = manifest.analyzer_version != crate::text::ANALYZER_VERSION
+            || manifest.morphemes.as_deref() != analyzer.dictionary();
+        if reanalyse {
+            tracing::warn!(
+                "{}: indexed with analyzer {} ({}); rebuilding its lexical index with analyzer {} ({})",
+                manifest.name,
+                manifest.analyzer_version,
+                manifest.morphemes.as_deref().unwrap_or("bigrams only"),
+                crate::text::ANALYZER_VERSION,
+                analyzer.dictionary().unwrap_or("bigrams only: no morpheme dictionary"),
+            );
+            manifest.analyzer_version = crate::text::ANALYZER_VERSION;
+            manifest.morphemes = analyzer.dictionary().map(str::to_owned);
+        }
+        let opened = Self::open_parts(dir, manifest.clone(), analyzer, recovery, reanalyse)?;
+        if reanalyse {
+            // After the rebuilt index committed: a crash before this rebuilds it again.
+            manifest.save(&mpath)?;
+        }
+        Ok(opened)
     }
 
     fn open_parts(
         dir: &Path,
         manifest: Manifest,
+        analyzer: &Analyzer,
         recovery: Recovery,
+        reanalyse: bool,
     ) -> Result<(Collection, WalDamage)> {
         let t0 = std::time::Instant::now();
         // Before reading anything: another process may be writing.
         let lock = super::lock::CollectionLock::acquire(dir, &manifest.name)?;
+        if reanalyse {
+            let lexical = dir.join("lexical");
+            if lexical.exists() {
+                std::fs::remove_dir_all(&lexical).map_err(Error::io(&lexical))?;
+            }
+        }
         let snapshot = dir.join("docs.bin");
         let had_snapshot = snapshot.is_file();
         let mut store = DocStore::load(&snapshot)?;
@@ -287,14 +320,14 @@ impl Collection {
             // Derived data: rebuild from the snapshot rather than refuse to open.
             tracing::warn!("{}: {why}; rebuilding it", dir.display());
             let _ = std::fs::remove_dir_all(dir.join("lexical"));
-            let (l, _) = LexicalIndex::open(&dir.join("lexical"))?;
+            let (l, _) = LexicalIndex::open(&dir.join("lexical"), analyzer)?;
             for d in store.iter() {
                 l.put(d.iid, &d.text)?;
             }
             l.commit(checkpoint_seq)?;
             Ok((l, checkpoint_seq))
         };
-        let (lexical, lexical_seq) = match LexicalIndex::open(&dir.join("lexical")) {
+        let (lexical, lexical_seq) = match LexicalIndex::open(&dir.join("lexical"), analyzer) {
             Ok((l, seq)) if seq >= checkpoint_seq || store.is_empty() => (l, seq),
             Ok((l, seq)) => {
                 drop(l);
@@ -970,8 +1003,13 @@ impl CollectionStore for Collection {
     }
 
     /// Lexical recall: BM25 top `k` (documents deleted since the last refresh are dropped).
-    fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>> {
-        let hits = self.lexical.search(query, k)?;
+    fn lexical_search(
+        &self,
+        query: &str,
+        k: usize,
+        fields: crate::text::LexicalFields,
+    ) -> Result<Vec<LexicalHit>> {
+        let hits = self.lexical.search(query, k, fields)?;
         let store = self.store.read();
         Ok(hits
             .into_iter()

@@ -1,9 +1,12 @@
-//! The lexical index: tantivy BM25 over [`crate::text::analyze`] terms. Documents are indexed
-//! pre-tokenised, queries are built from the same analysis as a disjunction of term queries, so user
-//! text is never parsed as query syntax. Only the internal id is stored; texts live in the doc store.
+//! The lexical index: tantivy BM25 over two fields, the [`crate::text::analyze`] bigrams and the
+//! [`crate::text::Analyzer`]'s morphemes (empty without a dictionary). Documents are indexed
+//! pre-tokenised, queries are built from the same analysis as a disjunction of term queries over
+//! both fields (each scored by its own BM25, summed), so user text is never parsed as query syntax.
+//! Only the internal id is stored; texts live in the doc store.
 
 use crate::error::{Error, Result};
 use crate::score::Bm25;
+use crate::text::{Analyzer, LexicalFields};
 use std::path::Path;
 use std::sync::Mutex;
 use tantivy::collector::TopDocs;
@@ -21,6 +24,8 @@ pub struct LexicalIndex {
     reader: IndexReader,
     f_iid: Field,
     f_text: Field,
+    f_morphemes: Field,
+    analyzer: Analyzer,
 }
 
 fn terr(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
@@ -42,6 +47,10 @@ fn schema() -> Schema {
         .set_index_option(IndexRecordOption::WithFreqs);
     sb.add_text_field(
         "text",
+        TextOptions::default().set_indexing_options(indexing.clone()),
+    );
+    sb.add_text_field(
+        "morphemes",
         TextOptions::default().set_indexing_options(indexing),
     );
     sb.build()
@@ -130,8 +139,10 @@ impl LexicalIndex {
         verify_index(&index, dir)
     }
 
-    /// Opens or creates the index in `dir`; returns it with the WAL sequence number of its last commit.
-    pub fn open(dir: &Path) -> Result<(LexicalIndex, u64)> {
+    /// Opens or creates the index in `dir`, analysing with `analyzer`; returns it with the WAL
+    /// sequence number of its last commit. An index without the morpheme field (analyzer version 1)
+    /// is refused as damaged: the collection rebuilds it.
+    pub fn open(dir: &Path, analyzer: &Analyzer) -> Result<(LexicalIndex, u64)> {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let index = if dir.join("meta.json").is_file() {
             let index = Index::open_in_dir(dir).map_err(terr(dir))?;
@@ -159,6 +170,7 @@ impl LexicalIndex {
         let s = index.schema();
         let f_iid = s.get_field("iid").map_err(terr(dir))?;
         let f_text = s.get_field("text").map_err(terr(dir))?;
+        let f_morphemes = s.get_field("morphemes").map_err(terr(dir))?;
         Ok((
             LexicalIndex {
                 index,
@@ -166,6 +178,8 @@ impl LexicalIndex {
                 reader,
                 f_iid,
                 f_text,
+                f_morphemes,
+                analyzer: analyzer.clone(),
             },
             seq,
         ))
@@ -183,29 +197,27 @@ impl LexicalIndex {
         } else {
             crate::text::passages::slices(text, &spans)
         };
+        let tokens = |terms: Vec<String>| PreTokenizedString {
+            text: String::new(),
+            tokens: terms
+                .into_iter()
+                .enumerate()
+                .map(|(position, text)| Token {
+                    offset_from: 0,
+                    offset_to: 0,
+                    position,
+                    text,
+                    position_length: 1,
+                })
+                .collect(),
+        };
         let docs: Vec<TantivyDocument> = parts
             .into_iter()
             .map(|part| {
-                let tokens = crate::text::analyze(part)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(position, text)| Token {
-                        offset_from: 0,
-                        offset_to: 0,
-                        position,
-                        text,
-                        position_length: 1,
-                    })
-                    .collect();
                 let mut doc = TantivyDocument::new();
                 doc.add_u64(self.f_iid, iid as u64);
-                doc.add_pre_tokenized_text(
-                    self.f_text,
-                    PreTokenizedString {
-                        text: String::new(),
-                        tokens,
-                    },
-                );
+                doc.add_pre_tokenized_text(self.f_text, tokens(crate::text::analyze(part)));
+                doc.add_pre_tokenized_text(self.f_morphemes, tokens(self.analyzer.morphemes(part)));
                 doc
             })
             .collect();
@@ -324,24 +336,29 @@ impl LexicalIndex {
         Ok(())
     }
 
-    /// BM25 top `k` for the query's terms.
-    pub fn search(&self, query: &str, k: usize) -> Result<Vec<(u32, Bm25)>> {
-        let mut terms = crate::text::analyze(query);
-        terms.sort();
-        terms.dedup();
-        if terms.is_empty() || k == 0 {
-            return Ok(vec![]);
-        }
-        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
-            .iter()
-            .map(|t| {
+    /// BM25 top `k` for the query's terms in `fields`.
+    pub fn search(&self, query: &str, k: usize, fields: LexicalFields) -> Result<Vec<(u32, Bm25)>> {
+        let terms_in = |field: Field, mut terms: Vec<String>| {
+            terms.sort();
+            terms.dedup();
+            terms.into_iter().map(move |t| {
                 let q: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_text(self.f_text, t),
+                    Term::from_field_text(field, &t),
                     IndexRecordOption::WithFreqs,
                 ));
                 (Occur::Should, q)
             })
-            .collect();
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![];
+        if fields != LexicalFields::Morphemes {
+            clauses.extend(terms_in(self.f_text, crate::text::analyze(query)));
+        }
+        if fields != LexicalFields::Bigrams {
+            clauses.extend(terms_in(self.f_morphemes, self.analyzer.morphemes(query)));
+        }
+        if clauses.is_empty() || k == 0 {
+            return Ok(vec![]);
+        }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
         // Passages of one document are separate entries: look deeper, keep each document's best.
@@ -388,7 +405,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lexical");
         {
-            let (l, _) = LexicalIndex::open(&path).unwrap();
+            let (l, _) = LexicalIndex::open(&path, &Analyzer::default()).unwrap();
             for (i, t) in [
                 "비밀번호를 잊어버렸어요",
                 "배송은 얼마나 걸리나요",
@@ -436,7 +453,10 @@ mod tests {
                     }
                     other => panic!("{name} damaged ({case:?}): {other:?}"),
                 }
-                assert!(LexicalIndex::open(&path).is_err(), "{name}");
+                assert!(
+                    LexicalIndex::open(&path, &Analyzer::default()).is_err(),
+                    "{name}"
+                );
                 std::fs::write(f, &good).unwrap();
             }
         }

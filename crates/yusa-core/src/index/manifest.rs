@@ -81,6 +81,10 @@ pub struct Manifest {
     pub name: String,
     pub encoder: EncoderId,
     pub analyzer_version: u32,
+    /// The morpheme dictionary the lexical index was built with ([`crate::text::Analyzer`]); none:
+    /// bigrams only. Another one served rebuilds the lexical index at open.
+    #[serde(default)]
+    pub morphemes: Option<String>,
     pub hnsw: HnswParams,
     #[serde(default)]
     pub doc_role: DocRole,
@@ -106,9 +110,11 @@ impl Manifest {
                 self.format_version
             )));
         }
-        if self.analyzer_version != crate::text::ANALYZER_VERSION {
+        // An older analyzer's lexical index is rebuilt at open; a newer one's terms are unknown here.
+        if self.analyzer_version > crate::text::ANALYZER_VERSION {
             return Err(Error::Incompatible(format!(
-                "{}: built with analyzer version {} (this yusa has {}); re-index the collection",
+                "{}: built with analyzer version {} by a newer yusa (this one has {}): run that \
+                 yusa, or re-index the collection",
                 path.display(),
                 self.analyzer_version,
                 crate::text::ANALYZER_VERSION
@@ -159,6 +165,7 @@ mod tests {
             name: "c".into(),
             encoder,
             analyzer_version: crate::text::ANALYZER_VERSION,
+            morphemes: None,
             hnsw: crate::index::dense::HnswParams::default(),
             doc_role: DocRole::Symmetric,
             created_unix: 0,

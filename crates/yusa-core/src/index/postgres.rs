@@ -1,7 +1,10 @@
 //! The PostgreSQL backend: collections in a database, so that several stateless yusa nodes serve the
 //! same data (`yusa serve --store postgres://…`). Documents and vectors in `yusa_docs` (pgvector, one
-//! HNSW index per collection), yusa's own Korean analysis terms in `yusa_terms` for BM25, decisions
-//! and settings beside them. Acknowledged = committed.
+//! HNSW index per collection), yusa's own Korean analysis terms in `yusa_terms` for BM25 (bigrams, and morphemes under a
+//! `\u{1}` prefix: two fields, each with its own length statistics), decisions and settings beside
+//! them. Acknowledged = committed. A collection whose terms were made by another analysis
+//! (`yusa_collections.analyzer`) has them rebuilt in one transaction when a node serving another one
+//! opens it.
 //!
 //! **BM25.** Scored in SQL with tantivy's formula and constants (k1 = 1.2, b = 0.75, idf
 //! `ln(1 + (N − df + 0.5)/(df + 0.5))`, tantivy's one-byte field-norm rounding of the document
@@ -77,7 +80,15 @@ const MIGRATIONS: &[&str] = &[
          encoder text NOT NULL,
          embedding vector NOT NULL,
          PRIMARY KEY (collection, id));",
+    // 2: the morpheme field (its terms in yusa_terms under MORPHEME_PREFIX, its lengths apart) and
+    // the analysis that made a collection's terms (NULL: analyzer version 1, bigrams only).
+    "ALTER TABLE yusa_collections ADD COLUMN total_morphemes bigint NOT NULL DEFAULT 0,
+         ADD COLUMN analyzer jsonb;
+     ALTER TABLE yusa_docs ADD COLUMN morphemes int NOT NULL DEFAULT 0;",
 ];
+
+/// Marks a morpheme term in `yusa_terms` (no analysis yields a control character).
+const MORPHEME_PREFIX: char = '\u{1}';
 
 /// Runs `f` off any async runtime: the blocking client drives its own runtime, which tokio refuses
 /// inside another one (actix's request threads). Plain threads call straight through.
@@ -213,6 +224,7 @@ impl Pool {
 pub struct PgBackend {
     pool: Arc<Pool>,
     encoder: EncoderId,
+    analyzer: crate::text::Analyzer,
     /// Collections read recently, with when: another node may drop, recreate or re-embed one, so an
     /// entry is read again after [`COLLECTION_TTL`].
     open: Mutex<HashMap<String, (Instant, Arc<PgCollection>)>>,
@@ -237,7 +249,11 @@ fn shown_url(url: &str) -> String {
 
 impl PgBackend {
     /// Connects (retrying for a while: the database may be starting) and migrates the schema.
-    pub fn connect(url: &str, encoder: EncoderId) -> Result<PgBackend> {
+    pub fn connect(
+        url: &str,
+        encoder: EncoderId,
+        analyzer: crate::text::Analyzer,
+    ) -> Result<PgBackend> {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| Error::BadRequest(format!("--store {}: {e}", shown_url(url))))?;
@@ -271,6 +287,7 @@ impl PgBackend {
         Ok(PgBackend {
             pool,
             encoder,
+            analyzer,
             open: Mutex::new(HashMap::new()),
         })
     }
@@ -314,7 +331,7 @@ impl PgBackend {
     fn load(&self, name: &str) -> Result<Option<PgCollection>> {
         let row = self.pool.run(|c| {
             c.query_opt(
-                "SELECT encoder, doc_role, dim FROM yusa_collections WHERE name = $1",
+                "SELECT encoder, doc_role, dim, analyzer FROM yusa_collections WHERE name = $1",
                 &[&name],
             )
         })?;
@@ -327,13 +344,19 @@ impl PgBackend {
         let doc_role: DocRole = serde_json::from_value(serde_json::Value::String(row.get(1)))
             .map_err(|e| parse("doc_role", e))?;
         let dim: i32 = row.get(2);
-        Ok(Some(PgCollection {
+        let stored: Option<serde_json::Value> = row.get(3);
+        let c = PgCollection {
             pool: self.pool.clone(),
             name: name.to_owned(),
             encoder,
             doc_role,
             dim: dim as usize,
-        }))
+            analyzer: self.analyzer.clone(),
+        };
+        if stored != Some(analyzer_json(&self.analyzer)) {
+            c.reanalyse()?;
+        }
+        Ok(Some(c))
     }
 }
 
@@ -410,9 +433,16 @@ impl Backend for PgBackend {
         let created = self.pool.run(|c| {
             let mut tx = c.transaction()?;
             let n = tx.execute(
-                "INSERT INTO yusa_collections (name, encoder, doc_role, dim, hnsw) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (name) DO NOTHING",
-                &[&name, &encoder, &role, &(dim as i32), &hnsw_json],
+                "INSERT INTO yusa_collections (name, encoder, doc_role, dim, hnsw, analyzer) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+                &[
+                    &name,
+                    &encoder,
+                    &role,
+                    &(dim as i32),
+                    &hnsw_json,
+                    &analyzer_json(&self.analyzer),
+                ],
             )?;
             if n == 1 {
                 tx.batch_execute(&hnsw_ddl(name, dim, &hnsw))?;
@@ -620,6 +650,12 @@ pub struct PgCollection {
     encoder: EncoderId,
     doc_role: DocRole,
     dim: usize,
+    analyzer: crate::text::Analyzer,
+}
+
+/// The analysis recorded with a collection's terms.
+fn analyzer_json(a: &crate::text::Analyzer) -> serde_json::Value {
+    serde_json::json!({"version": crate::text::ANALYZER_VERSION, "morphemes": a.dictionary()})
 }
 
 fn new_id() -> String {
@@ -635,17 +671,41 @@ fn row_doc(r: &postgres::Row) -> Doc {
     }
 }
 
-/// A text's analysis terms with their counts, and its length (tantivy's document length).
-fn term_counts(text: &str) -> (Vec<(String, i32)>, usize) {
-    let terms = crate::text::analyze(text);
-    let len = terms.len();
-    let mut counts: HashMap<String, i32> = HashMap::new();
-    for t in terms {
-        *counts.entry(t).or_default() += 1;
+/// A text's terms in both fields, as `yusa_terms` rows take them.
+struct TermRows {
+    /// (term, tf, norm): bigrams as they are, morphemes under [`MORPHEME_PREFIX`].
+    rows: Vec<(String, i32, i32)>,
+    /// Each field's length (tantivy's document length).
+    bigrams: usize,
+    morphemes: usize,
+}
+
+/// A text's analysis terms with their counts and field lengths.
+fn term_counts(text: &str, analyzer: &crate::text::Analyzer) -> TermRows {
+    let count = |terms: Vec<String>, prefix: Option<char>| {
+        let len = terms.len();
+        let norm = field_norm(len);
+        let mut counts: HashMap<String, i32> = HashMap::new();
+        for t in terms {
+            let t = match prefix {
+                Some(p) => format!("{p}{t}"),
+                None => t,
+            };
+            *counts.entry(t).or_default() += 1;
+        }
+        let mut v: Vec<(String, i32, i32)> =
+            counts.into_iter().map(|(t, tf)| (t, tf, norm)).collect();
+        v.sort();
+        (v, len)
+    };
+    let (mut rows, bigrams) = count(crate::text::analyze(text), None);
+    let (m, morphemes) = count(analyzer.morphemes(text), Some(MORPHEME_PREFIX));
+    rows.extend(m);
+    TermRows {
+        rows,
+        bigrams,
+        morphemes,
     }
-    let mut v: Vec<(String, i32)> = counts.into_iter().collect();
-    v.sort();
-    (v, len)
 }
 
 /// tantivy's one-byte rounding of a document length (BM25 sees the rounded length).
@@ -655,6 +715,82 @@ fn field_norm(len: usize) -> i32 {
 }
 
 impl PgCollection {
+    /// Rebuilds the collection's terms with the analysis this node serves (an older yusa's, or
+    /// another morpheme dictionary's, or none): derived data, rebuilt from the stored texts in one
+    /// transaction, under the collection's row lock so that writers and other nodes wait.
+    fn reanalyse(&self) -> Result<()> {
+        let t0 = Instant::now();
+        let want = analyzer_json(&self.analyzer);
+        let rebuilt = self.pool.run(|c| {
+            let mut tx = c.transaction()?;
+            let row = tx.query_opt(
+                "SELECT analyzer FROM yusa_collections WHERE name = $1 FOR UPDATE",
+                &[&self.name],
+            )?;
+            match row {
+                None => return Ok(0), // dropped meanwhile
+                Some(r) if r.get::<_, Option<serde_json::Value>>(0).as_ref() == Some(&want) => {
+                    return Ok(0); // another node did it
+                }
+                Some(_) => {}
+            }
+            tx.execute("DELETE FROM yusa_terms WHERE collection = $1", &[&self.name])?;
+            let docs = tx.query(
+                "SELECT id, text FROM yusa_docs WHERE collection = $1",
+                &[&self.name],
+            )?;
+            let (mut total_terms, mut total_morphemes) = (0i64, 0i64);
+            for chunk in docs.chunks(1000) {
+                let (mut t_id, mut t_term, mut t_tf, mut t_norm) = (vec![], vec![], vec![], vec![]);
+                let (mut d_id, mut d_terms, mut d_morphemes) = (vec![], vec![], vec![]);
+                for r in chunk {
+                    let id: &str = r.get(0);
+                    let terms = term_counts(r.get::<_, &str>(1), &self.analyzer);
+                    for (t, tf, norm) in terms.rows {
+                        t_id.push(id);
+                        t_term.push(t);
+                        t_tf.push(tf);
+                        t_norm.push(norm);
+                    }
+                    total_terms += terms.bigrams as i64;
+                    total_morphemes += terms.morphemes as i64;
+                    d_id.push(id);
+                    d_terms.push(terms.bigrams as i32);
+                    d_morphemes.push(terms.morphemes as i32);
+                }
+                tx.execute(
+                    "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
+                     SELECT $1, i, t, f, n FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(i, t, f, n)",
+                    &[&self.name, &t_id, &t_term, &t_tf, &t_norm],
+                )?;
+                tx.execute(
+                    "UPDATE yusa_docs d SET terms = u.n, morphemes = u.m \
+                     FROM unnest($2::text[], $3::int[], $4::int[]) AS u(i, n, m) \
+                     WHERE d.collection = $1 AND d.id = u.i",
+                    &[&self.name, &d_id, &d_terms, &d_morphemes],
+                )?;
+            }
+            tx.execute(
+                "UPDATE yusa_collections SET total_terms = $2, total_morphemes = $3, analyzer = $4 \
+                 WHERE name = $1",
+                &[&self.name, &total_terms, &total_morphemes, &want],
+            )?;
+            tx.commit()?;
+            Ok(docs.len())
+        })?;
+        if rebuilt > 0 {
+            tracing::warn!(
+                "collection `{}`: rebuilt the lexical terms of {rebuilt} documents with analyzer {} ({}) \
+                 in {:.1} s",
+                self.name,
+                crate::text::ANALYZER_VERSION,
+                self.analyzer.dictionary().unwrap_or("bigrams only"),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
     fn check_dim(&self, v: &[f32], what: &str) -> Result<()> {
         if v.len() != self.dim {
             return Err(Error::Invalid(format!(
@@ -732,23 +868,25 @@ impl CollectionStore for PgCollection {
         let mut d_meta: Vec<Option<serde_json::Value>> = vec![];
         let mut d_vec = vec![];
         let mut d_terms = vec![];
+        let mut d_morphemes = vec![];
         let (mut t_id, mut t_term, mut t_tf, mut t_norm) = (vec![], vec![], vec![], vec![]);
-        let mut added_terms: i64 = 0;
+        let (mut added_terms, mut added_morphemes): (i64, i64) = (0, 0);
         for &i in &keep {
-            let (counts, len) = term_counts(&docs[i].text);
-            let norm = field_norm(len);
-            for (t, tf) in counts {
+            let terms = term_counts(&docs[i].text, &self.analyzer);
+            for (t, tf, norm) in terms.rows {
                 t_id.push(ids[i].as_str());
                 t_term.push(t);
                 t_tf.push(tf);
                 t_norm.push(norm);
             }
-            added_terms += len as i64;
+            added_terms += terms.bigrams as i64;
+            added_morphemes += terms.morphemes as i64;
             d_ids.push(ids[i].as_str());
             d_text.push(docs[i].text.as_str());
             d_meta.push(docs[i].metadata.clone());
             d_vec.push(Vector::from(vectors[i].clone()));
-            d_terms.push(len as i32);
+            d_terms.push(terms.bigrams as i32);
+            d_morphemes.push(terms.morphemes as i32);
         }
         let existed: Vec<String> = self.pool.run(|c| {
             let mut tx = c.transaction()?;
@@ -761,16 +899,18 @@ impl CollectionStore for PgCollection {
                 return Ok(None);
             }
             let old = tx.query(
-                "DELETE FROM yusa_docs WHERE collection = $1 AND id = ANY($2) RETURNING id, terms",
+                "DELETE FROM yusa_docs WHERE collection = $1 AND id = ANY($2) \
+                 RETURNING id, terms, morphemes",
                 &[&self.name, &d_ids],
             )?;
             let old_terms: i64 = old.iter().map(|r| r.get::<_, i32>(1) as i64).sum();
+            let old_morphemes: i64 = old.iter().map(|r| r.get::<_, i32>(2) as i64).sum();
             tx.execute(
-                "INSERT INTO yusa_docs (collection, id, seq, text, metadata, embedding, terms) \
-                 SELECT $1, i, nextval('yusa_doc_seq'), t, m, e, n \
-                 FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::vector[], $6::int[]) \
-                 WITH ORDINALITY AS u(i, t, m, e, n, o) ORDER BY o",
-                &[&self.name, &d_ids, &d_text, &d_meta, &d_vec, &d_terms],
+                "INSERT INTO yusa_docs (collection, id, seq, text, metadata, embedding, terms, morphemes) \
+                 SELECT $1, i, nextval('yusa_doc_seq'), t, m, e, n, mn \
+                 FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::vector[], $6::int[], $7::int[]) \
+                 WITH ORDINALITY AS u(i, t, m, e, n, mn, o) ORDER BY o",
+                &[&self.name, &d_ids, &d_text, &d_meta, &d_vec, &d_terms, &d_morphemes],
             )?;
             tx.execute(
                 "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
@@ -778,12 +918,13 @@ impl CollectionStore for PgCollection {
                 &[&self.name, &t_id, &t_term, &t_tf, &t_norm],
             )?;
             tx.execute(
-                "UPDATE yusa_collections SET doc_count = doc_count + $2, total_terms = total_terms + $3 \
-                 WHERE name = $1",
+                "UPDATE yusa_collections SET doc_count = doc_count + $2, total_terms = total_terms + $3, \
+                 total_morphemes = total_morphemes + $4 WHERE name = $1",
                 &[
                     &self.name,
                     &(d_ids.len() as i64 - old.len() as i64),
                     &(added_terms - old_terms),
+                    &(added_morphemes - old_morphemes),
                 ],
             )?;
             tx.commit()?;
@@ -809,14 +950,18 @@ impl CollectionStore for PgCollection {
                 &[&self.name],
             )?;
             let old = tx.query_opt(
-                "DELETE FROM yusa_docs WHERE collection = $1 AND id = $2 RETURNING terms",
+                "DELETE FROM yusa_docs WHERE collection = $1 AND id = $2 RETURNING terms, morphemes",
                 &[&self.name, &id],
             )?;
             if let Some(r) = &old {
                 tx.execute(
-                    "UPDATE yusa_collections SET doc_count = doc_count - 1, total_terms = total_terms - $2 \
-                     WHERE name = $1",
-                    &[&self.name, &(r.get::<_, i32>(0) as i64)],
+                    "UPDATE yusa_collections SET doc_count = doc_count - 1, total_terms = total_terms - $2, \
+                     total_morphemes = total_morphemes - $3 WHERE name = $1",
+                    &[
+                        &self.name,
+                        &(r.get::<_, i32>(0) as i64),
+                        &(r.get::<_, i32>(1) as i64),
+                    ],
                 )?;
             }
             tx.commit()?;
@@ -891,23 +1036,43 @@ impl CollectionStore for PgCollection {
         })
     }
 
-    fn lexical_search(&self, query: &str, k: usize) -> Result<Vec<LexicalHit>> {
-        let mut terms = crate::text::analyze(query);
+    fn lexical_search(
+        &self,
+        query: &str,
+        k: usize,
+        fields: crate::text::LexicalFields,
+    ) -> Result<Vec<LexicalHit>> {
+        let mut terms: Vec<String> = vec![];
+        if fields != crate::text::LexicalFields::Morphemes {
+            terms.extend(crate::text::analyze(query));
+        }
+        if fields != crate::text::LexicalFields::Bigrams {
+            terms.extend(
+                self.analyzer
+                    .morphemes(query)
+                    .into_iter()
+                    .map(|t| format!("{MORPHEME_PREFIX}{t}")),
+            );
+        }
         terms.sort();
         terms.dedup();
         if terms.is_empty() || k == 0 {
             return Ok(vec![]);
         }
-        // tantivy's BM25 (see the module doc): weight idf·(1 + k1), tf / (tf + k1·(1 − b + b·norm/avg)).
-        // The postings are read by an index-only scan of the terms' primary key (it includes tf and
-        // norm); naming the terms again in `top` keeps the planner from scanning every posting.
+        // tantivy's BM25 (see the module doc): weight idf·(1 + k1), tf / (tf + k1·(1 − b + b·norm/avg)),
+        // each field with its own average length; the fields' scores summed, as tantivy sums its
+        // fields' term queries. The postings are read by an index-only scan of the terms' primary
+        // key (it includes tf and norm); naming the terms again in `top` keeps the planner from
+        // scanning every posting.
         let sql = "WITH s AS (SELECT doc_count::float8 AS n, \
-                   greatest(total_terms::float8 / greatest(doc_count, 1), 1e-9) AS avg \
+                   greatest(total_terms::float8 / greatest(doc_count, 1), 1e-9) AS avg, \
+                   greatest(total_morphemes::float8 / greatest(doc_count, 1), 1e-9) AS avg_m \
                    FROM yusa_collections WHERE name = $1), \
               q AS (SELECT term, count(*)::float8 AS df FROM yusa_terms \
                    WHERE collection = $1 AND term = ANY($2) GROUP BY term), \
               top AS (SELECT t.id, sum(ln(1 + (s.n - q.df + 0.5) / (q.df + 0.5)) * 2.2 * t.tf \
-                   / (t.tf + 1.2 * (0.25 + 0.75 * t.norm / s.avg)))::float4 AS score \
+                   / (t.tf + 1.2 * (0.25 + 0.75 * t.norm \
+                      / CASE WHEN left(t.term, 1) = chr(1) THEN s.avg_m ELSE s.avg END)))::float4 AS score \
                    FROM yusa_terms t JOIN q USING (term) CROSS JOIN s \
                    WHERE t.collection = $1 AND t.term = ANY($2) GROUP BY t.id ORDER BY score DESC, t.id LIMIT $3) \
              SELECT d.id, d.text, d.metadata, top.score FROM top JOIN yusa_docs d \

@@ -89,6 +89,7 @@ pub fn reembed(
     root: &Path,
     name: &str,
     to: &EncoderId,
+    analyzer: &crate::text::Analyzer,
     embed: &mut dyn FnMut(Vec<String>, DocRole) -> Result<Vec<super::backend::DocVectors>>,
     progress: &dyn Fn(usize, usize),
     cancel: &AtomicBool,
@@ -108,7 +109,7 @@ pub fn reembed(
             seconds: 0.0,
         });
     }
-    let old = Collection::open(&dir, &from)?;
+    let old = Collection::open(&dir, &from, analyzer)?;
     let role = old.manifest().doc_role;
     let mut docs = Vec::with_capacity(old.len()?);
     old.for_each_doc(|_, d| docs.push(d.clone()));
@@ -117,7 +118,7 @@ pub fn reembed(
     if build.exists() {
         std::fs::remove_dir_all(&build).map_err(Error::io(&build))?;
     }
-    let new = Collection::create(&build, name, to, role)?;
+    let new = Collection::create(&build, name, to, analyzer, role)?;
     let mut fill = |new: &Collection| -> Result<()> {
         let mut done = 0;
         progress(0, total);

@@ -125,7 +125,12 @@ pub fn locate(root: &Path, id: &str) -> Result<(PathBuf, SnapshotInfo)> {
 
 /// Copies snapshot `from` into a new collection folder `root/<name>` (its manifest renamed), opened
 /// once to verify it before it appears under its name. Returns the folder.
-pub fn restore(root: &Path, from: &Path, name: &str) -> Result<PathBuf> {
+pub fn restore(
+    root: &Path,
+    from: &Path,
+    name: &str,
+    analyzer: &crate::text::Analyzer,
+) -> Result<PathBuf> {
     check_name(name)?;
     let target = root.join(name);
     if target.exists() {
@@ -140,7 +145,7 @@ pub fn restore(root: &Path, from: &Path, name: &str) -> Result<PathBuf> {
     manifest.name = name.to_owned();
     manifest.save(&mpath)?;
     // Verified as the server would open it (checksums, documents against the lexical commit).
-    let verified = Collection::open(&work, &manifest.encoder.clone()).map(drop);
+    let verified = Collection::open(&work, &manifest.encoder.clone(), analyzer).map(drop);
     if let Err(e) = verified {
         let _ = std::fs::remove_dir_all(&work);
         return Err(e);

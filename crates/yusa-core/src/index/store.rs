@@ -291,7 +291,8 @@ mod tests {
             legacy_fingerprint: None,
         };
         {
-            let c = Collection::create(&dir, "c", &enc, DocRole::Symmetric).unwrap();
+            let c = Collection::create(&dir, "c", &enc, &Default::default(), DocRole::Symmetric)
+                .unwrap();
             let docs = (0..3)
                 .map(|i| NewDoc {
                     id: Some(format!("d{i}")),
@@ -321,7 +322,7 @@ mod tests {
             .sidecars
             .is_none());
 
-        let c = Collection::open(&dir, &enc).unwrap();
+        let c = Collection::open(&dir, &enc, &Default::default()).unwrap();
         assert_eq!(c.len().unwrap(), 3);
         assert_eq!(c.reviews().unwrap().len(), 1);
         assert_eq!(
@@ -330,7 +331,7 @@ mod tests {
         );
         assert!(!dir.join("review.jsonl").exists() && !dir.join("settings.json").exists());
         drop(c);
-        let c = Collection::open(&dir, &enc).unwrap();
+        let c = Collection::open(&dir, &enc, &Default::default()).unwrap();
         assert_eq!(c.reviews().unwrap()[0].at, 5);
         assert_eq!(
             c.setting("dedup").unwrap(),

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::index::{CollectionStore, Span};
 use crate::queue::EncoderQueue;
 use crate::score::{Bm25, Cosine, StsScore};
+pub use crate::text::LexicalFields;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -66,6 +67,10 @@ pub struct SearchRequest {
     /// five times deeper when a filter is set; a very selective filter can return fewer than `k`.
     #[serde(default)]
     pub filter: Option<MetadataFilter>,
+    /// Which lexical fields lexical recall reads: `both` (default: character bigrams and Korean
+    /// morphemes, each scored by BM25, summed), `bigrams` or `morphemes`.
+    #[serde(default)]
+    pub lexical_fields: LexicalFields,
 }
 
 pub use crate::index::filter::{matches_filter, FieldCondition, MetadataFilter};
@@ -82,6 +87,7 @@ impl SearchRequest {
             candidates: None,
             ef_search: None,
             filter: None,
+            lexical_fields: LexicalFields::default(),
         }
     }
 
@@ -236,8 +242,9 @@ pub fn search(
     req.validate()?;
     let plan = Plan::of(req, queue, coll.doc_role(), rerank_allowed);
     let (qv, lexical) = std::thread::scope(|s| {
-        let lexical = (req.mode != Mode::Dense)
-            .then(|| s.spawn(|| coll.lexical_search(&req.query, plan.candidates)));
+        let lexical = (req.mode != Mode::Dense).then(|| {
+            s.spawn(|| coll.lexical_search(&req.query, plan.candidates, req.lexical_fields))
+        });
         // Queries always take the query prefix; documents took theirs at indexing (doc_role).
         let qv = match req.mode {
             Mode::Lexical => Ok(None),
@@ -377,7 +384,7 @@ fn run(
         Mode::Dense => vec![],
         _ => match lexical_hits {
             Some(h) => h,
-            None => coll.lexical_search(&req.query, candidates)?,
+            None => coll.lexical_search(&req.query, candidates, req.lexical_fields)?,
         }
         .into_iter()
         .map(|h| (number(h.doc), h.bm25.value()))

@@ -2,17 +2,69 @@
 //! exact-duplicate keys). One place, one version number: an index records the analyzer version it was
 //! built with, and a change here must bump it.
 //!
-//! Hangul has no spaces between a noun and its particle (학교에서 = 학교 + 에서), and no dictionary-based
-//! morphological analyser builds offline here, so Hangul and Hanja runs become overlapping character
-//! bigrams (학교에서 → 학교, 교에, 에서): a query for 학교 matches. A one-syllable word is kept as a
-//! unigram so that it stays searchable. Latin letters and digits form whole words.
+//! Hangul has no spaces between a noun and its particle (학교에서 = 학교 + 에서), so Hangul and Hanja
+//! runs become overlapping character bigrams (학교에서 → 학교, 교에, 에서): a query for 학교 matches,
+//! and so does a word no dictionary knows (에어팟). A one-syllable word is kept as a unigram so that it
+//! stays searchable. Latin letters and digits form whole words. Beside the bigrams, an [`Analyzer`]
+//! with a morphological dictionary ([`morphemes`]) gives a second field of content morphemes
+//! (먹었다 and 먹는다 → 먹), which bigrams cannot match.
 
+pub mod morphemes;
 pub mod passages;
+
+use std::sync::Arc;
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Bump when [`analyze`] changes its output: indexes built with another version must be rebuilt.
-pub const ANALYZER_VERSION: u32 = 1;
+/// Bump when [`analyze`] or the lexical fields change: an index built with an older version has its
+/// lexical index rebuilt from its documents when it is opened. 2: a morpheme field beside the bigrams.
+pub const ANALYZER_VERSION: u32 = 2;
+
+/// The lexical analysis a process serves: the bigrams always, morphemes when a dictionary was loaded.
+/// Cheap to clone (the dictionary is shared).
+#[derive(Debug, Clone, Default)]
+pub struct Analyzer {
+    morphemes: Option<Arc<morphemes::MorphemeAnalyzer>>,
+}
+
+impl Analyzer {
+    /// Bigrams only.
+    pub fn bigrams_only() -> Analyzer {
+        Analyzer::default()
+    }
+
+    /// Bigrams and the morphemes of the mecab-ko-dic in `dir`.
+    pub fn with_dictionary(dir: &std::path::Path) -> crate::error::Result<Analyzer> {
+        Ok(Analyzer {
+            morphemes: Some(Arc::new(morphemes::MorphemeAnalyzer::open(dir)?)),
+        })
+    }
+
+    /// The morpheme dictionary's identity, if there is one (recorded in each collection).
+    pub fn dictionary(&self) -> Option<&str> {
+        self.morphemes.as_ref().map(|m| m.id())
+    }
+
+    /// The text's morpheme terms (none without a dictionary).
+    pub fn morphemes(&self, text: &str) -> Vec<String> {
+        self.morphemes
+            .as_ref()
+            .map(|m| m.morphemes(text))
+            .unwrap_or_default()
+    }
+}
+
+/// Which lexical fields a lexical search reads: both by default. The single fields are for measuring
+/// (`yusa-lab eval retrieval --lexical-fields`).
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LexicalFields {
+    #[default]
+    Both,
+    Bigrams,
+    Morphemes,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {

@@ -18,6 +18,7 @@ use yusa::index::NewDoc;
 use yusa::pairs::read_pairs;
 use yusa::search::{Fusion, Mode};
 use yusa::stats::{best_f1, binary_at, precision_recall_f1, roc_auc, BinaryScores};
+use yusa::text::LexicalFields;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum EvalCommand {
@@ -59,6 +60,10 @@ pub struct RetrievalArgs {
     /// Also score RRF and weighted fusion at dense weights 0.5–0.95 (to choose the default).
     #[arg(long)]
     pub fusion_grid: bool,
+    /// Also score lexical and hybrid search with the character bigrams alone and the morphemes alone
+    /// (the default reads both).
+    #[arg(long)]
+    pub lexical_fields_grid: bool,
     /// Question → passage data: embed documents as passages (e5 `passage: `), queries as queries.
     #[arg(long)]
     pub asymmetric: bool,
@@ -90,18 +95,21 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     mode: Mode::Lexical,
                     fusion: None,
                     rerank: false,
+                    lexical_fields: Default::default(),
                 },
                 Variant {
                     name: "dense".into(),
                     mode: Mode::Dense,
                     fusion: None,
                     rerank: false,
+                    lexical_fields: Default::default(),
                 },
                 Variant {
                     name: "hybrid".into(),
                     mode: Mode::Hybrid,
                     fusion: None,
                     rerank: false,
+                    lexical_fields: Default::default(),
                 },
             ];
             if a.fusion_grid {
@@ -110,6 +118,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     mode: Mode::Hybrid,
                     fusion: Some(Fusion::Rrf { k: 60.0 }),
                     rerank: false,
+                    lexical_fields: Default::default(),
                 });
                 for w in [0.3, 0.5, 0.7, 0.9] {
                     for (name, f) in [
@@ -121,6 +130,20 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                             mode: Mode::Hybrid,
                             fusion: Some(f),
                             rerank: false,
+                            lexical_fields: Default::default(),
+                        });
+                    }
+                }
+            }
+            if a.lexical_fields_grid {
+                for fields in [LexicalFields::Bigrams, LexicalFields::Morphemes] {
+                    for (name, mode) in [("lexical", Mode::Lexical), ("hybrid", Mode::Hybrid)] {
+                        variants.push(Variant {
+                            name: format!("{name} {fields:?}").to_lowercase(),
+                            mode,
+                            fusion: None,
+                            rerank: false,
+                            lexical_fields: fields,
                         });
                     }
                 }
@@ -131,6 +154,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     mode: Mode::Hybrid,
                     fusion: None,
                     rerank: true,
+                    lexical_fields: Default::default(),
                 });
             }
             // In a database (--store), a name of its own, dropped afterwards: the database is shared.

@@ -138,6 +138,8 @@ pub struct Variant {
     pub mode: Mode,
     pub fusion: Option<Fusion>,
     pub rerank: bool,
+    /// Which lexical fields lexical recall reads.
+    pub lexical_fields: yusa_core::text::LexicalFields,
 }
 
 /// Where and how an evaluation indexes its corpus.
@@ -288,6 +290,7 @@ pub fn evaluate(
             req.mode = v.mode;
             req.fusion = v.fusion;
             req.rerank = Some(v.rerank);
+            req.lexical_fields = v.lexical_fields;
             req.rerank_depth = if v.rerank { 20 } else { req.rerank_depth };
             let resp = engine.search_with_vector(collection, &req, &cache[qtext])?;
             let ranked: Vec<String> = resp
