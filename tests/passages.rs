@@ -1,6 +1,7 @@
 //! Long documents are passages, not truncated texts: a document longer than the encoder's window is
 //! embedded passage by passage, found by any of them, and its hits say which passage matched — in
-//! the embedded store, through a restart, a checkpoint, an upsert, a delete and a compaction. Plumbing
+//! the embedded store and in PostgreSQL (when installed: `make postgres`; CI requires it), through a
+//! restart, a checkpoint, an upsert, a delete and a compaction. Plumbing
 //! on the tiny fixture model: a query equal to a passage's text (embedded in the same role) is that
 //! passage's vector exactly, so the best passage is known without a trained model.
 
@@ -12,9 +13,14 @@ use yusa::search::{Mode, SearchRequest};
 use yusa::text::passages::split;
 
 fn engine(index: &std::path::Path) -> Engine {
+    engine_on(index, None)
+}
+
+fn engine_on(index: &std::path::Path, store: Option<&str>) -> Engine {
     let mut cfg = EngineConfig::new(&common::fixture(""), index);
     cfg.bi_encoder = common::fixture("tiny-bert");
     cfg.cross_encoder = None;
+    cfg.store = store.map(str::to_owned);
     Engine::open(&cfg).unwrap()
 }
 
@@ -44,6 +50,15 @@ fn search(e: &Engine, query: &str, mode: Mode) -> yusa::search::SearchResponse {
 
 #[test]
 fn a_long_document_is_found_by_each_of_its_passages() {
+    long_document_in(None);
+    match common::postgres::PgCluster::start(false) {
+        Some(pg) => long_document_in(Some(&pg.primary.url())),
+        None => eprintln!("PostgreSQL part skipped: not installed (`make postgres`)"),
+    }
+}
+
+fn long_document_in(store: Option<&str>) {
+    let engine = |index: &std::path::Path| engine_on(index, store);
     let dir = tempfile::tempdir().unwrap();
     let text = manual(120) + "부칙. 이 설명서는 이천이십육년 십이월부터 적용합니다.";
     let spans = split(&text);

@@ -478,6 +478,24 @@ fn a_collection_moves_to_another_model_in_the_database() {
     for chunk in corpus().chunks(40) {
         old.add_documents("c", chunk.to_vec()).unwrap();
     }
+    // A document of many passages: its later passages move to the new model too.
+    let manual: String = (0..80)
+        .map(|i| {
+            format!(
+                "{}절. 필터는 석 달마다 교체하고 보증 기간은 {i}개월입니다. ",
+                i + 1
+            )
+        })
+        .collect();
+    old.add_documents(
+        "c",
+        vec![NewDoc {
+            id: Some("manual".into()),
+            text: manual.clone(),
+            metadata: None,
+        }],
+    )
+    .unwrap();
     let n = old.collection("c").unwrap().len().unwrap();
     let new = engine_with("tiny-xlm-roberta", &url);
     assert!(matches!(
@@ -506,6 +524,16 @@ fn a_collection_moves_to_another_model_in_the_database() {
     assert_eq!(report.documents, n);
     let hits = new.search("c", &req).unwrap().hits;
     assert!(!hits.is_empty());
+    let spans = yusa::text::passages::split(&manual);
+    assert!(spans.len() > 3, "{} passages", spans.len());
+    let last = spans.last().unwrap();
+    let mut by_passage = SearchRequest::new(last.slice(&manual));
+    by_passage.mode = Mode::Dense;
+    let hit = new.search("c", &by_passage).unwrap().hits.remove(0);
+    assert_eq!(hit.id, "manual");
+    let p = hit.passage.expect("the matched passage");
+    assert_eq!((p.start, p.end), (last.start, last.end));
+    assert!(hit.cosine.unwrap().value() > 0.999, "{:?}", hit.cosine);
     // The vectors are the new model's: the top hit's cosine is the new model's own.
     let top = new
         .collection("c")

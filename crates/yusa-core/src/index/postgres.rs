@@ -22,7 +22,7 @@ use super::backend::ReembedReport;
 use super::backend::{Backend, CollectionStore, DenseHit, DocVector, LexicalHit, Problem};
 use super::manifest::{DocRole, EncoderId};
 use super::review::Review;
-use super::{CollectionStats, Doc, NewDoc, PutOutcome};
+use super::{CollectionStats, Doc, NewDoc, PutOutcome, Span};
 use crate::error::{Error, Result};
 use crate::score::{Bm25, Cosine};
 use parking_lot::Mutex;
@@ -85,6 +85,28 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE yusa_collections ADD COLUMN total_morphemes bigint NOT NULL DEFAULT 0,
          ADD COLUMN analyzer jsonb;
      ALTER TABLE yusa_docs ADD COLUMN morphemes int NOT NULL DEFAULT 0;",
+    // 3: passages. A document longer than the encoder's window keeps its first passage's vector in
+    // yusa_docs (its own vector, as in the embedded store) with that passage's end, and its other
+    // passages here, each with its span in characters, under a per-collection HNSW index; a re-embed
+    // stages them in yusa_reembed_passages.
+    "ALTER TABLE yusa_docs ADD COLUMN first_end int;
+     CREATE TABLE yusa_passages (
+         collection text NOT NULL,
+         id text NOT NULL,
+         n int NOT NULL,
+         start_char int NOT NULL,
+         end_char int NOT NULL,
+         embedding vector NOT NULL,
+         PRIMARY KEY (collection, id, n),
+         FOREIGN KEY (collection, id) REFERENCES yusa_docs(collection, id) ON DELETE CASCADE);
+     CREATE TABLE yusa_reembed_passages (
+         collection text NOT NULL REFERENCES yusa_collections(name) ON DELETE CASCADE,
+         id text NOT NULL,
+         n int NOT NULL,
+         start_char int NOT NULL,
+         end_char int NOT NULL,
+         embedding vector NOT NULL,
+         PRIMARY KEY (collection, id, n));",
 ];
 
 /// Marks a morpheme term in `yusa_terms` (no analysis yields a control character).
@@ -356,6 +378,7 @@ impl PgBackend {
         if stored != Some(analyzer_json(&self.analyzer)) {
             c.reanalyse()?;
         }
+        c.ensure_passages_index()?;
         Ok(Some(c))
     }
 }
@@ -365,20 +388,28 @@ fn hnsw_index(name: &str) -> String {
     format!("\"yusa_hnsw_{name}\"")
 }
 
+/// The SQL name of a collection's HNSW index over its documents' later passages.
+fn passages_index(name: &str) -> String {
+    format!("\"yusa_phnsw_{name}\"")
+}
+
 /// The partial-index predicate; a literal, so the planner can match the index (names are checked).
 fn where_collection(name: &str) -> String {
     format!("collection = '{name}'")
 }
 
+/// Both HNSW indexes of a collection: over documents (first passages) and over later passages.
 fn hnsw_ddl(name: &str, dim: usize, hnsw: &super::dense::HnswParams) -> String {
-    format!(
-        "CREATE INDEX IF NOT EXISTS {} ON yusa_docs USING hnsw ((embedding::vector({dim})) vector_cosine_ops) \
-         WITH (m = {}, ef_construction = {}) WHERE {}",
-        hnsw_index(name),
-        hnsw.m.clamp(2, 100),
-        hnsw.ef_construction.clamp(4, 1000),
-        where_collection(name)
-    )
+    let index = |index: String, table: &str| {
+        format!(
+            "CREATE INDEX IF NOT EXISTS {index} ON {table} USING hnsw ((embedding::vector({dim})) \
+             vector_cosine_ops) WITH (m = {}, ef_construction = {}) WHERE {};",
+            hnsw.m.clamp(2, 100),
+            hnsw.ef_construction.clamp(4, 1000),
+            where_collection(name)
+        )
+    };
+    index(hnsw_index(name), "yusa_docs") + &index(passages_index(name), "yusa_passages")
 }
 
 impl Backend for PgBackend {
@@ -460,8 +491,13 @@ impl Backend for PgBackend {
         super::catalog::check_name(name)?;
         let n = self.pool.run(|c| {
             let mut tx = c.transaction()?;
-            tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", hnsw_index(name)))?;
+            tx.batch_execute(&format!(
+                "DROP INDEX IF EXISTS {}; DROP INDEX IF EXISTS {}",
+                hnsw_index(name),
+                passages_index(name)
+            ))?;
             tx.execute("DELETE FROM yusa_terms WHERE collection = $1", &[&name])?;
+            tx.execute("DELETE FROM yusa_passages WHERE collection = $1", &[&name])?;
             let n = tx.execute("DELETE FROM yusa_collections WHERE name = $1", &[&name])?;
             tx.commit()?;
             Ok(n)
@@ -572,18 +608,40 @@ impl Backend for PgBackend {
             }
             let vectors = embed(chunk.iter().map(|d| d.1.clone()).collect(), c.doc_role)?;
             let ids: Vec<&str> = chunk.iter().map(|d| d.0.as_str()).collect();
-            // One vector per document here (see `put_passages`): the first passage's.
-            let vs: Vec<Vector> = vectors
-                .into_iter()
-                .map(|v| Vector::from(v.passages.into_iter().next().expect("a vector").vector))
-                .collect();
+            // The first passage's vector is the document's; the later passages are staged apart.
+            let mut vs: Vec<Vector> = Vec::with_capacity(ids.len());
+            let (mut p_id, mut p_n, mut p_start, mut p_end, mut p_vec) =
+                (vec![], vec![], vec![], vec![], vec![]);
+            for (id, v) in ids.iter().zip(vectors) {
+                let mut passages = v.passages.into_iter();
+                vs.push(Vector::from(passages.next().expect("a vector").vector));
+                for (n, p) in passages.enumerate() {
+                    p_id.push(*id);
+                    p_n.push(n as i32 + 1);
+                    p_start.push(p.span.start as i32);
+                    p_end.push(p.span.end as i32);
+                    p_vec.push(Vector::from(p.vector));
+                }
+            }
             self.pool.run(|cl| {
-                cl.execute(
+                let mut tx = cl.transaction()?;
+                tx.execute(
+                    "DELETE FROM yusa_reembed_passages WHERE collection = $1 AND id = ANY($2)",
+                    &[&name, &ids],
+                )?;
+                tx.execute(
+                    "INSERT INTO yusa_reembed_passages (collection, id, n, start_char, end_char, embedding) \
+                     SELECT $1, i, n, s, e, v FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::vector[]) \
+                     AS u(i, n, s, e, v)",
+                    &[&name, &p_id, &p_n, &p_start, &p_end, &p_vec],
+                )?;
+                tx.execute(
                     "INSERT INTO yusa_reembed (collection, id, encoder, embedding) \
                      SELECT $1, i, $2, e FROM unnest($3::text[], $4::vector[]) AS u(i, e) \
                      ON CONFLICT (collection, id) DO UPDATE SET encoder = excluded.encoder, embedding = excluded.embedding",
                     &[&name, &fp, &ids, &vs],
-                )
+                )?;
+                tx.commit()
             })?;
             done += chunk.len();
             progress(done, total);
@@ -611,12 +669,26 @@ impl Backend for PgBackend {
                 // Written meanwhile by another node with the old encoder: leave it for a rerun.
                 return Ok(None);
             }
-            tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", hnsw_index(name)))?;
+            tx.batch_execute(&format!(
+                "DROP INDEX IF EXISTS {}; DROP INDEX IF EXISTS {}",
+                hnsw_index(name),
+                passages_index(name)
+            ))?;
             let n = tx.execute(
                 "UPDATE yusa_docs d SET embedding = r.embedding FROM yusa_reembed r \
                  WHERE d.collection = $1 AND r.collection = d.collection AND r.id = d.id",
                 &[&name],
             )?;
+            // Passages as the new encoder split them (the same text, the same spans).
+            tx.execute("DELETE FROM yusa_passages WHERE collection = $1", &[&name])?;
+            tx.execute(
+                "INSERT INTO yusa_passages (collection, id, n, start_char, end_char, embedding) \
+                 SELECT r.collection, r.id, r.n, r.start_char, r.end_char, r.embedding \
+                 FROM yusa_reembed_passages r JOIN yusa_docs d ON d.collection = r.collection AND d.id = r.id \
+                 WHERE r.collection = $1",
+                &[&name],
+            )?;
+            tx.execute("DELETE FROM yusa_reembed_passages WHERE collection = $1", &[&name])?;
             tx.execute(
                 "UPDATE yusa_collections SET encoder = $2, dim = $3 WHERE name = $1",
                 &[&name, &encoder, &(dim as i32)],
@@ -715,6 +787,24 @@ fn field_norm(len: usize) -> i32 {
 }
 
 impl PgCollection {
+    /// Creates the passages' HNSW index of a collection made before passages were kept (schema 2
+    /// or older); looked up first, so that the usual open takes no lock.
+    fn ensure_passages_index(&self) -> Result<()> {
+        let index = passages_index(&self.name);
+        let exists: bool = self.pool.run(|c| {
+            Ok(
+                c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&index])?
+                    .get(0),
+            )
+        })?;
+        if !exists {
+            let hnsw = super::dense::HnswParams::default();
+            self.pool
+                .run(|c| c.batch_execute(&hnsw_ddl(&self.name, self.dim, &hnsw)))?;
+        }
+        Ok(())
+    }
+
     /// Rebuilds the collection's terms with the analysis this node serves (an older yusa's, or
     /// another morpheme dictionary's, or none): derived data, rebuilt from the stored texts in one
     /// transaction, under the collection's row lock so that writers and other nodes wait.
@@ -827,23 +917,24 @@ impl CollectionStore for PgCollection {
         Ok(n.max(0) as usize)
     }
 
-    /// Long documents keep their first passage's vector only: PostgreSQL does not hold passages yet
-    /// (their full text is searched lexically; dense recall sees their beginning, as before passages).
+    /// A long document's first passage's vector is its own (`yusa_docs`), its other passages go to
+    /// `yusa_passages` with their spans; all in the write's one transaction.
     fn put_passages(
         &self,
         docs: Vec<NewDoc>,
         vectors: Vec<super::backend::DocVectors>,
     ) -> Result<Vec<PutOutcome>> {
         super::backend::check_put(&docs, &vectors, self.dim)?;
-        if vectors.iter().any(|v| v.passages.len() > 1) {
-            tracing::warn!(
-                "{}: documents of several passages keep their first passage's vector only in PostgreSQL",
-                self.name
-            );
-        }
-        let vectors: Vec<Vec<f32>> = vectors
+        // The first passage's vector is the document's (yusa_docs); the others go to yusa_passages.
+        let vectors: Vec<(Vec<f32>, Option<i32>, Vec<super::backend::PassageVector>)> = vectors
             .into_iter()
-            .map(|v| v.passages.into_iter().next().expect("checked").vector)
+            .map(|v| {
+                let mut passages = v.passages.into_iter();
+                let first = passages.next().expect("checked");
+                let rest: Vec<_> = passages.collect();
+                let first_end = (!rest.is_empty()).then_some(first.span.end as i32);
+                (first.vector, first_end, rest)
+            })
             .collect();
         // Ids are fixed before the transaction, so that a retry after an unknown outcome writes the
         // same documents again (an upsert) rather than new ones.
@@ -869,6 +960,9 @@ impl CollectionStore for PgCollection {
         let mut d_vec = vec![];
         let mut d_terms = vec![];
         let mut d_morphemes = vec![];
+        let mut d_first_end: Vec<Option<i32>> = vec![];
+        let (mut p_id, mut p_n, mut p_start, mut p_end, mut p_vec) =
+            (vec![], vec![], vec![], vec![], vec![]);
         let (mut t_id, mut t_term, mut t_tf, mut t_norm) = (vec![], vec![], vec![], vec![]);
         let (mut added_terms, mut added_morphemes): (i64, i64) = (0, 0);
         for &i in &keep {
@@ -884,7 +978,16 @@ impl CollectionStore for PgCollection {
             d_ids.push(ids[i].as_str());
             d_text.push(docs[i].text.as_str());
             d_meta.push(docs[i].metadata.clone());
-            d_vec.push(Vector::from(vectors[i].clone()));
+            let (first, first_end, rest) = &vectors[i];
+            d_vec.push(Vector::from(first.clone()));
+            d_first_end.push(*first_end);
+            for (n, p) in rest.iter().enumerate() {
+                p_id.push(ids[i].as_str());
+                p_n.push(n as i32 + 1);
+                p_start.push(p.span.start as i32);
+                p_end.push(p.span.end as i32);
+                p_vec.push(Vector::from(p.vector.clone()));
+            }
             d_terms.push(terms.bigrams as i32);
             d_morphemes.push(terms.morphemes as i32);
         }
@@ -906,11 +1009,27 @@ impl CollectionStore for PgCollection {
             let old_terms: i64 = old.iter().map(|r| r.get::<_, i32>(1) as i64).sum();
             let old_morphemes: i64 = old.iter().map(|r| r.get::<_, i32>(2) as i64).sum();
             tx.execute(
-                "INSERT INTO yusa_docs (collection, id, seq, text, metadata, embedding, terms, morphemes) \
-                 SELECT $1, i, nextval('yusa_doc_seq'), t, m, e, n, mn \
-                 FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::vector[], $6::int[], $7::int[]) \
-                 WITH ORDINALITY AS u(i, t, m, e, n, mn, o) ORDER BY o",
-                &[&self.name, &d_ids, &d_text, &d_meta, &d_vec, &d_terms, &d_morphemes],
+                "INSERT INTO yusa_docs (collection, id, seq, text, metadata, embedding, terms, morphemes, first_end) \
+                 SELECT $1, i, nextval('yusa_doc_seq'), t, m, e, n, mn, fe \
+                 FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::vector[], $6::int[], $7::int[], $8::int[]) \
+                 WITH ORDINALITY AS u(i, t, m, e, n, mn, fe, o) ORDER BY o",
+                &[
+                    &self.name,
+                    &d_ids,
+                    &d_text,
+                    &d_meta,
+                    &d_vec,
+                    &d_terms,
+                    &d_morphemes,
+                    &d_first_end,
+                ],
+            )?;
+            // An upsert's old passages went with its old row (ON DELETE CASCADE).
+            tx.execute(
+                "INSERT INTO yusa_passages (collection, id, n, start_char, end_char, embedding) \
+                 SELECT $1, i, n, s, e, v FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::vector[]) \
+                 AS u(i, n, s, e, v)",
+                &[&self.name, &p_id, &p_n, &p_start, &p_end, &p_vec],
             )?;
             tx.execute(
                 "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
@@ -1015,25 +1134,80 @@ impl CollectionStore for PgCollection {
         let ef = (2 * ef.max(k)).clamp(1, 1000);
         let q = Vector::from(query.to_vec());
         let dim = self.dim;
-        let sql = format!(
-            "SELECT id, text, metadata, (embedding::vector({dim}) <=> $1::vector({dim}))::float4 AS d \
+        // Documents by their own (first passage's) vector, and later passages apart; a document keeps
+        // its best. `k` passages are enough: the documents they name, with the `k` nearest first
+        // passages, hold the `k` best documents.
+        let docs_sql = format!(
+            "SELECT id, text, metadata, first_end, \
+             (embedding::vector({dim}) <=> $1::vector({dim}))::float4 AS d \
              FROM yusa_docs WHERE {} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $2",
             where_collection(&self.name)
         );
-        self.pool.run(|c| {
+        let passages_sql = format!(
+            "SELECT id, start_char, end_char, (embedding::vector({dim}) <=> $1::vector({dim}))::float4 AS d \
+             FROM yusa_passages WHERE {} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $2",
+            where_collection(&self.name)
+        );
+        let (docs, passages) = self.pool.run(|c| {
             let mut tx = c.transaction()?;
             tx.batch_execute(&format!("SET LOCAL hnsw.ef_search = {ef}"))?;
-            let rows = tx.query(&sql, &[&q, &(k as i64)])?;
+            let docs = tx.query(&docs_sql, &[&q, &(k as i64)])?;
+            let passages = tx.query(&passages_sql, &[&q, &(k as i64)])?;
             tx.commit()?;
-            Ok(rows
-                .iter()
-                .map(|r| DenseHit {
-                    doc: row_doc(r),
-                    cosine: Cosine(1.0 - r.get::<_, f32>("d")),
-                    passage: None,
+            Ok((docs, passages))
+        })?;
+        let mut best: HashMap<String, (Cosine, Option<Span>)> = HashMap::new();
+        let mut found: HashMap<String, Doc> = HashMap::new();
+        let mut offer = |id: String, cosine: Cosine, span: Option<Span>| {
+            let better = best
+                .get(&id)
+                .is_none_or(|(c, _)| cosine.value() > c.value());
+            if better {
+                best.insert(id, (cosine, span));
+            }
+        };
+        for r in &docs {
+            let doc = row_doc(r);
+            let span = r.get::<_, Option<i32>>("first_end").map(|end| Span {
+                start: 0,
+                end: end as u32,
+            });
+            offer(doc.id.clone(), Cosine(1.0 - r.get::<_, f32>("d")), span);
+            found.insert(doc.id.clone(), doc);
+        }
+        for r in &passages {
+            let span = Span {
+                start: r.get::<_, i32>("start_char") as u32,
+                end: r.get::<_, i32>("end_char") as u32,
+            };
+            offer(r.get("id"), Cosine(1.0 - r.get::<_, f32>("d")), Some(span));
+        }
+        let missing: Vec<&str> = best
+            .keys()
+            .filter(|id| !found.contains_key(*id))
+            .map(String::as_str)
+            .collect();
+        for d in self.get_many(&missing)? {
+            found.insert(d.id.clone(), d);
+        }
+        let mut hits: Vec<DenseHit> = best
+            .into_iter()
+            .filter_map(|(id, (cosine, passage))| {
+                found.remove(&id).map(|doc| DenseHit {
+                    doc,
+                    cosine,
+                    passage,
                 })
-                .collect())
-        })
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.cosine
+                .value()
+                .total_cmp(&a.cosine.value())
+                .then_with(|| a.doc.id.cmp(&b.doc.id))
+        });
+        hits.truncate(k);
+        Ok(hits)
     }
 
     fn lexical_search(
@@ -1130,10 +1304,18 @@ impl CollectionStore for PgCollection {
 
     fn stats(&self) -> Result<CollectionStats> {
         let documents = self.len()?;
+        let passages: i64 = self.pool.run(|c| {
+            Ok(c.query_one(
+                "SELECT count(*) FROM yusa_passages WHERE collection = $1",
+                &[&self.name],
+            )?
+            .get(0))
+        })?;
         Ok(CollectionStats {
             name: self.name.clone(),
             documents,
-            dense_points: documents,
+            // A point per passage, as in the embedded store.
+            dense_points: documents + passages as usize,
             deleted_pending_compaction: 0,
             wal_bytes: 0,
             encoder: self.encoder.clone(),
@@ -1150,13 +1332,13 @@ impl CollectionStore for PgCollection {
     /// against 7 ms a query on a freshly loaded 9k-document collection).
     fn checkpoint(&self) -> Result<()> {
         self.pool
-            .run(|c| c.batch_execute("VACUUM (ANALYZE) yusa_terms, yusa_docs"))
+            .run(|c| c.batch_execute("VACUUM (ANALYZE) yusa_terms, yusa_docs, yusa_passages"))
     }
 
     fn compact(&self) -> Result<CollectionStats> {
         // VACUUM cannot run inside a transaction block: a plain simple query.
         self.pool
-            .run(|c| c.batch_execute("VACUUM (ANALYZE) yusa_docs, yusa_terms"))?;
+            .run(|c| c.batch_execute("VACUUM (ANALYZE) yusa_docs, yusa_terms, yusa_passages"))?;
         self.stats()
     }
 
