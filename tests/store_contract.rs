@@ -314,6 +314,11 @@ fn lexical_analysis(s: &Store) {
             "{who}"
         );
         assert_eq!(search(&e, "먹는다", LexicalFields::Bigrams), None, "{who}");
+        // The hit names the stem it matched through, for highlighting.
+        let mut req = SearchRequest::new("삼겹살 먹는다");
+        req.mode = Mode::Lexical;
+        let hit = e.search("lex", &req).unwrap().hits.remove(0);
+        assert_eq!(hit.matched_terms, ["삼겹", "겹살", "삼겹살", "먹"], "{who}");
         // A word the dictionary splits (에/어/팟) is found through the bigrams.
         assert_eq!(
             search(&e, "에어팟", LexicalFields::Both).as_deref(),

@@ -214,6 +214,8 @@ pub trait CollectionStore: Send + Sync {
     /// The `k` nearest live documents by cosine of their best passage (`ef`: the HNSW search
     /// breadth); a document appears once.
     fn dense_search(&self, query: &[f32], k: usize, ef: usize) -> Result<Vec<DenseHit>>;
+    /// The analysis of this store's lexical recall (for naming the terms a hit matched).
+    fn analyzer(&self) -> &crate::text::Analyzer;
     /// BM25 top `k` over yusa's Korean analysis ([`crate::text`]) in `fields`.
     fn lexical_search(
         &self,

@@ -1003,6 +1003,10 @@ impl CollectionStore for Collection {
     }
 
     /// Lexical recall: BM25 top `k` (documents deleted since the last refresh are dropped).
+    fn analyzer(&self) -> &Analyzer {
+        self.lexical.analyzer()
+    }
+
     fn lexical_search(
         &self,
         query: &str,

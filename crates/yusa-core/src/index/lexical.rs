@@ -385,6 +385,10 @@ impl LexicalIndex {
         Ok(out)
     }
 
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }

@@ -1210,6 +1210,10 @@ impl CollectionStore for PgCollection {
         Ok(hits)
     }
 
+    fn analyzer(&self) -> &crate::text::Analyzer {
+        &self.analyzer
+    }
+
     fn lexical_search(
         &self,
         query: &str,

@@ -174,8 +174,8 @@ pub struct Hit {
     /// passage, else the one holding most of the query's terms), with character offsets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passage: Option<MatchedPassage>,
-    /// The query's index terms (yusa's analysis: words, Hangul bigrams) found in the hit's passage
-    /// (or text), for highlighting.
+    /// The query's index terms (yusa's analysis: words, Hangul bigrams, then Korean morphemes such
+    /// as the stem 먹 of 먹는다 and 먹었다) found in the hit's passage (or text), for highlighting.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub matched_terms: Vec<String>,
 }
@@ -189,20 +189,47 @@ pub struct MatchedPassage {
     pub text: String,
 }
 
-/// The query terms found in `text`, in the query's order, each once.
-fn matched_terms(query_terms: &[String], text: &str) -> Vec<String> {
-    let found: std::collections::HashSet<String> = crate::text::analyze(text).into_iter().collect();
+/// A query's terms in both lexical fields.
+struct QueryTerms<'a> {
+    bigrams: Vec<String>,
+    morphemes: Vec<String>,
+    analyzer: &'a crate::text::Analyzer,
+}
+
+impl<'a> QueryTerms<'a> {
+    fn of(query: &str, analyzer: &'a crate::text::Analyzer) -> Self {
+        QueryTerms {
+            bigrams: crate::text::analyze(query),
+            morphemes: analyzer.morphemes(query),
+            analyzer,
+        }
+    }
+}
+
+/// The query terms found in `text`, in the query's order, each once: bigrams and words, then
+/// morphemes not already named.
+fn matched_terms(query_terms: &QueryTerms, text: &str) -> Vec<String> {
     let mut out: Vec<String> = vec![];
-    for t in query_terms {
+    let found: std::collections::HashSet<String> = crate::text::analyze(text).into_iter().collect();
+    for t in &query_terms.bigrams {
         if found.contains(t) && !out.contains(t) {
             out.push(t.clone());
+        }
+    }
+    if !query_terms.morphemes.is_empty() {
+        let found: std::collections::HashSet<String> =
+            query_terms.analyzer.morphemes(text).into_iter().collect();
+        for t in &query_terms.morphemes {
+            if found.contains(t) && !out.contains(t) {
+                out.push(t.clone());
+            }
         }
     }
     out
 }
 
 /// The passage of a long text holding most of the query's terms (None: the text is one passage).
-fn best_passage_by_terms(query_terms: &[String], text: &str) -> Option<Span> {
+fn best_passage_by_terms(query_terms: &QueryTerms, text: &str) -> Option<Span> {
     let spans = crate::text::passages::split(text);
     if spans.len() < 2 {
         return None;
@@ -416,7 +443,7 @@ fn run(
         .map(|(r, (i, s))| (*i, (r + 1, *s)))
         .collect();
 
-    let query_terms = crate::text::analyze(&req.query);
+    let query_terms = QueryTerms::of(&req.query, coll.analyzer());
     let mut hits: Vec<Hit> = ranked
         .iter()
         .filter_map(|(iid, score)| {
