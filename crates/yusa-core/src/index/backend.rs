@@ -126,6 +126,9 @@ pub struct DenseHit {
 pub struct LexicalHit {
     pub doc: Doc,
     pub bm25: Bm25,
+    /// The passage that scored, for a document of several passages where the store scores
+    /// passages (the embedded store; PostgreSQL scores whole documents).
+    pub passage: Option<Span>,
 }
 
 /// A document with its stored vector, as scans read them.

@@ -1017,10 +1017,11 @@ impl CollectionStore for Collection {
         let store = self.store.read();
         Ok(hits
             .into_iter()
-            .filter_map(|(iid, bm25)| {
-                store.get(iid).map(|d| LexicalHit {
+            .filter_map(|m| {
+                store.get(m.iid).map(|d| LexicalHit {
                     doc: to_doc(d),
-                    bm25,
+                    bm25: m.bm25,
+                    passage: passage_span(&store, m.iid, m.passage),
                 })
             })
             .collect())

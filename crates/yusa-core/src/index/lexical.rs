@@ -25,7 +25,18 @@ pub struct LexicalIndex {
     f_iid: Field,
     f_text: Field,
     f_morphemes: Field,
+    f_passage: Field,
     analyzer: Analyzer,
+}
+
+/// A document's best-scoring passage in a lexical search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LexicalMatch {
+    pub iid: u32,
+    pub bm25: Bm25,
+    /// The passage's number in the document ([`crate::text::passages::split`] order; 0 for a
+    /// document of one passage).
+    pub passage: u32,
 }
 
 fn terr(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
@@ -42,6 +53,7 @@ fn closed() -> Error {
 fn schema() -> Schema {
     let mut sb = Schema::builder();
     sb.add_u64_field("iid", INDEXED | FAST);
+    sb.add_u64_field("passage", FAST);
     let indexing = TextFieldIndexing::default()
         .set_tokenizer("raw")
         .set_index_option(IndexRecordOption::WithFreqs);
@@ -171,6 +183,7 @@ impl LexicalIndex {
         let f_iid = s.get_field("iid").map_err(terr(dir))?;
         let f_text = s.get_field("text").map_err(terr(dir))?;
         let f_morphemes = s.get_field("morphemes").map_err(terr(dir))?;
+        let f_passage = s.get_field("passage").map_err(terr(dir))?;
         Ok((
             LexicalIndex {
                 index,
@@ -179,6 +192,7 @@ impl LexicalIndex {
                 f_iid,
                 f_text,
                 f_morphemes,
+                f_passage,
                 analyzer: analyzer.clone(),
             },
             seq,
@@ -213,9 +227,11 @@ impl LexicalIndex {
         };
         let docs: Vec<TantivyDocument> = parts
             .into_iter()
-            .map(|part| {
+            .enumerate()
+            .map(|(n, part)| {
                 let mut doc = TantivyDocument::new();
                 doc.add_u64(self.f_iid, iid as u64);
+                doc.add_u64(self.f_passage, n as u64);
                 doc.add_pre_tokenized_text(self.f_text, tokens(crate::text::analyze(part)));
                 doc.add_pre_tokenized_text(self.f_morphemes, tokens(self.analyzer.morphemes(part)));
                 doc
@@ -337,7 +353,12 @@ impl LexicalIndex {
     }
 
     /// BM25 top `k` for the query's terms in `fields`.
-    pub fn search(&self, query: &str, k: usize, fields: LexicalFields) -> Result<Vec<(u32, Bm25)>> {
+    pub fn search(
+        &self,
+        query: &str,
+        k: usize,
+        fields: LexicalFields,
+    ) -> Result<Vec<LexicalMatch>> {
         let terms_in = |field: Field, mut terms: Vec<String>| {
             terms.sort();
             terms.dedup();
@@ -365,17 +386,26 @@ impl LexicalIndex {
         let top = searcher
             .search(&query, &TopDocs::with_limit(k.saturating_mul(4)))
             .map_err(|e| Error::Invalid(format!("lexical search: {e}")))?;
-        let mut out: Vec<(u32, Bm25)> = Vec::with_capacity(k);
+        let mut out: Vec<LexicalMatch> = Vec::with_capacity(k);
         for (score, addr) in top {
-            let col = searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
+            let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+            let col = fast
                 .u64("iid")
                 .map_err(|e| Error::Invalid(format!("lexical iid: {e}")))?;
+            let passage = fast
+                .u64("passage")
+                .map_err(|e| Error::Invalid(format!("lexical passage: {e}")))?
+                .first(addr.doc_id)
+                .unwrap_or(0) as u32;
             if let Some(iid) = col.first(addr.doc_id) {
                 let iid = iid as u32;
-                if !out.iter().any(|(i, _)| *i == iid) {
-                    out.push((iid, Bm25(score)));
+                // Hits come best first: a document's first is its best passage.
+                if !out.iter().any(|m| m.iid == iid) {
+                    out.push(LexicalMatch {
+                        iid,
+                        bm25: Bm25(score),
+                        passage,
+                    });
                     if out.len() == k {
                         break;
                     }
@@ -401,6 +431,26 @@ impl LexicalIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hit names the passage BM25 ranked its document by.
+    #[test]
+    fn a_hit_names_its_scoring_passage() {
+        let dir = tempfile::tempdir().unwrap();
+        let (l, _) = LexicalIndex::open(&dir.path().join("lexical"), &Analyzer::default()).unwrap();
+        let text: String = (0..60)
+            .map(|i| format!("{i}번 항목은 전원과 배터리에 관한 설명입니다. "))
+            .collect::<String>()
+            + "마지막으로 보증서는 상자 안에 있습니다.";
+        let spans = crate::text::passages::split(&text);
+        assert!(spans.len() >= 3, "{} passages", spans.len());
+        l.put(7, &text).unwrap();
+        l.put(8, "보증 기간이 궁금해요").unwrap();
+        l.commit(2).unwrap();
+        let hits = l.search("보증서 상자", 2, LexicalFields::Both).unwrap();
+        assert_eq!(hits[0].iid, 7);
+        assert_eq!(hits[0].passage as usize, spans.len() - 1);
+        assert_eq!(hits.iter().filter(|m| m.iid == 7).count(), 1);
+    }
 
     /// Every segment file, deleted, emptied, truncated or flipped: refused by name at open and by
     /// `verify`, never a panic and never an index that answers "Data corrupted" later.

@@ -1261,6 +1261,7 @@ impl CollectionStore for PgCollection {
                 .map(|r| LexicalHit {
                     doc: row_doc(r),
                     bm25: Bm25(r.get::<_, f32>("score")),
+                    passage: None,
                 })
                 .collect())
         })

@@ -384,7 +384,8 @@ fn run(
     // Candidates are numbered locally (in order of first appearance) for fusion; the store's own
     // row numbers never come out of it.
     let mut docs: Vec<crate::index::Doc> = vec![];
-    // The best passage the dense list found for each candidate of several passages.
+    // The best passage the dense list (else the lexical list) found for each candidate of several
+    // passages.
     let mut passages: HashMap<String, Span> = HashMap::new();
     let mut slot: HashMap<String, u32> = HashMap::new();
     let mut number = |d: crate::index::Doc| -> u32 {
@@ -414,7 +415,14 @@ fn run(
             None => coll.lexical_search(&req.query, candidates, req.lexical_fields)?,
         }
         .into_iter()
-        .map(|h| (number(h.doc), h.bm25.value()))
+        .map(|h| {
+            // The passage BM25 ranked the document by, where the dense list named none: finding
+            // it again by the query's terms means analysing every passage of the hit.
+            if let Some(p) = h.passage {
+                passages.entry(h.doc.id.clone()).or_insert(p);
+            }
+            (number(h.doc), h.bm25.value())
+        })
         .collect(),
     };
     let ranked: Vec<(u32, f32)> = match req.mode {
