@@ -321,10 +321,24 @@ impl Collection {
             tracing::warn!("{}: {why}; rebuilding it", dir.display());
             let _ = std::fs::remove_dir_all(dir.join("lexical"));
             let (l, _) = LexicalIndex::open(&dir.join("lexical"), analyzer)?;
-            for d in store.iter() {
+            let (t0, total) = (std::time::Instant::now(), store.len());
+            for (n, d) in store.iter().enumerate() {
                 l.put(d.iid, &d.text)?;
+                if (n + 1) % 100_000 == 0 {
+                    tracing::info!(
+                        "{}: lexical index {} of {total} documents ({:.0} s)",
+                        dir.display(),
+                        n + 1,
+                        t0.elapsed().as_secs_f64()
+                    );
+                }
             }
             l.commit(checkpoint_seq)?;
+            tracing::info!(
+                "{}: lexical index rebuilt, {total} documents in {:.1} s",
+                dir.display(),
+                t0.elapsed().as_secs_f64()
+            );
             Ok((l, checkpoint_seq))
         };
         let (lexical, lexical_seq) = match LexicalIndex::open(&dir.join("lexical"), analyzer) {

@@ -825,15 +825,22 @@ impl PgCollection {
                 Some(_) => {}
             }
             tx.execute("DELETE FROM yusa_terms WHERE collection = $1", &[&self.name])?;
-            let docs = tx.query(
-                "SELECT id, text FROM yusa_docs WHERE collection = $1",
-                &[&self.name],
-            )?;
             let (mut total_terms, mut total_morphemes) = (0i64, 0i64);
-            for chunk in docs.chunks(1000) {
+            let (mut after, mut done) = (-1i64, 0usize);
+            loop {
+                // A page at a time by insertion sequence: a large collection's texts are never
+                // all in memory at once.
+                let chunk = tx.query(
+                    "SELECT id, text, seq FROM yusa_docs WHERE collection = $1 AND seq > $2 \
+                     ORDER BY seq LIMIT 1000",
+                    &[&self.name, &after],
+                )?;
+                let Some(last) = chunk.last() else { break };
+                after = last.get(2);
+                done += chunk.len();
                 let (mut t_id, mut t_term, mut t_tf, mut t_norm) = (vec![], vec![], vec![], vec![]);
                 let (mut d_id, mut d_terms, mut d_morphemes) = (vec![], vec![], vec![]);
-                for r in chunk {
+                for r in &chunk {
                     let id: &str = r.get(0);
                     let terms = term_counts(r.get::<_, &str>(1), &self.analyzer);
                     for (t, tf, norm) in terms.rows {
@@ -866,7 +873,7 @@ impl PgCollection {
                 &[&self.name, &total_terms, &total_morphemes, &want],
             )?;
             tx.commit()?;
-            Ok(docs.len())
+            Ok(done)
         })?;
         if rebuilt > 0 {
             tracing::warn!(
