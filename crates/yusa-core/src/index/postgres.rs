@@ -752,6 +752,38 @@ struct TermRows {
     morphemes: usize,
 }
 
+/// `yusa_terms` rows gathered for one INSERT (a write's documents, or a page of a re-analysis).
+#[derive(Default)]
+struct TermBatch<'a> {
+    id: Vec<&'a str>,
+    term: Vec<String>,
+    tf: Vec<i32>,
+    norm: Vec<i32>,
+}
+
+impl<'a> TermBatch<'a> {
+    fn add(&mut self, id: &'a str, rows: Vec<(String, i32, i32)>) {
+        for (term, tf, norm) in rows {
+            self.id.push(id);
+            self.term.push(term);
+            self.tf.push(tf);
+            self.norm.push(norm);
+        }
+    }
+
+    fn insert(
+        &self,
+        tx: &mut postgres::Transaction,
+        collection: &str,
+    ) -> std::result::Result<u64, postgres::Error> {
+        tx.execute(
+            "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
+             SELECT $1, i, t, f, n FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(i, t, f, n)",
+            &[&collection, &self.id, &self.term, &self.tf, &self.norm],
+        )
+    }
+}
+
 /// A text's analysis terms with their counts and field lengths.
 fn term_counts(text: &str, analyzer: &crate::text::Analyzer) -> TermRows {
     let count = |terms: Vec<String>, prefix: Option<char>| {
@@ -824,7 +856,10 @@ impl PgCollection {
                 }
                 Some(_) => {}
             }
-            tx.execute("DELETE FROM yusa_terms WHERE collection = $1", &[&self.name])?;
+            tx.execute(
+                "DELETE FROM yusa_terms WHERE collection = $1",
+                &[&self.name],
+            )?;
             let (mut total_terms, mut total_morphemes) = (0i64, 0i64);
             let (mut after, mut done) = (-1i64, 0usize);
             loop {
@@ -838,28 +873,19 @@ impl PgCollection {
                 let Some(last) = chunk.last() else { break };
                 after = last.get(2);
                 done += chunk.len();
-                let (mut t_id, mut t_term, mut t_tf, mut t_norm) = (vec![], vec![], vec![], vec![]);
+                let mut batch = TermBatch::default();
                 let (mut d_id, mut d_terms, mut d_morphemes) = (vec![], vec![], vec![]);
                 for r in &chunk {
                     let id: &str = r.get(0);
                     let terms = term_counts(r.get::<_, &str>(1), &self.analyzer);
-                    for (t, tf, norm) in terms.rows {
-                        t_id.push(id);
-                        t_term.push(t);
-                        t_tf.push(tf);
-                        t_norm.push(norm);
-                    }
+                    batch.add(id, terms.rows);
                     total_terms += terms.bigrams as i64;
                     total_morphemes += terms.morphemes as i64;
                     d_id.push(id);
                     d_terms.push(terms.bigrams as i32);
                     d_morphemes.push(terms.morphemes as i32);
                 }
-                tx.execute(
-                    "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
-                     SELECT $1, i, t, f, n FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(i, t, f, n)",
-                    &[&self.name, &t_id, &t_term, &t_tf, &t_norm],
-                )?;
+                batch.insert(&mut tx, &self.name)?;
                 tx.execute(
                     "UPDATE yusa_docs d SET terms = u.n, morphemes = u.m \
                      FROM unnest($2::text[], $3::int[], $4::int[]) AS u(i, n, m) \
@@ -970,16 +996,11 @@ impl CollectionStore for PgCollection {
         let mut d_first_end: Vec<Option<i32>> = vec![];
         let (mut p_id, mut p_n, mut p_start, mut p_end, mut p_vec) =
             (vec![], vec![], vec![], vec![], vec![]);
-        let (mut t_id, mut t_term, mut t_tf, mut t_norm) = (vec![], vec![], vec![], vec![]);
+        let mut batch = TermBatch::default();
         let (mut added_terms, mut added_morphemes): (i64, i64) = (0, 0);
         for &i in &keep {
             let terms = term_counts(&docs[i].text, &self.analyzer);
-            for (t, tf, norm) in terms.rows {
-                t_id.push(ids[i].as_str());
-                t_term.push(t);
-                t_tf.push(tf);
-                t_norm.push(norm);
-            }
+            batch.add(ids[i].as_str(), terms.rows);
             added_terms += terms.bigrams as i64;
             added_morphemes += terms.morphemes as i64;
             d_ids.push(ids[i].as_str());
@@ -1038,11 +1059,7 @@ impl CollectionStore for PgCollection {
                  AS u(i, n, s, e, v)",
                 &[&self.name, &p_id, &p_n, &p_start, &p_end, &p_vec],
             )?;
-            tx.execute(
-                "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
-                 SELECT $1, i, t, f, n FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(i, t, f, n)",
-                &[&self.name, &t_id, &t_term, &t_tf, &t_norm],
-            )?;
+            batch.insert(&mut tx, &self.name)?;
             tx.execute(
                 "UPDATE yusa_collections SET doc_count = doc_count + $2, total_terms = total_terms + $3, \
                  total_morphemes = total_morphemes + $4 WHERE name = $1",
