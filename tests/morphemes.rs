@@ -76,6 +76,39 @@ fn content_morphemes_of_korean_text() {
     assert!(a.dictionary().unwrap().starts_with("mecab-ko-dic:"));
 }
 
+/// A long text is analysed in pieces cut at spaces (MeCab holds one lattice per input): nothing is
+/// lost or doubled at the cuts.
+#[test]
+fn a_long_text_loses_no_morpheme_at_the_cuts() {
+    let Some(a) = analyzer() else { return };
+    let text = "삼겹살을 먹었다 ".repeat(5000); // 45 KB
+    let terms = a.morphemes(&text);
+    assert_eq!(terms.len(), 10_000);
+    assert!(
+        terms.chunks(2).all(|p| p == ["삼겹살", "먹"]),
+        "{:?}",
+        &terms[..6]
+    );
+}
+
+/// One dictionary serves every thread (MeCab's model and tagger are shared, a lattice per call).
+#[test]
+fn threads_share_one_dictionary() {
+    let Some(a) = analyzer() else { return };
+    let alone: Vec<Vec<String>> = TEXTS.iter().map(|t| a.morphemes(t)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..200 {
+                    for (t, want) in TEXTS.iter().zip(&alone) {
+                        assert_eq!(&a.morphemes(t), want);
+                    }
+                }
+            });
+        }
+    });
+}
+
 #[test]
 fn another_inflection_is_found_through_its_stem_and_unknown_words_through_bigrams() {
     let Some(a) = analyzer() else { return };

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 /// The dictionary's folder under the models folder.
 pub const DICTIONARY_DIR: &str = "mecab-ko-dic";
 
+/// Longest piece of text given to MeCab at once, in bytes (about 2,700 Hangul syllables).
+const CHUNK_BYTES: usize = 8 * 1024;
+
 /// The MeCab runtime library's name (the soname of Debian's `libmecab2`).
 const LIBRARY: &str = "libmecab.so.2";
 
@@ -291,6 +294,34 @@ impl MorphemeAnalyzer {
         if norm.trim().is_empty() {
             return vec![];
         }
+        // MeCab builds one lattice for its whole input: a long document (the PostgreSQL store
+        // analyses whole documents) goes in pieces cut at a space, so its memory stays small.
+        let mut out = Vec::new();
+        let mut rest = norm.as_str();
+        while !rest.is_empty() {
+            let mut cut = rest.len().min(CHUNK_BYTES);
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            if cut < rest.len() {
+                if let Some(space) = rest[..cut].rfind(char::is_whitespace) {
+                    cut = space.max(1);
+                    while !rest.is_char_boundary(cut) {
+                        cut += 1;
+                    }
+                }
+            }
+            out.extend(self.parse(&rest[..cut]));
+            rest = &rest[cut..];
+        }
+        out
+    }
+
+    /// One MeCab parse of `text` (normalised, no control characters).
+    fn parse(&self, text: &str) -> Vec<String> {
+        if text.trim().is_empty() {
+            return vec![];
+        }
         // SAFETY: a live model; the lattice is this call's alone and destroyed below; the
         // sentence buffer outlives the parse and the output is copied before the lattice goes.
         unsafe {
@@ -299,7 +330,7 @@ impl MorphemeAnalyzer {
                 tracing::warn!("MeCab could not make a lattice; no morphemes for this text");
                 return vec![];
             }
-            (self.api.set_sentence)(lattice, norm.as_ptr() as *const c_char, norm.len());
+            (self.api.set_sentence)(lattice, text.as_ptr() as *const c_char, text.len());
             let out = if (self.api.parse_lattice)(self.tagger, lattice) == 0 {
                 let why = CStr::from_ptr((self.api.lattice_strerror)(lattice)).to_string_lossy();
                 tracing::warn!("MeCab could not analyse a text: {why}");
