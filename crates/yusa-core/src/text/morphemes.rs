@@ -109,6 +109,19 @@ fn fingerprint(dir: &Path) -> Result<String> {
     Ok(format!("mecab-ko-dic:{hex}"))
 }
 
+/// A function of MeCab's C API, by name.
+///
+/// # Safety
+/// `T` must be the function's type as `mecab.h` declares it.
+unsafe fn symbol<T: Copy>(lib: &libloading::Library, dir: &Path, name: &[u8]) -> Result<T> {
+    lib.get::<T>(name).map(|s| *s).map_err(|e| {
+        bad(
+            dir,
+            format!("{LIBRARY} lacks {}: {e}", String::from_utf8_lossy(name)),
+        )
+    })
+}
+
 /// Whether a morpheme with this part-of-speech tag (mecab-ko-dic's, after Sejong) is a term.
 fn is_content(tag: &str) -> bool {
     matches!(
@@ -178,58 +191,22 @@ impl MorphemeAnalyzer {
                 ),
             )
         })?;
-        // SAFETY: the symbols are MeCab 0.996's C API with these signatures (mecab.h).
+        // SAFETY (each call): the symbols are MeCab 0.996's C API with these signatures (mecab.h).
         let api = unsafe {
-            let sym = |name: &[u8]| -> Result<*mut c_void> {
-                lib.get::<*mut c_void>(name).map(|s| *s).map_err(|e| {
-                    bad(
-                        dir,
-                        format!("{LIBRARY} lacks {}: {e}", String::from_utf8_lossy(name)),
-                    )
-                })
-            };
             Api {
-                model_destroy: std::mem::transmute::<*mut c_void, Destroy>(sym(
-                    b"mecab_model_destroy",
-                )?),
-                new_tagger: std::mem::transmute::<*mut c_void, NewFrom>(sym(
-                    b"mecab_model_new_tagger",
-                )?),
-                new_lattice: std::mem::transmute::<*mut c_void, NewFrom>(sym(
-                    b"mecab_model_new_lattice",
-                )?),
-                destroy: std::mem::transmute::<*mut c_void, Destroy>(sym(b"mecab_destroy")?),
-                lattice_destroy: std::mem::transmute::<*mut c_void, Destroy>(sym(
-                    b"mecab_lattice_destroy",
-                )?),
-                set_sentence: std::mem::transmute::<*mut c_void, SetSentence>(sym(
-                    b"mecab_lattice_set_sentence2",
-                )?),
-                parse_lattice: std::mem::transmute::<*mut c_void, Parse>(sym(
-                    b"mecab_parse_lattice",
-                )?),
-                lattice_tostr: std::mem::transmute::<*mut c_void, ToStr>(sym(
-                    b"mecab_lattice_tostr",
-                )?),
-                lattice_strerror: std::mem::transmute::<*mut c_void, ToStr>(sym(
-                    b"mecab_lattice_strerror",
-                )?),
+                model_destroy: symbol(&lib, dir, b"mecab_model_destroy")?,
+                new_tagger: symbol(&lib, dir, b"mecab_model_new_tagger")?,
+                new_lattice: symbol(&lib, dir, b"mecab_model_new_lattice")?,
+                destroy: symbol(&lib, dir, b"mecab_destroy")?,
+                lattice_destroy: symbol(&lib, dir, b"mecab_lattice_destroy")?,
+                set_sentence: symbol(&lib, dir, b"mecab_lattice_set_sentence2")?,
+                parse_lattice: symbol(&lib, dir, b"mecab_parse_lattice")?,
+                lattice_tostr: symbol(&lib, dir, b"mecab_lattice_tostr")?,
+                lattice_strerror: symbol(&lib, dir, b"mecab_lattice_strerror")?,
             }
         };
-        let model_new: ModelNew = unsafe {
-            std::mem::transmute::<*mut c_void, ModelNew>(
-                lib.get::<*mut c_void>(b"mecab_model_new")
-                    .map(|s| *s)
-                    .map_err(|e| bad(dir, format!("{LIBRARY} lacks mecab_model_new: {e}")))?,
-            )
-        };
-        let strerror: StrError = unsafe {
-            std::mem::transmute::<*mut c_void, StrError>(
-                lib.get::<*mut c_void>(b"mecab_strerror")
-                    .map(|s| *s)
-                    .map_err(|e| bad(dir, format!("{LIBRARY} lacks mecab_strerror: {e}")))?,
-            )
-        };
+        let model_new: ModelNew = unsafe { symbol(&lib, dir, b"mecab_model_new")? };
+        let strerror: StrError = unsafe { symbol(&lib, dir, b"mecab_strerror")? };
         // Arguments as an argv (a folder may hold spaces). `-r /dev/null`: no system mecabrc (whose
         // default dictionary is Japanese) is needed or read. The output formats are ours: MeCab
         // prints `*` features as empty.
