@@ -1027,8 +1027,10 @@ impl CollectionStore for Collection {
         k: usize,
         fields: crate::text::LexicalFields,
     ) -> Result<Vec<LexicalHit>> {
-        let hits = self.lexical.search(query, k, fields)?;
         let store = self.store.read();
+        let hits = self.lexical.search(query, k, fields, |iid| {
+            store.passages.get(&iid).map_or(1, |p| 1 + p.rest.len())
+        })?;
         Ok(hits
             .into_iter()
             .filter_map(|m| {
