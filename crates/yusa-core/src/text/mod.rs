@@ -18,8 +18,9 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Bump when [`analyze`] or the lexical fields change: an index built with an older version has its
 /// lexical index rebuilt from its documents when it is opened. 2: a morpheme field beside the bigrams;
-/// 3: each passage's number stored (a hit names the passage BM25 ranked it by).
-pub const ANALYZER_VERSION: u32 = 3;
+/// 3: each passage's number stored (a hit names the passage BM25 ranked it by); 4: a long document's
+/// later passages indexed with its head ([`passages::head`]).
+pub const ANALYZER_VERSION: u32 = 4;
 
 /// The lexical analysis a process serves: the bigrams always, morphemes when a dictionary was loaded.
 /// Cheap to clone (the dictionary is shared).

@@ -135,6 +135,26 @@ pub fn split(text: &str) -> Vec<Span> {
     out
 }
 
+/// Longest document head repeated before a later passage, in characters.
+pub const HEAD_CHARS: usize = 80;
+
+/// The document's head: its first non-empty line without Markdown heading marks, cut at a space to at
+/// most [`HEAD_CHARS`] characters (None: no such line).
+pub fn head(text: &str) -> Option<String> {
+    let line = text
+        .lines()
+        .map(|l| l.trim().trim_start_matches('#').trim())
+        .find(|l| !l.is_empty())?;
+    if line.chars().count() <= HEAD_CHARS {
+        return Some(line.to_owned());
+    }
+    let cut: String = line.chars().take(HEAD_CHARS).collect();
+    Some(match cut.rfind(char::is_whitespace) {
+        Some(b) if b > 0 => cut[..b].trim_end().to_owned(),
+        _ => cut,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +204,22 @@ mod tests {
             spans.iter().map(|s| s.end - s.start).collect::<Vec<_>>(),
             [500, 500, 200]
         );
+    }
+
+    #[test]
+    fn the_head_is_the_first_line_without_heading_marks_cut_at_a_space() {
+        assert_eq!(
+            head("\n## 데이터 타입\n본문").as_deref(),
+            Some("데이터 타입")
+        );
+        assert_eq!(head("  \n \n"), None);
+        let long = "세종은 조선의 제4대 국왕이다. ".repeat(10);
+        let h = head(&long).unwrap();
+        assert!(
+            h.chars().count() <= HEAD_CHARS && long.starts_with(&h),
+            "{h}"
+        );
+        assert!(!h.ends_with(' ') && long[h.len()..].starts_with(' '), "{h}");
     }
 
     #[test]
