@@ -1,4 +1,5 @@
-//! Reading documents from files: JSONL (`{"text", "id"?, "metadata"?}` per line), CSV and TSV (one
+//! Reading documents from files: JSONL (`{"text", "id"?, "metadata"?}` per line; BEIR's `_id` and
+//! `title` too, see [`NewDoc`]), CSV and TSV (one
 //! text column, an optional id column, the other columns as metadata), plain text (`.txt`: every
 //! non-empty line is one document, nothing else), gzipped or not, or stdin. The library owns the
 //! formats, and the web page's import follows the same extension rules.
@@ -190,6 +191,31 @@ mod tests {
             id_column: None,
             limit: None,
         }
+    }
+
+    /// A BEIR-style corpus line keeps its id and its title (as the text's first line: the head of a
+    /// long document's passages).
+    #[test]
+    fn a_jsonl_title_and_beir_id_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("corpus.jsonl");
+        std::fs::write(
+            &p,
+            "{\"_id\": \"doc1\", \"title\": \"세종\", \"text\": \"조선의 제4대 국왕이다.\"}\n\
+             {\"id\": \"doc2\", \"title\": \" \", \"text\": \"제목 없음\"}\n",
+        )
+        .unwrap();
+        let docs = read_documents(&p, &opts()).unwrap();
+        assert_eq!(docs[0].id.as_deref(), Some("doc1"));
+        assert_eq!(docs[0].text, "세종\n조선의 제4대 국왕이다.");
+        assert_eq!(
+            crate::text::passages::head(&docs[0].text).as_deref(),
+            Some("세종")
+        );
+        assert_eq!(
+            (docs[1].id.as_deref(), docs[1].text.as_str()),
+            (Some("doc2"), "제목 없음")
+        );
     }
 
     /// A `.txt` file is one text per line — not a table whose first line is a header, not JSON —

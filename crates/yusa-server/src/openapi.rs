@@ -120,7 +120,8 @@ pub fn spec() -> Value {
                 "confident_cosine": {"type": "number"}, "scan_cross_encoder_from": {"type": "number"}}, "additionalProperties": false},
             "Error": {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}},
             "Filter": {"type": "object", "description": "metadata conditions, all of which must hold: {field: value} (equality) or {field: {in: [values]}}; at most 16 fields", "additionalProperties": true},
-            "NewDoc": {"type": "object", "required": ["text"], "properties": {"id": {"type": "string"}, "text": {"type": "string", "maxLength": 1048576},
+            "NewDoc": {"type": "object", "required": ["text"], "properties": {"id": {"type": "string", "description": "also read as `_id`"}, "text": {"type": "string", "maxLength": 1048576},
+                "title": {"type": "string", "description": "stored as the text's first line"},
                 "metadata": {"type": "object"}}},
             "SearchRequest": {"type": "object", "required": ["query"], "properties": {
                 "query": {"type": "string"}, "k": {"type": "integer", "default": 10, "minimum": 1, "maximum": 1000},

@@ -32,11 +32,40 @@ pub struct SnapshotInfo {
 }
 
 /// A document to add; `id` is generated when absent, and an existing id is replaced (upsert).
+/// Read from JSON, it also takes the fields of BEIR-style corpora: `_id` for `id`, and a `title`,
+/// which becomes the text's first line — searched with the text, and the head every later passage of
+/// a long document is indexed with ([`crate::text::passages::head`]): dropped, an article's later
+/// passages would not say what it is about.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq)]
+#[serde(from = "IncomingDoc")]
 pub struct NewDoc {
     pub id: Option<String>,
     pub text: String,
     pub metadata: Option<serde_json::Value>,
+}
+
+/// A document as JSON gives it (see [`NewDoc`]).
+#[derive(serde::Deserialize)]
+struct IncomingDoc {
+    #[serde(alias = "_id")]
+    id: Option<String>,
+    title: Option<String>,
+    text: String,
+    metadata: Option<serde_json::Value>,
+}
+
+impl From<IncomingDoc> for NewDoc {
+    fn from(d: IncomingDoc) -> Self {
+        let text = match d.title.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => format!("{t}\n{}", d.text),
+            _ => d.text,
+        };
+        NewDoc {
+            id: d.id,
+            text,
+            metadata: d.metadata,
+        }
+    }
 }
 
 /// A stored document as callers see it.
