@@ -345,6 +345,65 @@ fn lexical_analysis(s: &Store) {
     e.drop_collection("lex").unwrap();
 }
 
+/// A long document is scored for BM25 by its passages, alike in every store: a weighted mean of its
+/// best three (a chapter with three passages about the query outranks one that mentions it once), each
+/// later passage read with the document's head, and the hit names the passage.
+fn long_documents_by_passages(s: &Store) {
+    let who = s.name;
+    let e = (s.open)(Morphemes::Off);
+    e.create_collection("long", DocRole::Asymmetric).unwrap();
+    let filler = |from: usize, n: usize| -> String {
+        (from..from + n)
+            .map(|i| format!("{i}번 항목은 전원과 배터리에 관한 설명입니다. "))
+            .collect()
+    };
+    let mention = "보증서는 상자 안에 있습니다. ";
+    let once = filler(0, 60) + mention;
+    let thrice = [filler(0, 20), filler(20, 20), filler(40, 20)].join(mention) + mention;
+    let manual = format!(
+        "# 무선 청소기 설명서\n{}먼지통은 한 달마다 비웁니다. {}",
+        filler(0, 30),
+        filler(30, 30)
+    );
+    e.add_documents(
+        "long",
+        vec![
+            doc("once", &once),
+            doc("thrice", &thrice),
+            doc("manual", &manual),
+            doc("short", "먼지통이 안 빠져요"),
+        ],
+    )
+    .unwrap();
+    e.checkpoint_all().unwrap();
+    let lexical = |q: &str| {
+        let mut req = SearchRequest::new(q);
+        req.mode = Mode::Lexical;
+        req.k = 4;
+        e.search("long", &req).unwrap().hits
+    };
+    let hits = lexical("보증서 상자");
+    assert_eq!(ids_of(&hits)[..2], ["thrice", "once"], "{who}");
+    let p = hits[0].passage.as_ref().expect("a passage");
+    assert!(p.text.contains("보증서"), "{who}: {p:?}");
+    let hits = lexical("청소기 먼지통");
+    let hit = hits.iter().find(|h| h.id == "manual").expect("the manual");
+    let p = hit.passage.as_ref().expect("a passage");
+    assert!(p.start > 0 && p.text.contains("먼지통"), "{who}: {p:?}");
+    e.drop_collection("long").unwrap();
+}
+
+fn ids_of(hits: &[yusa::search::Hit]) -> Vec<&str> {
+    hits.iter().map(|h| h.id.as_str()).collect()
+}
+
+#[test]
+fn every_store_scores_long_documents_by_passages() {
+    for s in &stores() {
+        long_documents_by_passages(s);
+    }
+}
+
 #[test]
 fn every_store_rebuilds_its_terms_for_the_analysis_served() {
     for s in &stores() {

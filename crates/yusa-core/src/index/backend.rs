@@ -156,7 +156,7 @@ pub struct LexicalHit {
     pub doc: Doc,
     pub bm25: Bm25,
     /// The passage that scored, for a document of several passages where the store scores
-    /// passages (the embedded store; PostgreSQL scores whole documents).
+    /// passages (both stores do; None from a store that scores whole documents).
     pub passage: Option<Span>,
 }
 

@@ -40,8 +40,8 @@ pub struct LexicalIndex {
 /// (docs/results/2026-12-06-lexical-next-passages.md): hybrid Recall@1 0.882 → 0.941 (hand-written
 /// questions about the doc_check documents), 0.913 → 0.940 (their headings), 0.520 → 0.531 (their
 /// sections as documents, queried by heading).
-const PASSAGES_SCORED: usize = 3;
-const NEXT_PASSAGE_WEIGHT: f32 = 0.5;
+pub(crate) const PASSAGES_SCORED: usize = 3;
+pub(crate) const NEXT_PASSAGE_WEIGHT: f32 = 0.5;
 
 /// A document's lexical score from the BM25 scores of its passages that matched, best first, and
 /// how many passages it has.
@@ -242,12 +242,7 @@ impl LexicalIndex {
     /// normalises its rare ones away; per passage, the passage that answers ranks the document
     /// (search keeps each document's best passage).
     pub fn put(&self, iid: u32, text: &str) -> Result<()> {
-        let spans = crate::text::passages::split(text);
-        let parts = if spans.len() == 1 {
-            vec![text]
-        } else {
-            crate::text::passages::slices(text, &spans)
-        };
+        let parts = crate::text::passages::lexical_parts(text);
         let tokens = |terms: Vec<String>| PreTokenizedString {
             text: String::new(),
             tokens: terms
@@ -262,27 +257,10 @@ impl LexicalIndex {
                 })
                 .collect(),
         };
-        // A later passage is indexed with the document's head (its first line: a title or heading),
-        // as retrievers put an article's title with each of its passages: a question names the
-        // document's subject, which a later passage seldom repeats. Measured on the tuning sets in
-        // docs/results/2026-12-06-passage-heads.md (sections: lexical Recall@1 0.471 -> 0.520).
-        let head = if parts.len() > 1 {
-            crate::text::passages::head(text)
-        } else {
-            None
-        };
         let docs: Vec<TantivyDocument> = parts
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(n, part)| {
-                let with_head;
-                let part = match (&head, n) {
-                    (Some(h), 1..) => {
-                        with_head = format!("{h}\n{part}");
-                        with_head.as_str()
-                    }
-                    _ => part,
-                };
                 let mut doc = TantivyDocument::new();
                 doc.add_u64(self.f_iid, iid as u64);
                 doc.add_u64(self.f_passage, n as u64);

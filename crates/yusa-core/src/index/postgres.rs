@@ -107,6 +107,16 @@ const MIGRATIONS: &[&str] = &[
          end_char int NOT NULL,
          embedding vector NOT NULL,
          PRIMARY KEY (collection, id, n));",
+    // 4: BM25 per passage, as the embedded store scores it: a long document's terms are kept per
+    // passage (`passage`, 0 for a document of one passage); `passages` counts a document's entries
+    // and `lexical_entries` the collection's (BM25's N). Rows written before keep passage 0 and one
+    // entry per document until the collection is re-analysed (analyzer version 4 does it on open).
+    "ALTER TABLE yusa_terms ADD COLUMN passage int NOT NULL DEFAULT 0;
+     ALTER TABLE yusa_terms DROP CONSTRAINT yusa_terms_pkey;
+     ALTER TABLE yusa_terms ADD PRIMARY KEY (collection, term, id, passage) INCLUDE (tf, norm);
+     ALTER TABLE yusa_docs ADD COLUMN passages int NOT NULL DEFAULT 1;
+     ALTER TABLE yusa_collections ADD COLUMN lexical_entries bigint NOT NULL DEFAULT 0;
+     UPDATE yusa_collections SET lexical_entries = doc_count;",
 ];
 
 /// Marks a morpheme term in `yusa_terms` (no analysis yields a control character).
@@ -743,28 +753,33 @@ fn row_doc(r: &postgres::Row) -> Doc {
     }
 }
 
-/// A text's terms in both fields, as `yusa_terms` rows take them.
+/// A document's terms in both fields, as `yusa_terms` rows take them, one entry per passage
+/// ([`crate::text::passages::lexical_parts`], as the embedded store indexes them).
 struct TermRows {
-    /// (term, tf, norm): bigrams as they are, morphemes under [`MORPHEME_PREFIX`].
-    rows: Vec<(String, i32, i32)>,
-    /// Each field's length (tantivy's document length).
+    /// (passage, term, tf, norm): bigrams as they are, morphemes under [`MORPHEME_PREFIX`].
+    rows: Vec<(i32, String, i32, i32)>,
+    /// Each field's length summed over the entries (tantivy's document lengths).
     bigrams: usize,
     morphemes: usize,
+    /// How many entries: the document's passages.
+    passages: usize,
 }
 
 /// `yusa_terms` rows gathered for one INSERT (a write's documents, or a page of a re-analysis).
 #[derive(Default)]
 struct TermBatch<'a> {
     id: Vec<&'a str>,
+    passage: Vec<i32>,
     term: Vec<String>,
     tf: Vec<i32>,
     norm: Vec<i32>,
 }
 
 impl<'a> TermBatch<'a> {
-    fn add(&mut self, id: &'a str, rows: Vec<(String, i32, i32)>) {
-        for (term, tf, norm) in rows {
+    fn add(&mut self, id: &'a str, rows: Vec<(i32, String, i32, i32)>) {
+        for (passage, term, tf, norm) in rows {
             self.id.push(id);
+            self.passage.push(passage);
             self.term.push(term);
             self.tf.push(tf);
             self.norm.push(norm);
@@ -777,16 +792,17 @@ impl<'a> TermBatch<'a> {
         collection: &str,
     ) -> std::result::Result<u64, postgres::Error> {
         tx.execute(
-            "INSERT INTO yusa_terms (collection, id, term, tf, norm) \
-             SELECT $1, i, t, f, n FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(i, t, f, n)",
-            &[&collection, &self.id, &self.term, &self.tf, &self.norm],
+            "INSERT INTO yusa_terms (collection, id, passage, term, tf, norm) \
+             SELECT $1, i, p, t, f, n FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::int[]) \
+             AS u(i, p, t, f, n)",
+            &[&collection, &self.id, &self.passage, &self.term, &self.tf, &self.norm],
         )
     }
 }
 
-/// A text's analysis terms with their counts and field lengths.
+/// A document's analysis terms with their counts and field lengths, per passage.
 fn term_counts(text: &str, analyzer: &crate::text::Analyzer) -> TermRows {
-    let count = |terms: Vec<String>, prefix: Option<char>| {
+    let count = |passage: i32, terms: Vec<String>, prefix: Option<char>| {
         let len = terms.len();
         let norm = field_norm(len);
         let mut counts: HashMap<String, i32> = HashMap::new();
@@ -797,19 +813,29 @@ fn term_counts(text: &str, analyzer: &crate::text::Analyzer) -> TermRows {
             };
             *counts.entry(t).or_default() += 1;
         }
-        let mut v: Vec<(String, i32, i32)> =
-            counts.into_iter().map(|(t, tf)| (t, tf, norm)).collect();
+        let mut v: Vec<(i32, String, i32, i32)> = counts
+            .into_iter()
+            .map(|(t, tf)| (passage, t, tf, norm))
+            .collect();
         v.sort();
         (v, len)
     };
-    let (mut rows, bigrams) = count(crate::text::analyze(text), None);
-    let (m, morphemes) = count(analyzer.morphemes(text), Some(MORPHEME_PREFIX));
-    rows.extend(m);
-    TermRows {
-        rows,
-        bigrams,
-        morphemes,
+    let parts = crate::text::passages::lexical_parts(text);
+    let mut out = TermRows {
+        rows: vec![],
+        bigrams: 0,
+        morphemes: 0,
+        passages: parts.len(),
+    };
+    for (n, part) in parts.iter().enumerate() {
+        let (rows, bigrams) = count(n as i32, crate::text::analyze(part), None);
+        let (m, morphemes) = count(n as i32, analyzer.morphemes(part), Some(MORPHEME_PREFIX));
+        out.rows.extend(rows);
+        out.rows.extend(m);
+        out.bigrams += bigrams;
+        out.morphemes += morphemes;
     }
+    out
 }
 
 /// tantivy's one-byte rounding of a document length (BM25 sees the rounded length).
@@ -860,7 +886,7 @@ impl PgCollection {
                 "DELETE FROM yusa_terms WHERE collection = $1",
                 &[&self.name],
             )?;
-            let (mut total_terms, mut total_morphemes) = (0i64, 0i64);
+            let (mut total_terms, mut total_morphemes, mut entries) = (0i64, 0i64, 0i64);
             let (mut after, mut done) = (-1i64, 0usize);
             loop {
                 // A page at a time by insertion sequence: a large collection's texts are never
@@ -874,29 +900,32 @@ impl PgCollection {
                 after = last.get(2);
                 done += chunk.len();
                 let mut batch = TermBatch::default();
-                let (mut d_id, mut d_terms, mut d_morphemes) = (vec![], vec![], vec![]);
+                let (mut d_id, mut d_terms, mut d_morphemes, mut d_passages) =
+                    (vec![], vec![], vec![], vec![]);
                 for r in &chunk {
                     let id: &str = r.get(0);
                     let terms = term_counts(r.get::<_, &str>(1), &self.analyzer);
                     batch.add(id, terms.rows);
                     total_terms += terms.bigrams as i64;
                     total_morphemes += terms.morphemes as i64;
+                    entries += terms.passages as i64;
                     d_id.push(id);
                     d_terms.push(terms.bigrams as i32);
                     d_morphemes.push(terms.morphemes as i32);
+                    d_passages.push(terms.passages as i32);
                 }
                 batch.insert(&mut tx, &self.name)?;
                 tx.execute(
-                    "UPDATE yusa_docs d SET terms = u.n, morphemes = u.m \
-                     FROM unnest($2::text[], $3::int[], $4::int[]) AS u(i, n, m) \
+                    "UPDATE yusa_docs d SET terms = u.n, morphemes = u.m, passages = u.p \
+                     FROM unnest($2::text[], $3::int[], $4::int[], $5::int[]) AS u(i, n, m, p) \
                      WHERE d.collection = $1 AND d.id = u.i",
-                    &[&self.name, &d_id, &d_terms, &d_morphemes],
+                    &[&self.name, &d_id, &d_terms, &d_morphemes, &d_passages],
                 )?;
             }
             tx.execute(
-                "UPDATE yusa_collections SET total_terms = $2, total_morphemes = $3, analyzer = $4 \
-                 WHERE name = $1",
-                &[&self.name, &total_terms, &total_morphemes, &want],
+                "UPDATE yusa_collections SET total_terms = $2, total_morphemes = $3, analyzer = $4, \
+                 lexical_entries = $5 WHERE name = $1",
+                &[&self.name, &total_terms, &total_morphemes, &want, &entries],
             )?;
             tx.commit()?;
             Ok(done)
@@ -994,15 +1023,18 @@ impl CollectionStore for PgCollection {
         let mut d_terms = vec![];
         let mut d_morphemes = vec![];
         let mut d_first_end: Vec<Option<i32>> = vec![];
+        let mut d_passages = vec![];
         let (mut p_id, mut p_n, mut p_start, mut p_end, mut p_vec) =
             (vec![], vec![], vec![], vec![], vec![]);
         let mut batch = TermBatch::default();
-        let (mut added_terms, mut added_morphemes): (i64, i64) = (0, 0);
+        let (mut added_terms, mut added_morphemes, mut added_entries): (i64, i64, i64) = (0, 0, 0);
         for &i in &keep {
             let terms = term_counts(&docs[i].text, &self.analyzer);
             batch.add(ids[i].as_str(), terms.rows);
             added_terms += terms.bigrams as i64;
             added_morphemes += terms.morphemes as i64;
+            added_entries += terms.passages as i64;
+            d_passages.push(terms.passages as i32);
             d_ids.push(ids[i].as_str());
             d_text.push(docs[i].text.as_str());
             d_meta.push(docs[i].metadata.clone());
@@ -1031,16 +1063,17 @@ impl CollectionStore for PgCollection {
             }
             let old = tx.query(
                 "DELETE FROM yusa_docs WHERE collection = $1 AND id = ANY($2) \
-                 RETURNING id, terms, morphemes",
+                 RETURNING id, terms, morphemes, passages",
                 &[&self.name, &d_ids],
             )?;
             let old_terms: i64 = old.iter().map(|r| r.get::<_, i32>(1) as i64).sum();
             let old_morphemes: i64 = old.iter().map(|r| r.get::<_, i32>(2) as i64).sum();
+            let old_entries: i64 = old.iter().map(|r| r.get::<_, i32>(3) as i64).sum();
             tx.execute(
-                "INSERT INTO yusa_docs (collection, id, seq, text, metadata, embedding, terms, morphemes, first_end) \
-                 SELECT $1, i, nextval('yusa_doc_seq'), t, m, e, n, mn, fe \
-                 FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::vector[], $6::int[], $7::int[], $8::int[]) \
-                 WITH ORDINALITY AS u(i, t, m, e, n, mn, fe, o) ORDER BY o",
+                "INSERT INTO yusa_docs (collection, id, seq, text, metadata, embedding, terms, morphemes, first_end, passages) \
+                 SELECT $1, i, nextval('yusa_doc_seq'), t, m, e, n, mn, fe, p \
+                 FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::vector[], $6::int[], $7::int[], $8::int[], $9::int[]) \
+                 WITH ORDINALITY AS u(i, t, m, e, n, mn, fe, p, o) ORDER BY o",
                 &[
                     &self.name,
                     &d_ids,
@@ -1050,6 +1083,7 @@ impl CollectionStore for PgCollection {
                     &d_terms,
                     &d_morphemes,
                     &d_first_end,
+                    &d_passages,
                 ],
             )?;
             // An upsert's old passages went with its old row (ON DELETE CASCADE).
@@ -1062,12 +1096,14 @@ impl CollectionStore for PgCollection {
             batch.insert(&mut tx, &self.name)?;
             tx.execute(
                 "UPDATE yusa_collections SET doc_count = doc_count + $2, total_terms = total_terms + $3, \
-                 total_morphemes = total_morphemes + $4 WHERE name = $1",
+                 total_morphemes = total_morphemes + $4, lexical_entries = lexical_entries + $5 \
+                 WHERE name = $1",
                 &[
                     &self.name,
                     &(d_ids.len() as i64 - old.len() as i64),
                     &(added_terms - old_terms),
                     &(added_morphemes - old_morphemes),
+                    &(added_entries - old_entries),
                 ],
             )?;
             tx.commit()?;
@@ -1093,17 +1129,20 @@ impl CollectionStore for PgCollection {
                 &[&self.name],
             )?;
             let old = tx.query_opt(
-                "DELETE FROM yusa_docs WHERE collection = $1 AND id = $2 RETURNING terms, morphemes",
+                "DELETE FROM yusa_docs WHERE collection = $1 AND id = $2 \
+                 RETURNING terms, morphemes, passages",
                 &[&self.name, &id],
             )?;
             if let Some(r) = &old {
                 tx.execute(
                     "UPDATE yusa_collections SET doc_count = doc_count - 1, total_terms = total_terms - $2, \
-                     total_morphemes = total_morphemes - $3 WHERE name = $1",
+                     total_morphemes = total_morphemes - $3, lexical_entries = lexical_entries - $4 \
+                     WHERE name = $1",
                     &[
                         &self.name,
                         &(r.get::<_, i32>(0) as i64),
                         &(r.get::<_, i32>(1) as i64),
+                        &(r.get::<_, i32>(2) as i64),
                     ],
                 )?;
             }
@@ -1262,30 +1301,65 @@ impl CollectionStore for PgCollection {
             return Ok(vec![]);
         }
         // tantivy's BM25 (see the module doc): weight idf·(1 + k1), tf / (tf + k1·(1 − b + b·norm/avg)),
-        // each field with its own average length; the fields' scores summed, as tantivy sums its
-        // fields' term queries. The postings are read by an index-only scan of the terms' primary
-        // key (it includes tf and norm); naming the terms again in `top` keeps the planner from
-        // scanning every posting.
-        let sql = "WITH s AS (SELECT doc_count::float8 AS n, \
-                   greatest(total_terms::float8 / greatest(doc_count, 1), 1e-9) AS avg, \
-                   greatest(total_morphemes::float8 / greatest(doc_count, 1), 1e-9) AS avg_m \
+        // each field with its own average length, over the collection's lexical entries (a long
+        // document's passages); the fields' scores summed, as tantivy sums its fields' term queries.
+        // The postings are read by an index-only scan of the terms' primary key (it includes tf and
+        // norm); naming the terms again in `top` keeps the planner from scanning every posting.
+        // Then as the embedded store (`index::lexical::document_score`): the `4k` best passages, each
+        // document scored by a weighted mean of its three best among them (1, 0.5, 0.25), a passage it
+        // lacks counted as its best and one it has that is not there as 0.
+        let (w2, w3) = (
+            super::lexical::NEXT_PASSAGE_WEIGHT,
+            super::lexical::NEXT_PASSAGE_WEIGHT * super::lexical::NEXT_PASSAGE_WEIGHT,
+        );
+        debug_assert_eq!(super::lexical::PASSAGES_SCORED, 3);
+        let sql = format!(
+            "WITH s AS (SELECT greatest(lexical_entries, 1)::float8 AS n, \
+                   greatest(total_terms::float8 / greatest(lexical_entries, 1), 1e-9) AS avg, \
+                   greatest(total_morphemes::float8 / greatest(lexical_entries, 1), 1e-9) AS avg_m \
                    FROM yusa_collections WHERE name = $1), \
               q AS (SELECT term, count(*)::float8 AS df FROM yusa_terms \
                    WHERE collection = $1 AND term = ANY($2) GROUP BY term), \
-              top AS (SELECT t.id, sum(ln(1 + (s.n - q.df + 0.5) / (q.df + 0.5)) * 2.2 * t.tf \
+              top AS (SELECT t.id, t.passage, sum(ln(1 + (s.n - q.df + 0.5) / (q.df + 0.5)) * 2.2 * t.tf \
                    / (t.tf + 1.2 * (0.25 + 0.75 * t.norm \
                       / CASE WHEN left(t.term, 1) = chr(1) THEN s.avg_m ELSE s.avg END)))::float4 AS score \
                    FROM yusa_terms t JOIN q USING (term) CROSS JOIN s \
-                   WHERE t.collection = $1 AND t.term = ANY($2) GROUP BY t.id ORDER BY score DESC, t.id LIMIT $3) \
-             SELECT d.id, d.text, d.metadata, top.score FROM top JOIN yusa_docs d \
-             ON d.collection = $1 AND d.id = top.id ORDER BY top.score DESC, d.id";
+                   WHERE t.collection = $1 AND t.term = ANY($2) GROUP BY t.id, t.passage \
+                   ORDER BY score DESC, t.id, t.passage LIMIT $4), \
+              ranked AS (SELECT id, passage, score, \
+                   row_number() OVER (PARTITION BY id ORDER BY score DESC, passage) AS r FROM top), \
+              docs AS (SELECT r.id, \
+                   max(r.score) FILTER (WHERE r.r = 1) AS b1, \
+                   max(r.score) FILTER (WHERE r.r = 2) AS b2, \
+                   max(r.score) FILTER (WHERE r.r = 3) AS b3, \
+                   max(r.passage) FILTER (WHERE r.r = 1) AS passage \
+                   FROM ranked r WHERE r.r <= 3 GROUP BY r.id), \
+              scored AS (SELECT docs.id, docs.passage, ((b1 \
+                   + {w2}::float8 * coalesce(b2, CASE WHEN d.passages < 2 THEN b1 ELSE 0 END) \
+                   + {w3}::float8 * coalesce(b3, CASE WHEN d.passages < 3 THEN b1 ELSE 0 END)) \
+                   / (1 + {w2}::float8 + {w3}::float8))::float4 AS score, d.text, d.metadata, d.passages \
+                   FROM docs JOIN yusa_docs d ON d.collection = $1 AND d.id = docs.id) \
+             SELECT id, text, metadata, score, passage, passages FROM scored \
+             ORDER BY score DESC, id LIMIT $3"
+        );
+        let window = k.saturating_mul(4) as i64;
         self.pool.run(|c| {
-            Ok(c.query(sql, &[&self.name, &terms, &(k as i64)])?
+            Ok(c.query(&sql, &[&self.name, &terms, &(k as i64), &window])?
                 .iter()
-                .map(|r| LexicalHit {
-                    doc: row_doc(r),
-                    bm25: Bm25(r.get::<_, f32>("score")),
-                    passage: None,
+                .map(|r| {
+                    let passage = (r.get::<_, i32>("passages") > 1).then(|| {
+                        let n = r.get::<_, i32>("passage") as usize;
+                        let text: &str = r.get("text");
+                        crate::text::passages::split(text)
+                            .get(n)
+                            .copied()
+                            .unwrap_or(Span { start: 0, end: 0 })
+                    });
+                    LexicalHit {
+                        doc: row_doc(r),
+                        bm25: Bm25(r.get::<_, f32>("score")),
+                        passage,
+                    }
                 })
                 .collect())
         })

@@ -229,8 +229,8 @@ fn matched_terms(query_terms: &QueryTerms, text: &str) -> Vec<String> {
 }
 
 /// The passage of a long text holding most of the query's terms (None: the text is one passage).
-/// Counted by the bigrams and words alone: a store that names no passage (PostgreSQL scores whole
-/// documents) would otherwise have every passage of every hit analysed by MeCab, which made a lexical
+/// Counted by the bigrams and words alone: a store that names no passage (one scoring whole
+/// documents, as PostgreSQL did before schema 4) would otherwise have every passage of every hit analysed by MeCab, which made a lexical
 /// query over long documents 6× slower.
 fn best_passage_by_terms(query_terms: &QueryTerms, text: &str) -> Option<Span> {
     let spans = crate::text::passages::split(text);
