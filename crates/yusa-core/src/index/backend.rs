@@ -156,7 +156,7 @@ pub struct LexicalHit {
     pub doc: Doc,
     pub bm25: Bm25,
     /// The passage that scored, for a document of several passages where the store scores
-    /// passages (both stores do; None from a store that scores whole documents).
+    /// passages (every store must: `tests/store_contract.rs`).
     pub passage: Option<Span>,
 }
 

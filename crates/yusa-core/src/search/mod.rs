@@ -228,27 +228,6 @@ fn matched_terms(query_terms: &QueryTerms, text: &str) -> Vec<String> {
     out
 }
 
-/// The passage of a long text holding most of the query's terms (None: the text is one passage).
-/// Counted by the bigrams and words alone: a store that names no passage (one scoring whole
-/// documents, as PostgreSQL did before schema 4) would otherwise have every passage of every hit analysed by MeCab, which made a lexical
-/// query over long documents 6× slower.
-fn best_passage_by_terms(query_terms: &QueryTerms, text: &str) -> Option<Span> {
-    let spans = crate::text::passages::split(text);
-    if spans.len() < 2 {
-        return None;
-    }
-    let bigrams = QueryTerms {
-        bigrams: query_terms.bigrams.clone(),
-        morphemes: vec![],
-        analyzer: query_terms.analyzer,
-    };
-    spans
-        .into_iter()
-        .enumerate()
-        .max_by_key(|(i, s)| (matched_terms(&bigrams, s.slice(text)).len(), usize::MAX - i))
-        .map(|(_, s)| s)
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResponse {
     pub hits: Vec<Hit>,
@@ -464,10 +443,9 @@ fn run(
                     return None;
                 }
             }
-            let span = passages
-                .get(&doc.id)
-                .copied()
-                .or_else(|| best_passage_by_terms(&query_terms, &doc.text));
+            // Both stores name the passage that ranked a long document, in either list (the
+            // store contract checks it).
+            let span = passages.get(&doc.id).copied();
             let passage = span.map(|s| MatchedPassage {
                 start: s.start,
                 end: s.end,
