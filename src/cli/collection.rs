@@ -103,6 +103,10 @@ pub struct IndexArgs {
     /// CSV/TSV column holding the id (optional); other columns become metadata.
     #[arg(long)]
     pub id_column: Option<String>,
+    /// CSV/TSV column holding a title (optional), kept as the text's first line: searched with it,
+    /// and the head each later passage of a long document is indexed with (JSONL: a `title` field).
+    #[arg(long)]
+    pub title_column: Option<String>,
     /// A new collection for question → passage search (documents embedded as passages). Without
     /// this or --symmetric a new collection takes its role from the documents: long ones (median
     /// 200 characters or more) make it a question → passage collection.
@@ -157,6 +161,7 @@ pub fn run_index(cli: &Cli, args: &IndexArgs) -> Result<()> {
             format: args.format,
             text_column: args.text_column.clone(),
             id_column: args.id_column.clone(),
+            title_column: args.title_column.clone(),
             limit: args.limit,
         },
     )?;

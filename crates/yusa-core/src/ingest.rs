@@ -28,6 +28,8 @@ pub struct ReadOptions {
     pub text_column: String,
     /// CSV/TSV column holding the id.
     pub id_column: Option<String>,
+    /// CSV/TSV column holding a title, kept as the text's first line (as JSON's `title`, [`NewDoc`]).
+    pub title_column: Option<String>,
     /// Read at most this many documents.
     pub limit: Option<usize>,
 }
@@ -128,12 +130,18 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
                     headers.iter().collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            let id_i = match &opts.id_column {
-                Some(c) => Some(
-                    col(c).ok_or_else(|| bad(format!("{}: no column `{c}`", path.display())))?,
-                ),
-                None => None,
+            let named = |c: &Option<String>| -> Result<Option<usize>> {
+                match c {
+                    Some(c) => {
+                        Ok(Some(col(c).ok_or_else(|| {
+                            bad(format!("{}: no column `{c}`", path.display()))
+                        })?))
+                    }
+                    None => Ok(None),
+                }
             };
+            let id_i = named(&opts.id_column)?;
+            let title_i = named(&opts.title_column)?;
             for (row, rec) in r.records().enumerate() {
                 if docs.len() >= limit {
                     break;
@@ -141,7 +149,7 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
                 let rec = rec.map_err(csv_err(path))?;
                 let mut meta = serde_json::Map::new();
                 for (i, (h, v)) in headers.iter().zip(rec.iter()).enumerate() {
-                    if i != text_i && Some(i) != id_i {
+                    if i != text_i && Some(i) != id_i && Some(i) != title_i {
                         meta.insert(h.to_owned(), serde_json::Value::String(v.to_owned()));
                     }
                 }
@@ -150,7 +158,13 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
                         .and_then(|i| rec.get(i))
                         .map(str::to_owned)
                         .or_else(|| row_id(row + 1)),
-                    text: rec.get(text_i).unwrap_or("").to_owned(),
+                    text: {
+                        let text = rec.get(text_i).unwrap_or("");
+                        match title_i.and_then(|i| rec.get(i)).map(str::trim) {
+                            Some(t) if !t.is_empty() => format!("{t}\n{text}"),
+                            _ => text.to_owned(),
+                        }
+                    },
                     metadata: (!meta.is_empty()).then_some(serde_json::Value::Object(meta)),
                 });
             }
@@ -189,6 +203,7 @@ mod tests {
             format: None,
             text_column: "text".into(),
             id_column: None,
+            title_column: None,
             limit: None,
         }
     }
@@ -216,6 +231,33 @@ mod tests {
             (docs[1].id.as_deref(), docs[1].text.as_str()),
             (Some("doc2"), "제목 없음")
         );
+    }
+
+    #[test]
+    fn a_title_column_is_the_first_line_and_not_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("articles.tsv");
+        std::fs::write(
+            &p,
+            "title\ttext\tsource\n세종\t조선의 제4대 국왕이다.\twiki\n\t제목 없음\twiki\n",
+        )
+        .unwrap();
+        let o = ReadOptions {
+            title_column: Some("title".into()),
+            ..opts()
+        };
+        let docs = read_documents(&p, &o).unwrap();
+        assert_eq!(docs[0].text, "세종\n조선의 제4대 국왕이다.");
+        assert_eq!(
+            docs[0].metadata,
+            Some(serde_json::json!({"source": "wiki"}))
+        );
+        assert_eq!(docs[1].text, "제목 없음");
+        let o = ReadOptions {
+            title_column: Some("heading".into()),
+            ..opts()
+        };
+        assert!(read_documents(&p, &o).is_err());
     }
 
     /// A `.txt` file is one text per line — not a table whose first line is a header, not JSON —
