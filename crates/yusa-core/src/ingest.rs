@@ -158,13 +158,10 @@ pub fn read_documents(path: &Path, opts: &ReadOptions) -> Result<Vec<NewDoc>> {
                         .and_then(|i| rec.get(i))
                         .map(str::to_owned)
                         .or_else(|| row_id(row + 1)),
-                    text: {
-                        let text = rec.get(text_i).unwrap_or("");
-                        match title_i.and_then(|i| rec.get(i)).map(str::trim) {
-                            Some(t) if !t.is_empty() => format!("{t}\n{text}"),
-                            _ => text.to_owned(),
-                        }
-                    },
+                    text: crate::index::backend::titled(
+                        title_i.and_then(|i| rec.get(i)),
+                        rec.get(text_i).unwrap_or("").to_owned(),
+                    ),
                     metadata: (!meta.is_empty()).then_some(serde_json::Value::Object(meta)),
                 });
             }

@@ -56,15 +56,19 @@ struct IncomingDoc {
 
 impl From<IncomingDoc> for NewDoc {
     fn from(d: IncomingDoc) -> Self {
-        let text = match d.title.as_deref().map(str::trim) {
-            Some(t) if !t.is_empty() => format!("{t}\n{}", d.text),
-            _ => d.text,
-        };
         NewDoc {
             id: d.id,
-            text,
+            text: titled(d.title.as_deref(), d.text),
             metadata: d.metadata,
         }
+    }
+}
+
+/// A document's text with its title (if any, and not blank) as the first line.
+pub fn titled(title: Option<&str>, text: String) -> String {
+    match title.map(str::trim) {
+        Some(t) if !t.is_empty() => format!("{t}\n{text}"),
+        _ => text,
     }
 }
 
