@@ -38,11 +38,8 @@ fn read_jsonl(path: &Path) -> Result<Vec<(String, String)>> {
         }
         let d: BeirDoc = serde_json::from_str(&line)
             .map_err(|e| Error::BadRequest(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        let text = if d.title.is_empty() {
-            d.text
-        } else {
-            format!("{} {}", d.title, d.text)
-        };
+        // As ingest reads a JSON `title`: the text's first line (a long document's passage head).
+        let text = yusa_core::index::backend::titled(Some(&d.title), d.text);
         out.push((d.id, text));
     }
     Ok(out)
