@@ -110,13 +110,14 @@ const MIGRATIONS: &[&str] = &[
     // 4: BM25 per passage, as the embedded store scores it: a long document's terms are kept per
     // passage (`passage`, 0 for a document of one passage); `passages` counts a document's entries
     // and `lexical_entries` the collection's (BM25's N). Rows written before keep passage 0 and one
-    // entry per document until the collection is re-analysed (analyzer version 4 does it on open).
+    // entry per document until the collection is re-analysed, which forgetting the analysis that made
+    // them (`analyzer = NULL`) asks of the first node that opens it, whatever yusa wrote them.
     "ALTER TABLE yusa_terms ADD COLUMN passage int NOT NULL DEFAULT 0;
      ALTER TABLE yusa_terms DROP CONSTRAINT yusa_terms_pkey;
      ALTER TABLE yusa_terms ADD PRIMARY KEY (collection, term, id, passage) INCLUDE (tf, norm);
      ALTER TABLE yusa_docs ADD COLUMN passages int NOT NULL DEFAULT 1;
      ALTER TABLE yusa_collections ADD COLUMN lexical_entries bigint NOT NULL DEFAULT 0;
-     UPDATE yusa_collections SET lexical_entries = doc_count;",
+     UPDATE yusa_collections SET lexical_entries = doc_count, analyzer = NULL;",
 ];
 
 /// Marks a morpheme term in `yusa_terms` (no analysis yields a control character).
