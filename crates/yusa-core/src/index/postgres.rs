@@ -1338,9 +1338,12 @@ impl CollectionStore for PgCollection {
               scored AS (SELECT docs.id, docs.passage, ((b1 \
                    + {w2}::float8 * coalesce(b2, CASE WHEN d.passages < 2 THEN b1 ELSE 0 END) \
                    + {w3}::float8 * coalesce(b3, CASE WHEN d.passages < 3 THEN b1 ELSE 0 END)) \
-                   / (1 + {w2}::float8 + {w3}::float8))::float4 AS score, d.text, d.metadata, d.passages \
-                   FROM docs JOIN yusa_docs d ON d.collection = $1 AND d.id = docs.id) \
-             SELECT id, text, metadata, score, passage, passages FROM scored \
+                   / (1 + {w2}::float8 + {w3}::float8))::float4 AS score, d.text, d.metadata, d.passages, \
+                   CASE WHEN docs.passage = 0 THEN 0 ELSE p.start_char END AS p_start, \
+                   CASE WHEN docs.passage = 0 THEN d.first_end ELSE p.end_char END AS p_end \
+                   FROM docs JOIN yusa_docs d ON d.collection = $1 AND d.id = docs.id \
+                   LEFT JOIN yusa_passages p ON p.collection = $1 AND p.id = docs.id AND p.n = docs.passage) \
+             SELECT id, text, metadata, score, passages, p_start, p_end FROM scored \
              ORDER BY score DESC, id LIMIT $3"
         );
         let window = k.saturating_mul(4) as i64;
@@ -1348,14 +1351,19 @@ impl CollectionStore for PgCollection {
             Ok(c.query(&sql, &[&self.name, &terms, &(k as i64), &window])?
                 .iter()
                 .map(|r| {
-                    let passage = (r.get::<_, i32>("passages") > 1).then(|| {
-                        let n = r.get::<_, i32>("passage") as usize;
-                        let text: &str = r.get("text");
-                        crate::text::passages::split(text)
-                            .get(n)
-                            .copied()
-                            .unwrap_or(Span { start: 0, end: 0 })
-                    });
+                    // The span as stored with the passage's vector (the first passage's end in
+                    // `first_end`), not the text split again for every hit.
+                    let passage = match (
+                        r.get::<_, i32>("passages") > 1,
+                        r.get::<_, Option<i32>>("p_start"),
+                        r.get::<_, Option<i32>>("p_end"),
+                    ) {
+                        (true, Some(start), Some(end)) => Some(Span {
+                            start: start as u32,
+                            end: end as u32,
+                        }),
+                        _ => None,
+                    };
                     LexicalHit {
                         doc: row_doc(r),
                         bm25: Bm25(r.get::<_, f32>("score")),
