@@ -57,6 +57,10 @@ pub struct RetrievalArgs {
     /// Cache query/document vectors in this file (keyed by the model) to make re-runs fast.
     #[arg(long)]
     pub embedding_cache: Option<PathBuf>,
+    /// Write each query's ranking here (JSON lines: variant, query, rank of the first relevant
+    /// document, the top 10), for error analysis.
+    #[arg(long)]
+    pub rankings: Option<PathBuf>,
     /// Also score RRF and weighted fusion at dense weights 0.5–0.95 (to choose the default).
     #[arg(long)]
     pub fusion_grid: bool,
@@ -176,6 +180,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     },
                     max_queries: a.max_queries,
                     cache_path: a.embedding_cache.as_deref(),
+                    rankings: a.rankings.as_deref(),
                 },
                 &mut |what, done, total| {
                     pb.set_message(what.to_owned());

@@ -148,6 +148,20 @@ pub struct RunOptions<'a> {
     pub max_queries: Option<usize>,
     /// Vectors cached on disk, keyed by the encoder.
     pub cache_path: Option<&'a Path>,
+    /// Where to write each query's ranking, one JSON line per variant and query, for error analysis.
+    pub rankings: Option<&'a Path>,
+}
+
+/// One query's ranking under one variant (`--rankings`).
+#[derive(Debug, Serialize)]
+struct Ranking<'a> {
+    variant: &'a str,
+    query_id: &'a str,
+    query: &'a str,
+    /// 1-based rank of the first relevant document in the top 100, if any.
+    first_relevant: Option<usize>,
+    relevant: Vec<&'a str>,
+    top: Vec<String>,
 }
 
 /// Indexes the corpus into a temporary collection of `engine` and scores each variant.
@@ -163,7 +177,15 @@ pub fn evaluate(
         doc_role,
         max_queries,
         cache_path,
+        rankings,
     } = *opts;
+    let mut rankings_out = rankings
+        .map(|p| {
+            std::fs::File::create(p)
+                .map(std::io::BufWriter::new)
+                .map_err(Error::io(p))
+        })
+        .transpose()?;
     engine.create_collection(collection, doc_role)?;
     // Embed every distinct text once: corpus and queries often share sentences (paraKQC: all of them).
     // An optional on-disk cache, keyed by the encoder's fingerprint, makes repeated runs cheap.
@@ -310,6 +332,21 @@ pub fn evaluate(
             for (a, x) in acc.iter_mut().zip(m) {
                 *a += x;
             }
+            if let (Some(out), Some(path)) = (rankings_out.as_mut(), rankings) {
+                let mut relevant: Vec<&str> = rel.iter().map(String::as_str).collect();
+                relevant.sort_unstable();
+                let line = Ranking {
+                    variant: &v.name,
+                    query_id: qid,
+                    query: qtext,
+                    first_relevant: ranked.iter().position(|id| rel.contains(id)).map(|i| i + 1),
+                    relevant,
+                    top: ranked.iter().take(10).cloned().collect(),
+                };
+                serde_json::to_writer(&mut *out, &line)
+                    .map_err(|e| Error::Invalid(format!("rankings: {e}")))?;
+                std::io::Write::write_all(out, b"\n").map_err(Error::io(path))?;
+            }
             if qi % 500 == 0 {
                 progress(&v.name, qi, queries.len());
             }
@@ -327,6 +364,9 @@ pub fn evaluate(
             ndcg_at_10: acc[6] / n,
             ms_per_query: t0.elapsed().as_secs_f64() * 1e3 / n,
         });
+    }
+    if let (Some(mut out), Some(path)) = (rankings_out, rankings) {
+        std::io::Write::flush(&mut out).map_err(Error::io(path))?;
     }
     Ok(results)
 }

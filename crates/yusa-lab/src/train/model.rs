@@ -184,6 +184,11 @@ impl TrainableCrossEncoder {
             reason: e.to_string(),
         })?;
         let mut config = raw;
+        // A cosine blend is fitted to one model's outputs (`yusa train blend`): the base's says
+        // nothing about the model trained from it, so it is not inherited.
+        if let Some(map) = config.as_object_mut() {
+            map.remove("yusa_cosine_blend");
+        }
         config["architectures"] = serde_json::json!(["BertForSequenceClassification"]);
         config["num_hidden_layers"] = serde_json::json!(self.cfg.num_hidden_layers);
         config["num_labels"] = serde_json::json!(1);

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Training and evaluation files for an entailment pair model: "same meaning" read as entailment
+both ways (issue 30). A yes/no model is trained on ordered pairs — score 5 when the second text
+follows from the first, 0 when it does not — and a pair is a duplicate when each text follows from the
+other (the lower of the two orders). Sources, all real and labelled by people:
+
+- KLUE NLI train (premise → hypothesis): entailment 5, neutral and contradiction 0. Its contradictions
+  are written antonyms, negations, other outcomes, times and roles; its neutrals add or change a detail.
+- Question_pair's grouped training part (`scripts/split_question_pair.py`): same question 5, other 0,
+  in both orders (a paraphrase follows from its partner either way).
+- StyleKQC training groups (`scripts/split_stylekqc.py`): one paraphrase pair per anchor, both orders.
+
+Stage 2 (`stage2.jsonl`, trained from stage 1's model): the one-word look-alikes of
+`scripts/mine_one_word_pairs.py` (CACHE/dup/mined_train.jsonl: real sentences that differ in one word,
+a negative only when the two words differ in meaning by that script's rule; paraphrase groups' one-word
+pairs as positives), with Question_pair and StyleKQC again so that paraphrases are not forgotten. Its dev
+set (`dev2.jsonl`) adds the mined calibration pairs.
+
+Dev (early stopping): KLUE NLI dev (ordered, as in train) and Question_pair's calibration part (both
+orders). Also written for scoring afterwards (`yusa eval sts --predictions`): the hand-written check
+set, Question_pair validation and calibration, each pair in both orders. The check sets' texts are
+never trained on.
+
+Usage: build_entailment_mix.py SHARED_DATA CACHE OUT_DIR   (CACHE: the .cache folder holding
+dup/qp_train.tsv, dup/qp_calib.tsv and stylekqc_train.jsonl)
+"""
+
+import csv
+import json
+import random
+import sys
+import tarfile
+from pathlib import Path
+
+ENTAIL = 5.0
+
+
+def read_qp(path):
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    # Question_pair's label is inverted: 0 means the same question.
+    return [(a, b, ENTAIL if lab.strip() == "0" else 0.0) for a, b, lab in rows[1:]]
+
+
+def both_orders(pairs, source):
+    out = []
+    for a, b, s in pairs:
+        out.append({"sentence1": a, "sentence2": b, "score": s, "source": source})
+        out.append({"sentence1": b, "sentence2": a, "score": s, "source": source + "-reversed"})
+    return out
+
+
+def main():
+    shared, cache, out = (Path(p) for p in sys.argv[1:4])
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(20261207)
+
+    held = set()
+    for line in open("tests/data/dedup_check/checks.jsonl", encoding="utf-8"):
+        r = json.loads(line)
+        held.update((r["sentence1"], r["sentence2"]))
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        for line in open(Path("tests/data/faq_check") / name, encoding="utf-8"):
+            held.add(json.loads(line)["text"])
+
+    with tarfile.open(shared / "klue_nli/klue-nli-v1.1.tar.gz") as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("_train.json"))
+        nli_train = json.load(tar.extractfile(member))
+    nli_dev = json.load(open(shared / "klue_nli/klue-nli-v1.1_dev.json", encoding="utf-8"))
+
+    def nli_rows(rows, source):
+        return [
+            {
+                "sentence1": r["premise"],
+                "sentence2": r["hypothesis"],
+                "score": ENTAIL if r["gold_label"] == "entailment" else 0.0,
+                "source": source + "-" + r["gold_label"],
+            }
+            for r in rows
+            if r["premise"] not in held and r["hypothesis"] not in held
+        ]
+
+    train = nli_rows(nli_train, "klue-nli")
+    train += both_orders(
+        [p for p in read_qp(cache / "dup/qp_train.tsv") if p[0] not in held and p[1] not in held],
+        "question-pair",
+    )
+    style = [json.loads(l) for l in open(cache / "stylekqc_train.jsonl", encoding="utf-8")]
+    rng.shuffle(style)
+    train += both_orders([(r["anchor"], r["positive"], ENTAIL) for r in style[:1500]], "stylekqc")
+    rng.shuffle(train)
+
+    dev = nli_rows(nli_dev, "klue-nli-dev")
+    dev += both_orders(read_qp(cache / "dup/qp_calib.tsv"), "question-pair-calib")
+
+    def write(name, rows):
+        with open(out / name, "w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{name}: {len(rows)} pairs, {sum(r['score'] > 0 for r in rows)} positive")
+
+    write("train.jsonl", train)
+    write("dev.jsonl", dev)
+
+    mined = [json.loads(l) for l in open(cache / "dup/mined_train.jsonl", encoding="utf-8")]
+    mined = [r for r in mined if r["sentence1"] not in held and r["sentence2"] not in held]
+    stage2 = mined + [r for r in train if not r["source"].startswith("klue-nli")]
+    rng.shuffle(stage2)
+    write("stage2.jsonl", stage2)
+    mined_calib = [json.loads(l) for l in open(cache / "dup/mined_calib.jsonl", encoding="utf-8")]
+    write("dev2.jsonl", both_orders(read_qp(cache / "dup/qp_calib.tsv"), "question-pair-calib") + mined_calib)
+
+    checks = [json.loads(l) for l in open("tests/data/dedup_check/checks.jsonl", encoding="utf-8")]
+    score = lambda r: ENTAIL if r["label"] in (1, "1", True, "duplicate") else 0.0
+    write(
+        "check_both.jsonl",
+        [
+            {"sentence1": a, "sentence2": b, "score": score(r), "kind": r["kind"]}
+            for r in checks
+            for a, b in ((r["sentence1"], r["sentence2"]), (r["sentence2"], r["sentence1"]))
+        ],
+    )
+    write("qp_val_both.jsonl", both_orders(read_qp(shared / "question_pair/validation.txt"), "qp-val"))
+    write("qp_calib_both.jsonl", both_orders(read_qp(cache / "dup/qp_calib.tsv"), "qp-calib"))
+
+
+if __name__ == "__main__":
+    main()
