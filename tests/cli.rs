@@ -440,6 +440,88 @@ fn lab_commands_run_through_yusa_lab() {
     assert!(err.contains("unknown command `frobnicate`"), "{err}");
 }
 
+/// `eval retrieval --rankings` writes every query's ranking under every variant, with the rank of
+/// its first relevant document, so that a miss can be read.
+#[test]
+fn retrieval_rankings_name_each_querys_first_relevant_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let corpus = w(
+        "corpus.jsonl",
+        "{\"_id\": \"d1\", \"text\": \"배송은 보통 이틀 걸립니다\"}\n\
+         {\"_id\": \"d2\", \"text\": \"환불은 구매 후 7일 안에 신청하세요\"}\n\
+         {\"_id\": \"d3\", \"text\": \"비밀번호는 설정 메뉴에서 바꿉니다\"}\n",
+    );
+    let queries = w(
+        "queries.jsonl",
+        "{\"_id\": \"q1\", \"text\": \"환불 신청\"}\n{\"_id\": \"q2\", \"text\": \"비밀번호 설정\"}\n",
+    );
+    let qrels = w(
+        "qrels.tsv",
+        "query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\n",
+    );
+    let rankings = dir.path().join("rankings.jsonl");
+    let index = tempfile::tempdir().unwrap();
+    let out = yusa(&[
+        "eval",
+        "retrieval",
+        "--index-dir",
+        index.path().to_str().unwrap(),
+        "--models-dir",
+        "tests/fixtures",
+        "--model",
+        "tiny-bert",
+        "--no-cross-encoder",
+        "--corpus",
+        &corpus,
+        "--queries",
+        &queries,
+        "--qrels",
+        &qrels,
+        "--rankings",
+        rankings.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rankings)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let variants: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .map(|l| l["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2 * variants.len(), "{lines:?}");
+    assert!(variants.contains("lexical"), "{variants:?}");
+    for l in &lines {
+        let top: Vec<&str> = l["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let relevant = l["relevant"][0].as_str().unwrap();
+        let expected = top.iter().position(|d| *d == relevant).map(|i| i + 1);
+        assert_eq!(
+            l["first_relevant"].as_u64().map(|r| r as usize),
+            expected,
+            "{l}"
+        );
+    }
+    // The lexical list finds both: the queries repeat their documents' words.
+    for l in lines.iter().filter(|l| l["variant"] == "lexical") {
+        assert_eq!(l["first_relevant"], 1, "{l}");
+    }
+}
+
 /// A new collection nobody chose a role for takes it from its documents: long ones make a
 /// question → passage collection (and the output says so and how to choose otherwise), short ones a
 /// similar-text one; a flag decides instead, and an existing collection keeps its role.

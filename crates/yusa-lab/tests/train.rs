@@ -160,6 +160,46 @@ fn saved_model_loads_as_a_cross_encoder() {
         .contains("Training log"));
 }
 
+#[test]
+fn a_trained_model_does_not_inherit_its_bases_cosine_blend() {
+    // A blend is fitted to one model's outputs; a model trained from a blended STS cross-encoder
+    // must not apply the base's blend to its own scores.
+    let tmp = tempfile::tempdir().unwrap();
+    // A cross-encoder to start from: one epoch from the fixture, then a blend written into it.
+    let first = TrainConfig { epochs: 1, ..cfg() };
+    let base = tmp.path().join("blended");
+    yusa_lab::train::save(
+        &train_quietly(&first, &pairs()),
+        &first,
+        &base,
+        "test data",
+        "cargo test",
+    )
+    .unwrap();
+    let cfg_path = base.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    config["yusa_cosine_blend"] = serde_json::json!({
+        "bi_encoder": "tiny-bert", "sts_weight": 0.5, "cosine_weight": 0.5, "bias": 0.0
+    });
+    std::fs::write(&cfg_path, config.to_string()).unwrap();
+    let base_ce = yusa_core::model::CrossEncoder::load(&ModelDir::open(&base).unwrap()).unwrap();
+    assert!(base_ce.blend().is_some(), "the base carries a blend");
+
+    let c = TrainConfig {
+        base: base.clone(),
+        epochs: 1,
+        ..cfg()
+    };
+    let t = train_quietly(&c, &pairs());
+    let out = tmp.path().join("trained");
+    yusa_lab::train::save(&t, &c, &out, "test data", "cargo test").unwrap();
+    let saved = std::fs::read_to_string(out.join("config.json")).unwrap();
+    assert!(!saved.contains("yusa_cosine_blend"), "{saved}");
+    let ce = yusa_core::model::CrossEncoder::load(&ModelDir::open(&out).unwrap()).unwrap();
+    assert!(ce.blend().is_none());
+}
+
 /// The scores a saved model gives when loaded for serving (f32).
 fn served_scores(dir: &std::path::Path, data: &[Pair]) -> Vec<f32> {
     let ce = yusa_core::model::CrossEncoder::load(&ModelDir::open(dir).unwrap()).unwrap();
