@@ -16,6 +16,13 @@ a negative only when the two words differ in meaning by that script's rule; para
 pairs as positives), with Question_pair and StyleKQC again so that paraphrases are not forgotten. Its dev
 set (`dev2.jsonl`) adds the mined calibration pairs.
 
+Stage 3 (`stage3.jsonl`, from stage 2's model): KLUE NLI's *hypotheses* of one premise paired with
+each other — the one it entails against the one it contradicts, written by the same person about the
+same sentence: short, natural look-alikes of every kind (찾았다 / 찾지 않았다, 12일 / 20일, 확대 / 중단,
+김 차관 / 강 차관), none of them made by a rule; 2,000 random pairs of ChatbotData questions as easy
+negatives (never the FAQ check set's stored entries); stage 2's data again, the mined pairs thinned to a
+third. Its dev set (`dev3.jsonl`) adds the same hypothesis pairs of KLUE NLI dev.
+
 Dev (early stopping): KLUE NLI dev (ordered, as in train) and Question_pair's calibration part (both
 orders). Also written for scoring afterwards (`yusa eval sts --predictions`): the hand-written check
 set, Question_pair validation and calibration, each pair in both orders. The check sets' texts are
@@ -108,7 +115,36 @@ def main():
     rng.shuffle(stage2)
     write("stage2.jsonl", stage2)
     mined_calib = [json.loads(l) for l in open(cache / "dup/mined_calib.jsonl", encoding="utf-8")]
-    write("dev2.jsonl", both_orders(read_qp(cache / "dup/qp_calib.tsv"), "question-pair-calib") + mined_calib)
+    dev2 = both_orders(read_qp(cache / "dup/qp_calib.tsv"), "question-pair-calib") + mined_calib
+    write("dev2.jsonl", dev2)
+
+    def hypothesis_pairs(rows, source):
+        by = {}
+        for r in rows:
+            by.setdefault(r["premise"], {})[r["gold_label"]] = r["hypothesis"]
+        out = []
+        for h in by.values():
+            if "entailment" in h and "contradiction" in h:
+                a, b = h["entailment"], h["contradiction"]
+                if a in held or b in held:
+                    continue
+                if rng.random() < 0.5:
+                    a, b = b, a
+                out.append({"sentence1": a, "sentence2": b, "score": 0.0, "source": source})
+        return out
+
+    chatbot = []
+    with open(shared / "chatbot_data/ChatbotData.csv", encoding="utf-8") as f:
+        chatbot = sorted({row["Q"] for row in csv.DictReader(f)} - held)
+    easy = []
+    while len(easy) < 2000:
+        a, b = rng.sample(chatbot, 2)
+        easy.append({"sentence1": a, "sentence2": b, "score": 0.0, "source": "chatbot-random"})
+    rest = [r for r in train if not r["source"].startswith("klue-nli")]
+    stage3 = hypothesis_pairs(nli_train, "klue-nli-hypotheses") + easy + rest + mined[: len(mined) // 3]
+    rng.shuffle(stage3)
+    write("stage3.jsonl", stage3)
+    write("dev3.jsonl", dev2 + hypothesis_pairs(nli_dev, "klue-nli-dev-hypotheses"))
 
     checks = [json.loads(l) for l in open("tests/data/dedup_check/checks.jsonl", encoding="utf-8")]
     score = lambda r: ENTAIL if r["label"] in (1, "1", True, "duplicate") else 0.0
