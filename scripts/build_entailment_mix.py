@@ -133,7 +133,6 @@ def main():
                 out.append({"sentence1": a, "sentence2": b, "score": 0.0, "source": source})
         return out
 
-    chatbot = []
     with open(shared / "chatbot_data/ChatbotData.csv", encoding="utf-8") as f:
         chatbot = sorted({row["Q"] for row in csv.DictReader(f)} - held)
     easy = []
