@@ -357,6 +357,38 @@ fn evaluates_every_n_steps_and_keeps_the_best_evaluation() {
     assert!(tmp.path().join("checkpoint/model.safetensors").exists());
 }
 
+/// `max_steps` ends a run where a run stopped by hand would have ended: the same weights as the
+/// first N steps of the full run (the learning-rate schedule is still the whole run's), evaluated there.
+#[test]
+fn max_steps_stops_a_run_where_the_full_run_passed() {
+    let data = pairs();
+    let full = TrainConfig {
+        epochs: 5,
+        eval_every: Some(3),
+        ..cfg()
+    };
+    let whole = train_quietly(&full, &data);
+    let cut = train_quietly(
+        &TrainConfig {
+            max_steps: Some(5),
+            ..full.clone()
+        },
+        &data,
+    );
+    let before: Vec<_> = whole.log.iter().filter(|l| l.step < 5).collect();
+    let steps: Vec<usize> = cut.log.iter().map(|l| l.step).collect();
+    let mut want: Vec<usize> = before.iter().map(|l| l.step).collect();
+    want.push(5);
+    assert_eq!(
+        steps, want,
+        "the full run's evaluations, then one at the last step"
+    );
+    for (a, b) in before.iter().zip(&cut.log) {
+        assert_eq!((a.train_loss, a.dev.pearson), (b.train_loss, b.dev.pearson));
+    }
+    assert!(whole.log.last().unwrap().step > 5, "the full run goes on");
+}
+
 /// A run stopped after an evaluation (as a killed session would be, at its last saved state) and
 /// started again resumes there, and ends exactly where an unbroken run ends (no dropout here: its
 /// masks are the one thing a resumed run does not replay). A different run refuses the state.

@@ -68,6 +68,10 @@ pub struct TrainArgs {
     /// within an epoch); by default only at each epoch's end.
     #[arg(long)]
     pub eval_every: Option<usize>,
+    /// Stop after N steps (evaluating there), the learning-rate schedule still that of all
+    /// --epochs: the same model as a run stopped by hand at step N.
+    #[arg(long)]
+    pub max_steps: Option<usize>,
     /// Run each batch as two halves on two threads (forward and backward), gradients combined:
     /// both cores busy in candle's single-threaded ops. Not bit-identical to a plain run (its
     /// dropout masks differ), so off by default.
@@ -94,6 +98,7 @@ impl TrainArgs {
             seed: self.seed,
             max_train_pairs: self.max_train_pairs,
             eval_every: self.eval_every,
+            max_steps: self.max_steps,
             data_parallel: self.data_parallel,
             checkpoint_dir: Some(self.out.join("checkpoint")),
             resume_dir: Some(self.out.join("resume")),

@@ -67,6 +67,10 @@ pub struct TrainConfig {
     /// epoch is ~700 steps (an hour here), so a search that waits for epochs cannot prune early and a
     /// run stopped mid-epoch would leave nothing.
     pub eval_every: Option<usize>,
+    /// Stop after this many steps, evaluating there, with the learning-rate schedule of the whole
+    /// run: what a run stopped by hand at that step gave, made again by a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<usize>,
     /// Run each batch as two halves on two threads, forward and backward, and combine their
     /// gradients (weighted by size, so the step is the whole batch's mean loss). candle's CPU ops
     /// outside the matrix products run on one thread, so a plain step keeps ~1 of 2 cores busy.
@@ -103,6 +107,7 @@ impl Default for TrainConfig {
             seed: 42,
             max_train_pairs: None,
             eval_every: None,
+            max_steps: None,
             data_parallel: false,
             checkpoint_dir: None,
             resume_dir: None,
@@ -558,7 +563,8 @@ pub fn train(
             step += 1;
             on_step(step, total, l);
             let due = cfg.eval_every.is_some_and(|e| e > 0 && step % e == 0);
-            if b + 1 != last && !due {
+            let at_max = cfg.max_steps.is_some_and(|m| step >= m);
+            if b + 1 != last && !due && !at_max {
                 continue;
             }
             let (preds, dev_loss) = predict(&m, &dev_toks, &dev_gold, cfg.loss)?;
@@ -606,7 +612,7 @@ pub fn train(
                     &best,
                 )?;
             }
-            if prune(&line) {
+            if prune(&line) || at_max {
                 break 'epochs;
             }
         }
