@@ -23,12 +23,26 @@ same sentence: short, natural look-alikes of every kind (찾았다 / 찾지 않�
 negatives (never the FAQ check set's stored entries); stage 2's data again, the mined pairs thinned to a
 third. Its dev set (`dev3.jsonl`) adds the same hypothesis pairs of KLUE NLI dev.
 
+Stage 4 (`stage4.jsonl`, from stage 2's model; only with EDIT_DIR, written by
+`scripts/make_edit_pairs.py`): real chat sentences with one grammatical edit — a negation put in or
+taken away, subject and object swapped, a number changed (0), spacing or punctuation changed (5) —
+with stage 3's random ChatbotData pairs, stage 2's Question_pair and StyleKQC pairs and a third of the
+mined pairs. Its dev set (`dev4.jsonl`) adds the edit script's dev part.
+
+Stage 5 (`stage5.jsonl`, from stage 4's model; only with EDIT_DIR): served as the duplicate model,
+stage 4 flagged unrelated chat questions (비 오는 날엔 파전이지 / 파도가 잔잔하네) in the FAQ check. So:
+6,000 more random pairs of ChatbotData questions and 4,000 *related* ones — two questions that share
+some character bigrams (Jaccard 0.1–0.4) and have different answers in ChatbotData — as negatives, with
+Question_pair in both orders, a third of the edits, 3,000 StyleKQC and 2,000 mined pairs again.
+Dev (`dev5.jsonl`): Question_pair's calibration part, the edits' dev part and 1,000 ChatbotData pairs
+of the same two kinds drawn from questions the training pairs do not use.
+
 Dev (early stopping): KLUE NLI dev (ordered, as in train) and Question_pair's calibration part (both
 orders). Also written for scoring afterwards (`yusa eval sts --predictions`): the hand-written check
 set, Question_pair validation and calibration, each pair in both orders. The check sets' texts are
 never trained on.
 
-Usage: build_entailment_mix.py SHARED_DATA CACHE OUT_DIR   (CACHE: the .cache folder holding
+Usage: build_entailment_mix.py SHARED_DATA CACHE OUT_DIR [EDIT_DIR]   (CACHE: the .cache folder holding
 dup/qp_train.tsv, dup/qp_calib.tsv and stylekqc_train.jsonl)
 """
 
@@ -144,6 +158,73 @@ def main():
     rng.shuffle(stage3)
     write("stage3.jsonl", stage3)
     write("dev3.jsonl", dev2 + hypothesis_pairs(nli_dev, "klue-nli-dev-hypotheses"))
+
+    if len(sys.argv) > 4:
+        edits = Path(sys.argv[4])
+        edit_train = [json.loads(l) for l in open(edits / "train.jsonl", encoding="utf-8")]
+        edit_dev = [json.loads(l) for l in open(edits / "dev.jsonl", encoding="utf-8")]
+        stage4 = edit_train + easy + rest + mined[: len(mined) // 3]
+        rng.shuffle(stage4)
+        write("stage4.jsonl", stage4)
+        write("dev4.jsonl", dev2 + edit_dev)
+
+        with open(shared / "chatbot_data/ChatbotData.csv", encoding="utf-8") as f:
+            answer = {}
+            for row in csv.DictReader(f):
+                if row["Q"] not in held:
+                    answer.setdefault(row["Q"], row["A"])
+        questions = sorted(answer)
+        rng.shuffle(questions)
+        dev_q = set(questions[: len(questions) // 10])
+
+        def bigrams(s):
+            t = s.replace(" ", "")
+            return {t[i : i + 2] for i in range(len(t) - 1)}
+
+        grams = {q: bigrams(q) for q in questions}
+        by_gram = {}
+        for q in questions:
+            for g in grams[q]:
+                by_gram.setdefault(g, []).append(q)
+
+        def chat_pairs(pool, n_random, n_related, source):
+            pool = sorted(pool)
+            inside = set(pool)
+            out = []
+            while len(out) < n_random:
+                a, b = rng.sample(pool, 2)
+                out.append({"sentence1": a, "sentence2": b, "score": 0.0, "source": source + "-random"})
+            related, tries = [], 0
+            while len(related) < n_related and tries < 50 * n_related:
+                tries += 1
+                a = rng.choice(pool)
+                if not grams[a]:
+                    continue
+                b = rng.choice(by_gram[rng.choice(sorted(grams[a]))])
+                if a == b or b not in inside or answer[a] == answer[b]:
+                    continue
+                j = len(grams[a] & grams[b]) / len(grams[a] | grams[b])
+                if 0.1 <= j <= 0.4:
+                    related.append({"sentence1": a, "sentence2": b, "score": 0.0, "source": source + "-related"})
+            return out + related
+
+        qp_both = [r for r in rest if r["source"].startswith("question-pair")]
+        style_both = [r for r in rest if r["source"].startswith("stylekqc")]
+        stage5 = (
+            chat_pairs(set(questions) - dev_q, 6000, 4000, "chatbot")
+            + qp_both
+            + edit_train[: len(edit_train) // 3]
+            + style_both[:3000]
+            + mined[:2000]
+        )
+        rng.shuffle(stage5)
+        write("stage5.jsonl", stage5)
+        dev5 = (
+            both_orders(read_qp(cache / "dup/qp_calib.tsv"), "question-pair-calib")
+            + edit_dev
+            + chat_pairs(dev_q, 500, 500, "chatbot-dev")
+        )
+        write("dev5.jsonl", dev5)
 
     checks = [json.loads(l) for l in open("tests/data/dedup_check/checks.jsonl", encoding="utf-8")]
     score = lambda r: ENTAIL if r["label"] in (1, "1", True, "duplicate") else 0.0
