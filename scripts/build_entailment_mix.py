@@ -42,7 +42,12 @@ orders). Also written for scoring afterwards (`yusa eval sts --predictions`): th
 set, Question_pair validation and calibration, each pair in both orders. The check sets' texts are
 never trained on.
 
-Usage: build_entailment_mix.py SHARED_DATA CACHE OUT_DIR [EDIT_DIR]   (CACHE: the .cache folder holding
+Stage 6 (`stage6.jsonl`, from stage 5's model; with EDIT6_DIR, the edit script's
+--long-negation-and-time-units output): all of those edits (-지 않- and units of time added), 6,000
+ChatbotData negatives of stage 5's two kinds, Question_pair both ways, 2,000 StyleKQC and 2,000 mined
+pairs.
+
+Usage: build_entailment_mix.py SHARED_DATA CACHE OUT_DIR [EDIT_DIR [EDIT6_DIR]]   (CACHE: the .cache folder holding
 dup/qp_train.tsv, dup/qp_calib.tsv and stylekqc_train.jsonl)
 """
 
@@ -225,6 +230,29 @@ def main():
             + chat_pairs(dev_q, 500, 500, "chatbot-dev")
         )
         write("dev5.jsonl", dev5)
+
+        if len(sys.argv) > 5:
+            # Stage 6 (from stage 5's model): every edit of the --long-negation-and-time-units run
+            # (EDIT6_DIR), with stage 5's kinds of ChatbotData negatives, Question_pair both ways,
+            # 2,000 StyleKQC and 2,000 mined pairs.
+            edits6 = Path(sys.argv[5])
+            e6_train = [json.loads(l) for l in open(edits6 / "train.jsonl", encoding="utf-8")]
+            e6_dev = [json.loads(l) for l in open(edits6 / "dev.jsonl", encoding="utf-8")]
+            stage6 = (
+                e6_train
+                + chat_pairs(set(questions) - dev_q, 3000, 3000, "chatbot")
+                + qp_both
+                + style_both[:2000]
+                + mined[:2000]
+            )
+            rng.shuffle(stage6)
+            write("stage6.jsonl", stage6)
+            write(
+                "dev6.jsonl",
+                both_orders(read_qp(cache / "dup/qp_calib.tsv"), "question-pair-calib")
+                + e6_dev
+                + chat_pairs(dev_q, 500, 500, "chatbot-dev"),
+            )
 
     checks = [json.loads(l) for l in open("tests/data/dedup_check/checks.jsonl", encoding="utf-8")]
     score = lambda r: ENTAIL if r["label"] in (1, "1", True, "duplicate") else 0.0

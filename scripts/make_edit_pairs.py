@@ -9,7 +9,8 @@ script edits real chat sentences (ChatbotData questions, short NSMC reviews) wit
 finds, and labels each edit by what it does to the meaning:
 
   other meaning (0):  negation put before the last predicate or taken away (안 / 못, spaced or run
-                      together; 있 ↔ 없), the nouns before a subject and an object / dative particle
+                      together; 있 ↔ 없), or -지 않- after its stem, another unit of time after a
+                      number (3개월 → 3년), the nouns before a subject and an object / dative particle
                       swapped (엄마가 나한테 → 내가 엄마한테), a number changed
   same meaning (5):   a space taken out or put in between two morphemes of one phrase (띄어쓰기), the
                       closing punctuation changed
@@ -22,7 +23,11 @@ part by their own hash, so no source sentence is in both.
 Needs the `mecab` command (Debian's `mecab`) and the dictionary folder `models/mecab-ko-dic`
 (`make model`).
 
-Usage: make_edit_pairs.py SHARED_DATA OUT_TRAIN.jsonl OUT_DEV.jsonl [SEED]
+With --long-negation-and-time-units (the stage-6 mix) two more edits: -지 않- after the closing
+predicate's stem, and another unit of time after a number. Without it the output is what stages 4
+and 5 trained on.
+
+Usage: make_edit_pairs.py [--long-negation-and-time-units] SHARED_DATA OUT_TRAIN.jsonl OUT_DEV.jsonl [SEED]
 """
 
 import csv
@@ -46,6 +51,8 @@ CAP = {
     "edit-number": 1500,
     "edit-spacing": 4500,
     "edit-punctuation": 1500,
+    "edit-negation-long": 2500,
+    "edit-time-unit": 1000,
 }
 
 
@@ -117,6 +124,54 @@ def negation_edit(eojeols, rng):
     else:
         new = [neg + (" " if spaced else "") + words[i]]
     return " ".join(words[:i] + new + words[i + 1 :]), spaced
+
+
+LONG_NEGATION = {"어": "지 않아", "아": "지 않아", "어요": "지 않아요", "아요": "지 않아요", "다": "지 않다", "네": "지 않네", "네요": "지 않네요", "습니다": "지 않습니다"}
+TIME_COUNTERS = ("년", "개월", "달", "주", "일", "시간", "분")
+
+
+def long_negation_edit(eojeols):
+    """-지 않- put after the closing predicate's stem (먹고 싶어 → 먹고 싶지 않아, 믿었어 → 믿지
+    않았어, 운동했어 → 운동하지 않았어); only where the stem and ending are written apart."""
+    words = ["".join(s for s, _ in e) for e in eojeols]
+    i = len(eojeols) - 1
+    while i >= 0 and all(t.startswith("S") for _, t in eojeols[i]):
+        i -= 1
+    if i < 0:
+        return None
+    m = [(s, t) for s, t in eojeols[i] if not t.startswith("S")]
+    tail = words[i][len("".join(s for s, _ in m)) :]
+    if any(k in words[i] for k in ("않", "없", "못")) or (i > 0 and words[i - 1] in ("안", "못")):
+        return None
+    if len(m) == 2 and m[0][1] in ("VV", "VA", "VX") and m[1][0] in LONG_NEGATION:
+        new = m[0][0] + LONG_NEGATION[m[1][0]]
+    elif len(m) == 3 and m[0][1] in ("VV", "VA", "VX") and m[1][1] == "EP" and m[1][0] in ("었", "았"):
+        if m[2][0] not in ("어", "어요", "다"):
+            return None
+        new = m[0][0] + "지 않았" + m[2][0]
+    elif m[0][0].endswith("했") and m[0][1] in ("XSV+EP", "XSA+EP") and len(m) == 2 and m[1][0] in ("어", "어요", "다"):
+        new = "하지 않았" + m[1][0]
+    elif len(m) >= 3 and m[0][1] in ("NNG", "XR") and m[1][0].endswith("했") and m[1][1] in ("XSV+EP", "XSA+EP"):
+        if len(m) != 3 or m[2][0] not in ("어", "어요", "다"):
+            return None
+        new = m[0][0] + "하지 않았" + m[2][0]
+    else:
+        return None
+    return " ".join(words[:i] + [new + tail] + words[i + 1 :])
+
+
+def counter_edit(eojeols, rng):
+    """Another unit of time after a number (이별한 지 3개월 → 3년, 8일째 → 8주째)."""
+    words = ["".join(s for s, _ in e) for e in eojeols]
+    for i, e in enumerate(eojeols):
+        for k in range(len(e) - 1):
+            if e[k][1] == "SN" and e[k + 1][1] == "NNBC" and e[k + 1][0] in TIME_COUNTERS:
+                other = rng.choice([c for c in TIME_COUNTERS if c != e[k + 1][0]])
+                head = "".join(s for s, _ in e[: k + 1])
+                rest = words[i][len(head) + len(e[k + 1][0]) :]
+                words[i] = head + other + rest
+                return " ".join(words)
+    return None
 
 
 def role_swap(eojeols):
@@ -196,8 +251,10 @@ def hangul_share(s):
 
 
 def main():
-    shared, out_train, out_dev = sys.argv[1:4]
-    rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 20261207)
+    args = [a for a in sys.argv[1:] if a != "--long-negation-and-time-units"]
+    more = len(args) < len(sys.argv) - 1
+    shared, out_train, out_dev = args[:3]
+    rng = random.Random(int(args[3]) if len(args) > 3 else 20261207)
 
     held = set()
     for line in open("tests/data/dedup_check/checks.jsonl", encoding="utf-8"):
@@ -235,6 +292,13 @@ def main():
         swapped = role_swap(eojeols)
         if swapped:
             made.append((swapped, 0.0, "edit-role-swap"))
+        if more:
+            long_neg = long_negation_edit(eojeols)
+            if long_neg:
+                made.append((long_neg, 0.0, "edit-negation-long"))
+            counter = counter_edit(eojeols, rng)
+            if counter:
+                made.append((counter, 0.0, "edit-time-unit"))
         number = number_edit(eojeols, rng)
         if number:
             made.append((number, 0.0, "edit-number"))
