@@ -268,6 +268,45 @@ fn shipped_cross_encoder_separates_paraphrase_from_flip() {
     assert!(unrelated < 1.0, "unrelated {unrelated}");
 }
 
+/// The shipped duplicate model (assembled by `make model`): a reworded question means the same, a
+/// negated sentence and an unrelated one do not — in both orders, on pairs no training or check file
+/// holds.
+#[test]
+fn shipped_duplicate_model_tells_a_negation_from_a_paraphrase() {
+    let Some(_) = model_dir() else { return };
+    let dir = repo_path(&format!(
+        "models/{}",
+        yusa::model::registry::DEFAULT_DUPLICATE_MODEL
+    ));
+    if !dir.join("model.safetensors").is_file() {
+        assert!(
+            !required(),
+            "{} is missing (run `make model`)",
+            dir.display()
+        );
+        eprintln!("skipped: {} not assembled", dir.display());
+        return;
+    }
+    let m = yusa::model::CrossEncoder::load(&ModelDir::open(&dir).unwrap()).unwrap();
+    let pairs = [
+        (
+            "배송은 언제쯤 도착하나요",
+            "배송이 언제 도착하는지 알려주세요",
+        ),
+        ("오늘 운동하러 헬스장 갔어", "오늘 운동하러 헬스장 안 갔어"),
+        ("주말에 영화 보러 갈래", "내일 아침 회의 몇 시야"),
+    ];
+    let reversed: Vec<(&str, &str)> = pairs.iter().map(|&(a, b)| (b, a)).collect();
+    let (one, two) = (m.score(&pairs).unwrap(), m.score(&reversed).unwrap());
+    // The probability the engine compares with `same_meaning`: both orders averaged, over 5.
+    let p: Vec<f32> = (0..3)
+        .map(|i| (one[i].value() + two[i].value()) / 10.0)
+        .collect();
+    assert!(p[0] >= 0.8, "paraphrase {}", p[0]);
+    assert!(p[1] <= 0.2, "negation {}", p[1]);
+    assert!(p[2] <= 0.2, "unrelated {}", p[2]);
+}
+
 /// The shipped fine-tuned bi-encoder, assembled by `make model` from its committed delta.
 fn shipped_bi_encoder() -> Option<PathBuf> {
     let d = repo_path(&format!(
