@@ -232,16 +232,9 @@ fn import_is_idempotent_and_trimming_keeps_korean_outputs() {
 #[test]
 fn shipped_cross_encoder_separates_paraphrase_from_flip() {
     let Some(dir) = model_dir() else { return };
-    let ce_dir = repo_path("models/ko-sts-cross-encoder");
-    if !ce_dir.join("model.safetensors").is_file() {
-        assert!(
-            !required(),
-            "{} is missing (run `make model`)",
-            ce_dir.display()
-        );
-        eprintln!("skipped: {} not assembled", ce_dir.display());
+    let Some(ce_dir) = shipped(yusa::model::registry::DEFAULT_CROSS_ENCODER) else {
         return;
-    }
+    };
     let ce = yusa::model::CrossEncoder::load(&ModelDir::open(&ce_dir).unwrap()).unwrap();
     let _ = dir;
     let Some(bi_dir) = shipped_bi_encoder() else {
@@ -274,19 +267,9 @@ fn shipped_cross_encoder_separates_paraphrase_from_flip() {
 #[test]
 fn shipped_duplicate_model_tells_a_negation_from_a_paraphrase() {
     let Some(_) = model_dir() else { return };
-    let dir = repo_path(&format!(
-        "models/{}",
-        yusa::model::registry::DEFAULT_DUPLICATE_MODEL
-    ));
-    if !dir.join("model.safetensors").is_file() {
-        assert!(
-            !required(),
-            "{} is missing (run `make model`)",
-            dir.display()
-        );
-        eprintln!("skipped: {} not assembled", dir.display());
+    let Some(dir) = shipped(yusa::model::registry::DEFAULT_DUPLICATE_MODEL) else {
         return;
-    }
+    };
     let m = yusa::model::CrossEncoder::load(&ModelDir::open(&dir).unwrap()).unwrap();
     let pairs = [
         (
@@ -307,12 +290,9 @@ fn shipped_duplicate_model_tells_a_negation_from_a_paraphrase() {
     assert!(p[2] <= 0.2, "unrelated {}", p[2]);
 }
 
-/// The shipped fine-tuned bi-encoder, assembled by `make model` from its committed delta.
-fn shipped_bi_encoder() -> Option<PathBuf> {
-    let d = repo_path(&format!(
-        "models/{}",
-        yusa::model::registry::DEFAULT_BI_ENCODER
-    ));
+/// A shipped fine-tuned model under `models/`, assembled by `make model` from its committed delta.
+fn shipped(name: &str) -> Option<PathBuf> {
+    let d = repo_path(&format!("models/{name}"));
     if d.join("model.safetensors").is_file() {
         Some(d)
     } else {
@@ -320,6 +300,11 @@ fn shipped_bi_encoder() -> Option<PathBuf> {
         eprintln!("skipped: {} not assembled", d.display());
         None
     }
+}
+
+/// The shipped fine-tuned bi-encoder.
+fn shipped_bi_encoder() -> Option<PathBuf> {
+    shipped(yusa::model::registry::DEFAULT_BI_ENCODER)
 }
 
 /// What fine-tuning bought, on three reviews: the shipped bi-encoder puts each one's paraphrase closer
