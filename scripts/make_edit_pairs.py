@@ -221,7 +221,7 @@ def number_edit(eojeols, rng):
     return None
 
 
-def spacing_edit(sentence, eojeols, rng):
+def spacing_edit(eojeols, rng):
     """Same meaning: one space taken out, or one put in between two morphemes of an eojeol."""
     words = ["".join(s for s, _ in e) for e in eojeols]
     if len(words) >= 2 and rng.random() < 0.5:
@@ -303,7 +303,7 @@ def main():
         if number:
             made.append((number, 0.0, "edit-number"))
         if rng.random() < 0.5:
-            spaced = spacing_edit(sentence, eojeols, rng)
+            spaced = spacing_edit(eojeols, rng)
             if spaced:
                 made.append((spaced, 5.0, "edit-spacing"))
         elif rng.random() < 0.3:
