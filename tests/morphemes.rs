@@ -194,3 +194,38 @@ fn a_collection_indexed_with_other_analysis_is_rebuilt_when_opened() {
     drop(c);
     assert_eq!(Manifest::load(&mpath).unwrap().morphemes, None);
 }
+
+/// Who does what to whom, read from MeCab's particles: a swapped subject and recipient is found with
+/// the real dictionary; the same roles in other words, a converse verb and a question are not.
+#[test]
+fn role_swaps_are_read_from_the_particles() {
+    use yusa::dedup::roles::role_conflict;
+    let Some(a) = analyzer() else { return };
+    let found = role_conflict(&a, "엄마가 나한테 막말했어", "내가 엄마한테 막말했어");
+    assert!(
+        found.as_deref().is_some_and(|f| f.contains("recipient")),
+        "{found:?}"
+    );
+    assert!(role_conflict(&a, "엄마가 나한테 막말했어", "엄마한테 막말했어").is_some());
+    assert!(role_conflict(&a, "철수가 영희를 때렸다", "영희가 철수를 때렸다").is_some());
+    for (x, y) in [
+        ("엄마가 나한테 막말했어", "엄마가 나한테 또 막말했어"),
+        ("친구가 나한테 돈을 빌려줬어", "친구한테 돈을 빌렸어"),
+        ("친구가 너무 고맙네", "친구한테 진짜 고마워"),
+        (
+            "화산이 많은 나라가 어디인지 검색해주세요",
+            "화산이 많은 나라를 검색해줘",
+        ),
+    ] {
+        assert_eq!(role_conflict(&a, x, y), None, "{x} / {y}");
+    }
+    // Without a dictionary nothing is read.
+    assert_eq!(
+        role_conflict(
+            &Analyzer::bigrams_only(),
+            "엄마가 나한테 막말했어",
+            "내가 엄마한테 막말했어"
+        ),
+        None
+    );
+}

@@ -573,6 +573,11 @@ impl Engine {
                     exact: crate::text::exact_key(&p.sentence1)
                         == crate::text::exact_key(&p.sentence2),
                     polarity: crate::dedup::explain::polarity_conflict(&p.sentence1, &p.sentence2),
+                    roles: crate::dedup::roles::role_conflict(
+                        &self.analyzer,
+                        &p.sentence1,
+                        &p.sentence2,
+                    ),
                 });
             }
             progress(((ci + 1) * 256).min(pairs.len()), pairs.len());
@@ -878,8 +883,15 @@ impl Engine {
             .iter()
             .map(|v| v.passages[0].vector.clone())
             .collect();
-        let mut checks =
-            crate::dedup::check_embedded(&*coll, &self.queue, &texts, firsts, &th, None)?;
+        let mut checks = crate::dedup::check_embedded(
+            &*coll,
+            &self.queue,
+            &self.analyzer,
+            &texts,
+            firsts,
+            &th,
+            None,
+        )?;
         let mut vectors = vectors.into_iter();
         // Within the request: a text identical (after normalisation) to an earlier one of the same
         // request duplicates it, as it would if the two had come in two requests.
@@ -906,6 +918,7 @@ impl Engine {
                                 "identical after normalisation to document #{j} of this request"
                             ),
                             polarity_conflict: None,
+                            role_conflict: None,
                             sentiment: None,
                             differences: vec![],
                         },
@@ -977,7 +990,7 @@ impl Engine {
             crate::index::filter::validate(f)?;
         }
         let coll = self.catalog.get(collection)?;
-        crate::dedup::check(&*coll, &self.queue, &texts, &th, filter)
+        crate::dedup::check(&*coll, &self.queue, &self.analyzer, &texts, &th, filter)
     }
 
     /// Clusters of near-duplicates over a whole collection, or over its documents that meet `filter`.
@@ -994,7 +1007,15 @@ impl Engine {
             crate::index::filter::validate(f)?;
         }
         let coll = self.catalog.get(collection)?;
-        crate::dedup::scan(&*coll, &self.queue.bulk(), &th, filter, progress, cancel)
+        crate::dedup::scan(
+            &*coll,
+            &self.queue.bulk(),
+            &self.analyzer,
+            &th,
+            filter,
+            progress,
+            cancel,
+        )
     }
 
     /// The background jobs (scans, re-embeds) started through this engine.
@@ -1205,7 +1226,7 @@ impl Engine {
             "text",
         )?;
         let th = self.thresholds_or_collections(None, th)?;
-        crate::dedup::judge_pairs(&self.queue, &pairs, &th)
+        crate::dedup::judge_pairs(&self.queue, &self.analyzer, &pairs, &th)
     }
 
     /// Star clusters of one group of candidate pairs, verified as a scan verifies its own (see
@@ -1226,7 +1247,7 @@ impl Engine {
             )));
         }
         let th = self.thresholds_or_collections(None, th)?;
-        crate::dedup::star_clusters(&self.queue, docs, candidates, &th, role)
+        crate::dedup::star_clusters(&self.queue, &self.analyzer, docs, candidates, &th, role)
     }
 
     pub fn embed(&self, texts: Vec<String>, role: Role) -> Result<Vec<Vec<f32>>> {

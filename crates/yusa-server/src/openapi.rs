@@ -98,7 +98,7 @@ pub fn spec() -> Value {
                     "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}},
                     "collection": {"type": "string", "description": "decide with this collection's duplicate settings"},
                     "preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}})),
-                "responses": ok("{method, model, scores: [{kind: sts|cosine, value}], decisions: [{is_duplicate, reason, sts?, same_meaning?, cosine, polarity_conflict?, sentiment?: [a, b], differences}]}")}},
+                "responses": ok("{method, model, scores: [{kind: sts|cosine, value}], decisions: [{is_duplicate, reason, sts?, same_meaning?, cosine, polarity_conflict?, role_conflict?, sentiment?: [a, b], differences}]}")}},
             "/embed": {"post": {"summary": "text-embeddings-inference compatible embeddings",
                 "requestBody": body(json!({"type": "object", "required": ["inputs"], "properties": {
                     "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},

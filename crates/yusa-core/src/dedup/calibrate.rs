@@ -18,6 +18,8 @@ pub struct Scored {
     pub same_meaning: Option<SameMeaning>,
     pub exact: bool,
     pub polarity: Option<String>,
+    /// A noun whose role differs between the texts ([`super::roles`]).
+    pub roles: Option<String>,
     /// The learned sentiment head's reading of each text, when there is a head.
     pub sentiment: Option<[Sentiment; 2]>,
 }
@@ -31,6 +33,7 @@ impl Scored {
             sts: self.sts,
             same_meaning: self.same_meaning,
             polarity: self.polarity.clone(),
+            roles: self.roles.clone(),
             sentiment: self.sentiment,
         }
     }
@@ -49,7 +52,7 @@ pub fn decision_score(s: &Scored, th: &Thresholds) -> f64 {
     if s.exact {
         return 100.0;
     }
-    if s.kept_apart(th) {
+    if s.kept_apart(th) || s.roles.is_some() {
         return -200.0; // below every threshold, the cosine's vetoed pairs included
     }
     if let Some(m) = s.same_meaning {
@@ -330,6 +333,7 @@ mod tests {
             same_meaning: None,
             exact: false,
             polarity: None,
+            roles: None,
             sentiment: Some([Sentiment::new(a), Sentiment::new(b)]),
         }
     }

@@ -54,6 +54,11 @@ impl Analyzer {
             .map(|m| m.morphemes(text))
             .unwrap_or_default()
     }
+
+    /// The text's morphemes with their tags, or `None` without a dictionary.
+    pub fn tagged(&self, text: &str) -> Option<Vec<morphemes::Morpheme>> {
+        self.morphemes.as_ref().map(|m| m.tagged(text))
+    }
 }
 
 /// Which lexical fields a lexical search reads: both by default. The single fields are for measuring

@@ -169,6 +169,52 @@ fn terms_of(output: &str) -> Vec<String> {
     out
 }
 
+/// One morpheme as MeCab tagged it: its surface form, its tag (mecab-ko-dic's, after Sejong: `NNG`,
+/// `JKS`, or `XSV+EP` for an inflected form) and, for an inflected form or a compound, its parts
+/// (`하/XSV/*+았/EP/*`; empty otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Morpheme {
+    pub surface: String,
+    pub tag: String,
+    pub expression: String,
+}
+
+impl Morpheme {
+    /// The tag of its first part (`XSV` for `XSV+EP`).
+    pub fn head_tag(&self) -> &str {
+        self.tag.split('+').next().unwrap_or("")
+    }
+
+    /// The stem it begins with: the first part of an inflected form (빌렸 → 빌리), else the surface.
+    pub fn stem(&self) -> &str {
+        match self
+            .expression
+            .split('+')
+            .next()
+            .and_then(|p| p.split('/').next())
+        {
+            Some(s) if !s.is_empty() => s,
+            _ => &self.surface,
+        }
+    }
+}
+
+/// Every morpheme of MeCab's output.
+fn morphemes_of(output: &str) -> Vec<Morpheme> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            let (surface, tag) = (cols.next()?, cols.next()?);
+            Some(Morpheme {
+                surface: surface.to_owned(),
+                tag: tag.to_owned(),
+                expression: cols.nth(1).unwrap_or("").to_owned(),
+            })
+        })
+        .collect()
+}
+
 impl MorphemeAnalyzer {
     /// Loads the dictionary in `dir` (a compiled mecab-ko-dic: `sys.dic`, `matrix.bin`, …) with the
     /// system's MeCab library.
@@ -264,6 +310,17 @@ impl MorphemeAnalyzer {
     /// The morpheme terms of a text, in order (repeats kept: BM25 counts them). The text is
     /// normalised as for the bigrams; control characters become spaces.
     pub fn morphemes(&self, text: &str) -> Vec<String> {
+        self.in_pieces(text, terms_of)
+    }
+
+    /// Every morpheme of a text with its tag, in order (particles and endings included): what the
+    /// duplicate rules read to see who does what to whom ([`crate::dedup::roles`]).
+    pub fn tagged(&self, text: &str) -> Vec<Morpheme> {
+        self.in_pieces(text, morphemes_of)
+    }
+
+    /// MeCab's output for `text`, read by `read`, piece by piece.
+    fn in_pieces<T>(&self, text: &str, read: fn(&str) -> Vec<T>) -> Vec<T> {
         let norm: String = super::normalize(text)
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -288,16 +345,18 @@ impl MorphemeAnalyzer {
                     }
                 }
             }
-            out.extend(self.parse(&rest[..cut]));
+            if let Some(output) = self.parse(&rest[..cut]) {
+                out.extend(read(&output));
+            }
             rest = &rest[cut..];
         }
         out
     }
 
-    /// One MeCab parse of `text` (normalised, no control characters).
-    fn parse(&self, text: &str) -> Vec<String> {
+    /// One MeCab parse of `text` (normalised, no control characters): its output lines.
+    fn parse(&self, text: &str) -> Option<String> {
         if text.trim().is_empty() {
-            return vec![];
+            return None;
         }
         // SAFETY: a live model; the lattice is this call's alone and destroyed below; the
         // sentence buffer outlives the parse and the output is copied before the lattice goes.
@@ -305,20 +364,16 @@ impl MorphemeAnalyzer {
             let lattice = (self.api.new_lattice)(self.model);
             if lattice.is_null() {
                 tracing::warn!("MeCab could not make a lattice; no morphemes for this text");
-                return vec![];
+                return None;
             }
             (self.api.set_sentence)(lattice, text.as_ptr() as *const c_char, text.len());
             let out = if (self.api.parse_lattice)(self.tagger, lattice) == 0 {
                 let why = CStr::from_ptr((self.api.lattice_strerror)(lattice)).to_string_lossy();
                 tracing::warn!("MeCab could not analyse a text: {why}");
-                vec![]
+                None
             } else {
                 let s = (self.api.lattice_tostr)(lattice);
-                if s.is_null() {
-                    vec![]
-                } else {
-                    terms_of(&CStr::from_ptr(s).to_string_lossy())
-                }
+                (!s.is_null()).then(|| CStr::from_ptr(s).to_string_lossy().into_owned())
             };
             (self.api.lattice_destroy)(lattice);
             out
@@ -345,5 +400,15 @@ mod tests {
         let out = "학교\tNNG\t\t\n에서\tJKB\t\t\n공부\tNNG\t\t\n했\tXSV+EP\tInflect\t하/XSV/*+았/EP/*\n\
                    어요\tEF\t\t\n됐\tVV+EP\tInflect\t되/VV/*+었/EP/*\n.\tSF\t\t\nrust\tSL\t\t\nEOS\n";
         assert_eq!(terms_of(out), vec!["학교", "공부", "되", "rust"]);
+    }
+
+    #[test]
+    fn every_morpheme_with_its_tag_and_stem() {
+        let out = "친구\tNNG\t\t\n한테\tJKB\t\t\n빌렸\tVV+EP\tInflect\t빌리/VV/*+었/EP/*\nEOS\n";
+        let m = morphemes_of(out);
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert_eq!((m[1].surface.as_str(), m[1].tag.as_str()), ("한테", "JKB"));
+        assert_eq!((m[2].head_tag(), m[2].stem()), ("VV", "빌리"));
+        assert_eq!(m[0].stem(), "친구");
     }
 }

@@ -275,8 +275,13 @@ pub fn run_eval_pairs(cli: &Cli, args: &EvalPairsArgs) -> Result<()> {
         Verifier::Exact | Verifier::Cosine => "cosine",
     };
     let decides = |t: &Thresholds| decider.threshold(t) as f64;
+    // The role check reads MeCab's particles: on only where the dictionary was loaded.
+    let roles = match engine.analyzer().dictionary() {
+        Some(_) => " + role check",
+        None => "",
+    };
     let mut reports = vec![method(
-        &format!("yusa ({verifier} + exact + polarity check)"),
+        &format!("yusa ({verifier} + exact{roles} + polarity check)"),
         &decision,
         &labels,
         decides(&th),
