@@ -68,9 +68,14 @@ pub struct RetrievalArgs {
     /// (the default reads both).
     #[arg(long)]
     pub lexical_fields_grid: bool,
-    /// Question → passage data: embed documents as passages (e5 `passage: `), queries as queries.
-    #[arg(long)]
+    /// Make the collection for question → passage search (documents as e5 `passage: `, queries as
+    /// queries). Without this or --symmetric the collection takes the role `yusa index` would give
+    /// it (from the corpus's median length), so the figures are those of the product's default.
+    #[arg(long, conflicts_with = "symmetric")]
     pub asymmetric: bool,
+    /// Make the collection for similar-text search (both sides embedded as queries).
+    #[arg(long)]
+    pub symmetric: bool,
 }
 
 pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
@@ -161,6 +166,22 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     lexical_fields: Default::default(),
                 });
             }
+            let doc_role = match (a.asymmetric, a.symmetric) {
+                (true, _) => yusa::index::DocRole::Asymmetric,
+                (_, true) => yusa::index::DocRole::Symmetric,
+                _ => yusa::index::DocRole::for_texts(set.corpus.iter().map(|(_, t)| t.as_str())),
+            };
+            eprintln!(
+                "collection: {} ({})",
+                match doc_role {
+                    yusa::index::DocRole::Asymmetric => "question → passage",
+                    yusa::index::DocRole::Symmetric => "similar texts",
+                },
+                match (a.asymmetric, a.symmetric) {
+                    (false, false) => "as `yusa index` makes it for this corpus",
+                    _ => "as asked",
+                }
+            );
             // In a database (--store), a name of its own, dropped afterwards: the database is shared.
             let name = match &cfg.store {
                 Some(_) => format!("eval_{}", std::process::id()),
@@ -173,11 +194,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                 &variants,
                 &retrieval::RunOptions {
                     collection: &name,
-                    doc_role: if a.asymmetric {
-                        yusa::index::DocRole::Asymmetric
-                    } else {
-                        yusa::index::DocRole::Symmetric
-                    },
+                    doc_role,
                     max_queries: a.max_queries,
                     cache_path: a.embedding_cache.as_deref(),
                     rankings: a.rankings.as_deref(),
