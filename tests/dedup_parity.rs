@@ -416,3 +416,90 @@ fn the_sentiment_head_keeps_opposite_texts_apart_everywhere() {
     assert!(d.get("sentiment").is_none(), "{d}");
     assert_eq!(d["is_duplicate"], true, "{d}");
 }
+
+/// The role check (who does what to whom, read from MeCab's particles) keeps a role swap apart in
+/// `/similarity`, a check and a scan alike, even where the thresholds would flag every pair; a pair
+/// with the same roles stays a duplicate. Needs the morpheme dictionary (`make model`), linked into a
+/// fixture models folder; CI sets YUSA_REQUIRE_MODEL=1 so that this cannot be skipped.
+#[test]
+fn a_role_swap_is_kept_apart_everywhere() {
+    let dict = common::repo_path("models/mecab-ko-dic");
+    if !dict.join("sys.dic").is_file() {
+        assert!(
+            !std::env::var("YUSA_REQUIRE_MODEL").is_ok_and(|v| v == "1"),
+            "{} is missing and YUSA_REQUIRE_MODEL=1 (run `make model`)",
+            dict.display()
+        );
+        eprintln!("skipped: no morpheme dictionary (run `make model`)");
+        return;
+    }
+    let models = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::repo_path("tests/fixtures")).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), models.path().join(entry.file_name())).unwrap();
+    }
+    std::os::unix::fs::symlink(&dict, models.path().join("mecab-ko-dic")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with_models(dir.path(), "tiny-bert", models.path(), &[]);
+    let p = s.port;
+    // Every pair with letters would be a duplicate at these thresholds.
+    let th = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": -1.0,
+                    "polarity_check": false, "sentiment_gap": null, "neighbours": 10});
+    let (swapped, same) = (
+        ["엄마가 나한테 막말했어", "내가 엄마한테 막말했어"],
+        ["엄마가 나한테 막말했어", "엄마가 나한테 또 막말했어"],
+    );
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": [swapped, same], "thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = r.json()["decisions"].clone();
+    assert_eq!(d[0]["is_duplicate"], false, "{d}");
+    assert!(
+        d[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("who does what to whom differs"),
+        "{d}"
+    );
+    assert!(
+        d[0]["role_conflict"].as_str().unwrap().contains('나'),
+        "{d}"
+    );
+    assert_eq!(d[1]["is_duplicate"], true, "{d}");
+    assert!(d[1]["role_conflict"].is_null(), "{d}");
+    for (i, [a, b]) in [swapped, same].into_iter().enumerate() {
+        let coll = format!("r{i}");
+        assert_eq!(
+            post(p, "/collections", &json!({"name": coll}).to_string()).status,
+            201
+        );
+        let r = post(
+            p,
+            &format!("/collections/{coll}/documents"),
+            &json!({"documents": [{"id": "a", "text": a}]}).to_string(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = post(
+            p,
+            &format!("/collections/{coll}/duplicates/check"),
+            &json!({"texts": [b], "thresholds": th}).to_string(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["results"][0]["is_duplicate"], i == 1, "{}", r.body);
+        let r = post(
+            p,
+            &format!("/collections/{coll}/documents"),
+            &json!({"documents": [{"id": "b", "text": b}]}).to_string(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let clusters = scan_pairs_together(p, &coll, &th);
+        assert_eq!(
+            clusters.iter().any(|c| c.len() == 2),
+            i == 1,
+            "{clusters:?}"
+        );
+    }
+}

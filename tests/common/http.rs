@@ -119,6 +119,18 @@ impl Server {
 
     /// A server running the fixture bi-encoder `model`.
     pub fn start_model(index_dir: &std::path::Path, model: &str, extra: &[&str]) -> Server {
+        // Not the repository's models/: the shipped cross-encoder and thresholds there would
+        // make every server in the tests a real-model one.
+        Self::start_with_models(index_dir, model, &super::repo_path("tests/fixtures"), extra)
+    }
+
+    /// A server running the fixture bi-encoder `model` with `models_dir` as its models folder.
+    pub fn start_with_models(
+        index_dir: &std::path::Path,
+        model: &str,
+        models_dir: &std::path::Path,
+        extra: &[&str],
+    ) -> Server {
         let port = free_port();
         let model = super::fixture(model);
         let child = Command::new(env!("CARGO_BIN_EXE_yusa"))
@@ -131,10 +143,8 @@ impl Server {
             .arg(index_dir)
             .arg("--model")
             .arg(&model)
-            // Not the repository's models/: the shipped cross-encoder and thresholds there would
-            // make every server in the tests a real-model one.
             .arg("--models-dir")
-            .arg(super::repo_path("tests/fixtures"))
+            .arg(models_dir)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
