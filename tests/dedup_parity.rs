@@ -54,6 +54,44 @@ fn scan_pairs_together(p: u16, coll: &str, th: &serde_json::Value) -> Vec<Vec<St
     }
 }
 
+/// Makes collection `coll` holding `a` (id "a") and checks `b` against it: the duplicates found.
+fn check_against(
+    p: u16,
+    coll: &str,
+    a: &str,
+    b: &str,
+    th: &serde_json::Value,
+) -> serde_json::Value {
+    assert_eq!(
+        post(p, "/collections", &json!({"name": coll}).to_string()).status,
+        201
+    );
+    let r = post(
+        p,
+        &format!("/collections/{coll}/documents"),
+        &json!({"documents": [{"id": "a", "text": a}]}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post(
+        p,
+        &format!("/collections/{coll}/duplicates/check"),
+        &json!({"texts": [b], "thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["results"][0]["duplicates"].clone()
+}
+
+/// Adds `b` (id "b") to `coll` and scans it: the clusters.
+fn add_and_scan(p: u16, coll: &str, b: &str, th: &serde_json::Value) -> Vec<Vec<String>> {
+    let r = post(
+        p,
+        &format!("/collections/{coll}/documents"),
+        &json!({"documents": [{"id": "b", "text": b}]}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    scan_pairs_together(p, coll, th)
+}
+
 /// The middle of the values of `field` in a `/similarity` answer (a threshold at which both
 /// decisions occur).
 fn median(answer: &serde_json::Value, field: &str) -> f64 {
@@ -117,23 +155,7 @@ fn decide_alike(extra: &[&str], duplicate_model: bool) {
             no += 1
         }
         let coll = format!("p{i}");
-        assert_eq!(
-            post(p, "/collections", &json!({"name": coll}).to_string()).status,
-            201
-        );
-        let r = post(
-            p,
-            &format!("/collections/{coll}/documents"),
-            &json!({"documents": [{"id": "a", "text": a}]}).to_string(),
-        );
-        assert_eq!(r.status, 200);
-        let r = post(
-            p,
-            &format!("/collections/{coll}/duplicates/check"),
-            &json!({"texts": [b], "thresholds": th}).to_string(),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        let found = r.json()["results"][0]["duplicates"].clone();
+        let found = check_against(p, &coll, a, b, &th);
         let check = !found.as_array().unwrap().is_empty();
         if check && duplicate_model && found[0]["evidence"]["exact"] == false {
             assert_eq!(
@@ -146,13 +168,7 @@ fn decide_alike(extra: &[&str], duplicate_model: bool) {
             check, sim,
             "pair {i} ({a} / {b}): check says {check}, /similarity {sim}"
         );
-        let r = post(
-            p,
-            &format!("/collections/{coll}/documents"),
-            &json!({"documents": [{"id": "b", "text": b}]}).to_string(),
-        );
-        assert_eq!(r.status, 200);
-        let clusters = scan_pairs_together(p, &coll, &th);
+        let clusters = add_and_scan(p, &coll, b, &th);
         let scan = clusters.iter().any(|c| c.len() == 2);
         assert_eq!(
             scan, sim,
@@ -472,30 +488,9 @@ fn a_role_swap_is_kept_apart_everywhere() {
     assert!(d[1]["role_conflict"].is_null(), "{d}");
     for (i, [a, b]) in [swapped, same].into_iter().enumerate() {
         let coll = format!("r{i}");
-        assert_eq!(
-            post(p, "/collections", &json!({"name": coll}).to_string()).status,
-            201
-        );
-        let r = post(
-            p,
-            &format!("/collections/{coll}/documents"),
-            &json!({"documents": [{"id": "a", "text": a}]}).to_string(),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        let r = post(
-            p,
-            &format!("/collections/{coll}/duplicates/check"),
-            &json!({"texts": [b], "thresholds": th}).to_string(),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        assert_eq!(r.json()["results"][0]["is_duplicate"], i == 1, "{}", r.body);
-        let r = post(
-            p,
-            &format!("/collections/{coll}/documents"),
-            &json!({"documents": [{"id": "b", "text": b}]}).to_string(),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        let clusters = scan_pairs_together(p, &coll, &th);
+        let found = check_against(p, &coll, a, b, &th);
+        assert_eq!(!found.as_array().unwrap().is_empty(), i == 1, "{found}");
+        let clusters = add_and_scan(p, &coll, b, &th);
         assert_eq!(
             clusters.iter().any(|c| c.len() == 2),
             i == 1,
