@@ -4,6 +4,8 @@
 
 CARGO   ?= cargo
 BIN     := target/release/yusa
+# The lab (training, evaluation): a binary of its own since the product / lab split.
+LAB     := target/release/yusa-lab
 WHEELS  := .cache/wheels
 MODEL   := models/multilingual-e5-small
 CROSS   := models/ko-sts-cross-encoder
@@ -97,12 +99,12 @@ train-sts: model
 	mkdir -p .cache
 	python3 scripts/build_hard_negatives.py $(DATA) > .cache/hard_negatives.jsonl
 	python3 scripts/split_klue_sts.py --dev-rows scripts/klue_sts_tune_dev.rows $(DATA)/klue_sts/klue_sts_train.csv .cache/klue_sts_tune_train.jsonl .cache/klue_sts_tune_dev.jsonl
-	$(BIN) train cross-encoder --train .cache/klue_sts_tune_train.jsonl --train $(DATA)/korsts/sts-train.tsv \
+	$(LAB) train cross-encoder --train .cache/klue_sts_tune_train.jsonl --train $(DATA)/korsts/sts-train.tsv \
 	  --train .cache/hard_negatives.jsonl --dev .cache/klue_sts_tune_dev.jsonl \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv \
 	  --exclude $(DATA)/klue_sts/klue-sts-v1.1_dev.json --layers 12 --epochs 1 --seed 42 \
 	  --out .cache/ko-sts-cross-encoder
-	$(BIN) train blend --model .cache/ko-sts-cross-encoder --data .cache/klue_sts_tune_dev.jsonl \
+	$(LAB) train blend --model .cache/ko-sts-cross-encoder --data .cache/klue_sts_tune_dev.jsonl \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv
 	$(BIN) models pack-delta --model .cache/ko-sts-cross-encoder --out $(CROSS).delta
 
@@ -117,14 +119,14 @@ train-bi: model
 	python3 scripts/build_nli_triplets.py $(DATA)/klue_nli/klue-nli-v1.1.tar.gz .cache/nli_triplets.jsonl 1500
 	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
 	head -1500 .cache/stylekqc_train.jsonl > .cache/stylekqc_train1500.jsonl
-	$(BIN) train bi-encoder --triplets .cache/nli_triplets.jsonl --triplets .cache/stylekqc_train1500.jsonl \
+	$(LAB) train bi-encoder --triplets .cache/nli_triplets.jsonl --triplets .cache/stylekqc_train1500.jsonl \
 	  --sts .cache/klue_sts_tune_train.jsonl --exclude $(DATA)/klue_sts/klue-sts-v1.1_dev.json \
 	  --exclude tests/data/polarity/probe.jsonl --dev .cache/klue_sts_tune_dev.jsonl \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv \
 	  --lr 5e-5 --eval-every 100 --freeze-layers 4 --out .cache/ko-bi-encoder
 	# Stage 2: KLUE NLI triplets and CoSENT + in-batch Pearson on KLUE STS, from stage 1, one
 	# 369-step epoch, the best step on the tuning split (320) kept.
-	$(BIN) train bi-encoder --base .cache/ko-bi-encoder --triplets .cache/nli_triplets.jsonl \
+	$(LAB) train bi-encoder --base .cache/ko-bi-encoder --triplets .cache/nli_triplets.jsonl \
 	  --sts .cache/klue_sts_tune_train.jsonl --exclude $(DATA)/klue_sts/klue-sts-v1.1_dev.json \
 	  --exclude tests/data/polarity/probe.jsonl --dev .cache/klue_sts_tune_dev.jsonl \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv \
@@ -137,7 +139,7 @@ train-bi: model
 	python3 scripts/build_hard_negatives.py $(DATA) > .cache/hard_negatives.jsonl
 	python3 scripts/polarity_stage_pairs.py .cache/hard_negatives.jsonl .cache/klue_sts_tune_train.jsonl \
 	  .cache/klue_sts_tune_dev.jsonl 4000 .cache/polarity_stage_train.jsonl .cache/polarity_stage_dev.jsonl
-	$(BIN) train bi-encoder --base .cache/ko-bi-encoder-3 --triplets .cache/nli_triplets.jsonl \
+	$(LAB) train bi-encoder --base .cache/ko-bi-encoder-3 --triplets .cache/nli_triplets.jsonl \
 	  --sts .cache/polarity_stage_train.jsonl --exclude $(DATA)/klue_sts/klue-sts-v1.1_dev.json \
 	  --exclude tests/data/polarity/probe.jsonl --dev .cache/polarity_stage_dev.jsonl \
 	  --eval $(DATA)/klue_sts/klue-sts-v1.1_dev.json --eval $(DATA)/korsts/sts-dev.tsv \
@@ -165,7 +167,7 @@ train-sentiment: model
 	  --exclude tests/data/dedup_check/checks.jsonl --exclude tests/data/faq_check/queries.jsonl \
 	  --exclude tests/data/faq_check/corpus.jsonl --exclude tests/data/polarity/probe.jsonl \
 	  --exclude .cache/dup/nsmc20k.jsonl --exclude .cache/dup/mined_calib.jsonl
-	$(BIN) train sentiment --train .cache/sentiment/train.jsonl --dev .cache/sentiment/dev.jsonl --out models/sentiment.json
+	$(LAB) train sentiment --train .cache/sentiment/train.jsonl --dev .cache/sentiment/dev.jsonl --out models/sentiment.json
 
 # The shipped duplicate thresholds (models/dedup.json): the presets fitted on Question_pair's grouped
 # calibration part — balanced at precision 0.975: at 0.95 the duplicate model's threshold falls to 0.075
@@ -183,7 +185,7 @@ calibrate-duplicates: model
 # its best dev evaluation; --max-steps ends stages 1, 4 and 6 where the runs of record were stopped.
 # Packed as the committed delta; then `make calibrate-duplicates`.
 ENTAIL := .cache/entail
-DUPTRAIN = $(BIN) train cross-encoder --layers 12 --epochs 1 --batch-size 32 --weight-decay 0.01 \
+DUPTRAIN = $(LAB) train cross-encoder --layers 12 --epochs 1 --batch-size 32 --weight-decay 0.01 \
 	  --warmup-ratio 0.1 --seed 42 --data-parallel
 train-duplicate: model
 	mkdir -p .cache/dup
@@ -208,10 +210,10 @@ train-duplicate: model
 eval-retrieval: model
 	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
 	python3 scripts/nli_claim_beir.py $(DATA)/klue_nli .cache/nli_claims
-	$(BIN) eval retrieval --model $(EVAL_MODEL) --corpus .cache/stylekqc_heldout/corpus.jsonl \
+	$(LAB) eval retrieval --model $(EVAL_MODEL) --corpus .cache/stylekqc_heldout/corpus.jsonl \
 	  --queries .cache/stylekqc_heldout/queries.jsonl --qrels .cache/stylekqc_heldout/qrels.tsv \
 	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/stylekqc_heldout/$(EVAL_MODEL).cache
-	$(BIN) eval retrieval --model $(EVAL_MODEL) --asymmetric --corpus .cache/nli_claims/corpus.jsonl \
+	$(LAB) eval retrieval --model $(EVAL_MODEL) --asymmetric --corpus .cache/nli_claims/corpus.jsonl \
 	  --queries .cache/nli_claims/queries.jsonl --qrels .cache/nli_claims/qrels.tsv \
 	  --fusion-grid --max-queries 1000 --no-cross-encoder --embedding-cache .cache/nli_claims/$(EVAL_MODEL).cache
 
@@ -219,11 +221,11 @@ eval-retrieval: model
 # half is never trained on either), the polarity probe.
 eval-duplicates: model
 	python3 scripts/split_pawsx.py $(DATA)/pawsx_ko/dev_2k.tsv .cache/pawsx_train.jsonl .cache/pawsx_heldout.jsonl
-	$(BIN) eval pairs --data $(DATA)/question_pair/validation.txt
-	$(BIN) eval pairs --data .cache/pawsx_heldout.jsonl
-	$(BIN) eval pairs --data tests/data/polarity/probe.jsonl
+	$(LAB) eval pairs --data $(DATA)/question_pair/validation.txt
+	$(LAB) eval pairs --data .cache/pawsx_heldout.jsonl
+	$(LAB) eval pairs --data tests/data/polarity/probe.jsonl
 	python3 scripts/faq_check_set.py $(DATA)/stylekqc/act_train.tsv .cache/faq_check
-	$(BIN) eval check --corpus .cache/faq_check/corpus.jsonl --queries .cache/faq_check/queries.jsonl
+	$(LAB) eval check --corpus .cache/faq_check/corpus.jsonl --queries .cache/faq_check/queries.jsonl
 
 bench-encoder: model
 	benches/encoder.sh
@@ -233,8 +235,8 @@ bench-collection: model
 
 # Retrieval quality on paraKQC (each sentence queries the other 9,999; its 9 paraphrases are relevant).
 eval-parakqc: model
-	$(BIN) eval convert-parakqc --input ../shared/data/parakqc/paraKQC_v1.txt --out .cache/parakqc
-	$(BIN) eval retrieval --corpus .cache/parakqc/corpus.jsonl --queries .cache/parakqc/queries.jsonl \
+	$(LAB) eval convert-parakqc --input ../shared/data/parakqc/paraKQC_v1.txt --out .cache/parakqc
+	$(LAB) eval retrieval --corpus .cache/parakqc/corpus.jsonl --queries .cache/parakqc/queries.jsonl \
 	  --qrels .cache/parakqc/qrels.tsv --fusion-grid --embedding-cache .cache/parakqc/e5.cache
 
 lint:

@@ -38,7 +38,7 @@ Dev (`dev5.jsonl`): Question_pair's calibration part, the edits' dev part and 1,
 of the same two kinds drawn from questions the training pairs do not use.
 
 Dev (early stopping): KLUE NLI dev (ordered, as in train) and Question_pair's calibration part (both
-orders). Also written for scoring afterwards (`yusa eval sts --predictions`): the hand-written check
+orders). Also written for scoring afterwards (`yusa-lab eval sts --predictions`): the hand-written check
 set, Question_pair validation and calibration, each pair in both orders. The check sets' texts are
 never trained on.
 

@@ -1,4 +1,4 @@
-"""KLUE NLI train -> contrastive (anchor, positive, hard negative) triplets for `yusa train bi-encoder`.
+"""KLUE NLI train -> contrastive (anchor, positive, hard negative) triplets for `yusa-lab train bi-encoder`.
 
 Every premise with both an entailment and a contradiction hypothesis gives one triplet (the SBERT /
 SimCSE-NLI recipe): the contradiction is the opposite-polarity look-alike a duplicate detector must

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training and dev files for the learned sentiment head (`yusa train sentiment`), from NSMC's raw
+"""Training and dev files for the learned sentiment head (`yusa-lab train sentiment`), from NSMC's raw
 reviews and their 1-10 ratings:
 
     python3 scripts/build_sentiment_data.py ../shared/data OUT_DIR [--per-class 20000] [--exclude F.jsonl ...]

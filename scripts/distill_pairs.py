@@ -1,7 +1,7 @@
 """Pairs for distilling the 12-layer STS cross-encoder into a shallower student, and the relabelling
 of them with the teacher's scores.
 
-`pairs` mode writes JSONL {sentence1, sentence2, score} to be scored by the teacher (`yusa eval sts
+`pairs` mode writes JSONL {sentence1, sentence2, score} to be scored by the teacher (`yusa-lab eval sts
 --no-blend --predictions`); `score` there is only a rough placeholder (the eval needs one). The pairs are
 native Korean and none comes from an evaluation set:
 - KLUE NLI *train* premise–hypothesis pairs (entailment / neutral / contradiction: the whole range of

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads `yusa eval sts --predictions` files of pairs scored in both orders (written by
+"""Reads `yusa-lab eval sts --predictions` files of pairs scored in both orders (written by
 scripts/build_entailment_mix.py: row 2i is (a, b), row 2i + 1 is (b, a)) and reports a duplicate
 decision made from the two scores — their lower, or their mean — with its threshold fitted on the
 Question_pair calibration part at precision 0.95 (as `yusa calibrate` fits `balanced`): Question_pair

@@ -1,7 +1,7 @@
 """A tuning-side stand-in for the polarity probe, used to choose the bi-encoder average (model card of
 yusa-ko-e5-small): label 0 = the held-out polarity flips of scripts/polarity_stage_pairs.py's dev file
 (score 1.0), label 1 = the KLUE STS tuning-split pairs scored ≥ 4 (paraphrase-like). Neither the probe
-nor KLUE STS dev is read. `yusa eval pairs --no-cross-encoder --data OUT` prints the mean cosine of each.
+nor KLUE STS dev is read. `yusa-lab eval pairs --no-cross-encoder --data OUT` prints the mean cosine of each.
 
 Usage: python3 scripts/polarity_tune_probe.py polarity_stage_dev.jsonl klue_tune_dev.jsonl OUT.jsonl
 """
