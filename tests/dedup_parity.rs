@@ -498,3 +498,98 @@ fn a_role_swap_is_kept_apart_everywhere() {
         );
     }
 }
+
+/// With a sentiment classifier (`--sentiment-model`; here the random-weight fixture cross-encoder,
+/// which reads single texts as the shipped one does), the sentiments a decision reports are the
+/// classifier's readings of each text — not the head's — and its gap vetoes in `/similarity`, a
+/// check and a scan alike; `/info` names it.
+#[test]
+fn a_sentiment_classifier_reads_sentiment_everywhere_alike() {
+    use yusa::model::{packed::Precision, CrossEncoder, ModelDir};
+    let (a, b) = ("이 영화 정말 재밌어요", "회원 탈퇴는 어떻게 하나요");
+    let classifier = common::fixture("tiny-bert-cross");
+    let ce =
+        CrossEncoder::load_layers(&ModelDir::open(&classifier).unwrap(), None, Precision::Int8)
+            .unwrap();
+    let read: Vec<f64> = ce
+        .classify(&[a, b])
+        .unwrap()
+        .iter()
+        .map(|s| s.value() as f64 / 5.0)
+        .collect();
+    // Alone or in a batch, a text reads the same.
+    let alone = ce.classify(&[b]).unwrap()[0].value() as f64 / 5.0;
+    assert!((alone - read[1]).abs() < 1e-4, "{alone} vs {read:?}");
+    let gap = (read[0] - read[1]).abs();
+    assert!(gap > 0.005, "the fixture reads both texts alike: {read:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &["--sentiment-model", classifier.to_str().unwrap()],
+    );
+    let p = s.port;
+    let info = get(p, "/info").json();
+    assert_eq!(
+        info["models"]["sentiment_model"], "tiny-bert-cross",
+        "{info}"
+    );
+    let veto = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": -1.0,
+                      "sentiment_gap": gap * 0.9, "polarity_check": false, "neighbours": 10});
+    let open = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": -1.0,
+                      "sentiment_gap": 1.0, "polarity_check": false, "neighbours": 10});
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": [[a, b]], "thresholds": veto}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = r.json()["decisions"][0].clone();
+    for (k, want) in read.iter().enumerate() {
+        let got = d["sentiment"][k].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-3, "text {k}: {got} vs {want}; {d}");
+    }
+    assert_eq!(d["is_duplicate"], false, "{d}");
+    assert!(
+        d["reason"].as_str().unwrap().contains("opposite sentiment"),
+        "{d}"
+    );
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": [[a, b]], "thresholds": open}).to_string(),
+    );
+    assert_eq!(r.json()["decisions"][0]["is_duplicate"], true, "{}", r.body);
+
+    assert_eq!(
+        post(p, "/collections", &json!({"name": "c"}).to_string()).status,
+        201
+    );
+    let r = post(
+        p,
+        "/collections/c/documents",
+        &json!({"documents": [{"id": "a", "text": a}]}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (th, want) in [(&veto, false), (&open, true)] {
+        let r = post(
+            p,
+            "/collections/c/duplicates/check",
+            &json!({"texts": [b], "thresholds": th}).to_string(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["results"][0]["is_duplicate"], want, "{}", r.body);
+    }
+    let r = post(
+        p,
+        "/collections/c/documents",
+        &json!({"documents": [{"id": "b", "text": b}]}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(scan_pairs_together(p, "c", &veto)
+        .iter()
+        .all(|c| c.len() < 2));
+    assert!(scan_pairs_together(p, "c", &open)
+        .iter()
+        .any(|c| c.len() == 2));
+}

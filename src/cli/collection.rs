@@ -5,7 +5,9 @@ use super::{print_json, progress_bar, resolve_model, Cli};
 use crate::engine::{Engine, EngineConfig};
 use crate::index::CollectionStore;
 use crate::index::DocRole;
-use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL};
+use crate::model::registry::{
+    DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL, DEFAULT_SENTIMENT_MODEL,
+};
 use crate::search::{Fusion, Mode, SearchRequest};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -50,6 +52,13 @@ pub struct EngineArgs {
     /// Decide duplicates without the sentiment head even if one is present.
     #[arg(long)]
     pub no_sentiment_head: bool,
+    /// Sentiment classifier that reads sentiment instead of the head (default:
+    /// models/ko-sentiment-classifier when present).
+    #[arg(long)]
+    pub sentiment_model: Option<String>,
+    /// Read sentiment with the head on the bi-encoder's vectors even if a classifier is present.
+    #[arg(long)]
+    pub no_sentiment_model: bool,
 }
 
 impl EngineArgs {
@@ -72,6 +81,12 @@ impl EngineArgs {
         }
         if self.no_sentiment_head {
             cfg.sentiment_head = None;
+        }
+        if let Some(sm) = &self.sentiment_model {
+            cfg.sentiment_model = Some(resolve_model(cli, Some(sm), DEFAULT_SENTIMENT_MODEL));
+        }
+        if self.no_sentiment_model {
+            cfg.sentiment_model = None;
         }
         cfg.store = self.store.clone();
         cfg.precision = cli.precision;

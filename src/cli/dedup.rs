@@ -291,11 +291,25 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
             Some(c) => format!("the cross-encoder is not asked at cosine ≥ {c:.4}"),
             None => "every pair that is not identical goes to the pair model".into(),
         },
-        match (balanced.sentiment_gap, engine.models().sentiment_head) {
-            (Some(g), _) => format!("sentiments {g:.2} or more apart are not duplicates"),
-            (None, true) =>
-                "the sentiment head vetoes nothing (no gap was right 9 times in 10)".into(),
-            (None, false) => "no sentiment head".into(),
+        {
+            let m = engine.models();
+            let reader = match (&m.sentiment_model, m.sentiment_head) {
+                (Some(name), true) => {
+                    format!("the mean of the sentiment classifier {name} and the head")
+                }
+                (Some(name), false) => format!("the sentiment classifier {name}"),
+                (None, _) => "the sentiment head".into(),
+            };
+            match (
+                balanced.sentiment_gap,
+                m.sentiment_head || m.sentiment_model.is_some(),
+            ) {
+                (Some(g), _) => {
+                    format!("sentiments {g:.2} or more apart ({reader}) are not duplicates")
+                }
+                (None, true) => format!("{reader} vetoes nothing (no gap was right 9 times in 10)"),
+                (None, false) => "no sentiment head".into(),
+            }
         }
     );
     Ok(())

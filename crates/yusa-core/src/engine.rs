@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::index::{
     Backend, Catalog, CollectionStore, Doc, DocRole, DocVectors, EncoderId, NewDoc, PutOutcome,
 };
-use crate::model::registry::{DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL};
+use crate::model::registry::{
+    DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL, DEFAULT_SENTIMENT_MODEL,
+};
 use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 use crate::queue::{EncoderQueue, QueueConfig};
 use crate::score::Cosine;
@@ -50,6 +52,9 @@ pub struct EngineConfig {
     /// The learned sentiment head (`models/sentiment.json` when it exists); used only when it was
     /// fitted for the bi-encoder served.
     pub sentiment_head: Option<PathBuf>,
+    /// The fine-tuned sentiment classifier (`models/ko-sentiment-classifier` when it exists); when
+    /// loaded it reads sentiment instead of the head.
+    pub sentiment_model: Option<PathBuf>,
     /// The compiled mecab-ko-dic for the lexical index's morpheme field (`models/mecab-ko-dic` when
     /// it exists). None, or MeCab's library missing: bigrams only, with a warning.
     pub morpheme_dictionary: Option<PathBuf>,
@@ -94,6 +99,10 @@ impl EngineConfig {
             sentiment_head: {
                 let p = models_dir.join(crate::model::sentiment::SENTIMENT_HEAD);
                 p.is_file().then_some(p)
+            },
+            sentiment_model: {
+                let p = models_dir.join(DEFAULT_SENTIMENT_MODEL);
+                p.is_dir().then_some(p)
             },
             morpheme_dictionary: {
                 let p = models_dir.join(crate::text::morphemes::DICTIONARY_DIR);
@@ -270,8 +279,20 @@ impl Engine {
             }
             None => None,
         };
-        let (mut cross, mut duplicate) = (cross, duplicate);
-        for m in cross.iter_mut().chain(duplicate.iter_mut()) {
+        let sentiment_model = match &cfg.sentiment_model {
+            Some(p) => Some(CrossEncoder::load_layers(
+                &ModelDir::open(p)?,
+                None,
+                cfg.precision,
+            )?),
+            None => None,
+        };
+        let (mut cross, mut duplicate, mut sentiment_model) = (cross, duplicate, sentiment_model);
+        for m in cross
+            .iter_mut()
+            .chain(duplicate.iter_mut())
+            .chain(sentiment_model.iter_mut())
+        {
             if m.share_word_table(&bi)? {
                 tracing::info!(
                     "{} shares the word-embedding table of {}",
@@ -304,6 +325,7 @@ impl Engine {
                     sts: cross,
                     duplicate,
                     sentiment,
+                    sentiment_model,
                 },
                 cfg.queue,
             ),
@@ -558,10 +580,14 @@ impl Engine {
                 true => Some(self.queue.same_meaning(texts())?),
                 false => None,
             };
-            let head = self.queue.sentiment_head();
+            let flat: Vec<&str> = chunk
+                .iter()
+                .flat_map(|p| [p.sentence1.as_str(), p.sentence2.as_str()])
+                .collect();
+            let sentiments = self.queue.sentiments_of(&flat, &v)?;
             for (i, p) in chunk.iter().enumerate() {
                 out.push(crate::dedup::calibrate::Scored {
-                    sentiment: head.map(|h| [h.sentiment(&v[2 * i]), h.sentiment(&v[2 * i + 1])]),
+                    sentiment: sentiments.as_ref().map(|s| [s[2 * i], s[2 * i + 1]]),
                     label: p.score >= 2.5,
                     cosine: Cosine(crate::index::dense::dot(&v[2 * i], &v[2 * i + 1])),
                     jaccard: minhash::jaccard(

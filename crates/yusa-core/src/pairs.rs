@@ -1,5 +1,5 @@
 //! Sentence-pair data sets: readers for KLUE STS (JSON), KorSTS (TSV, quoting off: sentences contain
-//! `"`), generic JSONL `{sentence1, sentence2, score | label}`, and the labelled duplicate sets
+//! `"`), generic JSONL `{sentence1, sentence2, score | label}` (or `{text, label}`: one text), and the labelled duplicate sets
 //! (question_pair with its inverted label, PAWS-X), plus STS evaluation of a cross-encoder.
 
 use crate::error::{Error, Result};
@@ -67,12 +67,17 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             let v: serde_json::Value = serde_json::from_str(l).map_err(|e| bad(path, i + 1, e))?;
-            let s1 = v["sentence1"]
-                .as_str()
-                .ok_or_else(|| bad(path, i + 1, "no sentence1"))?;
-            let s2 = v["sentence2"]
-                .as_str()
-                .ok_or_else(|| bad(path, i + 1, "no sentence2"))?;
+            // A line with `text` and no pair is one text to classify (a sentiment model is
+            // trained as a cross-encoder over single texts): its second sentence is empty.
+            let (s1, s2) = match (v["sentence1"].as_str(), v["text"].as_str()) {
+                (None, Some(t)) => (t, ""),
+                (s1, _) => (
+                    s1.ok_or_else(|| bad(path, i + 1, "no sentence1"))?,
+                    v["sentence2"]
+                        .as_str()
+                        .ok_or_else(|| bad(path, i + 1, "no sentence2"))?,
+                ),
+            };
             let score = match (
                 v["score"].as_f64(),
                 v["label"].as_f64(),
@@ -393,6 +398,23 @@ mod tests {
             "sentence1,sentence2,label\n가,나,x\n"
         ))
         .is_err());
+    }
+
+    #[test]
+    fn jsonl_of_single_texts_reads_as_pairs_with_an_empty_second_side() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            "texts.jsonl",
+            "{\"text\": \"최고의 영화\", \"label\": 1}\n{\"text\": \"질문이에요\", \"label\": 0.5}\n",
+        );
+        let pairs = read_pairs(&p).unwrap();
+        assert_eq!(pairs[0].sentence1, "최고의 영화");
+        assert_eq!(pairs[0].sentence2, "");
+        assert_eq!((pairs[0].score, pairs[1].score), (5.0, 2.5));
+        // A line with neither a pair nor a text is an error, not an empty pair.
+        let bad = write(d.path(), "bad.jsonl", "{\"label\": 1}\n");
+        assert!(read_pairs(&bad).is_err());
     }
 
     #[test]

@@ -392,7 +392,11 @@ pub fn judge_pairs(
         vec![None; pairs.len()]
     };
     // The head reads the query-role vectors already made for the cosines.
-    let head = queue.sentiment_head();
+    let flat: Vec<&str> = pairs
+        .iter()
+        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+        .collect();
+    let sentiments = queue.sentiments_of(&flat, &v)?;
     Ok(pairs
         .iter()
         .enumerate()
@@ -404,7 +408,7 @@ pub fn judge_pairs(
                 same_meaning: same[i],
                 polarity: polarity_conflict(a, b),
                 roles: roles::role_conflict(analyzer, a, b),
-                sentiment: head.map(|h| [h.sentiment(&v[2 * i]), h.sentiment(&v[2 * i + 1])]),
+                sentiment: sentiments.as_ref().map(|s| [s[2 * i], s[2 * i + 1]]),
             };
             let (is_duplicate, reason) = if crate::text::nothing_to_compare(a, b) {
                 (false, NOTHING_TO_COMPARE.into())
@@ -516,28 +520,29 @@ fn verify(
     for &i in &flagged {
         scores[i].roles = roles::role_conflict(analyzer, &pairs[i].0, &pairs[i].1);
     }
-    if let (Some(_), Some(head)) = (th.sentiment_gap, queue.sentiment_head()) {
+    if th.sentiment_gap.is_some() && queue.has_sentiment() {
         let ask: Vec<usize> = flagged
             .into_iter()
             .filter(|&i| scores[i].roles.is_none())
             .collect();
-        match vectors.filter(|_| role == Role::Query) {
+        let texts: Vec<&str> = ask
+            .iter()
+            .flat_map(|&i| [pairs[i].0.as_str(), pairs[i].1.as_str()])
+            .collect();
+        let found = match vectors.filter(|_| role == Role::Query) {
             // A symmetric collection's stored vectors are the query-role vectors the head reads.
             Some(v) => {
-                for &i in &ask {
-                    scores[i].sentiment = Some(v[i].map(|x| head.sentiment(x)));
-                }
-            }
-            None => {
-                let texts: Vec<&str> = ask
+                let held: Vec<Vec<f32>> = ask
                     .iter()
-                    .flat_map(|&i| [pairs[i].0.as_str(), pairs[i].1.as_str()])
+                    .flat_map(|&i| [v[i][0].to_vec(), v[i][1].to_vec()])
                     .collect();
-                if let Some(found) = queue.sentiments(&texts)? {
-                    for (k, &i) in ask.iter().enumerate() {
-                        scores[i].sentiment = Some([found[2 * k], found[2 * k + 1]]);
-                    }
-                }
+                queue.sentiments_of(&texts, &held)?
+            }
+            None => queue.sentiments(&texts)?,
+        };
+        if let Some(found) = found {
+            for (k, &i) in ask.iter().enumerate() {
+                scores[i].sentiment = Some([found[2 * k], found[2 * k + 1]]);
             }
         }
     }

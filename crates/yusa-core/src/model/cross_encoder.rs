@@ -6,7 +6,7 @@ use super::batch::{self, BatchPolicy};
 use super::config::{EncoderConfig, ModelDir, ScoreScale};
 use super::encoder::{Encoder, Linear, Weights};
 use super::packed::{PackedEncoder, Precision};
-use super::tokenize::{check_not_blank, TextTokenizer};
+use super::tokenize::{check_not_blank, TextTokenizer, Tokens};
 use crate::error::{Error, Result};
 use crate::score::{Cosine, StsScore};
 use candle_core::Tensor;
@@ -202,8 +202,21 @@ impl CrossEncoder {
             .map(|(a, b)| (a.as_ref().to_owned(), b.as_ref().to_owned()))
             .collect();
         let tokens = self.tokenizer.encode_pairs(&owned)?;
+        self.run(&tokens)
+    }
+
+    /// Scores single texts (a model trained on `{text, label}` lines, such as the sentiment
+    /// classifier): each text alone through the single-text template, on the model's 0–5 scale.
+    pub fn classify<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<StsScore>> {
+        check_not_blank(texts)?;
+        let owned: Vec<String> = texts.iter().map(|t| t.as_ref().to_owned()).collect();
+        let tokens = self.tokenizer.encode_texts(&owned)?;
+        self.run(&tokens)
+    }
+
+    fn run(&self, tokens: &[Tokens]) -> Result<Vec<StsScore>> {
         let lengths: Vec<usize> = tokens.iter().map(|t| t.ids.len()).collect();
-        let mut out = vec![StsScore::new(0.0); pairs.len()];
+        let mut out = vec![StsScore::new(0.0); tokens.len()];
         for batch in batch::plan(&lengths, self.policy) {
             let seqs: Vec<(&[u32], &[u32])> = batch
                 .iter()

@@ -252,7 +252,8 @@ pub struct EvalStsArgs {
     /// Pearson and Spearman do not depend on the scale, F1@3.0 and MSE do).
     #[arg(long)]
     pub model: String,
-    /// KLUE STS JSON, KorSTS TSV or JSONL {sentence1, sentence2, score}.
+    /// KLUE STS JSON, KorSTS TSV or JSONL {sentence1, sentence2, score} (or {text, label}: single
+    /// texts, for a classifier trained on them).
     #[arg(long)]
     pub data: PathBuf,
     /// Also write each pair with its gold and predicted score here (JSONL), for error analysis.
@@ -292,6 +293,16 @@ pub fn run_eval_sts(cli: &Cli, args: &EvalStsArgs) -> Result<()> {
                         ),
                         pred,
                     )
+                }
+                // `{text, label}` lines: a single-text model (the sentiment classifier).
+                None if pairs.iter().all(|p| p.sentence2.is_empty()) => {
+                    let texts: Vec<&str> = owned.iter().map(|(a, _)| *a).collect();
+                    let pred = ce
+                        .classify(&texts)?
+                        .into_iter()
+                        .map(|s| s.value())
+                        .collect();
+                    (format!("{} (single texts)", ce.name()), pred)
                 }
                 None => {
                     let pred = ce.score(&owned)?.into_iter().map(|s| s.value()).collect();

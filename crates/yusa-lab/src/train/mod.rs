@@ -142,7 +142,13 @@ impl Trained {
     }
 }
 
+/// Pairs through the pair template; a set whose second sentences are all empty is single texts
+/// (a text classifier), encoded as [`yusa_core::model::CrossEncoder::classify`] encodes them.
 fn tokenize(tok: &TextTokenizer, pairs: &[Pair]) -> Result<Vec<Tokens>> {
+    if !pairs.is_empty() && pairs.iter().all(|p| p.sentence2.is_empty()) {
+        let texts: Vec<String> = pairs.iter().map(|p| p.sentence1.clone()).collect();
+        return tok.encode_texts(&texts);
+    }
     let owned: Vec<(String, String)> = pairs
         .iter()
         .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
