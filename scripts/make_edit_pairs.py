@@ -34,6 +34,7 @@ import csv
 import gzip
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -325,6 +326,7 @@ def main():
             if seen[r["source"]] <= CAP[r["source"]] // (9 if name == "dev" else 1):
                 kept.append(r)
         rows[name] = kept
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             for r in rows[name]:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
