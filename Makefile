@@ -192,6 +192,7 @@ train-duplicate: model
 	python3 scripts/split_question_pair.py $(DATA)/question_pair/train.txt 0.2 .cache/dup/qp_train.tsv .cache/dup/qp_calib.tsv
 	python3 scripts/mine_one_word_pairs.py $(DATA) .cache/dup/mined_train.jsonl .cache/dup/mined_calib.jsonl
 	python3 scripts/split_stylekqc.py $(DATA)/stylekqc/act_train.tsv .cache/stylekqc_train.jsonl .cache/stylekqc_heldout 1
+	command -v mecab >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mecab)
 	python3 scripts/make_edit_pairs.py $(DATA) .cache/edit/train.jsonl .cache/edit/dev.jsonl
 	python3 scripts/make_edit_pairs.py --long-negation-and-time-units $(DATA) .cache/edit6/train.jsonl .cache/edit6/dev.jsonl
 	python3 scripts/build_entailment_mix.py $(DATA) .cache $(ENTAIL) .cache/edit .cache/edit6
