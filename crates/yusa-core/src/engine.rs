@@ -243,22 +243,13 @@ impl Engine {
         let dir = ModelDir::open(&cfg.bi_encoder)?;
         let bi = BiEncoder::load_with_precision(&dir, cfg.precision)?;
         let id = encoder_id(&dir, bi.dim())?;
-        let cross = match (&cfg.cross_encoder, cfg.no_cross_encoder) {
-            (Some(p), false) => Some(CrossEncoder::load_layers(
-                &ModelDir::open(p)?,
-                None,
-                cfg.precision,
-            )?),
-            _ => None,
+        // The pair models and the sentiment classifier are cross-encoders, each loaded whole.
+        let load = |p: Option<&PathBuf>| -> Result<Option<CrossEncoder>> {
+            p.map(|p| CrossEncoder::load_layers(&ModelDir::open(p)?, None, cfg.precision))
+                .transpose()
         };
-        let duplicate = match &cfg.duplicate_model {
-            Some(p) => Some(CrossEncoder::load_layers(
-                &ModelDir::open(p)?,
-                None,
-                cfg.precision,
-            )?),
-            None => None,
-        };
+        let cross = load(cfg.cross_encoder.as_ref().filter(|_| !cfg.no_cross_encoder))?;
+        let duplicate = load(cfg.duplicate_model.as_ref())?;
         let sentiment = match &cfg.sentiment_head {
             Some(p) => {
                 let head = crate::model::sentiment::SentimentHead::load(p)?;
@@ -279,14 +270,7 @@ impl Engine {
             }
             None => None,
         };
-        let sentiment_model = match &cfg.sentiment_model {
-            Some(p) => Some(CrossEncoder::load_layers(
-                &ModelDir::open(p)?,
-                None,
-                cfg.precision,
-            )?),
-            None => None,
-        };
+        let sentiment_model = load(cfg.sentiment_model.as_ref())?;
         let (mut cross, mut duplicate, mut sentiment_model) = (cross, duplicate, sentiment_model);
         for m in cross
             .iter_mut()
