@@ -81,6 +81,17 @@ fn check_against(
     r.json()["results"][0]["duplicates"].clone()
 }
 
+/// `/similarity` of `pairs` under `th`: its decisions (the call must succeed).
+fn decisions(p: u16, pairs: serde_json::Value, th: &serde_json::Value) -> serde_json::Value {
+    let r = post(
+        p,
+        "/similarity",
+        &json!({"pairs": pairs, "thresholds": th}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["decisions"].clone()
+}
+
 /// Adds `b` (id "b") to `coll` and scans it: the clusters.
 fn add_and_scan(p: u16, coll: &str, b: &str, th: &serde_json::Value) -> Vec<Vec<String>> {
     let r = post(
@@ -346,13 +357,7 @@ fn the_sentiment_head_keeps_opposite_texts_apart_everywhere() {
         [pos, neg],
         ["회원 탈퇴는 어떻게 하나요", "탈퇴하는 방법 알려주세요"]
     ]);
-    let r = post(
-        p,
-        "/similarity",
-        &json!({"pairs": pairs, "thresholds": th}).to_string(),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let d = r.json()["decisions"].clone();
+    let d = decisions(p, pairs, &th);
     assert_eq!(d[0]["is_duplicate"], false, "{d}");
     assert!(
         d[0]["reason"]
@@ -465,13 +470,7 @@ fn a_role_swap_is_kept_apart_everywhere() {
         ["엄마가 나한테 막말했어", "내가 엄마한테 막말했어"],
         ["엄마가 나한테 막말했어", "엄마가 나한테 또 막말했어"],
     );
-    let r = post(
-        p,
-        "/similarity",
-        &json!({"pairs": [swapped, same], "thresholds": th}).to_string(),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let d = r.json()["decisions"].clone();
+    let d = decisions(p, json!([swapped, same]), &th);
     assert_eq!(d[0]["is_duplicate"], false, "{d}");
     assert!(
         d[0]["reason"]
@@ -538,13 +537,7 @@ fn a_sentiment_classifier_reads_sentiment_everywhere_alike() {
                       "sentiment_gap": gap * 0.9, "polarity_check": false, "neighbours": 10});
     let open = json!({"candidate_cosine": -1.0, "candidate_jaccard": 0.0, "cosine": -1.0,
                       "sentiment_gap": 1.0, "polarity_check": false, "neighbours": 10});
-    let r = post(
-        p,
-        "/similarity",
-        &json!({"pairs": [[a, b]], "thresholds": veto}).to_string(),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let d = r.json()["decisions"][0].clone();
+    let d = decisions(p, json!([[a, b]]), &veto)[0].clone();
     for (k, want) in read.iter().enumerate() {
         let got = d["sentiment"][k].as_f64().unwrap();
         assert!((got - want).abs() < 1e-3, "text {k}: {got} vs {want}; {d}");

@@ -53,7 +53,7 @@ pub struct EngineConfig {
     /// fitted for the bi-encoder served.
     pub sentiment_head: Option<PathBuf>,
     /// The fine-tuned sentiment classifier (`models/ko-sentiment-classifier` when it exists); when
-    /// loaded it reads sentiment instead of the head.
+    /// loaded, a text's sentiment is the mean of its reading and the head's.
     pub sentiment_model: Option<PathBuf>,
     /// The compiled mecab-ko-dic for the lexical index's morpheme field (`models/mecab-ko-dic` when
     /// it exists). None, or MeCab's library missing: bigrams only, with a warning.
@@ -568,7 +568,8 @@ impl Engine {
                 .iter()
                 .flat_map(|p| [p.sentence1.as_str(), p.sentence2.as_str()])
                 .collect();
-            let sentiments = self.queue.sentiments_of(&flat, &v)?;
+            let held: Vec<&[f32]> = v.iter().map(Vec::as_slice).collect();
+            let sentiments = self.queue.sentiments_of(&flat, &held)?;
             for (i, p) in chunk.iter().enumerate() {
                 out.push(crate::dedup::calibrate::Scored {
                     sentiment: sentiments.as_ref().map(|s| [s[2 * i], s[2 * i + 1]]),

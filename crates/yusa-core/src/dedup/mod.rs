@@ -396,7 +396,8 @@ pub fn judge_pairs(
         .iter()
         .flat_map(|(a, b)| [a.as_str(), b.as_str()])
         .collect();
-    let sentiments = queue.sentiments_of(&flat, &v)?;
+    let held: Vec<&[f32]> = v.iter().map(Vec::as_slice).collect();
+    let sentiments = queue.sentiments_of(&flat, &held)?;
     Ok(pairs
         .iter()
         .enumerate()
@@ -532,10 +533,7 @@ fn verify(
         let found = match vectors.filter(|_| role == Role::Query) {
             // A symmetric collection's stored vectors are the query-role vectors the head reads.
             Some(v) => {
-                let held: Vec<Vec<f32>> = ask
-                    .iter()
-                    .flat_map(|&i| [v[i][0].to_vec(), v[i][1].to_vec()])
-                    .collect();
+                let held: Vec<&[f32]> = ask.iter().flat_map(|&i| v[i]).collect();
                 queue.sentiments_of(&texts, &held)?
             }
             None => queue.sentiments(&texts)?,

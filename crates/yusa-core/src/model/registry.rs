@@ -18,8 +18,8 @@ pub const DEFAULT_CROSS_ENCODER: &str = "ko-sts-cross-encoder";
 /// cross-encoder rates relatedness.
 pub const DEFAULT_DUPLICATE_MODEL: &str = "ko-duplicate-cross-encoder";
 /// The name of the default sentiment classifier's directory under `models/` (used when present): a
-/// single-text model fine-tuned on rated NSMC reviews, read by the duplicate decision's sentiment
-/// veto instead of the head on the bi-encoder's vectors.
+/// single-text model fine-tuned on rated reviews, read by the duplicate decision's sentiment veto
+/// beside the head on the bi-encoder's vectors. None ships (docs/results/2026-12-07-sentiment-classifier.md).
 pub const DEFAULT_SENTIMENT_MODEL: &str = "ko-sentiment-classifier";
 
 /// A summary of one model directory, read from its config without loading weights.

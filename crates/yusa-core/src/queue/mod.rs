@@ -81,8 +81,8 @@ pub struct PairModels {
     pub duplicate: Option<CrossEncoder>,
     /// Read on the bi-encoder's own vectors: the caller passes one fitted for this bi-encoder.
     pub sentiment: Option<SentimentHead>,
-    /// A fine-tuned sentiment classifier (single texts); when present it reads sentiment instead
-    /// of the head.
+    /// A fine-tuned sentiment classifier (single texts); when present each text's sentiment is the
+    /// mean of its reading and the head's (its reading alone without a head).
     pub sentiment_model: Option<CrossEncoder>,
 }
 
@@ -118,7 +118,7 @@ pub struct ModelsInfo {
     pub duplicate_model: Option<String>,
     /// Whether a learned sentiment head reads this bi-encoder's vectors (`models/sentiment.json`).
     pub sentiment_head: bool,
-    /// The fine-tuned sentiment classifier that reads sentiment instead of the head, if any.
+    /// The fine-tuned sentiment classifier read beside the head, if any.
     pub sentiment_model: Option<String>,
 }
 
@@ -305,7 +305,7 @@ impl EncoderQueue {
     pub fn sentiments_of(
         &self,
         texts: &[&str],
-        vectors: &[Vec<f32>],
+        vectors: &[&[f32]],
     ) -> Result<Option<Vec<Sentiment>>> {
         let head = self
             .sentiment
