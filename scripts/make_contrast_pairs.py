@@ -32,7 +32,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_edit_pairs import analyse, hangul_share  # noqa: E402
+from make_edit_pairs import analyse, hangul_share, write_capped  # noqa: E402
 
 # Predicate forms, each pair inflected alike; matched at the start of an eojeol whose first morpheme
 # is a verb or an adjective, longest first.
@@ -268,18 +268,8 @@ def main():
             a, b = (sentence, other) if rng.random() < 0.5 else (other, sentence)
             rows[part].append({"sentence1": a, "sentence2": b, "score": score, "source": source})
             counts[source] = counts.get(source, 0) + 1
-    for name, path in (("train", out_train), ("dev", out_dev)):
-        rng.shuffle(rows[name])
-        kept, seen = [], {}
-        for r in rows[name]:
-            seen[r["source"]] = seen.get(r["source"], 0) + 1
-            if seen[r["source"]] <= CAP[r["source"]] // (9 if name == "dev" else 1):
-                kept.append(r)
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            for r in kept:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        print(f"{name}: {len(kept)} pairs", file=sys.stderr)
+    kept = write_capped(rows, {"train": out_train, "dev": out_dev}, CAP, rng)
+    print(f"train {kept['train']}, dev {kept['dev']}", file=sys.stderr)
     print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
 
 

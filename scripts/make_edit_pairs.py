@@ -317,21 +317,29 @@ def main():
             a, b = (sentence, other) if rng.random() < 0.5 else (other, sentence)
             rows[part].append({"sentence1": a, "sentence2": b, "score": score, "source": source})
             counts[source] = counts.get(source, 0) + 1
-    for name, path in (("train", out_train), ("dev", out_dev)):
+    # At most CAP pairs of one kind (negations are by far the most common edit).
+    kept = write_capped(rows, {"train": out_train, "dev": out_dev}, CAP, rng)
+    print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
+    print(f"train {kept['train']}, dev {kept['dev']}", file=sys.stderr)
+
+
+def write_capped(rows, paths, cap, rng):
+    """Each part's pairs shuffled, at most `cap[source]` of a source (a ninth of it in dev), written as
+    JSON lines; returns how many each part kept."""
+    kept_counts = {}
+    for name, path in paths.items():
         rng.shuffle(rows[name])
-        # At most CAP pairs of one kind (negations are by far the most common edit).
         kept, seen = [], {}
         for r in rows[name]:
             seen[r["source"]] = seen.get(r["source"], 0) + 1
-            if seen[r["source"]] <= CAP[r["source"]] // (9 if name == "dev" else 1):
+            if seen[r["source"]] <= cap[r["source"]] // (9 if name == "dev" else 1):
                 kept.append(r)
-        rows[name] = kept
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
-            for r in rows[name]:
+            for r in kept:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
-    print(f"train {len(rows['train'])}, dev {len(rows['dev'])}", file=sys.stderr)
+        kept_counts[name] = len(kept)
+    return kept_counts
 
 
 if __name__ == "__main__":
