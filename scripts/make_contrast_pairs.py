@@ -23,8 +23,6 @@ are split into a training and a dev part by their own hash, as in `make_edit_pai
 Usage: make_contrast_pairs.py SHARED_DATA OUT_TRAIN.jsonl OUT_DEV.jsonl [SEED]
 """
 
-import csv
-import gzip
 import hashlib
 import json
 import os
@@ -32,7 +30,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_edit_pairs import analyse, hangul_share, write_capped  # noqa: E402
+from make_edit_pairs import analyse, chat_sentences, write_capped  # noqa: E402
 
 # Predicate forms, each pair inflected alike; matched at the start of an eojeol whose first morpheme
 # is a verb or an adjective, longest first.
@@ -223,20 +221,7 @@ def main():
         for name in ("corpus.jsonl", "queries.jsonl"):
             for line in open(f"tests/data/{folder}/{name}", encoding="utf-8"):
                 held.add(json.loads(line)["text"])
-    with open(f"{shared}/chatbot_data/ChatbotData.csv", encoding="utf-8") as f:
-        chatbot = sorted({row["Q"].strip() for row in csv.DictReader(f)} - held)
-    nsmc = set()
-    with gzip.open(f"{shared}/nsmc/nsmc_reviews.tsv.gz", "rt", encoding="utf-8") as f:
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            if len(p) >= 5:
-                t = " ".join(p[4].split())
-                if 2 <= len(t.split()) <= 8 and 6 <= len(t) <= 40 and hangul_share(t) > 0.6:
-                    nsmc.add(t)
-    nsmc = sorted(nsmc - held)
-    rng.shuffle(nsmc)
-    sentences = [" ".join(s.split()) for s in chatbot] + nsmc[:80000]
-    print(f"{len(chatbot)} ChatbotData questions, {min(80000, len(nsmc))} NSMC reviews", file=sys.stderr)
+    sentences = chat_sentences(shared, held, 80000, rng, squeeze=True)
 
     rows = {"train": [], "dev": []}
     counts, per_word = {}, {}

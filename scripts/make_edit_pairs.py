@@ -265,20 +265,7 @@ def main():
         for line in open(f"tests/data/faq_check/{name}", encoding="utf-8"):
             held.add(json.loads(line)["text"])
 
-    with open(f"{shared}/chatbot_data/ChatbotData.csv", encoding="utf-8") as f:
-        chatbot = sorted({row["Q"].strip() for row in csv.DictReader(f)} - held)
-    nsmc = set()
-    with gzip.open(f"{shared}/nsmc/nsmc_reviews.tsv.gz", "rt", encoding="utf-8") as f:
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            if len(p) >= 5:
-                t = p[4].strip()
-                if 2 <= len(t.split()) <= 8 and 6 <= len(t) <= 40 and hangul_share(t) > 0.6:
-                    nsmc.add(t)
-    nsmc = sorted(nsmc - held)
-    rng.shuffle(nsmc)
-    sentences = chatbot + nsmc[:30000]
-    print(f"{len(chatbot)} ChatbotData questions, {min(30000, len(nsmc))} NSMC reviews", file=sys.stderr)
+    sentences = chat_sentences(shared, held, 30000, rng)
 
     rows = {"train": [], "dev": []}
     counts = {}
@@ -321,6 +308,26 @@ def main():
     kept = write_capped(rows, {"train": out_train, "dev": out_dev}, CAP, rng)
     print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
     print(f"train {kept['train']}, dev {kept['dev']}", file=sys.stderr)
+
+
+def chat_sentences(shared, held, nsmc_count, rng, squeeze=False):
+    """ChatbotData's questions and `nsmc_count` short NSMC reviews (2–8 words, 6–40 characters, mostly
+    Hangul), none of them in `held`; `squeeze` collapses runs of whitespace inside a text."""
+    clean = (lambda t: " ".join(t.split())) if squeeze else str.strip
+    with open(f"{shared}/chatbot_data/ChatbotData.csv", encoding="utf-8") as f:
+        chatbot = sorted({row["Q"].strip() for row in csv.DictReader(f)} - held)
+    nsmc = set()
+    with gzip.open(f"{shared}/nsmc/nsmc_reviews.tsv.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) >= 5:
+                t = clean(p[4])
+                if 2 <= len(t.split()) <= 8 and 6 <= len(t) <= 40 and hangul_share(t) > 0.6:
+                    nsmc.add(t)
+    nsmc = sorted(nsmc - held)
+    rng.shuffle(nsmc)
+    print(f"{len(chatbot)} ChatbotData questions, {min(nsmc_count, len(nsmc))} NSMC reviews", file=sys.stderr)
+    return [clean(s) for s in chatbot] + nsmc[:nsmc_count]
 
 
 def write_capped(rows, paths, cap, rng):
