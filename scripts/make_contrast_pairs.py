@@ -15,8 +15,9 @@ reviews), as `make_edit_pairs.py` does, with word lists written for it:
                       휴대폰, 남친 → 남자친구, 뛰어 → 달려), a filler adverb (좀, 그냥) taken out or put in,
                       the polite ending 요 taken away or put in
 
-A word is swapped only where MeCab reads it as what the list means (a predicate's first morpheme a
-verb or adjective; a noun followed by nothing or a particle), so 커피 is not 크다 and 술래 is not 술.
+A word is swapped only where MeCab reads it as what the list means (a predicate: an eojeol starting with
+a verb, adjective, root or auxiliary, or a noun with a verb-making suffix; a noun: followed by nothing or
+a particle), so 커피 is not 크다 and 술래 is not 술.
 The lists were written without reading the hand-written check sets, whose texts are left out; sentences
 are split into a training and a dev part by their own hash, as in `make_edit_pairs.py`.
 
@@ -32,8 +33,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_edit_pairs import analyse, chat_sentences, write_capped  # noqa: E402
 
-# Predicate forms, each pair inflected alike; matched at the start of an eojeol whose first morpheme
-# is a verb or an adjective, longest first.
+# Predicate forms, each pair inflected alike; matched (either side, the first listed pair that fits)
+# at the start of an eojeol that MeCab reads as a predicate.
 OPPOSITE_PREDICATES = [
     ("좋아해", "싫어해"), ("좋아하", "싫어하"), ("좋아했", "싫어했"),
     ("좋은", "나쁜"), ("좋았", "나빴"), ("좋아졌", "나빠졌"), ("좋아져", "나빠져"), ("좋다", "나쁘다"),
@@ -124,6 +125,7 @@ def eojeol_text(e):
 
 
 def is_predicate(e):
+    """An eojeol that starts with a verb, adjective, root or auxiliary, or a noun + 하다-like suffix."""
     tag = e[0][1]
     return tag.startswith(("VV", "VA", "XR", "VX")) or (tag.startswith("NNG") and len(e) > 1 and e[1][1].startswith("XS"))
 
