@@ -675,3 +675,119 @@ fn duplicates_check_scan_job_and_ingest_policy() {
         400
     );
 }
+
+/// A collection made over HTTP without saying what it is for takes its role from its first documents,
+/// as `yusa index` does: long texts make a question → passage collection, short ones a similar-text
+/// one; the ingest that decided says so, its duplicate settings survive, and `asymmetric` given at
+/// creation is never overruled.
+#[test]
+fn a_collection_made_without_a_role_takes_it_from_its_first_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    let role = |name: &str| {
+        let listed = get(p, "/collections").json();
+        let c = listed["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap();
+        (
+            c["doc_role"].clone(),
+            c["doc_role_from_first_documents"].clone(),
+        )
+    };
+    let long = |topic: &str| {
+        json!({"text": format!("{topic}에 관한 설명서입니다. ").repeat(20)}) // about 300 characters
+    };
+
+    let r = post(
+        p,
+        "/collections",
+        r#"{"name":"manuals","duplicates":{"preset":"strict"}}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["doc_role_from_first_documents"], true);
+    assert_eq!(role("manuals").1, true);
+    let r = post(
+        p,
+        "/collections/manuals/documents",
+        &json!({"documents": [long("청소기"), long("세탁기"), {"text": "짧은 안내"}]}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let notice = r.json()["notice"].as_str().unwrap().to_owned();
+    assert!(notice.contains("question → passage"), "{notice}");
+    assert_eq!(r.json()["collection_size"], 3);
+    assert_eq!(role("manuals"), (json!("asymmetric"), json!(null)));
+    let v = get(p, "/collections/manuals/duplicates/settings").json();
+    assert_eq!(v["preset"], "strict", "{v}");
+    // Decided once: later documents, however short, change nothing and say nothing.
+    let r = post(
+        p,
+        "/collections/manuals/documents",
+        r#"{"documents":[{"text":"배송 언제 와요"},{"text":"환불 되나요"}]}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json().get("notice").is_none(), "{}", r.body);
+    assert_eq!(role("manuals").0, "asymmetric");
+    let r = post(
+        p,
+        "/collections/manuals/search",
+        r#"{"query":"세탁기 설명서","k":1}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["hits"].as_array().unwrap().len(), 1);
+
+    // Short texts: similar-text search, said as well.
+    assert_eq!(post(p, "/collections", r#"{"name":"faq"}"#).status, 201);
+    let r = post(
+        p,
+        "/collections/faq/documents",
+        r#"{"documents":[{"text":"배송 언제 와요"},{"text":"환불 되나요"}]}"#,
+    );
+    assert!(
+        r.json()["notice"]
+            .as_str()
+            .unwrap()
+            .contains("similar-text"),
+        "{}",
+        r.body
+    );
+    assert_eq!(role("faq"), (json!("symmetric"), json!(null)));
+
+    // Said at creation: kept, whatever comes in.
+    let r = post(p, "/collections", r#"{"name":"fixed","asymmetric":false}"#);
+    assert!(r.json().get("doc_role_from_first_documents").is_none());
+    let r = post(
+        p,
+        "/collections/fixed/documents",
+        &json!({"documents": [long("청소기"), long("세탁기")]}).to_string(),
+    );
+    assert!(r.json().get("notice").is_none(), "{}", r.body);
+    assert_eq!(role("fixed").0, "symmetric");
+
+    // The choice is durable: a restart finds the roles as they were.
+    drop(s);
+    let s = Server::start(dir.path(), &[]);
+    let listed = get(s.port, "/collections").json();
+    let roles: std::collections::BTreeMap<String, String> = listed["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["doc_role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(roles["manuals"], "asymmetric");
+    assert_eq!(roles["faq"], "symmetric");
+    assert_eq!(roles["fixed"], "symmetric");
+    assert_eq!(
+        get(s.port, "/collections/manuals/documents?limit=10").json()["total"],
+        5
+    );
+}

@@ -397,6 +397,78 @@ fn ids_of(hits: &[yusa::search::Hit]) -> Vec<&str> {
     hits.iter().map(|h| h.id.as_str()).collect()
 }
 
+/// A collection made without a role takes it from its first documents in every store: the empty
+/// collection is made again as question → passage, keeping its duplicate settings, and a reopen finds
+/// the role chosen.
+fn role_from_first_documents(s: &Store) {
+    let who = s.name;
+    let e = (s.open)(Morphemes::Off);
+    e.create_collection_auto("auto").unwrap();
+    assert!(e.role_pending("auto").unwrap(), "{who}");
+    let strict: yusa::dedup::settings::DedupSettings =
+        serde_json::from_value(serde_json::json!({"preset": "strict"})).unwrap();
+    e.set_duplicate_settings("auto", &strict).unwrap();
+    let long = "전원 버튼을 길게 누르면 청소기가 켜집니다. ".repeat(10);
+    e.add_documents(
+        "auto",
+        vec![doc("a", &long), doc("b", &long.replace("전원", "충전"))],
+    )
+    .unwrap();
+    assert!(!e.role_pending("auto").unwrap(), "{who}");
+    let stats = |name: &str| {
+        e.collection_stats()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == name)
+            .unwrap()
+    };
+    assert_eq!(stats("auto").doc_role, DocRole::Asymmetric, "{who}");
+    assert_eq!(stats("auto").documents, 2, "{who}");
+    assert_eq!(
+        e.duplicate_settings("auto").unwrap().preset,
+        strict.preset,
+        "{who}"
+    );
+    // Already decided: nothing more to say.
+    assert_eq!(
+        e.settle_role("auto", ["짧은 글"].into_iter()).unwrap(),
+        None
+    );
+
+    e.create_collection_auto("short").unwrap();
+    e.add_documents("short", vec![doc("q", "배송 언제 와요")])
+        .unwrap();
+    assert_eq!(stats("short").doc_role, DocRole::Symmetric, "{who}");
+    assert!(!e.role_pending("short").unwrap(), "{who}");
+    e.checkpoint_all().unwrap();
+    drop(e);
+    let e = (s.open)(Morphemes::Off);
+    let roles: Vec<(String, DocRole)> = e
+        .collection_stats()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.name == "auto" || c.name == "short")
+        .map(|c| (c.name, c.doc_role))
+        .collect();
+    assert!(
+        roles.contains(&("auto".into(), DocRole::Asymmetric)),
+        "{who}: {roles:?}"
+    );
+    assert!(
+        roles.contains(&("short".into(), DocRole::Symmetric)),
+        "{who}: {roles:?}"
+    );
+    e.drop_collection("auto").unwrap();
+    e.drop_collection("short").unwrap();
+}
+
+#[test]
+fn every_store_takes_an_unset_role_from_the_first_documents() {
+    for s in &stores() {
+        role_from_first_documents(s);
+    }
+}
+
 #[test]
 fn every_store_scores_long_documents_by_passages() {
     for s in &stores() {

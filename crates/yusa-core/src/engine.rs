@@ -82,6 +82,10 @@ pub const DEDUP_CONFIG: &str = "dedup.json";
 /// The key of a collection's duplicate settings among its stored settings.
 const DEDUP_SETTING: &str = "duplicates";
 
+/// The key, among a collection's stored settings, that marks a collection made without saying what it
+/// is for: its first documents decide ([`Engine::settle_role`]).
+const ROLE_FROM_DOCUMENTS: &str = "doc_role_from_first_documents";
+
 impl EngineConfig {
     pub fn new(models_dir: &Path, index_root: &Path) -> Self {
         EngineConfig {
@@ -166,6 +170,8 @@ pub struct Engine {
     jobs: crate::jobs::Jobs,
     rerank_search: bool,
     analyzer: crate::text::Analyzer,
+    /// Serialises the one-time choice of a new collection's role (two first ingests at once).
+    role_choice: std::sync::Mutex<()>,
 }
 
 /// The role a collection's documents are embedded with.
@@ -318,6 +324,7 @@ impl Engine {
             precision: cfg.precision,
             jobs: Default::default(),
             rerank_search: cfg.rerank_search,
+            role_choice: Default::default(),
             analyzer,
         })
     }
@@ -374,6 +381,82 @@ impl Engine {
         doc_role: DocRole,
     ) -> Result<crate::index::CollectionStats> {
         self.catalog.create(name, doc_role)?.stats()
+    }
+
+    /// Creates a collection whose first documents decide what it is for, by the rule `yusa index`
+    /// uses ([`DocRole::for_texts`]): a client that never heard of roles gets question → passage
+    /// search for manuals and articles, similar-text search for FAQs and reviews. Until then it is
+    /// empty and symmetric.
+    pub fn create_collection_auto(&self, name: &str) -> Result<crate::index::CollectionStats> {
+        let coll = self.catalog.create(name, DocRole::Symmetric)?;
+        coll.set_setting(ROLE_FROM_DOCUMENTS, serde_json::Value::Bool(true))?;
+        coll.stats()
+    }
+
+    /// Whether the collection still waits for its first documents to choose its role.
+    pub fn role_pending(&self, name: &str) -> Result<bool> {
+        Ok(self.catalog.get(name)?.setting(ROLE_FROM_DOCUMENTS)?
+            == Some(serde_json::Value::Bool(true)))
+    }
+
+    /// For a collection made by [`create_collection_auto`](Self::create_collection_auto) that holds
+    /// nothing yet: takes its role from `texts`, the first documents it is given, and says what it
+    /// chose; None when the role was already settled. An empty collection is made again with the
+    /// role (nothing is embedded yet, so nothing is lost; its duplicate settings and decisions are
+    /// kept); a collection that got documents another way keeps its role.
+    pub fn settle_role<'a>(
+        &self,
+        name: &str,
+        texts: impl Iterator<Item = &'a str>,
+    ) -> Result<Option<String>> {
+        if !self.role_pending(name)? {
+            return Ok(None);
+        }
+        let _one_at_a_time = self
+            .role_choice
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let coll = self.catalog.get(name)?;
+        if coll.setting(ROLE_FROM_DOCUMENTS)? != Some(serde_json::Value::Bool(true)) {
+            return Ok(None); // another request chose while this one waited
+        }
+        if !coll.is_empty()? {
+            coll.set_setting(ROLE_FROM_DOCUMENTS, serde_json::Value::Bool(false))?;
+            return Ok(None);
+        }
+        let role = DocRole::for_texts(texts);
+        if role == coll.doc_role() {
+            coll.set_setting(ROLE_FROM_DOCUMENTS, serde_json::Value::Bool(false))?;
+        } else {
+            let duplicates = coll.setting(DEDUP_SETTING)?;
+            let reviews = coll.reviews()?;
+            drop(coll);
+            self.catalog.drop_collection(name)?;
+            let new = self.catalog.create(name, role)?;
+            if let Some(d) = duplicates {
+                new.set_setting(DEDUP_SETTING, d)?;
+            }
+            for r in &reviews {
+                new.append_review(r)?;
+            }
+            new.checkpoint()?;
+        }
+        let said = match role {
+            DocRole::Asymmetric => format!(
+                "collection `{name}` set for question → passage search: the median of its first \
+                 documents has {} characters or more (create it with \"asymmetric\": false for \
+                 similar-text search and duplicates)",
+                DocRole::LONG_TEXT_CHARS
+            ),
+            DocRole::Symmetric => format!(
+                "collection `{name}` set for similar-text search and duplicates: the median of its \
+                 first documents has fewer than {} characters (create it with \"asymmetric\": true \
+                 for question → passage search)",
+                DocRole::LONG_TEXT_CHARS
+            ),
+        };
+        tracing::info!("{said}");
+        Ok(Some(said))
     }
 
     /// Where the collections live (for logs and `/info`).
@@ -694,6 +777,7 @@ impl Engine {
         docs: Vec<NewDoc>,
     ) -> Result<Vec<PutOutcome>> {
         self.check_new_docs(&docs)?;
+        self.settle_role(collection, docs.iter().map(|d| d.text.as_str()))?;
         let coll = self.catalog.get(collection)?;
         // Bulk lane: a large ingest is served in slices, searches go between them.
         let vectors = self.embed_documents(
@@ -764,6 +848,13 @@ impl Engine {
         // `DocRole::for_texts`); an existing one keeps its own.
         let mut role_chosen = None;
         let coll = match self.catalog.get(collection) {
+            Ok(c) if c.setting(ROLE_FROM_DOCUMENTS)? == Some(serde_json::Value::Bool(true)) => {
+                // Made without a role and maybe empty: let the documents decide, with no handle
+                // held on the collection that may be made again.
+                drop(c);
+                role_chosen = self.settle_role(collection, docs.iter().map(|d| d.text.as_str()))?;
+                self.catalog.get(collection)?
+            }
             Ok(c) => c,
             Err(Error::CollectionNotFound(_)) => {
                 let role = doc_role.unwrap_or_else(|| {
@@ -885,6 +976,7 @@ impl Engine {
                 .collect());
         }
         self.check_new_docs(&docs)?;
+        self.settle_role(collection, docs.iter().map(|d| d.text.as_str()))?;
         let th = self.thresholds_or_collections(Some(collection), None)?;
         let coll = self.catalog.get(collection)?;
         let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();

@@ -161,10 +161,14 @@ impl NativeEngine {
         name: String,
         role: Option<&str>,
     ) -> PyResult<String> {
-        let role = role_of(role)?.unwrap_or_default();
+        // No role (or "auto"): the first documents decide, as over HTTP.
+        let role = role_of(role)?;
         let e = self.engine.clone();
         let stats = py
-            .allow_threads(move || e.create_collection(&name, role))
+            .allow_threads(move || match role {
+                Some(role) => e.create_collection(&name, role),
+                None => e.create_collection_auto(&name),
+            })
             .map_err(raise)?;
         to_json(&stats)
     }
@@ -181,11 +185,17 @@ impl NativeEngine {
         let e = self.engine.clone();
         let out = py
             .allow_threads(move || {
+                let said =
+                    e.settle_role(&collection, req.documents.iter().map(|d| d.text.as_str()))?;
                 let out = e.ingest(&collection, req.documents, req.on_duplicate)?;
-                Ok::<_, yusa_core::Error>(serde_json::json!({
+                let mut body = serde_json::json!({
                     "documents": out,
                     "collection_size": e.count_documents(&collection)?,
-                }))
+                });
+                if let Some(said) = said {
+                    body["notice"] = said.into();
+                }
+                Ok::<_, yusa_core::Error>(body)
             })
             .map_err(raise)?;
         to_json(&out)

@@ -50,6 +50,18 @@ def test_embeddings_are_unit_numpy_rows(tiny):
     assert not np.allclose(q, p), "the e5 prefixes differ"
 
 
+def test_a_collection_made_without_a_role_takes_it_from_its_first_documents(tiny):
+    tiny.create_collection("manuals")
+    out = tiny.add("manuals", ["청소기 설명서입니다. " * 25, "세탁기 설명서입니다. " * 25])
+    assert "question → passage" in out["notice"]
+    roles = {c["name"]: c["doc_role"] for c in tiny.collections()}
+    assert roles["manuals"] == "asymmetric"
+    assert "notice" not in tiny.add("manuals", ["짧은 안내"])
+    tiny.create_collection("fixed", role="symmetric")
+    assert "notice" not in tiny.add("fixed", ["청소기 설명서입니다. " * 25])
+    assert {c["name"]: c["doc_role"] for c in tiny.collections()}["fixed"] == "symmetric"
+
+
 def test_errors_are_yusa_errors_with_the_servers_status(tiny):
     with pytest.raises(yusa.YusaError) as e:
         tiny.search("nope", "x")

@@ -48,9 +48,11 @@ async fn blocking<T: Send + 'static>(
 #[serde(deny_unknown_fields)]
 struct CreateCollection {
     name: String,
-    /// Embed documents as passages (question → passage search); default: sentences (similar-sentence lookup).
+    /// True: documents embedded as passages (question → passage search); false: as sentences
+    /// (similar texts, duplicates); absent: the first documents decide (median of 200 characters or
+    /// more: passages), as `yusa index` does.
     #[serde(default)]
-    asymmetric: bool,
+    asymmetric: Option<bool>,
     /// The collection's duplicate thresholds: a preset and values over it (default: the server's).
     #[serde(default)]
     duplicates: DedupSettings,
@@ -62,24 +64,33 @@ async fn create_collection(
 ) -> Res<HttpResponse> {
     let engine = st.engine.clone();
     let b = body.into_inner();
-    let role = if b.asymmetric {
-        DocRole::Asymmetric
-    } else {
-        DocRole::Symmetric
-    };
+    let role = b.asymmetric.map(|a| {
+        if a {
+            DocRole::Asymmetric
+        } else {
+            DocRole::Symmetric
+        }
+    });
     // Bad settings are a 400 before anything is created.
     engine
         .dedup_config()
         .resolve(&b.duplicates, &DedupSettings::default())?;
     let stats = blocking(move || {
-        let stats = engine.create_collection(&b.name, role)?;
+        let stats = match role {
+            Some(role) => engine.create_collection(&b.name, role)?,
+            None => engine.create_collection_auto(&b.name)?,
+        };
         if !b.duplicates.is_empty() {
             engine.set_duplicate_settings(&b.name, &b.duplicates)?;
         }
         Ok(stats)
     })
     .await?;
-    Ok(HttpResponse::Created().json(stats))
+    let mut v = serde_json::to_value(&stats).expect("stats serialise");
+    if role.is_none() {
+        v["doc_role_from_first_documents"] = true.into();
+    }
+    Ok(HttpResponse::Created().json(v))
 }
 
 async fn list_collections(st: web::Data<AppState>) -> Res<HttpResponse> {
@@ -92,6 +103,9 @@ async fn list_collections(st: web::Data<AppState>) -> Res<HttpResponse> {
                 let mut v = serde_json::to_value(&c).expect("stats serialise");
                 if let Ok(d) = duplicates_view(&engine, &c.name) {
                     v["duplicates"] = d;
+                }
+                if engine.role_pending(&c.name).unwrap_or(false) {
+                    v["doc_role_from_first_documents"] = true.into();
                 }
                 v
             })
@@ -171,16 +185,26 @@ async fn add_documents(
         on_duplicate,
     } = body.into_inner();
     let n = name.clone();
-    let (out, total) = blocking(move || {
+    let (out, total, role_chosen) = blocking(move || {
+        // A collection made without a role takes it from these documents (said once, here).
+        let role_chosen = if docs.is_empty() {
+            None
+        } else {
+            engine.settle_role(&n, docs.iter().map(|d| d.text.as_str()))?
+        };
         let out = engine.ingest(&n, docs, on_duplicate)?;
-        Ok((out, engine.count_documents(&n)?))
+        Ok((out, engine.count_documents(&n)?, role_chosen))
     })
     .await?;
     st.metrics
         .documents
         .with_label_values(&[&name])
         .set(total as i64);
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "documents": out, "collection_size": total })))
+    let mut body = serde_json::json!({ "documents": out, "collection_size": total });
+    if let Some(said) = role_chosen {
+        body["notice"] = said.into();
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[derive(Deserialize)]

@@ -28,8 +28,8 @@ pub fn spec() -> Value {
             "/metrics": {"get": {"summary": "Prometheus metrics (text format)", "responses": ok("metrics")}},
             "/collections": {
                 "post": {"summary": "Create a collection", "requestBody": body(json!({"type": "object", "required": ["name"],
-                    "properties": {"name": {"type": "string"}, "asymmetric": {"type": "boolean", "default": false,
-                    "description": "embed documents as passages (question → passage search)"}}})),
+                    "properties": {"name": {"type": "string"}, "asymmetric": {"type": "boolean",
+                    "description": "true: embed documents as passages (question → passage search); false: as sentences (similar texts, duplicates); absent: the first documents decide (median of 200 characters or more: passages) and the response to that ingest says so in `notice`"}}})),
                     "responses": ok("collection stats (201)")},
                 "get": {"summary": "List collections", "responses": ok("{collections: [stats]}")}
             },

@@ -102,8 +102,9 @@ class Engine:
         return _json(self._e.collections)
 
     def create_collection(self, name: str, *, role: Optional[str] = None) -> Dict[str, Any]:
-        """``role``: ``"symmetric"`` (similar texts, duplicates; the default) or ``"asymmetric"``
-        (questions → passages)."""
+        """``role``: ``"symmetric"`` (similar texts, duplicates) or ``"asymmetric"`` (questions →
+        passages); ``None`` (or ``"auto"``): the first documents added decide, as ``yusa index`` does
+        (a median of 200 characters or more: asymmetric), and that ``add`` says so in ``notice``."""
         return _json(self._e.create_collection, name, role)
 
     def drop_collection(self, name: str) -> None:

@@ -55,7 +55,12 @@ class Client:
         return self._call("GET", "/collections")["collections"]
 
     def create_collection(self, name: str, *, role: Optional[str] = None) -> Dict[str, Any]:
-        return self._call("POST", "/collections", {"name": name, "asymmetric": role == "asymmetric"})
+        body: Dict[str, Any] = {"name": name}
+        if role not in (None, "auto"):
+            if role not in ("symmetric", "asymmetric"):
+                raise ValueError(f"role must be auto, symmetric or asymmetric, not `{role}`")
+            body["asymmetric"] = role == "asymmetric"
+        return self._call("POST", "/collections", body)
 
     def drop_collection(self, name: str) -> None:
         self._call("DELETE", f"/collections/{self._q(name)}")
