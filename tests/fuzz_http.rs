@@ -98,7 +98,12 @@ fn pick(rng: &mut StdRng, xs: &[&'static str]) -> &'static str {
 fn body_for(rng: &mut StdRng, route: &str) -> Value {
     let mut v = match route {
         "create" => {
-            json!({"name": format!("z{}", rng.gen_range(0..5)), "asymmetric": rng.gen_bool(0.3)})
+            let name = format!("z{}", rng.gen_range(0..5));
+            // A third of them without a role: their first documents choose it.
+            match rng.gen_range(0..3) {
+                0 => json!({"name": name}),
+                _ => json!({"name": name, "asymmetric": rng.gen_bool(0.3)}),
+            }
         }
         "documents" => {
             let n = rng.gen_range(1..6);

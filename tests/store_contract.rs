@@ -435,6 +435,21 @@ fn role_from_first_documents(s: &Store) {
         None
     );
 
+    // Four first ingests at once: one chooses, none fails or is lost.
+    e.create_collection_auto("race").unwrap();
+    std::thread::scope(|sc| {
+        for i in 0..4 {
+            let (e, long) = (&e, &long);
+            sc.spawn(move || {
+                e.add_documents("race", vec![doc(&format!("r{i}"), long)])
+                    .unwrap_or_else(|err| panic!("{who}: {err}"))
+            });
+        }
+    });
+    assert_eq!(stats("race").documents, 4, "{who}");
+    assert_eq!(stats("race").doc_role, DocRole::Asymmetric, "{who}");
+    e.drop_collection("race").unwrap();
+
     e.create_collection_auto("short").unwrap();
     e.add_documents("short", vec![doc("q", "배송 언제 와요")])
         .unwrap();

@@ -409,16 +409,16 @@ impl Engine {
         name: &str,
         texts: impl Iterator<Item = &'a str>,
     ) -> Result<Option<String>> {
-        if !self.role_pending(name)? {
-            return Ok(None);
-        }
+        // Asked under the lock, every time: a collection being made again by another first ingest
+        // is briefly absent, and a handle read before that (PostgreSQL caches them) may say "not
+        // pending" while the new one does not exist yet. One settings lookup per ingest.
         let _one_at_a_time = self
             .role_choice
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let coll = self.catalog.get(name)?;
         if coll.setting(ROLE_FROM_DOCUMENTS)? != Some(serde_json::Value::Bool(true)) {
-            return Ok(None); // another request chose while this one waited
+            return Ok(None);
         }
         if !coll.is_empty()? {
             coll.set_setting(ROLE_FROM_DOCUMENTS, serde_json::Value::Bool(false))?;
