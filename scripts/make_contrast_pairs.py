@@ -24,14 +24,11 @@ are split into a training and a dev part by their own hash, as in `make_edit_pai
 Usage: make_contrast_pairs.py SHARED_DATA OUT_TRAIN.jsonl OUT_DEV.jsonl [SEED]
 """
 
-import hashlib
-import json
 import os
-import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_edit_pairs import analyse, chat_sentences, write_capped  # noqa: E402
+from make_edit_pairs import run_edit_script  # noqa: E402
 
 # Predicate forms, each pair inflected alike; matched (either side, the first listed pair that fits)
 # at the start of an eojeol that MeCab reads as a predicate.
@@ -118,10 +115,6 @@ CAP = {
     "contrast-antonym": 2500, "contrast-outcome": 1200, "contrast-time": 1500, "contrast-object": 1200,
     "same-intensifier": 1500, "same-synonym": 3000, "same-filler": 2000, "same-polite-ending": 1500,
 }
-
-
-def eojeol_text(e):
-    return "".join(s for s, _ in e)
 
 
 def is_predicate(e):
@@ -211,53 +204,25 @@ def polite_edit(sentence):
     return None
 
 
-def main():
-    shared, out_train, out_dev = sys.argv[1:4]
-    rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 20261208)
-    held = set()
-    for folder in ("dedup_check", "dedup_check2"):
-        for line in open(f"tests/data/{folder}/checks.jsonl", encoding="utf-8"):
-            r = json.loads(line)
-            held.update((r["sentence1"], r["sentence2"]))
-    for folder in ("faq_check", "faq_check2"):
-        for name in ("corpus.jsonl", "queries.jsonl"):
-            for line in open(f"tests/data/{folder}/{name}", encoding="utf-8"):
-                held.add(json.loads(line)["text"])
-    sentences = chat_sentences(shared, held, 80000, rng, squeeze=True)
+def edits(sentence, words, eojeols, rng):
+    made = [
+        (swap_predicate(words, eojeols, OPPOSITE_PREDICATES, rng), 0.0, "contrast-antonym"),
+        (swap_predicate(words, eojeols, OUTCOME_PREDICATES, rng)
+         or swap_noun(words, eojeols, [list(p) for p in OUTCOME_NOUNS], rng), 0.0, "contrast-outcome"),
+        (swap_noun(words, eojeols, TIME_GROUPS, rng), 0.0, "contrast-time"),
+        (swap_noun(words, eojeols, OBJECT_GROUPS, rng), 0.0, "contrast-object"),
+        (swap_intensifier(words, rng), 5.0, "same-intensifier"),
+        (swap_noun(words, eojeols, SYNONYMS, rng)
+         or swap_predicate(words, eojeols, SAME_PREDICATES, rng), 5.0, "same-synonym"),
+        (filler_edit(words, eojeols, rng) if rng.random() < 0.2 else None, 5.0, "same-filler"),
+        (polite_edit(sentence) if rng.random() < 0.3 else None, 5.0, "same-polite-ending"),
+    ]
+    return [(e, score, source) for e, score, source in made if e]
 
-    rows = {"train": [], "dev": []}
-    counts, per_word = {}, {}
-    for sentence, eojeols in zip(sentences, analyse(sentences)):
-        words = sentence.split()
-        if not eojeols or len(eojeols) != len(words) or any(eojeol_text(e) != w for e, w in zip(eojeols, words)):
-            continue
-        part = "dev" if int(hashlib.sha1(sentence.encode()).hexdigest(), 16) % 10 == 0 else "train"
-        made = [
-            (swap_predicate(words, eojeols, OPPOSITE_PREDICATES, rng), 0.0, "contrast-antonym"),
-            (swap_predicate(words, eojeols, OUTCOME_PREDICATES, rng)
-             or swap_noun(words, eojeols, [list(p) for p in OUTCOME_NOUNS], rng), 0.0, "contrast-outcome"),
-            (swap_noun(words, eojeols, TIME_GROUPS, rng), 0.0, "contrast-time"),
-            (swap_noun(words, eojeols, OBJECT_GROUPS, rng), 0.0, "contrast-object"),
-            (swap_intensifier(words, rng), 5.0, "same-intensifier"),
-            (swap_noun(words, eojeols, SYNONYMS, rng)
-             or swap_predicate(words, eojeols, SAME_PREDICATES, rng), 5.0, "same-synonym"),
-            (filler_edit(words, eojeols, rng) if rng.random() < 0.2 else None, 5.0, "same-filler"),
-            (polite_edit(sentence) if rng.random() < 0.3 else None, 5.0, "same-polite-ending"),
-        ]
-        for edit, score, source in made:
-            if not edit:
-                continue
-            other, key = edit
-            # No one word may make most of a kind (재밌 / 재미없 alone would be half the antonyms).
-            per_word[(part, source, key)] = per_word.get((part, source, key), 0) + 1
-            if other == sentence or other in held or per_word[(part, source, key)] > PER_WORD:
-                continue
-            a, b = (sentence, other) if rng.random() < 0.5 else (other, sentence)
-            rows[part].append({"sentence1": a, "sentence2": b, "score": score, "source": source})
-            counts[source] = counts.get(source, 0) + 1
-    kept = write_capped(rows, {"train": out_train, "dev": out_dev}, CAP, rng)
-    print(f"train {kept['train']}, dev {kept['dev']}", file=sys.stderr)
-    print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
+
+def main():
+    # At most PER_WORD pairs of a kind from one word: 재밌 / 재미없 alone would be half the antonyms.
+    run_edit_script(80000, 20261208, CAP, PER_WORD, edits)
 
 
 if __name__ == "__main__":

@@ -257,13 +257,7 @@ def main():
     shared, out_train, out_dev = args[:3]
     rng = random.Random(int(args[3]) if len(args) > 3 else 20261207)
 
-    held = set()
-    for line in open("tests/data/dedup_check/checks.jsonl", encoding="utf-8"):
-        r = json.loads(line)
-        held.update((r["sentence1"], r["sentence2"]))
-    for name in ("corpus.jsonl", "queries.jsonl"):
-        for line in open(f"tests/data/faq_check/{name}", encoding="utf-8"):
-            held.add(json.loads(line)["text"])
+    held = held_texts(("dedup_check",), ("faq_check",))
 
     sentences = chat_sentences(shared, held, 30000, rng)
 
@@ -272,7 +266,7 @@ def main():
     for sentence, eojeols in zip(sentences, analyse(sentences)):
         if not eojeols:
             continue
-        part = "dev" if int(hashlib.sha1(sentence.encode()).hexdigest(), 16) % 10 == 0 else "train"
+        part = part_of(sentence)
         made = []
         neg = negation_edit(eojeols, rng)
         if neg:
@@ -308,6 +302,68 @@ def main():
     kept = write_capped(rows, {"train": out_train, "dev": out_dev}, CAP, rng)
     print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
     print(f"train {kept['train']}, dev {kept['dev']}", file=sys.stderr)
+
+
+def held_texts(pair_sets=("dedup_check", "dedup_check2"), faq_sets=("faq_check", "faq_check2")):
+    """The texts of the hand-written check sets under tests/data, which no training file may hold."""
+    held = set()
+    for folder in pair_sets:
+        for line in open(f"tests/data/{folder}/checks.jsonl", encoding="utf-8"):
+            r = json.loads(line)
+            held.update((r["sentence1"], r["sentence2"]))
+    for folder in faq_sets:
+        for name in ("corpus.jsonl", "queries.jsonl"):
+            for line in open(f"tests/data/{folder}/{name}", encoding="utf-8"):
+                held.add(json.loads(line)["text"])
+    return held
+
+
+def part_of(sentence):
+    """"dev" for a tenth of the source sentences, chosen by their SHA-1, "train" for the rest: no
+    sentence has edits on both sides."""
+    return "dev" if int(hashlib.sha1(sentence.encode()).hexdigest(), 16) % 10 == 0 else "train"
+
+
+def aligned(words, eojeols):
+    """MeCab's eojeols spell the sentence's words one for one (an edit may then rebuild it by word)."""
+    return bool(eojeols) and len(eojeols) == len(words) and all(
+        "".join(s for s, _ in e) == w for e, w in zip(eojeols, words)
+    )
+
+
+def keep_edits(rows, counts, per_word, cap, sentence, made, held, rng):
+    """Each edit `((other, key), score, source)` of `sentence` as a pair in its part, in random order,
+    unless it changed nothing, is a held text, or its key (the word edited) already made `cap` of its
+    source in that part."""
+    part = part_of(sentence)
+    for (other, key), score, source in made:
+        per_word[(part, source, key)] = per_word.get((part, source, key), 0) + 1
+        if other == sentence or other in held or per_word[(part, source, key)] > cap:
+            continue
+        a, b = (sentence, other) if rng.random() < 0.5 else (other, sentence)
+        rows[part].append({"sentence1": a, "sentence2": b, "score": score, "source": source})
+        counts[source] = counts.get(source, 0) + 1
+
+
+def run_edit_script(nsmc_count, seed, cap, per_word_cap, edits):
+    """The main of a word-edit script (`make_contrast_pairs.py`, `make_role_pairs.py`): argv is SHARED_DATA
+    OUT_TRAIN OUT_DEV [SEED]; every chat sentence whose eojeols MeCab reads one for one goes through
+    `edits(sentence, words, eojeols, rng)`, which returns its edits `((other, key), score, source)`;
+    they are kept by `keep_edits` and written by `write_capped`."""
+    shared, out_train, out_dev = sys.argv[1:4]
+    rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else seed)
+    held = held_texts()
+    sentences = chat_sentences(shared, held, nsmc_count, rng, squeeze=True)
+    rows = {"train": [], "dev": []}
+    counts, per_word = {}, {}
+    for sentence, eojeols in zip(sentences, analyse(sentences)):
+        words = sentence.split()
+        if aligned(words, eojeols):
+            made = edits(sentence, words, eojeols, rng)
+            keep_edits(rows, counts, per_word, per_word_cap, sentence, made, held, rng)
+    kept = write_capped(rows, {"train": out_train, "dev": out_dev}, cap, rng)
+    print(f"train {kept['train']}, dev {kept['dev']}", file=sys.stderr)
+    print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
 
 
 def chat_sentences(shared, held, nsmc_count, rng, squeeze=False):

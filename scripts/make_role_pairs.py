@@ -26,14 +26,11 @@ training and a dev part by their own hash, as in `make_edit_pairs.py`.
 Usage: make_role_pairs.py SHARED_DATA OUT_TRAIN.jsonl OUT_DEV.jsonl [SEED]
 """
 
-import hashlib
-import json
 import os
-import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_edit_pairs import analyse, chat_sentences, has_final, write_capped  # noqa: E402
+from make_edit_pairs import has_final, run_edit_script  # noqa: E402
 
 PERSONS = {
     "나", "저", "너", "엄마", "아빠", "어머니", "아버지", "부모님", "친구", "친구들", "남친", "여친", "남자친구",
@@ -159,51 +156,26 @@ def same_meaning(words, eojeols, people, rng):
     return source, " ".join(out), words[i]
 
 
-def main():
-    shared, out_train, out_dev = sys.argv[1:4]
-    rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 20261209)
-    held = set()
-    for folder in ("dedup_check", "dedup_check2"):
-        for line in open(f"tests/data/{folder}/checks.jsonl", encoding="utf-8"):
-            r = json.loads(line)
-            held.update((r["sentence1"], r["sentence2"]))
-    for folder in ("faq_check", "faq_check2"):
-        for name in ("corpus.jsonl", "queries.jsonl"):
-            for line in open(f"tests/data/{folder}/{name}", encoding="utf-8"):
-                held.add(json.loads(line)["text"])
-    sentences = chat_sentences(shared, held, 200000, rng, squeeze=True)
+def edits(sentence, words, eojeols, rng):
+    people = {i: p for i, p in enumerate(person(e) for e in eojeols) if p}
+    if not people:
+        return []
+    made = []
+    swapped = swap_people(words, eojeols, people, rng)
+    if swapped:
+        made.append((swapped, 0.0, "role-swap"))
+    changed = change_role(words, eojeols, people, rng)
+    if changed:
+        made.append((changed, 0.0, "role-change"))
+    same = same_meaning(words, eojeols, people, rng)
+    if same:
+        source, other, key = same
+        made.append(((other, key), 5.0, source))
+    return made
 
-    rows = {"train": [], "dev": []}
-    counts, per_word = {}, {}
-    for sentence, eojeols in zip(sentences, analyse(sentences)):
-        words = sentence.split()
-        if not eojeols or len(eojeols) != len(words) or any("".join(s for s, _ in e) != w for e, w in zip(eojeols, words)):
-            continue
-        people = {i: p for i, p in enumerate(person(e) for e in eojeols) if p}
-        if not people:
-            continue
-        part = "dev" if int(hashlib.sha1(sentence.encode()).hexdigest(), 16) % 10 == 0 else "train"
-        made = []
-        swapped = swap_people(words, eojeols, people, rng)
-        if swapped:
-            made.append((swapped, 0.0, "role-swap"))
-        changed = change_role(words, eojeols, people, rng)
-        if changed:
-            made.append((changed, 0.0, "role-change"))
-        same = same_meaning(words, eojeols, people, rng)
-        if same:
-            source, other, key = same
-            made.append(((other, key), 5.0, source))
-        for (other, key), score, source in made:
-            per_word[(part, source, key)] = per_word.get((part, source, key), 0) + 1
-            if other == sentence or other in held or per_word[(part, source, key)] > PER_WORD:
-                continue
-            a, b = (sentence, other) if rng.random() < 0.5 else (other, sentence)
-            rows[part].append({"sentence1": a, "sentence2": b, "score": score, "source": source})
-            counts[source] = counts.get(source, 0) + 1
-    kept = write_capped(rows, {"train": out_train, "dev": out_dev}, CAP, rng)
-    print(f"train {kept['train']}, dev {kept['dev']}", file=sys.stderr)
-    print("made:", json.dumps(counts, ensure_ascii=False), file=sys.stderr)
+
+def main():
+    run_edit_script(200000, 20261209, CAP, PER_WORD, edits)
 
 
 if __name__ == "__main__":
