@@ -711,6 +711,14 @@ fn a_collection_made_without_a_role_takes_it_from_its_first_documents() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["doc_role_from_first_documents"], true);
     assert_eq!(role("manuals").1, true);
+    // A batch refused (an empty text) chooses nothing.
+    let r = post(
+        p,
+        "/collections/manuals/documents",
+        &json!({"documents": [long("청소기"), {"text": ""}]}).to_string(),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(role("manuals"), (json!("symmetric"), json!(true)));
     let r = post(
         p,
         "/collections/manuals/documents",

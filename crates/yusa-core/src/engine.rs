@@ -803,8 +803,9 @@ impl Engine {
     }
 
     /// The checks every new document passes before it is embedded: a batch within the limit, no
-    /// empty or oversized text, ids of at most 256 bytes.
-    fn check_new_docs(&self, docs: &[NewDoc]) -> Result<()> {
+    /// empty or oversized text, ids of at most 256 bytes. (Public so that a caller can check a batch
+    /// before letting it choose a collection's role.)
+    pub fn check_new_docs(&self, docs: &[NewDoc]) -> Result<()> {
         if docs.is_empty() {
             return Err(Error::BadRequest("no documents".into()));
         }

@@ -185,6 +185,8 @@ impl NativeEngine {
         let e = self.engine.clone();
         let out = py
             .allow_threads(move || {
+                // Only a batch that will be accepted may choose the collection's role.
+                e.check_new_docs(&req.documents)?;
                 let said =
                     e.settle_role(&collection, req.documents.iter().map(|d| d.text.as_str()))?;
                 let out = e.ingest(&collection, req.documents, req.on_duplicate)?;
