@@ -158,6 +158,14 @@ pub struct IngestOutcome {
     pub duplicates: Vec<crate::dedup::Match>,
 }
 
+/// What an ingest did: each document's outcome, and the role it chose for a collection made without
+/// one (said once, by the ingest that chose).
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub documents: Vec<IngestOutcome>,
+    pub role_chosen: Option<String>,
+}
+
 /// The one door to yusa's stages for the HTTP API, the CLI and the evaluations: they call these
 /// methods and never the catalog or the encoder queue directly, so validation, lanes and limits
 /// hold whichever face a request came through.
@@ -778,6 +786,16 @@ impl Engine {
     ) -> Result<Vec<PutOutcome>> {
         self.check_new_docs(&docs)?;
         self.settle_role(collection, docs.iter().map(|d| d.text.as_str()))?;
+        self.put_checked_documents(collection, docs)
+    }
+
+    /// Embeds and stores documents that passed [`check_new_docs`](Self::check_new_docs), into a
+    /// collection whose role is settled.
+    fn put_checked_documents(
+        &self,
+        collection: &str,
+        docs: Vec<NewDoc>,
+    ) -> Result<Vec<PutOutcome>> {
         let coll = self.catalog.get(collection)?;
         // Bulk lane: a large ingest is served in slices, searches go between them.
         let vectors = self.embed_documents(
@@ -803,9 +821,8 @@ impl Engine {
     }
 
     /// The checks every new document passes before it is embedded: a batch within the limit, no
-    /// empty or oversized text, ids of at most 256 bytes. (Public so that a caller can check a batch
-    /// before letting it choose a collection's role.)
-    pub fn check_new_docs(&self, docs: &[NewDoc]) -> Result<()> {
+    /// empty or oversized text, ids of at most 256 bytes.
+    fn check_new_docs(&self, docs: &[NewDoc]) -> Result<()> {
         if docs.is_empty() {
             return Err(Error::BadRequest("no documents".into()));
         }
@@ -963,10 +980,28 @@ impl Engine {
         collection: &str,
         docs: Vec<NewDoc>,
         on_duplicate: OnDuplicate,
+    ) -> Result<Ingested> {
+        // Checked before anything else: only a batch that will be accepted may choose the role of a
+        // collection made without one.
+        self.check_new_docs(&docs)?;
+        let role_chosen = self.settle_role(collection, docs.iter().map(|d| d.text.as_str()))?;
+        let documents = self.ingest_checked(collection, docs, on_duplicate)?;
+        Ok(Ingested {
+            documents,
+            role_chosen,
+        })
+    }
+
+    fn ingest_checked(
+        &self,
+        collection: &str,
+        docs: Vec<NewDoc>,
+        on_duplicate: OnDuplicate,
     ) -> Result<Vec<IngestOutcome>> {
         if on_duplicate == OnDuplicate::Allow {
-            return Ok(self
-                .add_documents(collection, docs)?
+            let out = self.put_checked_documents(collection, docs)?;
+            self.catalog.get(collection)?.refresh()?;
+            return Ok(out
                 .into_iter()
                 .map(|o| IngestOutcome {
                     id: Some(o.id),
@@ -976,8 +1011,6 @@ impl Engine {
                 })
                 .collect());
         }
-        self.check_new_docs(&docs)?;
-        self.settle_role(collection, docs.iter().map(|d| d.text.as_str()))?;
         let th = self.thresholds_or_collections(Some(collection), None)?;
         let coll = self.catalog.get(collection)?;
         let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();

@@ -185,16 +185,12 @@ impl NativeEngine {
         let e = self.engine.clone();
         let out = py
             .allow_threads(move || {
-                // Only a batch that will be accepted may choose the collection's role.
-                e.check_new_docs(&req.documents)?;
-                let said =
-                    e.settle_role(&collection, req.documents.iter().map(|d| d.text.as_str()))?;
-                let out = e.ingest(&collection, req.documents, req.on_duplicate)?;
+                let ingested = e.ingest(&collection, req.documents, req.on_duplicate)?;
                 let mut body = serde_json::json!({
-                    "documents": out,
+                    "documents": ingested.documents,
                     "collection_size": e.count_documents(&collection)?,
                 });
-                if let Some(said) = said {
+                if let Some(said) = ingested.role_chosen {
                     body["notice"] = said.into();
                 }
                 Ok::<_, yusa_core::Error>(body)

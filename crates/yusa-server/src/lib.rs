@@ -186,12 +186,12 @@ async fn add_documents(
     } = body.into_inner();
     let n = name.clone();
     let (out, total, role_chosen) = blocking(move || {
-        // A collection made without a role takes it from these documents (said once, here) — only
-        // from a batch that will be accepted.
-        engine.check_new_docs(&docs)?;
-        let role_chosen = engine.settle_role(&n, docs.iter().map(|d| d.text.as_str()))?;
-        let out = engine.ingest(&n, docs, on_duplicate)?;
-        Ok((out, engine.count_documents(&n)?, role_chosen))
+        let ingested = engine.ingest(&n, docs, on_duplicate)?;
+        Ok((
+            ingested.documents,
+            engine.count_documents(&n)?,
+            ingested.role_chosen,
+        ))
     })
     .await?;
     st.metrics
