@@ -7,9 +7,10 @@ duplicate-model.md, docs/results/2026-12-07-role-edits-duplicate-model.md), from
                  6,000 random and related ChatbotData pairs, and 8,000 of its other rows
   stage8.jsonl   stage 7c's mix and the role script's training part
   stage8q.jsonl  stage 8's mix with stage 6's Question_pair rows once more
+  stage9.jsonl   stage 8's mix with stage 6's Question_pair rows three times more
   dev8.jsonl     stage 6's dev file, the contrast and role scripts' dev parts
 
-Seeds as in the runs of record (9, 9, 10), so with the same inputs the files are the same.
+Seeds as in the runs of record (9, 9, 10, 11), so with the same inputs the files are the same.
 
 Usage: build_contrast_role_mix.py STAGE6_DIR CONTRAST_DIR ROLE_DIR OUT_DIR
   (STAGE6_DIR holds stage6.jsonl and dev6.jsonl; CONTRAST_DIR and ROLE_DIR each train.jsonl and dev.jsonl)
@@ -50,9 +51,13 @@ def main():
     mix8q = mix8 + qp
     rng.shuffle(mix8q)
 
+    rng = random.Random(11)
+    mix9 = mix8 + qp + qp + qp
+    rng.shuffle(mix9)
+
     dev8 = lines(f"{stage6}/dev6.jsonl") + lines(f"{contrast}/dev.jsonl") + lines(f"{role}/dev.jsonl")
     os.makedirs(out, exist_ok=True)
-    for name, rows in (("stage7c", mix7c), ("stage8", mix8), ("stage8q", mix8q), ("dev8", dev8)):
+    for name, rows in (("stage7c", mix7c), ("stage8", mix8), ("stage8q", mix8q), ("stage9", mix9), ("dev8", dev8)):
         with open(f"{out}/{name}.jsonl", "w", encoding="utf-8") as f:
             f.writelines(rows)
         print(f"{name}: {len(rows)} pairs", file=sys.stderr)
