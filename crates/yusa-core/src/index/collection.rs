@@ -10,7 +10,7 @@
 
 use super::backend::{CollectionStats, Doc, DocVectors, NewDoc, PutOutcome, Span};
 use super::backend::{CollectionStore, DenseHit, DocVector, LexicalHit};
-use super::dense::{DenseIndex, HnswParams, PointId};
+use super::dense::{top_k, unit_cosine, DenseIndex, HnswParams, PointId};
 use super::lexical::LexicalIndex;
 use super::manifest::{DocRole, EncoderId, Manifest, FORMAT_VERSION};
 use super::review::Review;
@@ -985,6 +985,42 @@ impl CollectionStore for Collection {
             )));
         }
         let store = self.store.read();
+        let to_hits = |best: Vec<(PointId, crate::score::Cosine)>| -> Vec<DenseHit> {
+            best.into_iter()
+                .filter_map(|(p, cosine)| {
+                    store.get(p.iid()).map(|d| DenseHit {
+                        doc: to_doc(d),
+                        cosine,
+                        passage: passage_span(&store, p.iid(), p.passage()),
+                    })
+                })
+                .collect()
+        };
+        let live_points =
+            store.len() + store.passages.values().map(|p| p.rest.len()).sum::<usize>();
+        if live_points * self.manifest.encoder.dim <= super::dense::EXACT_SEARCH_MAX_FLOATS {
+            // Small collections are searched exactly: every document scored by its best passage.
+            let scored = store
+                .docs
+                .values()
+                .map(|d| {
+                    let mut best = (PointId::new(d.iid, 0), unit_cosine(query, &d.vector));
+                    for (n, p) in store
+                        .passages
+                        .get(&d.iid)
+                        .iter()
+                        .flat_map(|p| p.rest.iter().enumerate())
+                    {
+                        let c = unit_cosine(query, &p.vector);
+                        if c.0 > best.1 .0 {
+                            best = (PointId::new(d.iid, n as u32 + 1), c);
+                        }
+                    }
+                    best
+                })
+                .collect();
+            return Ok(to_hits(top_k(scored, k)));
+        }
         let dense = self.dense.read();
         let live = |iid: u32| store.get(iid).is_some();
         // Points are passages: ask for more than `k` so that `k` documents remain once each
@@ -1001,16 +1037,7 @@ impl CollectionStore for Collection {
             }
             if best.len() >= k || points.len() < want || want >= total_points {
                 best.truncate(k);
-                return Ok(best
-                    .into_iter()
-                    .filter_map(|(p, cosine)| {
-                        store.get(p.iid()).map(|d| DenseHit {
-                            doc: to_doc(d),
-                            cosine,
-                            passage: passage_span(&store, p.iid(), p.passage()),
-                        })
-                    })
-                    .collect());
+                return Ok(to_hits(best));
             }
             want *= 4;
         }

@@ -100,6 +100,34 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
 }
 
+/// Up to this many stored floats (points × dimensions: about 5,000 vectors of 384 dimensions) dense
+/// recall compares the query with every vector instead of walking the graph: exact, and at that size
+/// faster (`cargo bench --bench dense_exact`; docs/results/2026-12-07-exact-search-small-collections.md).
+/// Why exact matters: a graph built in parallel can leave a point unreachable (1 of 2,000 builds of 12
+/// close vectors here) — in a small FAQ collection, the one duplicate a check-before-add exists to find.
+pub const EXACT_SEARCH_MAX_FLOATS: usize = 2_000_000;
+
+/// The `k` best scored points, best first; equal cosines in point order, so results are stable.
+pub fn top_k(mut scored: Vec<(PointId, Cosine)>, k: usize) -> Vec<(PointId, Cosine)> {
+    let order = |a: &(PointId, Cosine), b: &(PointId, Cosine)| {
+        b.1 .0.total_cmp(&a.1 .0).then(a.0 .0.cmp(&b.0 .0))
+    };
+    if k == 0 {
+        return vec![];
+    }
+    if scored.len() > k {
+        scored.select_nth_unstable_by(k - 1, order);
+        scored.truncate(k);
+    }
+    scored.sort_by(order);
+    scored
+}
+
+/// The cosine of two unit vectors as the graph reports it (rounding can put `dot` a hair above 1).
+pub fn unit_cosine(a: &[f32], b: &[f32]) -> Cosine {
+    Cosine(dot(a, b).min(1.0))
+}
+
 /// HNSW construction parameters, recorded in the manifest.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HnswParams {

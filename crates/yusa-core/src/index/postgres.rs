@@ -1212,9 +1212,23 @@ impl CollectionStore for PgCollection {
              FROM yusa_passages WHERE {} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $2",
             where_collection(&self.name)
         );
+        // A collection small enough to scan is searched exactly, as in the embedded store: with
+        // index scans off the planner reads the rows and sorts them by distance.
+        let scan_up_to = (super::dense::EXACT_SEARCH_MAX_FLOATS / dim.max(1)) as i64;
         let (docs, passages) = self.pool.run(|c| {
             let mut tx = c.transaction()?;
             tx.batch_execute(&format!("SET LOCAL hnsw.ef_search = {ef}"))?;
+            let small: Option<bool> = tx
+                .query_opt(
+                    "SELECT CASE WHEN doc_count > $2 THEN false ELSE doc_count + \
+                     (SELECT count(*) FROM (SELECT 1 FROM yusa_passages WHERE collection = $1 \
+                     LIMIT $2 + 1) p) <= $2 END FROM yusa_collections WHERE name = $1",
+                    &[&self.name, &scan_up_to],
+                )?
+                .map(|r| r.get(0));
+            if small == Some(true) {
+                tx.batch_execute("SET LOCAL enable_indexscan = off")?;
+            }
             let docs = tx.query(&docs_sql, &[&q, &(k as i64)])?;
             let passages = tx.query(&passages_sql, &[&q, &(k as i64)])?;
             tx.commit()?;
