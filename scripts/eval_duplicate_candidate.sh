@@ -7,7 +7,7 @@
 # ko-duplicate-cross-encoder). Unless --keep-thresholds, its dedup.json is refitted first by the shipped
 # recipe (`make calibrate-duplicates`: precision 0.975 on Question_pair's calibration part, with the guard
 # pairs; TP overrides the precision). Then: Question_pair validation, the `dedup_check` check set and the
-# three FAQ check-before-insert sets over a served engine, `faq_check3`'s pairs, and the 20k NSMC scan
+# four FAQ check-before-insert sets over a served engine, `faq_check3`'s pairs, and the 20k NSMC scan
 # (a collection `nsmc20k` in .cache/dup/idx, docs/results/2026-12-06-duplicate-decisions-learned.md).
 # Needs `make calibrate-duplicates` to have written .cache/dup/qp_calib.tsv and mined_calib.jsonl.
 set -euo pipefail
@@ -27,7 +27,7 @@ SP=$!
 trap 'kill $SP 2>/dev/null; rm -rf "$D"' EXIT
 for _ in $(seq 90); do curl -s "localhost:$P/health" > /dev/null && break; sleep 2; done
 python3 scripts/check_set_report.py --port "$P" tests/data/dedup_check/checks.jsonl > "$O/check.txt" 2>&1
-for s in faq_check faq_check2 faq_check3; do
+for s in faq_check faq_check2 faq_check3 faq_check4; do
   python3 scripts/faq_check_report.py --port "$P" "tests/data/$s" > "$O/$s.txt" 2>&1
 done
 python3 scripts/check_set_report.py --port "$P" tests/data/faq_check3/checks.jsonl > "$O/faq_check3_pairs.txt" 2>&1

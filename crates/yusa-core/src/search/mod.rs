@@ -59,7 +59,9 @@ pub struct SearchRequest {
     /// Candidates taken from each list (default max(k, 50)).
     #[serde(default)]
     pub candidates: Option<usize>,
-    /// HNSW search breadth (default max(candidates, 64)).
+    /// HNSW search breadth (default max(candidates, 64)); a collection within
+    /// [`EXACT_SEARCH_MAX_FLOATS`](crate::index::dense::EXACT_SEARCH_MAX_FLOATS) is searched exactly
+    /// and ignores it.
     #[serde(default)]
     pub ef_search: Option<usize>,
     /// Metadata conditions every hit must meet: `{"topic": "account"}` (equality) or
