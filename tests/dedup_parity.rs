@@ -197,12 +197,14 @@ fn decide_alike(extra: &[&str], duplicate_model: bool) {
     );
     let d = &decisions[1];
     if duplicate_model {
-        // The polarity finding is reported; the model decides.
+        // A listed antonym (가능 / 불가능) keeps the pair apart whatever the model says, and the
+        // reason names it.
+        assert_eq!(d["is_duplicate"], false, "{d}");
         assert!(
             d["reason"]
                 .as_str()
                 .unwrap()
-                .contains("polarity check found"),
+                .contains("antonyms: 가능 / 불가능"),
             "{d}"
         );
     } else {

@@ -250,7 +250,8 @@ pub(crate) fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> boo
 
 /// The one decision rule for a pair, with the reason a person reads: exact text wins; then texts the
 /// learned sentiment head reads as of opposite sentiment are apart; then the duplicate model's probability against its threshold, when it was asked — nothing else decides
-/// then, no cosine shortcut and no rule list (the polarity finding is noted in the reason); without
+/// then, no cosine shortcut and of the rule list only a listed antonym (other polarity findings are
+/// noted in the reason; see [`explain::finding_overrules_the_model`]); without
 /// one, the older rule: a confident cosine unless the polarity check found a conflict, then the
 /// cross-encoder's STS against its threshold; without an STS score, the polarity veto and then the
 /// cosine threshold.
@@ -282,6 +283,19 @@ pub fn decide_why(p: &PairScores, th: &Thresholds) -> (bool, String) {
     };
     if let Some(m) = p.same_meaning {
         let t = th.same_meaning;
+        let antonyms = p
+            .polarity
+            .as_deref()
+            .filter(|f| th.polarity_check && explain::finding_overrules_the_model(f));
+        if let (true, Some(found)) = (m.value() >= t, antonyms) {
+            return (
+                false,
+                format!(
+                    "opposite meaning: {found} (listed antonyms overrule the duplicate model's same meaning {:.2} ≥ {t:.2})",
+                    m.value()
+                ),
+            );
+        }
         return if m.value() >= t {
             (
                 true,
@@ -898,6 +912,26 @@ mod tests {
                 exact: true,
                 ..with(0.0, 0.1, None, None)
             },
+            &th
+        ));
+        // One exception: a listed antonym keeps the pair apart (점심시간 너무 짧아 / 점심시간이 너무 길어),
+        // unless the polarity check is turned off.
+        let (dup, why) = decide_why(&with(0.94, 0.95, None, Some("antonyms: 길 / 짧")), &th);
+        assert!(
+            !dup && why.starts_with("opposite meaning: antonyms"),
+            "{why}"
+        );
+        let off = Thresholds {
+            polarity_check: false,
+            ..th
+        };
+        assert!(decide(
+            &with(0.94, 0.95, None, Some("antonyms: 길 / 짧")),
+            &off
+        ));
+        // Numbers are noted, not obeyed.
+        assert!(decide(
+            &with(0.9, 0.9, None, Some("numbers differ: 3 vs 5")),
             &th
         ));
     }
