@@ -250,8 +250,8 @@ pub(crate) fn polarity_speaks(polarity: &Option<String>, th: &Thresholds) -> boo
 
 /// The one decision rule for a pair, with the reason a person reads: exact text wins; then texts the
 /// learned sentiment head reads as of opposite sentiment are apart; then the duplicate model's probability against its threshold, when it was asked — nothing else decides
-/// then, no cosine shortcut and of the rule list only a listed antonym (other polarity findings are
-/// noted in the reason; see [`explain::finding_overrules_the_model`]); without
+/// then, no cosine shortcut and of the rule list only a listed antonym or two named times (other
+/// polarity findings are noted in the reason; see [`explain::finding_overrules_the_model`]); without
 /// one, the older rule: a confident cosine unless the polarity check found a conflict, then the
 /// cross-encoder's STS against its threshold; without an STS score, the polarity veto and then the
 /// cosine threshold.
@@ -283,15 +283,20 @@ pub fn decide_why(p: &PairScores, th: &Thresholds) -> (bool, String) {
     };
     if let Some(m) = p.same_meaning {
         let t = th.same_meaning;
-        let antonyms = p
+        let overruling = p
             .polarity
             .as_deref()
             .filter(|f| th.polarity_check && explain::finding_overrules_the_model(f));
-        if let (true, Some(found)) = (m.value() >= t, antonyms) {
+        if let (true, Some(found)) = (m.value() >= t, overruling) {
+            let lead = if found.starts_with("antonyms") {
+                "opposite meaning"
+            } else {
+                "another meaning"
+            };
             return (
                 false,
                 format!(
-                    "opposite meaning: {found} (listed antonyms overrule the duplicate model's same meaning {:.2} ≥ {t:.2})",
+                    "{lead}: {found} (overrules the duplicate model's same meaning {:.2} ≥ {t:.2})",
                     m.value()
                 ),
             );
@@ -929,6 +934,15 @@ mod tests {
             &with(0.94, 0.95, None, Some("antonyms: 길 / 짧")),
             &off
         ));
+        // So do two named times.
+        let (dup, why) = decide_why(
+            &with(0.94, 0.95, None, Some("times differ: 어제 vs 오늘")),
+            &th,
+        );
+        assert!(
+            !dup && why.starts_with("another meaning: times differ"),
+            "{why}"
+        );
         // Numbers are noted, not obeyed.
         assert!(decide(
             &with(0.9, 0.9, None, Some("numbers differ: 3 vs 5")),
