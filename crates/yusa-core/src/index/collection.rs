@@ -996,9 +996,12 @@ impl CollectionStore for Collection {
                 })
                 .collect()
         };
-        let live_points =
-            store.len() + store.passages.values().map(|p| p.rest.len()).sum::<usize>();
-        if live_points * self.manifest.encoder.dim <= super::dense::EXACT_SEARCH_MAX_FLOATS {
+        // Counting later passages walks the long documents, so only when the documents alone fit.
+        let dim = self.manifest.encoder.dim;
+        let small = store.len() * dim <= super::dense::EXACT_SEARCH_MAX_FLOATS
+            && (store.len() + store.passages.values().map(|p| p.rest.len()).sum::<usize>()) * dim
+                <= super::dense::EXACT_SEARCH_MAX_FLOATS;
+        if small {
             // Small collections are searched exactly: every document scored by its best passage.
             let scored = store
                 .docs
