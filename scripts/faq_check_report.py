@@ -12,18 +12,8 @@ import argparse
 import collections
 import json
 import urllib.error
-import urllib.request
 
-
-def call(port, method, path, body=None):
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(req, timeout=600) as r:
-        return json.load(r)
+from yusa_http import call
 
 
 def main():

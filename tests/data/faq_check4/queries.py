@@ -2,8 +2,8 @@
 stored entry of corpus.jsonl (or none). `python3 queries.py` writes queries.jsonl (for
 scripts/faq_check_report.py) and checks.jsonl (the same texts as pairs with the entry they mimic, for
 scripts/check_set_report.py). Written before any model was read on it."""
-import json
 import os
+import sys
 
 # (kind, entry it mimics, new text); paraphrases should be flagged as that entry, the rest not at all.
 TEXTS = [
@@ -71,16 +71,7 @@ TEXTS = [
 
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
-    entries = {}
-    for line in open(os.path.join(here, "corpus.jsonl"), encoding="utf-8"):
-        r = json.loads(line)
-        entries[r["id"]] = r["text"]
-    with open(os.path.join(here, "queries.jsonl"), "w", encoding="utf-8") as q, open(
-        os.path.join(here, "checks.jsonl"), "w", encoding="utf-8"
-    ) as c:
-        for kind, entry, text in TEXTS:
-            dup = entry if kind == "paraphrase" else None
-            q.write(json.dumps({"text": text, "duplicate_of": dup, "kind": kind, "mimics": entry}, ensure_ascii=False) + "\n")
-            if entry is not None:
-                pair = {"sentence1": entries[entry], "sentence2": text, "label": int(kind == "paraphrase"), "kind": kind}
-                c.write(json.dumps(pair, ensure_ascii=False) + "\n")
+    sys.path.insert(0, os.path.join(here, "..", "..", "..", "scripts"))
+    from hand_written_faq_set import write
+
+    write(here, TEXTS)
