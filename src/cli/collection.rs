@@ -165,7 +165,7 @@ pub struct SearchArgs {
     /// asymmetric ones).
     #[arg(long)]
     pub dense_weight: Option<f32>,
-    /// HNSW search breadth (default max(candidates, 64)); collections of about 5,000 vectors or
+    /// HNSW search breadth (default max(candidates, 128)); collections of about 10,000 vectors or
     /// fewer are searched exactly and ignore it.
     #[arg(long)]
     pub ef_search: Option<usize>,

@@ -100,12 +100,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
 }
 
-/// Up to this many stored floats (points × dimensions: about 5,000 vectors of 384 dimensions) dense
+/// Up to this many stored floats (points × dimensions: about 10,000 vectors of 384 dimensions) dense
 /// recall compares the query with every vector instead of walking the graph: exact, and at that size
-/// faster (`cargo bench --bench dense_exact`; docs/results/2026-12-07-exact-search-small-collections.md).
+/// about as fast as the graph for real queries (`cargo bench --bench dense_recall`: 0.5 ms a query
+/// over 9,387 KLUE NLI premises, the graph 0.5–0.9 ms; docs/results/2026-12-07-graph-recall-for-real-queries.md).
 /// Why exact matters: a graph built in parallel can leave a point unreachable (1 of 2,000 builds of 12
-/// close vectors here) — in a small FAQ collection, the one duplicate a check-before-add exists to find.
-pub const EXACT_SEARCH_MAX_FLOATS: usize = 2_000_000;
+/// close vectors here) — in a small FAQ collection, the one duplicate a check-before-add exists to find —
+/// and a question's nearest passages are the graph's hardest targets.
+pub const EXACT_SEARCH_MAX_FLOATS: usize = 4_000_000;
 
 /// The `k` best scored points, best first; equal cosines in point order, so results are stable.
 pub fn top_k(mut scored: Vec<(PointId, Cosine)>, k: usize) -> Vec<(PointId, Cosine)> {
@@ -128,7 +130,11 @@ pub fn unit_cosine(a: &[f32], b: &[f32]) -> Cosine {
     Cosine(dot(a, b).min(1.0))
 }
 
-/// HNSW construction parameters, recorded in the manifest.
+/// HNSW construction parameters, recorded in the manifest (a collection keeps the ones it was made
+/// with). The defaults come from `cargo bench --bench dense_recall` with real question vectors:
+/// e5 puts `query: ` texts apart from `passage: ` ones, and a graph of 16 neighbours built at breadth
+/// 100 missed the exact nearest passage of 9–10% of KLUE NLI claims under the base e5 (1.5% under
+/// the shipped model) at search breadth 64; 32 at 200 misses 4% / 0.3%, for 1.5–2× the build time.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HnswParams {
     /// Neighbours kept per node and layer (hnsw_rs caps it at 256).
@@ -139,8 +145,8 @@ pub struct HnswParams {
 impl Default for HnswParams {
     fn default() -> Self {
         HnswParams {
-            m: 16,
-            ef_construction: 100,
+            m: 32,
+            ef_construction: 200,
         }
     }
 }

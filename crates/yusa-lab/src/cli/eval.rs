@@ -61,6 +61,9 @@ pub struct RetrievalArgs {
     /// document, the top 10), for error analysis.
     #[arg(long)]
     pub rankings: Option<PathBuf>,
+    /// The HNSW graph's search breadth for every query (default: the product's, at least 64).
+    #[arg(long)]
+    pub ef_search: Option<usize>,
     /// Also score RRF and weighted fusion at dense weights 0.5–0.95 (to choose the default).
     #[arg(long)]
     pub fusion_grid: bool,
@@ -198,6 +201,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     max_queries: a.max_queries,
                     cache_path: a.embedding_cache.as_deref(),
                     rankings: a.rankings.as_deref(),
+                    ef_search: a.ef_search,
                 },
                 &mut |what, done, total| {
                     pb.set_message(what.to_owned());

@@ -148,6 +148,8 @@ pub struct RunOptions<'a> {
     pub max_queries: Option<usize>,
     /// Vectors cached on disk, keyed by the encoder.
     pub cache_path: Option<&'a Path>,
+    /// The graph's search breadth for every query (the product's default when `None`).
+    pub ef_search: Option<usize>,
     /// Where to write each query's ranking, one JSON line per variant and query, for error analysis.
     pub rankings: Option<&'a Path>,
 }
@@ -178,6 +180,7 @@ pub fn evaluate(
         max_queries,
         cache_path,
         rankings,
+        ef_search,
     } = *opts;
     let mut rankings_out = rankings
         .map(|p| {
@@ -310,6 +313,7 @@ pub fn evaluate(
             req.fusion = v.fusion;
             req.rerank = Some(v.rerank);
             req.lexical_fields = v.lexical_fields;
+            req.ef_search = ef_search;
             req.rerank_depth = if v.rerank { 20 } else { req.rerank_depth };
             let resp = engine.search_with_vector(collection, &req, &cache[qtext])?;
             let ranked: Vec<String> = resp
