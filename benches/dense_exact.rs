@@ -11,12 +11,12 @@
 
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
-use yusa::index::dense::{top_k, unit_cosine, DenseIndex, HnswParams, PointId};
+use yusa::index::dense::{DenseIndex, HnswParams, PointId};
 use yusa::index::manifest::Manifest;
 use yusa::index::{Collection, CollectionStore};
 
 mod common;
-use common::arg;
+use common::{arg, exact_top_k};
 
 fn unit(rng: &mut rand::rngs::StdRng, dim: usize) -> Vec<f32> {
     // Clustered, as embeddings are: a shared direction plus noise, so neighbours are close.
@@ -75,17 +75,7 @@ fn main() {
             .collect();
         let graph_us = t.elapsed().as_secs_f64() * 1e6 / queries as f64;
         let t = Instant::now();
-        let exact: Vec<Vec<u32>> = qs
-            .iter()
-            .map(|q| {
-                let scored = vecs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (PointId::new(i as u32, 0), unit_cosine(q, v)))
-                    .collect();
-                top_k(scored, k).into_iter().map(|(p, _)| p.iid()).collect()
-            })
-            .collect();
+        let exact = exact_top_k(&qs, &vecs, k);
         let exact_us = t.elapsed().as_secs_f64() * 1e6 / queries as f64;
         let found: usize = graph
             .iter()

@@ -10,12 +10,12 @@
 
 use hnsw_rs::prelude::*;
 use std::time::Instant;
-use yusa::index::dense::{top_k, unit_cosine, PointId, UnitCosineDistance};
+use yusa::index::dense::{unit_cosine, UnitCosineDistance};
 use yusa::index::manifest::Manifest;
 use yusa::index::{Collection, CollectionStore};
 
 mod common;
-use common::arg;
+use common::{arg, exact_top_k};
 
 /// One way to build the graph.
 struct Build {
@@ -54,17 +54,7 @@ fn main() {
         .collect();
     let k = 100;
     let t = Instant::now();
-    let exact: Vec<Vec<u32>> = queries
-        .iter()
-        .map(|q| {
-            let scored = docs
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (PointId::new(i as u32, 0), unit_cosine(q, v)))
-                .collect();
-            top_k(scored, k).into_iter().map(|(p, _)| p.iid()).collect()
-        })
-        .collect();
+    let exact = exact_top_k(&queries, &docs, k);
     let exact_us = t.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
     // How alike queries are to documents, and documents to each other: the gap this bench is about.
     let mean_best = |qs: &[Vec<f32>]| {

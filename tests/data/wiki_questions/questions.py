@@ -3,7 +3,7 @@ each with the index of the premise that answers it among the 150 such premises i
 `python3 questions.py ../../../../shared/data/klue_nli OUT` writes a BEIR set: the corpus is every KLUE NLI
 premise (dev and train, as scripts/nli_claim_beir.py), the queries these questions.
 """
-import json, os, sys, tarfile
+import json, os, sys
 
 QUESTIONS = [
     ("병자호란 때 인조가 피난한 곳은 어디야?", 0),
@@ -53,23 +53,17 @@ QUESTIONS = [
 ]
 
 if __name__ == "__main__":
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "scripts"))
+    import nli_claim_beir
+
     src, out = sys.argv[1:3]
-    dev = json.load(open(os.path.join(src, "klue-nli-v1.1_dev.json"), encoding="utf-8"))
-    with tarfile.open(os.path.join(src, "klue-nli-v1.1.tar.gz")) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith("_train.json"))
-        train = json.load(tar.extractfile(member))
-    docs = {}
-    for r in dev + train:
-        docs.setdefault(r["premise"].strip(), f"p{len(docs)}")
+    dev, docs = nli_claim_beir.read(src)
     wiki = []
     for r in dev:
         p = r["premise"].strip()
         if r["source"] == "wikipedia" and p not in wiki:
             wiki.append(p)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "corpus.jsonl"), "w", encoding="utf-8") as f:
-        for text, i in docs.items():
-            f.write(json.dumps({"_id": i, "text": text}, ensure_ascii=False) + "\n")
+    nli_claim_beir.write_corpus(docs, out)
     with open(os.path.join(out, "queries.jsonl"), "w", encoding="utf-8") as q, \
          open(os.path.join(out, "qrels.tsv"), "w", encoding="utf-8") as g:
         g.write("query-id\tcorpus-id\tscore\n")

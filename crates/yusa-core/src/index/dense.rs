@@ -102,8 +102,8 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// Up to this many stored floats (points × dimensions: about 10,000 vectors of 384 dimensions) dense
 /// recall compares the query with every vector instead of walking the graph: exact, and at that size
-/// about as fast as the graph for real queries (`cargo bench --bench dense_recall`: 0.5 ms a query
-/// over 9,387 KLUE NLI premises, the graph 0.5–0.9 ms; docs/results/2026-12-07-graph-recall-for-real-queries.md).
+/// about as fast as the graph for real queries (`cargo bench --bench dense_recall`: 0.5–1.0 ms a
+/// query over 9,387 KLUE NLI premises, the graph 0.5–1.5 ms; docs/results/2026-12-07-graph-recall-for-real-queries.md).
 /// Why exact matters: a graph built in parallel can leave a point unreachable (1 of 2,000 builds of 12
 /// close vectors here) — in a small FAQ collection, the one duplicate a check-before-add exists to find —
 /// and a question's nearest passages are the graph's hardest targets.
