@@ -194,19 +194,6 @@ pub struct MatchedPassage {
     pub text: String,
 }
 
-/// What BM25 is asked: on a question → passage collection, the query without its question words
-/// ([`crate::text::without_question_words`]); elsewhere the query as written — a question searched
-/// among questions (an FAQ) matches on them too (환불 언제 되나요 / 환불 되나요).
-fn lexical_query<'r>(
-    req: &'r SearchRequest,
-    coll: &dyn CollectionStore,
-) -> std::borrow::Cow<'r, str> {
-    match coll.doc_role() {
-        crate::index::DocRole::Asymmetric => crate::text::without_question_words(&req.query),
-        crate::index::DocRole::Symmetric => std::borrow::Cow::Borrowed(req.query.as_str()),
-    }
-}
-
 /// A query's terms in both lexical fields.
 struct QueryTerms<'a> {
     bigrams: Vec<String>,
@@ -270,13 +257,7 @@ pub fn search(
     let plan = Plan::of(req, queue, coll.doc_role(), rerank_allowed);
     let (qv, lexical) = std::thread::scope(|s| {
         let lexical = (req.mode != Mode::Dense).then(|| {
-            s.spawn(|| {
-                coll.lexical_search(
-                    &lexical_query(req, coll),
-                    plan.candidates,
-                    req.lexical_fields,
-                )
-            })
+            s.spawn(|| coll.lexical_search(&req.query, plan.candidates, req.lexical_fields))
         });
         // Queries always take the query prefix; documents took theirs at indexing (doc_role).
         let qv = match req.mode {
@@ -418,9 +399,7 @@ fn run(
         Mode::Dense => vec![],
         _ => match lexical_hits {
             Some(h) => h,
-            None => {
-                coll.lexical_search(&lexical_query(req, coll), candidates, req.lexical_fields)?
-            }
+            None => coll.lexical_search(&req.query, candidates, req.lexical_fields)?,
         }
         .into_iter()
         .map(|h| {
@@ -459,7 +438,7 @@ fn run(
         .map(|(r, (i, s))| (*i, (r + 1, *s)))
         .collect();
 
-    let query_terms = QueryTerms::of(&lexical_query(req, coll), coll.analyzer());
+    let query_terms = QueryTerms::of(&req.query, coll.analyzer());
     let mut hits: Vec<Hit> = ranked
         .iter()
         .filter_map(|(iid, score)| {

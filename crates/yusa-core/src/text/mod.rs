@@ -147,74 +147,9 @@ pub fn nothing_to_compare(a: &str, b: &str) -> bool {
     (bare(a) || bare(b)) && exact_key(a) != exact_key(b)
 }
 
-/// Words a question begins with that name what is asked, not what it is about (무엇을, 어디서, 언제,
-/// 몇, 어떻게 …): a word beginning with one of these is an interrogative.
-const QUESTION_WORD_STARTS: &[&str] = &[
-    "무엇",
-    "뭐",
-    "뭘",
-    "뭔",
-    "무슨",
-    "어떤",
-    "어떻게",
-    "어떠",
-    "어디",
-    "언제",
-    "누가",
-    "누구",
-    "몇",
-    "얼마",
-];
-/// …and words that are one only when they stand alone (왜곡 is not 왜).
-const QUESTION_WORDS: &[&str] = &["왜", "왜요", "어느"];
-
-/// The query with its interrogative words left out, for BM25 over passages. Passages are statements:
-/// a question word is rare there, so it weighs heavily and matches the odd passage that happens to hold
-/// it (본자란 무엇을 가리키는 말인가요? → 무엇을 말하고자 하는 지 알 수 없는 영화). A query of nothing but
-/// question words is kept whole.
-pub fn without_question_words(query: &str) -> std::borrow::Cow<'_, str> {
-    let is_question_word = |w: &str| {
-        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-        !w.is_empty()
-            && (QUESTION_WORDS.contains(&w)
-                || QUESTION_WORD_STARTS.iter().any(|s| w.starts_with(s)))
-    };
-    let words: Vec<&str> = query.split_whitespace().collect();
-    if !words.iter().any(|w| is_question_word(w)) || words.iter().all(|w| is_question_word(w)) {
-        return std::borrow::Cow::Borrowed(query);
-    }
-    std::borrow::Cow::Owned(
-        words
-            .into_iter()
-            .filter(|w| !is_question_word(w))
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn question_words_are_left_out_of_a_passage_query() {
-        assert_eq!(
-            without_question_words("본자란 무엇을 가리키는 말인가요?"),
-            "본자란 가리키는 말인가요?"
-        );
-        assert_eq!(
-            without_question_words("왜 println 뒤에 느낌표가 붙나요"),
-            "println 뒤에 느낌표가 붙나요"
-        );
-        assert_eq!(
-            without_question_words("을사늑약은 언제 체결되었나요?"),
-            "을사늑약은 체결되었나요?"
-        );
-        // Not question words: 왜곡 (distortion), a query without any, a query of nothing else.
-        assert_eq!(without_question_words("역사 왜곡 논란"), "역사 왜곡 논란");
-        assert_eq!(without_question_words("환불 규정"), "환불 규정");
-        assert_eq!(without_question_words("뭐야?"), "뭐야?");
-    }
 
     #[test]
     fn a_text_without_letters_matches_only_the_same_symbols() {
