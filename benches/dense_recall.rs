@@ -17,11 +17,11 @@ use yusa::index::{Collection, CollectionStore};
 mod common;
 use common::{arg, exact_top_k};
 
-/// One way to build the graph.
+/// One way to build the graph. (hnsw_rs's `set_keeping_pruned` was tried too and found fewer true
+/// neighbours on these vectors; docs/results/2026-12-07-graph-recall-for-real-queries.md.)
 struct Build {
     m: usize,
     ef_construction: usize,
-    keep_pruned: bool,
 }
 
 fn main() {
@@ -73,22 +73,19 @@ fn main() {
         queries.len(),
         mean_best(&queries)
     );
-    println!("m   ef_c  keep_pruned  build s  ef    top-1 found  recall@10  recall@100  µs/query");
+    println!("m   ef_c  build s  ef    top-1 found  recall@10  recall@100  µs/query");
     let plans = [
         Build {
             m: 16,
             ef_construction: 100,
-            keep_pruned: false,
         },
         Build {
             m: 32,
             ef_construction: 200,
-            keep_pruned: false,
         },
         Build {
             m: 48,
             ef_construction: 400,
-            keep_pruned: false,
         },
     ];
     for b in &plans {
@@ -96,7 +93,6 @@ fn main() {
             let t = Instant::now();
             let mut h: Hnsw<f32, UnitCosineDistance> =
                 Hnsw::new(b.m, docs.len(), 16, b.ef_construction, UnitCosineDistance);
-            h.set_keeping_pruned(b.keep_pruned);
             let points: Vec<(&[f32], usize)> = docs
                 .iter()
                 .enumerate()
@@ -131,10 +127,9 @@ fn main() {
                     .filter(|(g, e)| g.contains(&e[0]))
                     .count();
                 println!(
-                    "{:<3} {:<5} {:<12} {build_s:>7.1}  {ef:<4}  {:>11.4}  {:>9.4}  {:>10.4}  {us:>8.0}",
+                    "{:<3} {:<5} {build_s:>7.1}  {ef:<4}  {:>11.4}  {:>9.4}  {:>10.4}  {us:>8.0}",
                     b.m,
                     b.ef_construction,
-                    b.keep_pruned,
                     top1 as f64 / queries.len() as f64,
                     recall(10),
                     recall(100)

@@ -1,8 +1,8 @@
 """time_check2: 40 Korean sentence pairs written by hand on 2026-12-07 (the sixteenth session), before
 any rule for weekdays, parts of the day or seasons existed: 20 look-alikes that differ only in such a time
 (not duplicates) and 20 paraphrases that keep their time, some said another way (duplicates).
-`python3 pairs.py > checks.jsonl`."""
-import json
+`python3 pairs.py` writes `checks.jsonl` beside it, as the other pair sets do."""
+import json, os
 
 LOOKALIKES = [
     ("weekday", "월요일에 회의 있어", "금요일에 회의 있어"),
@@ -51,7 +51,9 @@ PARAPHRASES = [
 ]
 
 if __name__ == "__main__":
-    for kind, a, b in LOOKALIKES:
-        print(json.dumps({"sentence1": a, "sentence2": b, "label": 0, "kind": f"time_{kind}"}, ensure_ascii=False))
-    for kind, a, b in PARAPHRASES:
-        print(json.dumps({"sentence1": a, "sentence2": b, "label": 1, "kind": f"paraphrase_{kind}"}, ensure_ascii=False))
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "checks.jsonl"), "w", encoding="utf-8") as f:
+        for label, prefix, pairs in ((0, "time", LOOKALIKES), (1, "paraphrase", PARAPHRASES)):
+            for kind, a, b in pairs:
+                row = {"sentence1": a, "sentence2": b, "label": label, "kind": f"{prefix}_{kind}"}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
