@@ -505,6 +505,57 @@ fn tei_compatible_embed_and_similarity() {
         .collect();
     assert_eq!(kinds, ["sts", "fused"], "{r}");
     assert!(r["hits"][1]["sts"].is_null());
+
+    // A question → passage collection is never reranked by the STS cross-encoder, --rerank-search
+    // or not: without a relevance model the hits come in hybrid order with a notice that says why.
+    assert_eq!(
+        post(s.port, "/collections", r#"{"name":"q","asymmetric":true}"#).status,
+        201
+    );
+    post(
+        s.port,
+        "/collections/q/documents",
+        r#"{"documents":[{"text":"학교에서 공부했어요"},{"text":"날씨가 좋네요"},{"text":"오늘은 비가 와요"}]}"#,
+    );
+    let ask = r#"{"query":"학교에서 뭐 했어요?","k":3,"rerank":true}"#;
+    let r = post(s.port, "/collections/q/search", ask).json();
+    assert_eq!(r["reranked"], false);
+    assert!(
+        r["notice"].as_str().unwrap().contains("no relevance model"),
+        "{r}"
+    );
+    assert_eq!(r["hits"][0]["score_kind"], "fused");
+    drop(s);
+    // With one, rerank: true rescores the head by it (0–1, `relevance`), in its order; the
+    // similar-text collection beside it still follows --rerank-search (off here: a notice).
+    let s = Server::start(dir.path(), &["--relevance-model", ce.to_str().unwrap()]);
+    let r = post(s.port, "/collections/q/search", ask).json();
+    assert_eq!(r["reranked"], true, "{r}");
+    assert!(r["notice"].is_null(), "{r}");
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert!(hits.iter().all(|h| h["score_kind"] == "relevance"
+        && (0.0..=1.0).contains(&h["relevance"].as_f64().unwrap())
+        && h["score"] == h["relevance"]
+        && h["sts"].is_null()));
+    assert!(hits
+        .windows(2)
+        .all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
+    let r = post(s.port, "/collections/q/search", r#"{"query":"학교","k":3}"#).json();
+    assert_eq!(r["reranked"], false, "rerank stays opt-in");
+    let r = post(
+        s.port,
+        "/collections/c/search",
+        r#"{"query":"학교","k":2,"rerank":true}"#,
+    )
+    .json();
+    assert_eq!(r["reranked"], false);
+    assert_eq!(r["hits"][0]["score_kind"], "fused");
+    assert_eq!(
+        get(s.port, "/info").json()["models"]["relevance_model"],
+        "tiny-xlm-roberta-cross",
+        "/info names it"
+    );
 }
 
 #[test]

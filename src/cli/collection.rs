@@ -6,7 +6,8 @@ use crate::engine::{Engine, EngineConfig};
 use crate::index::CollectionStore;
 use crate::index::DocRole;
 use crate::model::registry::{
-    DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL, DEFAULT_SENTIMENT_MODEL,
+    DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL, DEFAULT_RELEVANCE_MODEL,
+    DEFAULT_SENTIMENT_MODEL,
 };
 use crate::search::{Fusion, Mode, SearchRequest};
 use anyhow::{bail, Context, Result};
@@ -45,6 +46,13 @@ pub struct EngineArgs {
     /// cross-encoder's score, or the cosine).
     #[arg(long)]
     pub no_duplicate_model: bool,
+    /// Relevance model that reranks question → passage search (default:
+    /// models/ko-relevance-cross-encoder when present).
+    #[arg(long)]
+    pub relevance_model: Option<String>,
+    /// Leave question → passage search unreranked even if a relevance model is present.
+    #[arg(long)]
+    pub no_relevance_model: bool,
     /// The learned sentiment head that keeps texts of opposite sentiment apart (default:
     /// `sentiment.json` under --models-dir when present; used only with the bi-encoder it was fitted for).
     #[arg(long)]
@@ -75,6 +83,12 @@ impl EngineArgs {
         }
         if self.no_duplicate_model {
             cfg.duplicate_model = None;
+        }
+        if let Some(rm) = &self.relevance_model {
+            cfg.relevance_model = Some(resolve_model(cli, Some(rm), DEFAULT_RELEVANCE_MODEL));
+        }
+        if self.no_relevance_model {
+            cfg.relevance_model = None;
         }
         if let Some(p) = &self.sentiment_head {
             cfg.sentiment_head = Some(p.clone());

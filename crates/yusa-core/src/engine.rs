@@ -8,7 +8,8 @@ use crate::index::{
     Backend, Catalog, CollectionStore, Doc, DocRole, DocVectors, EncoderId, NewDoc, PutOutcome,
 };
 use crate::model::registry::{
-    DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL, DEFAULT_SENTIMENT_MODEL,
+    DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, DEFAULT_DUPLICATE_MODEL, DEFAULT_RELEVANCE_MODEL,
+    DEFAULT_SENTIMENT_MODEL,
 };
 use crate::model::{BiEncoder, CrossEncoder, ModelDir, Role};
 use crate::queue::{EncoderQueue, QueueConfig};
@@ -49,6 +50,9 @@ pub struct EngineConfig {
     /// The pair model that decides duplicates: `models/ko-duplicate-cross-encoder` when it exists.
     /// None: the STS cross-encoder's score decides (or the cosine, without one).
     pub duplicate_model: Option<PathBuf>,
+    /// The pair model that reranks question → passage search: `models/ko-relevance-cross-encoder`
+    /// when it exists. None: such search is not reranked (the STS cross-encoder lowers it).
+    pub relevance_model: Option<PathBuf>,
     /// The learned sentiment head (`models/sentiment.json` when it exists); used only when it was
     /// fitted for the bi-encoder served.
     pub sentiment_head: Option<PathBuf>,
@@ -98,6 +102,10 @@ impl EngineConfig {
             rerank_search: false,
             duplicate_model: {
                 let p = models_dir.join(DEFAULT_DUPLICATE_MODEL);
+                p.is_dir().then_some(p)
+            },
+            relevance_model: {
+                let p = models_dir.join(DEFAULT_RELEVANCE_MODEL);
                 p.is_dir().then_some(p)
             },
             sentiment_head: {
@@ -264,6 +272,7 @@ impl Engine {
         };
         let cross = load(cfg.cross_encoder.as_ref().filter(|_| !cfg.no_cross_encoder))?;
         let duplicate = load(cfg.duplicate_model.as_ref())?;
+        let relevance = load(cfg.relevance_model.as_ref())?;
         let sentiment = match &cfg.sentiment_head {
             Some(p) => {
                 let head = crate::model::sentiment::SentimentHead::load(p)?;
@@ -285,10 +294,12 @@ impl Engine {
             None => None,
         };
         let sentiment_model = load(cfg.sentiment_model.as_ref())?;
-        let (mut cross, mut duplicate, mut sentiment_model) = (cross, duplicate, sentiment_model);
+        let (mut cross, mut duplicate, mut relevance, mut sentiment_model) =
+            (cross, duplicate, relevance, sentiment_model);
         for m in cross
             .iter_mut()
             .chain(duplicate.iter_mut())
+            .chain(relevance.iter_mut())
             .chain(sentiment_model.iter_mut())
         {
             if m.share_word_table(&bi)? {
@@ -322,6 +333,7 @@ impl Engine {
                 crate::queue::PairModels {
                     sts: cross,
                     duplicate,
+                    relevance,
                     sentiment,
                     sentiment_model,
                 },
@@ -531,6 +543,11 @@ impl Engine {
 
     pub fn has_duplicate_model(&self) -> bool {
         self.queue.has_duplicate_model()
+    }
+
+    /// Whether question → passage search can be reranked (by the relevance model).
+    pub fn has_relevance_model(&self) -> bool {
+        self.queue.has_relevance_model()
     }
 
     /// What decides duplicates here, as the API and CLI name it.

@@ -47,6 +47,24 @@ impl SameMeaning {
     }
 }
 
+/// The relevance model's probability that a passage answers a question (0–1): what question → passage
+/// search reranks by. Not similarity — a question and the paragraph that answers it share few words and
+/// score low on STS.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Relevance(f32);
+
+impl Relevance {
+    /// Clamps into [0, 1].
+    pub fn new(value: f32) -> Self {
+        Relevance(value.clamp(0.0, 1.0))
+    }
+
+    pub fn value(self) -> f32 {
+        self.0
+    }
+}
+
 /// A learned sentiment head's probability that a text is positive (0–1; see
 /// [`crate::model::sentiment`]): a review rated 9–10 reads near 1, one rated 1–3 near 0, a question or
 /// a neutral statement somewhere between.

@@ -49,7 +49,7 @@ pub fn spec() -> Value {
             },
             "/collections/{name}/search": {"post": {"summary": "Hybrid / dense / lexical search with optional rerank",
                 "parameters": [name], "requestBody": body(json!({"$ref": "#/components/schemas/SearchRequest"})),
-                "responses": ok("{hits: [{id, text, metadata, score, score_kind, sts?, cosine?, bm25?, fused?, dense_rank?, lexical_rank?, passage?: {start, end, text}, matched_terms?}], mode, reranked, notice?, took_ms}")}},
+                "responses": ok("{hits: [{id, text, metadata, score, score_kind, sts?, relevance?, cosine?, bm25?, fused?, dense_rank?, lexical_rank?, passage?: {start, end, text}, matched_terms?}], mode, reranked, notice?, took_ms}")}},
             "/collections/{name}/duplicates/check": {"post": {"summary": "Which stored documents each text duplicates, with evidence",
                 "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["texts"], "properties": {
                     "texts": {"type": "array", "items": {"type": "string"}}, "preset": {"$ref": "#/components/schemas/Preset"},

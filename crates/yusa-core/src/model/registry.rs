@@ -17,6 +17,10 @@ pub const DEFAULT_CROSS_ENCODER: &str = "ko-sts-cross-encoder";
 /// model trained for "means the same" (yes/no), which decides duplicates where the STS
 /// cross-encoder rates relatedness.
 pub const DEFAULT_DUPLICATE_MODEL: &str = "ko-duplicate-cross-encoder";
+/// The name of the default relevance model's directory under `models/` (used when present): a pair
+/// model trained for "this passage is what the question is about", which reranks question → passage
+/// search where the STS cross-encoder would lower it.
+pub const DEFAULT_RELEVANCE_MODEL: &str = "ko-relevance-cross-encoder";
 /// The name of the default sentiment classifier's directory under `models/` (used when present): a
 /// single-text model fine-tuned on rated reviews, read by the duplicate decision's sentiment veto
 /// beside the head on the bi-encoder's vectors. None ships (docs/results/2026-12-07-sentiment-classifier.md).

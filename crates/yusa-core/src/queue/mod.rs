@@ -1,5 +1,6 @@
 //! The encoder queue: the one place where requests reach the models. A single worker thread owns the
-//! bi-encoder and the optional pair models (the STS cross-encoder, the duplicate model); callers (HTTP handlers on actix's blocking pool, the CLI)
+//! bi-encoder and the optional pair models (the STS cross-encoder, the duplicate model, the relevance
+//! model); callers (HTTP handlers on actix's blocking pool, the CLI)
 //! submit jobs and wait. The worker drains every job already waiting, up to a text budget, and runs
 //! them as one call — the model then cuts that call into length-sorted batches under its padded-token
 //! budget — so concurrent small requests share forward passes instead of queueing one by one
@@ -15,7 +16,7 @@
 use crate::error::{Error, Result};
 use crate::model::sentiment::SentimentHead;
 use crate::model::{BiEncoder, CrossEncoder, Role};
-use crate::score::{Cosine, SameMeaning, Sentiment, StsScore};
+use crate::score::{Cosine, Relevance, SameMeaning, Sentiment, StsScore};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -69,6 +70,9 @@ enum PairModel {
     Sts,
     /// The duplicate model (its 0–5 output is 5 × the probability of "same meaning").
     Duplicate,
+    /// The relevance model (question, passage): its 0–5 output is 5 × the probability that the
+    /// passage is what the question asks about.
+    Relevance,
     /// The sentiment classifier: each job item is one text (the pair's second side is empty and
     /// unused); its 0–5 output is 5 × the probability that the text is positive.
     Sentiment,
@@ -79,6 +83,8 @@ enum PairModel {
 pub struct PairModels {
     pub sts: Option<CrossEncoder>,
     pub duplicate: Option<CrossEncoder>,
+    /// Reranks question → passage search.
+    pub relevance: Option<CrossEncoder>,
     /// Read on the bi-encoder's own vectors: the caller passes one fitted for this bi-encoder.
     pub sentiment: Option<SentimentHead>,
     /// A fine-tuned sentiment classifier (single texts); when present each text's sentiment is the
@@ -116,6 +122,8 @@ pub struct ModelsInfo {
     pub cross_encoder: Option<String>,
     /// The pair model that decides duplicates (None: the STS cross-encoder's score decides).
     pub duplicate_model: Option<String>,
+    /// The pair model that reranks question → passage search (None: such search is not reranked).
+    pub relevance_model: Option<String>,
     /// Whether a learned sentiment head reads this bi-encoder's vectors (`models/sentiment.json`).
     pub sentiment_head: bool,
     /// The fine-tuned sentiment classifier read beside the head, if any.
@@ -166,6 +174,7 @@ impl EncoderQueue {
             max_tokens: bi.max_tokens(),
             cross_encoder: models.sts.as_ref().map(|c| c.name().to_owned()),
             duplicate_model: models.duplicate.as_ref().map(|c| c.name().to_owned()),
+            relevance_model: models.relevance.as_ref().map(|c| c.name().to_owned()),
             sentiment_head: sentiment.is_some(),
             sentiment_model: models.sentiment_model.as_ref().map(|c| c.name().to_owned()),
         });
@@ -207,6 +216,10 @@ impl EncoderQueue {
 
     pub fn has_duplicate_model(&self) -> bool {
         self.info.duplicate_model.is_some()
+    }
+
+    pub fn has_relevance_model(&self) -> bool {
+        self.info.relevance_model.is_some()
     }
 
     /// Jobs waiting or running.
@@ -411,6 +424,24 @@ impl EncoderQueue {
             .collect())
     }
 
+    /// The relevance model's probability that each passage answers its question (pairs are
+    /// (question, passage), in that order: the model was trained so); `Error::Invalid` when none is
+    /// configured.
+    pub fn relevance(&self, pairs: Vec<(String, String)>) -> Result<Vec<Relevance>> {
+        if !self.has_relevance_model() {
+            return Err(Error::Invalid("no relevance model is loaded".into()));
+        }
+        if pairs.is_empty() {
+            return Ok(vec![]);
+        }
+        let n = pairs.len();
+        let scores = self.run_pairs(PairModel::Relevance, pairs, vec![None; n])?;
+        Ok(scores
+            .into_iter()
+            .map(|s| Relevance::new(s.value() / StsScore::MAX))
+            .collect())
+    }
+
     fn run_pairs(
         &self,
         model: PairModel,
@@ -559,7 +590,12 @@ fn worker(shared: Arc<Shared>, bi: BiEncoder, models: PairModels, cfg: QueueConf
                 }
             }
         }
-        for model in [PairModel::Sts, PairModel::Duplicate, PairModel::Sentiment] {
+        for model in [
+            PairModel::Sts,
+            PairModel::Duplicate,
+            PairModel::Relevance,
+            PairModel::Sentiment,
+        ] {
             let mut group: Vec<&mut Slice> = scores
                 .iter_mut()
                 .filter(|s| matches!(&s.job, Job::Score { model: m, .. } if *m == model))
@@ -593,6 +629,10 @@ fn worker(shared: Arc<Shared>, bi: BiEncoder, models: PairModels, cfg: QueueConf
                 (PairModel::Duplicate, _, Some(dm)) => {
                     crate::error::catch_panic("duplicate model", || dm.score(&all))
                 }
+                (PairModel::Relevance, _, _) => match &models.relevance {
+                    Some(rm) => crate::error::catch_panic("relevance model", || rm.score(&all)),
+                    None => Err(Error::Invalid("no relevance model is loaded".into())),
+                },
                 (PairModel::Sts, None, _) => Err(Error::NoCrossEncoder),
                 (PairModel::Duplicate, _, None) => Err(Error::NoDuplicateModel),
                 (PairModel::Sentiment, _, _) => match &models.sentiment_model {

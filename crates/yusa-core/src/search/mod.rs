@@ -1,7 +1,8 @@
-//! Search: candidates from the dense and lexical lists, fusion, optional cross-encoder rerank, and
+//! Search: candidates from the dense and lexical lists, fusion, optional rerank (the STS
+//! cross-encoder on similar-text collections, a relevance model on question → passage ones), and
 //! hits that carry every score they were ranked by. Typed scores keep the scales apart: a hit's
-//! `score` is STS (0–5) when reranked, else the fused score, cosine or BM25 of its mode — and
-//! `score_kind` says which.
+//! `score` is STS (0–5) or relevance (0–1) when reranked, else the fused score, cosine or BM25 of its
+//! mode — and `score_kind` says which.
 
 pub mod fusion;
 
@@ -10,7 +11,7 @@ pub use fusion::{Fusion, DEFAULT_DENSE_WEIGHT};
 use crate::error::{Error, Result};
 use crate::index::{CollectionStore, Span};
 use crate::queue::EncoderQueue;
-use crate::score::{Bm25, Cosine, StsScore};
+use crate::score::{Bm25, Cosine, Relevance, StsScore};
 pub use crate::text::LexicalFields;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -149,6 +150,8 @@ impl SearchRequest {
 #[serde(rename_all = "snake_case")]
 pub enum ScoreKind {
     Sts,
+    /// The relevance model's probability that the passage answers the question (0–1).
+    Relevance,
     Fused,
     Cosine,
     Bm25,
@@ -164,6 +167,9 @@ pub struct Hit {
     pub score_kind: ScoreKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sts: Option<StsScore>,
+    /// A question → passage collection's rerank: the relevance model's probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevance: Option<Relevance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cosine: Option<Cosine>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,9 +294,18 @@ pub fn search_with_vector(
     run(coll, queue, req, &plan, query_vector, None)
 }
 
+/// Which model a reranked request is rescored by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reranker {
+    /// The STS cross-encoder (similar-text collections).
+    Sts,
+    /// The relevance model (question → passage collections).
+    Relevance,
+}
+
 /// How deep each recall list goes, and whether the request is reranked.
 struct Plan {
-    rerank: bool,
+    rerank: Option<Reranker>,
     notice: Option<String>,
     pool: usize,
     candidates: usize,
@@ -306,34 +321,43 @@ impl Plan {
     ) -> Plan {
         let want_rerank = req.rerank.unwrap_or(false);
         let mut notice = None;
-        let rerank = if want_rerank && !rerank_allowed {
+        let asymmetric = role == crate::index::DocRole::Asymmetric;
+        let rerank = if !want_rerank {
+            None
+        } else if asymmetric && queue.has_relevance_model() {
+            // Trained for question → passage (docs/results/2026-12-07-relevance-model.md).
+            Some(Reranker::Relevance)
+        } else if asymmetric {
+            // The cross-encoder scores similarity (STS), not whether a passage answers a question:
+            // on question → paragraph search it rated answers as barely similar and Recall@1 fell
+            // from 0.933 to 0.508.
+            notice = Some(
+                "rerank skipped: this collection is for question → passage search, no relevance \
+                 model is configured, and the STS cross-encoder lowers its ranking (it rates \
+                 similarity, not answers)"
+                    .to_owned(),
+            );
+            None
+        } else if !rerank_allowed {
             notice = Some(
                 "rerank skipped: on every retrieval set measured the STS cross-encoder lowered \
                  Recall@1 (docs/http-api.md), so this server ranks by hybrid fusion \
                  (`yusa serve --rerank-search` obeys `rerank`)"
                     .to_owned(),
             );
-            false
-        } else if want_rerank && !queue.has_cross_encoder() {
-            if req.rerank == Some(true) {
-                notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
-            }
-            false
-        } else if want_rerank && role == crate::index::DocRole::Asymmetric {
-            // The cross-encoder scores similarity (STS), not whether a passage answers a question:
-            // on question → paragraph search it rated answers as barely similar and Recall@1 fell
-            // from 0.933 to 0.508. Until a relevance model beats hybrid there, it stays off.
-            notice = Some(
-                "rerank skipped: this collection is for question → passage search, and the STS \
-                 cross-encoder lowers its ranking (it rates similarity, not answers)"
-                    .to_owned(),
-            );
-            false
+            None
+        } else if !queue.has_cross_encoder() {
+            notice = Some("rerank skipped: no cross-encoder is configured".to_owned());
+            None
         } else {
-            want_rerank
+            Some(Reranker::Sts)
         };
         let k = req.k;
-        let pool = if rerank { k.max(req.rerank_depth) } else { k };
+        let pool = if rerank.is_some() {
+            k.max(req.rerank_depth)
+        } else {
+            k
+        };
         let candidates = req.candidates.unwrap_or(pool.max(50)).max(pool);
         let candidates = if req.filter.is_some() {
             (candidates * 5).min(MAX_K * 5)
@@ -469,6 +493,7 @@ fn run(
                 score: *score,
                 score_kind: kind,
                 sts: None,
+                relevance: None,
                 cosine: dense_pos.get(iid).map(|p| Cosine(p.1)),
                 bm25: lex_pos.get(iid).map(|p| Bm25(p.1)),
                 fused: (kind == ScoreKind::Fused).then_some(*score),
@@ -481,31 +506,41 @@ fn run(
         .take(pool)
         .collect();
 
-    if rerank && !hits.is_empty() {
+    if let (Some(reranker), false) = (rerank, hits.is_empty()) {
         // Only the top `rerank_depth` are rescored (the cost is the cross-encoder's, pair by
         // pair); with k above the depth, the rest follow in recall order under their own scores.
         let depth = req.rerank_depth.min(hits.len());
         let head = &mut hits[..depth];
         // A long document is judged by its matched passage: the cross-encoder reads 512 tokens.
-        let pairs = head
+        let pairs: Vec<(String, String)> = head
             .iter()
             .map(|h| {
                 let text = h.passage.as_ref().map_or(&h.text, |p| &p.text);
                 (req.query.clone(), text.clone())
             })
             .collect();
-        // A symmetric collection's dense hits carry the query-role cosine the cross-encoder's blend
-        // needs: handed over, only the lexical-only hits' texts are embedded again.
-        let symmetric = coll.doc_role() == crate::index::DocRole::Symmetric;
-        let cosines = head
-            .iter()
-            .map(|h| h.cosine.filter(|_| symmetric))
-            .collect();
-        let scores = queue.score_with_cosines(pairs, cosines)?;
-        for (h, s) in head.iter_mut().zip(scores) {
-            h.sts = Some(s);
-            h.score = s.value();
-            h.score_kind = ScoreKind::Sts;
+        match reranker {
+            Reranker::Relevance => {
+                for (h, r) in head.iter_mut().zip(queue.relevance(pairs)?) {
+                    h.relevance = Some(r);
+                    h.score = r.value();
+                    h.score_kind = ScoreKind::Relevance;
+                }
+            }
+            Reranker::Sts => {
+                // A symmetric collection's dense hits carry the query-role cosine the
+                // cross-encoder's blend needs: handed over, only the lexical-only hits' texts are
+                // embedded again.
+                let cosines = head.iter().map(|h| h.cosine).collect();
+                for (h, s) in head
+                    .iter_mut()
+                    .zip(queue.score_with_cosines(pairs, cosines)?)
+                {
+                    h.sts = Some(s);
+                    h.score = s.value();
+                    h.score_kind = ScoreKind::Sts;
+                }
+            }
         }
         // Stable: ties keep the recall order.
         head.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -514,7 +549,7 @@ fn run(
     Ok(SearchResponse {
         hits,
         mode: req.mode,
-        reranked: rerank,
+        reranked: rerank.is_some(),
         notice,
         took_ms: t0.elapsed().as_secs_f64() * 1e3,
     })

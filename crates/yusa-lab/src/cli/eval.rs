@@ -160,7 +160,7 @@ pub fn run_eval(cli: &Cli, cmd: &EvalCommand) -> Result<()> {
                     }
                 }
             }
-            if engine.has_cross_encoder() {
+            if engine.has_cross_encoder() || engine.has_relevance_model() {
                 variants.push(Variant {
                     name: "hybrid + rerank".into(),
                     mode: Mode::Hybrid,

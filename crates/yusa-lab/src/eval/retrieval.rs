@@ -164,6 +164,9 @@ struct Ranking<'a> {
     first_relevant: Option<usize>,
     relevant: Vec<&'a str>,
     top: Vec<String>,
+    /// A reranked variant's rescored head: (id, fused score, relevance or STS), in final order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reranked: Vec<(String, Option<f32>, Option<f32>)>,
 }
 
 /// Indexes the corpus into a temporary collection of `engine` and scores each variant.
@@ -316,6 +319,15 @@ pub fn evaluate(
             req.ef_search = ef_search;
             req.rerank_depth = if v.rerank { 20 } else { req.rerank_depth };
             let resp = engine.search_with_vector(collection, &req, &cache[qtext])?;
+            let reranked: Vec<(String, Option<f32>, Option<f32>)> = resp
+                .hits
+                .iter()
+                .filter(|h| h.relevance.is_some() || h.sts.is_some())
+                .map(|h| {
+                    let r = h.relevance.map(|r| r.value()).or(h.sts.map(|s| s.value()));
+                    (h.id.clone(), h.fused, r)
+                })
+                .collect();
             let ranked: Vec<String> = resp
                 .hits
                 .into_iter()
@@ -346,6 +358,7 @@ pub fn evaluate(
                     first_relevant: ranked.iter().position(|id| rel.contains(id)).map(|i| i + 1),
                     relevant,
                     top: ranked.iter().take(10).cloned().collect(),
+                    reranked,
                 };
                 serde_json::to_writer(&mut *out, &line)
                     .map_err(|e| Error::Invalid(format!("rankings: {e}")))?;
