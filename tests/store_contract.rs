@@ -155,6 +155,16 @@ fn contract(s: &Store) {
         "{who}"
     );
     assert!(c.get("c").unwrap().is_none(), "{who}");
+    // The live texts' mean length (what search weighs a query's length against), after the upserts
+    // and the delete.
+    let live = [
+        "배송이 조금 느려요",
+        "환불은 어떻게 하나요",
+        "회원 탈퇴는 어떻게 하나요",
+    ];
+    let mean = live.iter().map(|t| t.chars().count()).sum::<usize>() as f32 / 3.0;
+    let got = c.mean_text_chars().unwrap().expect("three live documents");
+    assert!((got - mean).abs() < 1e-4, "{who}: {got} against {mean}");
     assert_eq!(
         c.get("a").unwrap().unwrap().metadata,
         Some(serde_json::json!({"id": "a"})),

@@ -220,6 +220,10 @@ pub trait CollectionStore: Send + Sync {
     /// Whether documents were embedded as passages or as queries (see [`DocRole`]).
     fn doc_role(&self) -> DocRole;
     fn len(&self) -> Result<usize>;
+    /// The mean length of the stored documents' texts, in characters (None when empty): search
+    /// weighs its lists by how long a query is against what the collection holds. A database store
+    /// may answer from a statistic refreshed at intervals.
+    fn mean_text_chars(&self) -> Result<Option<f32>>;
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
     }

@@ -805,6 +805,10 @@ impl CollectionStore for Collection {
         Ok(self.store.read().len())
     }
 
+    fn mean_text_chars(&self) -> Result<Option<f32>> {
+        Ok(self.store.read().mean_text_chars())
+    }
+
     /// Adds or replaces documents with their vectors (from the collection's encoder, same order).
     /// Durable when it returns: the WAL is fsynced first. Searchable after [`refresh`](Self::refresh).
     fn put_passages(&self, docs: Vec<NewDoc>, vectors: Vec<DocVectors>) -> Result<Vec<PutOutcome>> {

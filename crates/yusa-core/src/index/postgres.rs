@@ -385,6 +385,7 @@ impl PgBackend {
             doc_role,
             dim: dim as usize,
             analyzer: self.analyzer.clone(),
+            mean_text_chars: Default::default(),
         };
         if stored != Some(analyzer_json(&self.analyzer)) {
             c.reanalyse()?;
@@ -734,7 +735,15 @@ pub struct PgCollection {
     doc_role: DocRole,
     dim: usize,
     analyzer: crate::text::Analyzer,
+    /// [`CollectionStore::mean_text_chars`] once read: forgotten on this node's writes, and the
+    /// backend reads a collection again after [`COLLECTION_TTL`], so another node's writes show
+    /// within that.
+    mean_text_chars: Mutex<Option<Option<f32>>>,
 }
+
+/// Documents [`CollectionStore::mean_text_chars`] averages at most (the first by id): a typical
+/// length, not an exact one, so a search never scans a large collection's texts.
+const MEAN_TEXT_SAMPLE: i64 = 2_000;
 
 /// The analysis recorded with a collection's terms.
 fn analyzer_json(a: &crate::text::Analyzer) -> serde_json::Value {
@@ -980,6 +989,23 @@ impl CollectionStore for PgCollection {
         Ok(n.max(0) as usize)
     }
 
+    fn mean_text_chars(&self) -> Result<Option<f32>> {
+        if let Some(m) = *self.mean_text_chars.lock() {
+            return Ok(m);
+        }
+        let mean: Option<f64> = self.pool.run(|c| {
+            Ok(c.query_one(
+                "SELECT avg(char_length(text))::float8 FROM (SELECT text FROM yusa_docs \
+                 WHERE collection = $1 ORDER BY id LIMIT $2) sample",
+                &[&self.name, &MEAN_TEXT_SAMPLE],
+            )?
+            .get(0))
+        })?;
+        let mean = mean.map(|m| m as f32);
+        *self.mean_text_chars.lock() = Some(mean);
+        Ok(mean)
+    }
+
     /// A long document's first passage's vector is its own (`yusa_docs`), its other passages go to
     /// `yusa_passages` with their spans; all in the write's one transaction.
     fn put_passages(
@@ -988,6 +1014,7 @@ impl CollectionStore for PgCollection {
         vectors: Vec<super::backend::DocVectors>,
     ) -> Result<Vec<PutOutcome>> {
         super::backend::check_put(&docs, &vectors, self.dim)?;
+        *self.mean_text_chars.lock() = None;
         // The first passage's vector is the document's (yusa_docs); the others go to yusa_passages.
         let vectors: Vec<(Vec<f32>, Option<i32>, Vec<super::backend::PassageVector>)> = vectors
             .into_iter()
@@ -1123,6 +1150,7 @@ impl CollectionStore for PgCollection {
     }
 
     fn delete(&self, id: &str) -> Result<bool> {
+        *self.mean_text_chars.lock() = None;
         self.pool.run(|c| {
             let mut tx = c.transaction()?;
             tx.query(

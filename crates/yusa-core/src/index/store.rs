@@ -51,6 +51,14 @@ pub struct DocStore {
     /// Written after the sidecars (snapshot format 3).
     #[serde(skip)]
     pub passages: HashMap<u32, StoredPassages>,
+    /// Characters of all live documents' texts, kept as documents come and go (for
+    /// [`mean_text_chars`](Self::mean_text_chars); not stored: [`load`](Self::load) counts them).
+    #[serde(skip)]
+    text_chars: u64,
+}
+
+fn chars(text: &str) -> u64 {
+    text.chars().count() as u64
 }
 
 /// A collection's duplicate decisions and settings as of a snapshot (JSON texts, as in the WAL).
@@ -86,11 +94,21 @@ impl DocStore {
         self.next_iid = self.next_iid.max(doc.iid + 1);
         if let Some(old) = self.by_id.insert(doc.id.clone(), doc.iid) {
             if old != doc.iid {
-                self.docs.remove(&old);
+                if let Some(d) = self.docs.remove(&old) {
+                    self.text_chars -= chars(&d.text);
+                }
                 self.passages.remove(&old);
             }
         }
-        self.docs.insert(doc.iid, doc);
+        self.text_chars += chars(&doc.text);
+        if let Some(d) = self.docs.insert(doc.iid, doc) {
+            self.text_chars -= chars(&d.text);
+        }
+    }
+
+    /// The mean length of the live documents' texts, in characters (None when there are none).
+    pub fn mean_text_chars(&self) -> Option<f32> {
+        (!self.docs.is_empty()).then(|| self.text_chars as f32 / self.docs.len() as f32)
     }
 
     /// Adds a document with its passages (`None`: one passage).
@@ -115,6 +133,7 @@ impl DocStore {
     pub fn remove(&mut self, iid: u32) -> Option<StoredDoc> {
         self.passages.remove(&iid);
         let doc = self.docs.remove(&iid)?;
+        self.text_chars -= chars(&doc.text);
         if self.by_id.get(&doc.id) == Some(&iid) {
             self.by_id.remove(&doc.id);
         }
@@ -187,6 +206,7 @@ impl DocStore {
             }
         }
         store.by_id = store.docs.values().map(|d| (d.id.clone(), d.iid)).collect();
+        store.text_chars = store.docs.values().map(|d| chars(&d.text)).sum();
         Ok(store)
     }
 

@@ -442,8 +442,14 @@ fn run(
         Mode::Hybrid => fusion::fuse(
             &dense,
             &lexical,
-            req.fusion
-                .unwrap_or_else(|| Fusion::default_for(coll.doc_role())),
+            match req.fusion {
+                Some(f) => f,
+                None => Fusion::default_for_query(
+                    coll.doc_role(),
+                    req.query.chars().count(),
+                    coll.mean_text_chars()?,
+                ),
+            },
         ),
     };
     let kind = match req.mode {
