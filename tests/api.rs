@@ -408,6 +408,9 @@ fn bad_input_gets_4xx_with_json_body() {
     assert!(get(p, "/openapi.json").json()["paths"]["/collections/{name}/search"].is_object());
 }
 
+/// A search of the similar-text collection `c` that asks for a rerank.
+const RERANK_SCHOOL: &str = r#"{"query":"학교","k":2,"rerank":true}"#;
+
 #[test]
 fn tei_compatible_embed_and_similarity() {
     let dir = tempfile::tempdir().unwrap();
@@ -463,12 +466,7 @@ fn tei_compatible_embed_and_similarity() {
         "/collections/c/documents",
         r#"{"documents":[{"text":"학교에서 공부했어요"},{"text":"날씨가 좋네요"}]}"#,
     );
-    let r = post(
-        s.port,
-        "/collections/c/search",
-        r#"{"query":"학교","k":2,"rerank":true}"#,
-    )
-    .json();
+    let r = post(s.port, "/collections/c/search", RERANK_SCHOOL).json();
     assert_eq!(r["reranked"], false);
     assert!(
         r["notice"].as_str().unwrap().contains("--rerank-search"),
@@ -482,12 +480,7 @@ fn tei_compatible_embed_and_similarity() {
     // Then search reranks only when asked (it is opt-in), and says so.
     let r = post(s.port, "/collections/c/search", r#"{"query":"학교","k":2}"#).json();
     assert_eq!(r["reranked"], false);
-    let r = post(
-        s.port,
-        "/collections/c/search",
-        r#"{"query":"학교","k":2,"rerank":true}"#,
-    )
-    .json();
+    let r = post(s.port, "/collections/c/search", RERANK_SCHOOL).json();
     assert_eq!(r["reranked"], true);
     assert_eq!(r["hits"][0]["score_kind"], "sts");
     // Only the top rerank_depth hits are rescored; the rest keep their recall order and scores.
@@ -543,12 +536,7 @@ fn tei_compatible_embed_and_similarity() {
         .all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
     let r = post(s.port, "/collections/q/search", r#"{"query":"학교","k":3}"#).json();
     assert_eq!(r["reranked"], false, "rerank stays opt-in");
-    let r = post(
-        s.port,
-        "/collections/c/search",
-        r#"{"query":"학교","k":2,"rerank":true}"#,
-    )
-    .json();
+    let r = post(s.port, "/collections/c/search", RERANK_SCHOOL).json();
     assert_eq!(r["reranked"], false);
     assert_eq!(r["hits"][0]["score_kind"], "fused");
     assert_eq!(
