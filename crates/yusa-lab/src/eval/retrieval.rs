@@ -319,15 +319,19 @@ pub fn evaluate(
             req.ef_search = ef_search;
             req.rerank_depth = if v.rerank { 20 } else { req.rerank_depth };
             let resp = engine.search_with_vector(collection, &req, &cache[qtext])?;
-            let reranked: Vec<(String, Option<f32>, Option<f32>)> = resp
-                .hits
-                .iter()
-                .filter(|h| h.relevance.is_some() || h.sts.is_some())
-                .map(|h| {
-                    let r = h.relevance.map(|r| r.value()).or(h.sts.map(|s| s.value()));
-                    (h.id.clone(), h.fused, r)
-                })
-                .collect();
+            // A reranked head with its scores, for --rankings only.
+            let reranked: Vec<(String, Option<f32>, Option<f32>)> = match rankings_out {
+                Some(_) => resp
+                    .hits
+                    .iter()
+                    .filter(|h| h.relevance.is_some() || h.sts.is_some())
+                    .map(|h| {
+                        let r = h.relevance.map(|r| r.value()).or(h.sts.map(|s| s.value()));
+                        (h.id.clone(), h.fused, r)
+                    })
+                    .collect(),
+                None => vec![],
+            };
             let ranked: Vec<String> = resp
                 .hits
                 .into_iter()
