@@ -2,6 +2,7 @@
 
 use super::collection::EngineArgs;
 use super::{print_json, progress_bar, Cli};
+use crate::dedup::calibrate::GapFit;
 use crate::dedup::settings::{DedupConfig, DedupSettings, Preset};
 use crate::dedup::{Thresholds, Verifier};
 use crate::engine::Engine;
@@ -258,6 +259,7 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
     if cli.json {
         return print_json(&serde_json::json!({
             "config": config, "written_to": written_to, "pairs": pairs.len(),
+            "sentiment_gap_fit": cal.sentiment_gap_fit,
             "reached": report.iter().map(|(p, b)| serde_json::json!({"preset": p, "on_these_pairs": b})).collect::<Vec<_>>(),
         }));
     }
@@ -300,14 +302,23 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
                 (Some(name), false) => format!("the sentiment classifier {name}"),
                 (None, _) => "the sentiment head".into(),
             };
+            let kept = match cal.sentiment_gap_fit {
+                GapFit::TooFewPairs => {
+                    " (kept: too few of these pairs read as opposites to fit it)"
+                }
+                _ => "",
+            };
             match (
                 balanced.sentiment_gap,
                 m.sentiment_head || m.sentiment_model.is_some(),
             ) {
                 (Some(g), _) => {
-                    format!("sentiments {g:.2} or more apart ({reader}) are not duplicates")
+                    format!("sentiments {g:.2} or more apart ({reader}) are not duplicates{kept}")
                 }
-                (None, true) => format!("{reader} vetoes nothing (no gap was right 9 times in 10)"),
+                (None, true) if cal.sentiment_gap_fit == GapFit::Rejected => {
+                    format!("{reader} vetoes nothing (no gap was right 9 times in 10)")
+                }
+                (None, true) => format!("{reader} vetoes nothing{kept}"),
                 (None, false) => "no sentiment head".into(),
             }
         }

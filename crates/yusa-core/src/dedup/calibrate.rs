@@ -97,6 +97,23 @@ pub struct Calibration {
     pub reached: Vec<(Preset, BinaryScores)>,
     pub pairs: usize,
     pub duplicates: usize,
+    /// What the pairs said about the sentiment veto.
+    pub sentiment_gap_fit: GapFit,
+}
+
+/// What labelled pairs say about the sentiment veto.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "fit", content = "gap")]
+pub enum GapFit {
+    /// The narrowest gap that is right often enough and costs few enough duplicates.
+    Fitted(f32),
+    /// Enough pairs were vetoed to judge it, and at every gap it was wrong too often or cost too
+    /// many duplicates: no veto.
+    Rejected,
+    /// At no gap did it veto enough pairs to be judged; the veto stays as it was. Pairs a user
+    /// reviewed after a scan or a check are like this: every one of them had already passed the
+    /// veto, so they cannot say what it saves.
+    TooFewPairs,
 }
 
 /// How often the sentiment veto must be right (keep apart a non-duplicate) on the calibration pairs
@@ -109,15 +126,16 @@ const MIN_VETOED: usize = 10;
 
 /// The narrowest sentiment gap whose veto — at it and at every wider gap — is right at least
 /// [`VETO_PRECISION`] of the time and keeps apart at most [`VETO_MAX_LOSS`] of the duplicates among
-/// these pairs, over at least [`MIN_VETOED`] pairs; None when no gap is. Independent of the STS
-/// threshold, so that look-alike pairs (`--guard-pairs`) can fit it without moving the presets.
+/// these pairs, over at least [`MIN_VETOED`] pairs. Independent of the STS threshold, so that
+/// look-alike pairs (`--guard-pairs`) can fit it without moving the presets.
 ///
 /// Why both limits: on Question_pair's calibration part plus mined look-alikes, a gap of 0.50 was
 /// right 93% of the time (opposite-rating reviews are many) yet kept apart 2.4% of the duplicates —
 /// questions whose sentiment the head, fitted on reviews, reads loosely.
-pub fn fit_sentiment_gap(pairs: &[Scored]) -> Option<f32> {
+pub fn fit_sentiment_gap(pairs: &[Scored]) -> GapFit {
     let duplicates = pairs.iter().filter(|s| s.label).count();
     let mut chosen = None;
+    let mut judged = false;
     for k in (0..14).rev() {
         let gap = 0.3 + 0.05 * k as f32;
         let th = Thresholds {
@@ -133,6 +151,7 @@ pub fn fit_sentiment_gap(pairs: &[Scored]) -> Option<f32> {
         if vetoed.len() < MIN_VETOED {
             continue;
         }
+        judged = true;
         let right = (vetoed.len() - lost) as f64;
         let (n, all) = (vetoed.len() as f64, duplicates as f64);
         if right < VETO_PRECISION * n || (lost as f64) > VETO_MAX_LOSS * all {
@@ -140,7 +159,11 @@ pub fn fit_sentiment_gap(pairs: &[Scored]) -> Option<f32> {
         }
         chosen = Some((gap * 100.0).round() / 100.0);
     }
-    chosen
+    match (chosen, judged) {
+        (Some(gap), _) => GapFit::Fitted(gap),
+        (None, true) => GapFit::Rejected,
+        (None, false) => GapFit::TooFewPairs,
+    }
 }
 
 /// Fits the presets: balanced at `target_precision` (of the whole decision), strict halfway to 1,
@@ -159,12 +182,22 @@ pub fn fit(
     target_precision: f64,
 ) -> Result<Calibration> {
     let all: Vec<Scored> = scored.iter().chain(guards).cloned().collect();
-    let gap = fit_sentiment_gap(&all);
+    let gap_fit = fit_sentiment_gap(&all);
     let base = Thresholds {
-        sentiment_gap: gap,
+        sentiment_gap: match gap_fit {
+            GapFit::Fitted(gap) => Some(gap),
+            GapFit::Rejected => None,
+            GapFit::TooFewPairs => base.sentiment_gap,
+        },
         ..base
     };
-    fit_at_gap(scored, base, verifier, target_precision)
+    let mut cal = fit_at_gap(scored, base, verifier, target_precision)?;
+    cal.sentiment_gap_fit = gap_fit;
+    if gap_fit == GapFit::TooFewPairs {
+        // A collection's settings name only what these pairs fitted; the veto stays the server's.
+        cal.collection_settings.thresholds.sentiment_gap = None;
+    }
+    Ok(cal)
 }
 
 fn fit_at_gap(
@@ -317,6 +350,7 @@ fn fit_at_gap(
         reached,
         pairs: scored.len(),
         duplicates: labels.iter().filter(|&&l| l).count(),
+        sentiment_gap_fit: GapFit::TooFewPairs,
     })
 }
 
@@ -346,10 +380,13 @@ mod tests {
         pairs.extend((0..40).map(|_| scored(false, 0.97, 0.03)));
         pairs.push(scored(true, 0.97, 0.03));
         pairs.extend((0..10).map(|_| scored(true, 0.78, 0.22)));
-        assert_eq!(fit_sentiment_gap(&pairs), Some(0.6));
+        assert_eq!(fit_sentiment_gap(&pairs), GapFit::Fitted(0.6));
         // Opposite pairs that are mostly duplicates: no gap is right 9 times in 10.
         let wrong: Vec<Scored> = (0..20).map(|i| scored(i % 3 != 0, 0.97, 0.03)).collect();
-        assert_eq!(fit_sentiment_gap(&wrong), None);
+        assert_eq!(fit_sentiment_gap(&wrong), GapFit::Rejected);
+        // Too few opposite pairs to judge the veto by.
+        let few: Vec<Scored> = (0..9).map(|_| scored(false, 0.97, 0.03)).collect();
+        assert_eq!(fit_sentiment_gap(&few), GapFit::TooFewPairs);
         // Without readings there is nothing to fit.
         let bare: Vec<Scored> = pairs
             .iter()
@@ -358,7 +395,32 @@ mod tests {
                 ..s.clone()
             })
             .collect();
-        assert_eq!(fit_sentiment_gap(&bare), None);
+        assert_eq!(fit_sentiment_gap(&bare), GapFit::TooFewPairs);
+    }
+
+    #[test]
+    fn pairs_that_cannot_judge_the_veto_keep_it() {
+        // Reviewed flags: every pair read alike, so the veto would have kept none of them apart.
+        let pairs: Vec<Scored> = (0..100)
+            .map(|i| Scored {
+                same_meaning: Some(SameMeaning::new(if i % 5 == 0 { 0.6 } else { 0.95 })),
+                ..scored(i % 5 != 0, 0.5, 0.55)
+            })
+            .collect();
+        let base = Thresholds {
+            sentiment_gap: Some(0.6),
+            ..Thresholds::default()
+        };
+        let c = fit(&pairs, &[], base, Verifier::DuplicateModel, 0.95).unwrap();
+        assert_eq!(c.sentiment_gap_fit, GapFit::TooFewPairs);
+        assert_eq!(c.config.balanced.sentiment_gap, Some(0.6));
+        // The collection's own settings leave it to the server's value.
+        assert_eq!(c.collection_settings.thresholds.sentiment_gap, None);
+        // Pairs that show the veto wrong remove it.
+        let wrong: Vec<Scored> = (0..20).map(|i| scored(i % 3 != 0, 0.97, 0.03)).collect();
+        let c = fit(&pairs, &wrong, base, Verifier::DuplicateModel, 0.95).unwrap();
+        assert_eq!(c.sentiment_gap_fit, GapFit::Rejected);
+        assert_eq!(c.config.balanced.sentiment_gap, None);
     }
 
     #[test]
