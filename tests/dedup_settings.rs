@@ -249,3 +249,90 @@ fn decisions_and_settings_need_their_scopes() {
         401
     );
 }
+
+#[test]
+fn a_collection_learns_its_thresholds_from_its_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let p = s.port;
+    assert_eq!(
+        post(p, "/collections", r#"{"name": "reviews"}"#).status,
+        201
+    );
+    let texts = [
+        "배송이 빨라요",
+        "배송이 느려요",
+        "포장이 꼼꼼해요",
+        "포장이 엉망이에요",
+        "가격이 싸요",
+        "가격이 비싸요",
+        "색이 예뻐요",
+        "정말 재밌어요",
+        "진짜 재밌어요",
+        "너무 재밌어요",
+        "재밌어요",
+    ];
+    let docs: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"id": format!("d{i}"), "text": t}))
+        .collect();
+    let r = post(
+        p,
+        "/collections/reviews/documents",
+        &json!({ "documents": docs }).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let calibrate = |body: &str| post(p, "/collections/reviews/duplicates/calibrate", body);
+    // No decisions yet: refused, saying why.
+    let r = calibrate("{}");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("at least 20"),
+        "{}",
+        r.body
+    );
+    // Seven look-alikes ruled apart (21 pairs), one paraphrase cluster kept as one (3 pairs).
+    let apart: Vec<String> = (0..7).map(|i| format!("d{i}")).collect();
+    let r = post(
+        p,
+        "/collections/reviews/duplicates/decisions",
+        &json!({"decision": "not_duplicates", "ids": apart}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Only one kind of decision is not enough either.
+    assert_eq!(calibrate("{}").status, 400);
+    let r = post(
+        p,
+        "/collections/reviews/duplicates/decisions",
+        r#"{"decision": "duplicates", "ids": ["d7", "d8", "d9", "d10"], "keep": "d10"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for bad in [r#"{"target_precision": 1.5}"#, r#"{"precision": 0.9}"#] {
+        assert_eq!(calibrate(bad).status, 400, "{bad}");
+    }
+    assert!(
+        get(p, "/collections/reviews/duplicates/settings").json()["thresholds"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+    let r = calibrate(r#"{"target_precision": 0.9}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["pairs"], 24, "{v}");
+    assert_eq!(v["duplicates"], 3, "{v}");
+    assert!(v["on_these_pairs"]["precision"].as_f64().is_some(), "{v}");
+    // Stored as the collection's own, and in force.
+    let stored = get(p, "/collections/reviews/duplicates/settings").json();
+    let own = stored["thresholds"]["cosine"]
+        .as_f64()
+        .expect("an own cosine");
+    assert_eq!(stored, v["settings"]);
+    assert!((stored["effective"]["cosine"].as_f64().unwrap() - own).abs() < 1e-6);
+    assert_eq!(get(p, "/collections/nope/duplicates/settings").status, 404);
+    assert_eq!(
+        post(p, "/collections/nope/duplicates/calibrate", "{}").status,
+        404
+    );
+}

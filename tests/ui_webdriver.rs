@@ -629,3 +629,51 @@ async fn a_flag_overruled_on_the_check_page_is_kept_as_a_decision() {
     assert!(pairs.contains(r#""label":0"#), "{pairs}");
     drop(server);
 }
+
+/// The scan page retrains the collection's threshold from the decisions stored on it, and says
+/// why not when there are too few.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scan_page_learns_the_threshold_from_decisions() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let p = server.port;
+    assert_eq!(post(p, "/collections", r#"{"name":"reviews"}"#).status, 201);
+    let texts = [
+        "빨라요",
+        "느려요",
+        "싸요",
+        "비싸요",
+        "예뻐요",
+        "커요",
+        "작아요",
+        "좋아요",
+        "좋네요",
+    ];
+    let docs: Vec<String> = (0..texts.len())
+        .map(|i| format!(r#"{{"id": "d{i}", "text": "{}"}}"#, texts[i]))
+        .collect();
+    let body = format!(r#"{{"documents": [{}]}}"#, docs.join(","));
+    assert_eq!(post(p, "/collections/reviews/documents", &body).status, 200);
+    let decide = move |body: &str| {
+        let r = post(p, "/collections/reviews/duplicates/decisions", body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    in_browser(p, None, |page| async move {
+        page.open("page=duplicates&collection=reviews").await;
+        page.click("#learn").await;
+        page.wait_text("#learned", "at least 20").await;
+        // Seven texts ruled apart (21 pairs) and one pair kept as one.
+        decide(r#"{"decision": "not_duplicates", "ids": ["d0","d1","d2","d3","d4","d5","d6"]}"#);
+        decide(r#"{"decision": "duplicates", "ids": ["d7", "d8"], "keep": "d7"}"#);
+        page.click("#learn").await;
+        page.wait_text("#learned", "판정한 22쌍 (중복 1쌍)").await;
+        page.no_script_errors("learn").await;
+    })
+    .await;
+    let own = get(p, "/collections/reviews/duplicates/settings").json();
+    assert!(own["thresholds"]["cosine"].is_number(), "{own}");
+    drop(server);
+}

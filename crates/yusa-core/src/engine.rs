@@ -85,6 +85,9 @@ pub const DEDUP_CONFIG: &str = "dedup.json";
 
 /// The key of a collection's duplicate settings among its stored settings.
 const DEDUP_SETTING: &str = "duplicates";
+/// The fewest labelled pairs a collection's decisions must give before its thresholds are fitted
+/// to them: fewer set a threshold by one or two pairs.
+pub const MIN_REVIEWED_PAIRS: usize = 20;
 
 /// The key, among a collection's stored settings, that marks a collection made without saying what it
 /// is for: its first documents decide ([`Engine::settle_role`]).
@@ -725,6 +728,46 @@ impl Engine {
             self.verifier(),
             target_precision,
         )
+    }
+
+    /// Fits one collection's own duplicate thresholds to the decisions people recorded on it (its
+    /// labelled pairs, as `GET …/duplicates/decisions?as=pairs` gives them) at `target_precision`,
+    /// and stores them as its settings — what `yusa calibrate --pairs <those> --collection C` does.
+    /// Refused with fewer than [`MIN_REVIEWED_PAIRS`] pairs or without pairs of both kinds: a
+    /// threshold needs decisions on both sides of it.
+    pub fn calibrate_collection(
+        &self,
+        collection: &str,
+        target_precision: f64,
+    ) -> Result<crate::dedup::calibrate::Calibration> {
+        crate::dedup::calibrate::check_target(target_precision)?;
+        let pairs: Vec<crate::pairs::Pair> =
+            crate::index::review::labelled_pairs(&self.reviews(collection)?)
+                .into_iter()
+                .map(|p| crate::pairs::Pair {
+                    sentence1: p.sentence1,
+                    sentence2: p.sentence2,
+                    score: if p.label == 1 { 5.0 } else { 0.0 },
+                })
+                .collect();
+        let duplicates = pairs.iter().filter(|p| p.score > 2.5).count();
+        if pairs.len() < MIN_REVIEWED_PAIRS || duplicates == 0 || duplicates == pairs.len() {
+            return Err(Error::BadRequest(format!(
+                "calibrating `{collection}` needs at least {MIN_REVIEWED_PAIRS} reviewed pairs, some \
+                 marked duplicates and some not; its decisions give {} pairs ({duplicates} \
+                 duplicates): review more flags first",
+                pairs.len()
+            )));
+        }
+        let cal = self.calibrate(&pairs, &[], target_precision, &|_, _| {})?;
+        self.set_duplicate_settings(collection, &cal.collection_settings)?;
+        tracing::info!(
+            collection,
+            pairs = pairs.len(),
+            duplicates,
+            "duplicate thresholds calibrated from the collection's decisions"
+        );
+        Ok(cal)
     }
 
     /// A search whose query vector is already known (evaluations that cache embeddings).

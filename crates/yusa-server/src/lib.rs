@@ -151,6 +151,47 @@ async fn put_duplicate_settings(
     Ok(HttpResponse::Ok().json(v))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalibrateRequest {
+    /// The precision the collection's thresholds must reach on its decisions.
+    #[serde(default = "default_target_precision")]
+    target_precision: f64,
+}
+
+fn default_target_precision() -> f64 {
+    0.95
+}
+
+/// Fits the collection's own thresholds to the decisions recorded on it and stores them; answers
+/// what they reach on those pairs and the settings now in force.
+async fn calibrate_collection(
+    st: web::Data<AppState>,
+    name: web::Path<String>,
+    body: Json<CalibrateRequest>,
+) -> Res<HttpResponse> {
+    let engine = st.engine.clone();
+    let target = body.into_inner().target_precision;
+    let v = blocking(move || {
+        let cal = engine.calibrate_collection(&name, target)?;
+        let balanced = cal
+            .reached
+            .iter()
+            .find(|(p, _)| *p == yusa_core::dedup::settings::Preset::Balanced)
+            .map(|(_, b)| *b);
+        Ok(serde_json::json!({
+            "pairs": cal.pairs,
+            "duplicates": cal.duplicates,
+            "target_precision": target,
+            "on_these_pairs": balanced,
+            "sentiment_gap_fit": cal.sentiment_gap_fit,
+            "settings": duplicates_view(&engine, &name)?,
+        }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
 /// What a check, scan or comparison request may say about thresholds: a preset, and values over it
 /// (each left out keeps the collection's, then the server's).
 /// (Fields `preset` and `thresholds` of those requests; not `#[serde(flatten)]`, which cannot be
@@ -786,6 +827,8 @@ api_routes! {
     GET "/collections/{name}/duplicates/decisions" => READ, list_reviews;
     GET "/collections/{name}/duplicates/settings" => READ, get_duplicate_settings;
     PUT "/collections/{name}/duplicates/settings" => ADMIN, put_duplicate_settings;
+    // Changes the collection's settings, as PUT …/settings does.
+    POST "/collections/{name}/duplicates/calibrate" => ADMIN, calibrate_collection;
     POST "/collections/{name}/reembed" => ADMIN, reembed_collection;
     POST "/collections/{name}/snapshots" => ADMIN, snapshot_collection;
     GET "/snapshots" => ADMIN, list_snapshots;

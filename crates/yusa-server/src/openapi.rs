@@ -66,6 +66,11 @@ pub fn spec() -> Value {
                 "put": {"summary": "Replace the collection's duplicate settings ({} = the server's defaults); admin scope",
                 "parameters": [name], "requestBody": body(json!({"$ref": "#/components/schemas/DedupSettings"})),
                 "responses": ok("{preset, thresholds, effective}")}},
+            "/collections/{name}/duplicates/calibrate": {
+                "post": {"summary": "Fit the collection's own thresholds to the decisions recorded on it (at least 20 labelled pairs, both kinds) and store them as its settings; admin scope",
+                "parameters": [name], "requestBody": body(json!({"type": "object", "properties": {
+                    "target_precision": {"type": "number", "default": 0.95, "description": "precision the balanced thresholds must reach on the decisions' pairs (0.5–1)"}}})),
+                "responses": ok("{pairs, duplicates, target_precision, on_these_pairs: {precision, recall, f1, ...}, sentiment_gap_fit, settings: {preset, thresholds, effective}}")}},
             "/collections/{name}/duplicates/decisions": {
                 "post": {"summary": "Record a decision on a cluster: not_duplicates (scans stop pairing its members) or duplicates with keep (the others are deleted)",
                 "parameters": [name], "requestBody": body(json!({"type": "object", "required": ["decision", "ids"], "properties": {
