@@ -335,4 +335,36 @@ fn a_collection_learns_its_thresholds_from_its_decisions() {
         post(p, "/collections/nope/duplicates/calibrate", "{}").status,
         404
     );
+    // The command line does the same from the stored decisions, at another target.
+    assert_eq!(
+        put(p, "/collections/reviews/duplicates/settings", "{}").status,
+        200
+    );
+    s.stop();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yusa"))
+        .args([
+            "--json",
+            "calibrate",
+            "--collection",
+            "reviews",
+            "--from-decisions",
+        ])
+        .args(["--target-precision", "0.8", "--model", "tiny-bert"])
+        .arg("--index-dir")
+        .arg(dir.path())
+        .arg("--models-dir")
+        .arg(common::repo_path("tests/fixtures"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pairs"], 24, "{v}");
+    assert_eq!(v["written_to"], "collection reviews", "{v}");
+    let s = Server::start(dir.path(), &[]);
+    let stored = get(s.port, "/collections/reviews/duplicates/settings").json();
+    assert!(stored["thresholds"]["cosine"].is_number(), "{stored}");
 }

@@ -202,7 +202,7 @@ pub struct CalibrateArgs {
     pub engine: EngineArgs,
     /// Labelled pairs (as for `yusa eval pairs`, or a collection's reviewed decisions from
     /// `GET /collections/C/duplicates/decisions?as=pairs`); repeatable.
-    #[arg(long = "pairs", required = true)]
+    #[arg(long = "pairs", required_unless_present = "from_decisions")]
     pub pairs: Vec<PathBuf>,
     /// Look-alike pairs (another word, opposite sentiment; labelled like --pairs) the sentiment veto
     /// is fitted on besides --pairs, without moving the presets' thresholds; repeatable.
@@ -223,10 +223,18 @@ pub struct CalibrateArgs {
     /// Store the balanced thresholds as this collection's own (its `duplicates` settings).
     #[arg(long)]
     pub collection: Option<String>,
+    /// Fit --collection to the decisions stored on it (reviewed flags, as the scan page's button and
+    /// `POST …/duplicates/calibrate` do) instead of --pairs.
+    #[arg(long, requires = "collection", conflicts_with_all = ["pairs", "guard_pairs"])]
+    pub from_decisions: bool,
 }
 
-pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
-    let engine = args.engine.open(cli)?;
+/// Fits to the labelled pairs of `--pairs` (and the veto to `--guard-pairs` too) and writes the
+/// result where `--out` or `--collection` says.
+fn calibrate_on_files(
+    engine: &Engine,
+    args: &CalibrateArgs,
+) -> Result<(crate::dedup::calibrate::Calibration, String)> {
     let mut pairs = vec![];
     for p in &args.pairs {
         pairs.extend(read_pairs(p)?);
@@ -240,25 +248,39 @@ pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
         pb.set_position(d as u64)
     })?;
     pb.finish_and_clear();
-    let decider = engine.verifier();
-    let (config, report) = (&cal.config, &cal.reached);
-    let balanced = config.balanced;
     let written_to = match (&args.out, &args.collection) {
         (Some(out), _) => {
-            std::fs::write(out, serde_json::to_string_pretty(config)?)?;
+            std::fs::write(out, serde_json::to_string_pretty(&cal.config)?)?;
             out.display().to_string()
         }
         (None, Some(c)) => {
             engine
                 .set_duplicate_settings(c, &cal.collection_settings)
-                .map_err(|e| super::name_the_collections(&engine, e))?;
+                .map_err(|e| super::name_the_collections(engine, e))?;
             format!("collection {c}")
         }
         (None, None) => unreachable!("clap requires --out or --collection"),
     };
+    Ok((cal, written_to))
+}
+
+pub fn run_calibrate(cli: &Cli, args: &CalibrateArgs) -> Result<()> {
+    let engine = args.engine.open(cli)?;
+    let (cal, written_to) = match (&args.collection, args.from_decisions) {
+        (Some(c), true) => {
+            let cal = engine
+                .calibrate_collection(c, args.target_precision)
+                .map_err(|e| super::name_the_collections(&engine, e))?;
+            (cal, format!("collection {c}"))
+        }
+        _ => calibrate_on_files(&engine, args)?,
+    };
+    let decider = engine.verifier();
+    let (config, report) = (&cal.config, &cal.reached);
+    let balanced = config.balanced;
     if cli.json {
         return print_json(&serde_json::json!({
-            "config": config, "written_to": written_to, "pairs": pairs.len(),
+            "config": config, "written_to": written_to, "pairs": cal.pairs,
             "sentiment_gap_fit": cal.sentiment_gap_fit,
             "reached": report.iter().map(|(p, b)| serde_json::json!({"preset": p, "on_these_pairs": b})).collect::<Vec<_>>(),
         }));

@@ -117,7 +117,7 @@ pub fn spec() -> Value {
                 "responses": ok("[{index, score, text?}] best first")}}
         },
         "components": {"schemas": {
-            "Preset": {"type": "string", "enum": ["strict", "balanced", "loose"], "description": "calibrated trade-offs; the README lists their measured precision and recall"},
+            "Preset": {"type": "string", "enum": ["strict", "balanced", "loose"], "description": "calibrated trade-offs; docs/guide.md lists their measured precision and recall"},
             "DedupSettings": {"type": "object", "properties": {"preset": {"$ref": "#/components/schemas/Preset"}, "thresholds": {"$ref": "#/components/schemas/Thresholds"}}},
             "Thresholds": {"type": "object", "description": "duplicate thresholds; in requests and settings, the values named replace the layer underneath (request over collection over preset)", "properties": {"candidate_cosine": {"type": "number"}, "candidate_jaccard": {"type": "number"},
                 "sts": {"type": "number"}, "same_meaning": {"type": "number", "description": "with a duplicate model: duplicate when its probability of the same meaning is at least this (0–1)"}, "cosine": {"type": "number"}, "polarity_check": {"type": "boolean"}, "neighbours": {"type": "integer"},
