@@ -210,7 +210,7 @@ pub struct CalibrateArgs {
     pub guard_pairs: Vec<PathBuf>,
     /// Precision the `balanced` preset must reach on these pairs (`strict`: halfway from it to 1;
     /// `loose`: the best F1).
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = crate::dedup::calibrate::DEFAULT_TARGET_PRECISION)]
     pub target_precision: f64,
     /// Write the thresholds and presets to this file (`models/dedup.json` makes them the server-wide
     /// default: say so explicitly, it is never written otherwise).

@@ -160,7 +160,7 @@ struct CalibrateRequest {
 }
 
 fn default_target_precision() -> f64 {
-    0.95
+    yusa_core::dedup::calibrate::DEFAULT_TARGET_PRECISION
 }
 
 /// Fits the collection's own thresholds to the decisions recorded on it and stores them; answers

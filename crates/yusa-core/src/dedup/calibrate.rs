@@ -86,6 +86,9 @@ pub fn check_target(target_precision: f64) -> Result<()> {
     Ok(())
 }
 
+/// The precision `balanced` is fitted to when a caller names none.
+pub const DEFAULT_TARGET_PRECISION: f64 = 0.95;
+
 /// What a calibration found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Calibration {
