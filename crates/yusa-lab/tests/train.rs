@@ -468,3 +468,62 @@ fn an_interrupted_run_resumes_from_its_last_evaluation() {
     refused(&c, &changed);
     refused(&TrainConfig { lr: 1e-3, ..c }, &data);
 }
+
+/// A pair model trained on marked differences is served with them: the form is recorded in its
+/// config, the served scores are the trained ones, a model continued from it keeps the form without
+/// being told, and the control — the same weights served plain — scores differently.
+#[test]
+fn a_model_trained_on_marked_differences_is_served_with_them() {
+    let data = pairs();
+    let c = TrainConfig {
+        epochs: 3,
+        pair_input: yusa_core::model::PairInput::MarkedDifferences,
+        ..cfg()
+    };
+    let t = train_quietly(&c, &data);
+    let base_dir = ModelDir::open(fixture("tiny-bert")).unwrap();
+    let trained = yusa_lab::train::evaluate(&t.model, &base_dir, &data, Loss::Bce, 40).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ce");
+    yusa_lab::train::save(&t, &c, &out, "test data", "cargo test").unwrap();
+    let served = yusa_core::model::CrossEncoder::load(&ModelDir::open(&out).unwrap()).unwrap();
+    assert_eq!(
+        served.pair_input(),
+        yusa_core::model::PairInput::MarkedDifferences
+    );
+    let pred = served_scores(&out, &data);
+    let gold: Vec<f32> = data.iter().map(|p| p.score).collect();
+    let report = yusa_core::pairs::sts_report(&pred, &gold);
+    assert!(
+        (report.mse - trained.mse).abs() < 1e-4,
+        "served {report:?} vs trained {trained:?}"
+    );
+
+    let next = TrainConfig {
+        base: out.clone(),
+        epochs: 1,
+        ..cfg()
+    };
+    let t2 = train_quietly(&next, &data);
+    let out2 = tmp.path().join("ce2");
+    yusa_lab::train::save(&t2, &next, &out2, "test data", "cargo test").unwrap();
+    let saved = std::fs::read_to_string(out2.join("config.json")).unwrap();
+    assert!(
+        saved.contains("\"yusa_pair_input\": \"marked_differences\""),
+        "{saved}"
+    );
+
+    let cfg_path = out.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(&cfg_path, text.replace("marked_differences", "plain")).unwrap();
+    let plain = served_scores(&out, &data);
+    let diff = pred
+        .iter()
+        .zip(&plain)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        diff > 1e-4,
+        "marks changed no score (largest difference {diff})"
+    );
+}

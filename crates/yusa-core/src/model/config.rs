@@ -48,6 +48,8 @@ pub struct EncoderConfig {
     pub score_scale: ScoreScale,
     /// A cross-encoder's blend with a bi-encoder's cosine, when one was fitted.
     pub cosine_blend: Option<CosineBlend>,
+    /// How a pair model wants its pairs (`yusa_pair_input`; plain when absent).
+    pub pair_input: super::PairInput,
 }
 
 /// `sts = sts_weight · cross-encoder score + cosine_weight · 5·cosine + bias`, clamped to 0–5.
@@ -122,6 +124,9 @@ struct RawConfig {
     yusa_score_scale: Option<ScoreScale>,
     /// yusa's own key: see [`CosineBlend`].
     yusa_cosine_blend: Option<CosineBlend>,
+    /// yusa's own key: see [`super::PairInput`].
+    #[serde(default)]
+    yusa_pair_input: super::PairInput,
     /// sentence-transformers' CrossEncoder metadata (`activation_fn`).
     sentence_transformers: Option<serde_json::Value>,
 }
@@ -229,6 +234,7 @@ impl EncoderConfig {
             architectures: raw.architectures,
             score_scale,
             cosine_blend: raw.yusa_cosine_blend,
+            pair_input: raw.yusa_pair_input,
         })
     }
 

@@ -70,6 +70,7 @@ pub struct CrossEncoder {
     head: Head,
     tokenizer: TextTokenizer,
     scale: ScoreScale,
+    pair_input: super::PairInput,
     policy: BatchPolicy,
 }
 
@@ -100,6 +101,7 @@ impl CrossEncoder {
             head,
             tokenizer,
             scale: cfg.score_scale,
+            pair_input: cfg.pair_input,
             policy: BatchPolicy::default(),
         })
     }
@@ -116,6 +118,11 @@ impl CrossEncoder {
 
     pub fn scale(&self) -> ScoreScale {
         self.scale
+    }
+
+    /// The input form this model was trained with (applied by [`score`](Self::score)).
+    pub fn pair_input(&self) -> super::PairInput {
+        self.pair_input
     }
 
     /// The cosine blend fitted for this model, if any: callers that hold the named bi-encoder
@@ -199,7 +206,7 @@ impl CrossEncoder {
         check_not_blank(&flat)?;
         let owned: Vec<(String, String)> = pairs
             .iter()
-            .map(|(a, b)| (a.as_ref().to_owned(), b.as_ref().to_owned()))
+            .map(|(a, b)| self.pair_input.apply(a.as_ref(), b.as_ref()))
             .collect();
         let tokens = self.tokenizer.encode_pairs(&owned)?;
         self.run(&tokens)

@@ -77,6 +77,10 @@ pub struct TrainArgs {
     /// dropout masks differ), so off by default.
     #[arg(long)]
     pub data_parallel: bool,
+    /// Bracket the words where a pair's two texts differ, in training and (recorded in the model's
+    /// config) wherever the model is served: a pair model for look-alikes.
+    #[arg(long)]
+    pub mark_differences: bool,
 }
 
 impl TrainArgs {
@@ -100,6 +104,11 @@ impl TrainArgs {
             eval_every: self.eval_every,
             max_steps: self.max_steps,
             data_parallel: self.data_parallel,
+            pair_input: if self.mark_differences {
+                yusa_core::model::PairInput::MarkedDifferences
+            } else {
+                yusa_core::model::PairInput::Plain
+            },
             checkpoint_dir: Some(self.out.join("checkpoint")),
             resume_dir: Some(self.out.join("resume")),
         }

@@ -24,6 +24,7 @@ use yusa_core::model::encoder::{Dropout, Mode};
 use yusa_core::model::import::StoreDType;
 use yusa_core::model::tokenize::{TextTokenizer, Tokens};
 use yusa_core::model::ModelDir;
+use yusa_core::model::PairInput;
 use yusa_core::pairs::{sts_report, Pair, StsReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -42,6 +43,10 @@ pub enum Schedule {
     Linear,
     /// Linear warm-up, then constant.
     Constant,
+}
+
+fn is_plain(form: &PairInput) -> bool {
+    *form == PairInput::Plain
 }
 
 /// Every knob of a training run (what `yusa tune` searches over).
@@ -77,6 +82,10 @@ pub struct TrainConfig {
     /// Off by default: its dropout masks differ, so it does not reproduce a plain run's weights.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub data_parallel: bool,
+    /// The pair input form to train with (`yusa_core::model::PairInput`); a base trained with marked
+    /// differences keeps them even when this says plain, since its weights expect them.
+    #[serde(default, skip_serializing_if = "is_plain")]
+    pub pair_input: PairInput,
     /// Save the best model so far here after every evaluation that improves the dev Pearson, so that a
     /// long run stopped early (a killed session, a reboot) still leaves a usable model.
     #[serde(skip)]
@@ -109,6 +118,7 @@ impl Default for TrainConfig {
             eval_every: None,
             max_steps: None,
             data_parallel: false,
+            pair_input: PairInput::Plain,
             checkpoint_dir: None,
             resume_dir: None,
         }
@@ -144,14 +154,14 @@ impl Trained {
 
 /// Pairs through the pair template; a set whose second sentences are all empty is single texts
 /// (a text classifier), encoded as [`yusa_core::model::CrossEncoder::classify`] encodes them.
-fn tokenize(tok: &TextTokenizer, pairs: &[Pair]) -> Result<Vec<Tokens>> {
+fn tokenize(tok: &TextTokenizer, pairs: &[Pair], form: PairInput) -> Result<Vec<Tokens>> {
     if !pairs.is_empty() && pairs.iter().all(|p| p.sentence2.is_empty()) {
         let texts: Vec<String> = pairs.iter().map(|p| p.sentence1.clone()).collect();
         return tok.encode_texts(&texts);
     }
     let owned: Vec<(String, String)> = pairs
         .iter()
-        .map(|p| (p.sentence1.clone(), p.sentence2.clone()))
+        .map(|p| form.apply(&p.sentence1, &p.sentence2))
         .collect();
     tok.encode_pairs(&owned)
 }
@@ -472,8 +482,11 @@ pub fn train(
         train_pairs.shuffle(&mut rng);
         train_pairs.truncate(n);
     }
-    let train_toks = tokenize(&tok, &train_pairs)?;
-    let dev_toks = tokenize(&tok, dev_pairs)?;
+    if cfg.pair_input != PairInput::Plain {
+        m.cfg.pair_input = cfg.pair_input;
+    }
+    let train_toks = tokenize(&tok, &train_pairs, m.cfg.pair_input)?;
+    let dev_toks = tokenize(&tok, dev_pairs, m.cfg.pair_input)?;
     let dev_gold: Vec<f32> = dev_pairs.iter().map(|p| p.score).collect();
     let lengths: Vec<usize> = train_toks.iter().map(|t| t.ids.len()).collect();
     let steps_per_epoch = train_toks.len().div_ceil(cfg.batch_size);
@@ -642,7 +655,7 @@ pub fn evaluate(
     max_tokens: usize,
 ) -> Result<StsReport> {
     let tok = TextTokenizer::from_file(&base.tokenizer_path(), max_tokens.min(m.cfg.max_tokens()))?;
-    let toks = tokenize(&tok, pairs)?;
+    let toks = tokenize(&tok, pairs, m.cfg.pair_input)?;
     let gold: Vec<f32> = pairs.iter().map(|p| p.score).collect();
     let (preds, _) = predict(m, &toks, &gold, loss)?;
     Ok(sts_report(&preds, &gold))

@@ -197,6 +197,14 @@ impl TrainableCrossEncoder {
         config["problem_type"] = serde_json::json!("regression");
         config["yusa_score_scale"] =
             serde_json::to_value(scale).map_err(|e| Error::Invalid(e.to_string()))?;
+        // The input form is part of the model: served otherwise, it reads pairs it never saw.
+        if let Some(map) = config.as_object_mut() {
+            map.remove("yusa_pair_input");
+        }
+        if self.cfg.pair_input != yusa_core::model::PairInput::Plain {
+            config["yusa_pair_input"] = serde_json::to_value(self.cfg.pair_input)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+        }
         let tok = std::fs::read(base.tokenizer_path()).map_err(Error::io(base.tokenizer_path()))?;
         if out.exists() {
             std::fs::remove_dir_all(out).map_err(Error::io(out))?;
