@@ -26,16 +26,7 @@ pub fn diff_spans(a: &str, b: &str) -> Vec<DiffSpan> {
         return vec![]; // long texts: skip the quadratic diff
     }
     let (n, m) = (a.len(), b.len());
-    let mut dp = vec![vec![0u16; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            dp[i][j] = if a[i] == b[j] {
-                dp[i + 1][j + 1] + 1
-            } else {
-                dp[i + 1][j].max(dp[i][j + 1])
-            };
-        }
-    }
+    let dp = crate::text::lcs::suffix_table(&a, &b);
     let (mut i, mut j) = (0, 0);
     let mut out: Vec<DiffSpan> = vec![];
     // `fresh`: an equal stretch separates spans, so the next differing character opens a new one.

@@ -71,17 +71,7 @@ fn key(word: &str) -> String {
 /// Which words of each side belong to one longest common subsequence.
 fn common_words(a: &[String], b: &[String]) -> (Vec<bool>, Vec<bool>) {
     let (n, m) = (a.len(), b.len());
-    // lcs[i][j]: the LCS length of a[i..] and b[j..].
-    let mut lcs = vec![vec![0u16; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
+    let lcs = crate::text::lcs::suffix_table(a, b);
     let (mut in_a, mut in_b) = (vec![false; n], vec![false; m]);
     let (mut i, mut j) = (0, 0);
     while i < n && j < m {

@@ -9,6 +9,7 @@
 //! with a morphological dictionary ([`morphemes`]) gives a second field of content morphemes
 //! (먹었다 and 먹는다 → 먹), which bigrams cannot match.
 
+pub mod lcs;
 pub mod morphemes;
 pub mod passages;
 
