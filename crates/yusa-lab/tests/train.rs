@@ -214,6 +214,26 @@ fn served_scores(dir: &std::path::Path, data: &[Pair]) -> Vec<f32> {
         .collect()
 }
 
+/// The control of a served-scores check: `from` replaced by `to` in the saved model's config, the
+/// largest change of any score against `pred` (the scores before the edit).
+fn rescored_after_config_edit(
+    dir: &std::path::Path,
+    data: &[Pair],
+    pred: &[f32],
+    from: &str,
+    to: &str,
+) -> f32 {
+    let cfg_path = dir.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    assert!(text.contains(from), "{text}");
+    std::fs::write(&cfg_path, text.replace(from, to)).unwrap();
+    served_scores(dir, data)
+        .iter()
+        .zip(pred)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max)
+}
+
 /// Users bring their own encoder (the founding report's was a RoBERTa): a cross-encoder trained from a
 /// BERT or an XLM-R/RoBERTa base must score, once saved and loaded for serving, exactly what the trainer
 /// scored in memory. An XLM-R base whose position offset were lost on the way would score differently.
@@ -248,16 +268,8 @@ fn a_model_trained_from_bert_or_xlm_roberta_serves_the_scores_it_trained_to() {
         if base == "tiny-xlm-roberta" {
             // The control: the same weights read with BERT's positions score differently, so the
             // check above can fail.
-            let cfg_path = out.join("config.json");
-            let text = std::fs::read_to_string(&cfg_path).unwrap();
-            assert!(text.contains("\"xlm-roberta\""), "{text}");
-            std::fs::write(&cfg_path, text.replace("\"xlm-roberta\"", "\"bert\"")).unwrap();
-            let wrong = served_scores(&out, &data);
-            let diff = pred
-                .iter()
-                .zip(&wrong)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let diff =
+                rescored_after_config_edit(&out, &data, &pred, "\"xlm-roberta\"", "\"bert\"");
             assert!(
                 diff > 1e-3,
                 "BERT positions gave the same scores (largest difference {diff})"
@@ -513,15 +525,7 @@ fn a_model_trained_on_marked_differences_is_served_with_them() {
         "{saved}"
     );
 
-    let cfg_path = out.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).unwrap();
-    std::fs::write(&cfg_path, text.replace("marked_differences", "plain")).unwrap();
-    let plain = served_scores(&out, &data);
-    let diff = pred
-        .iter()
-        .zip(&plain)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    let diff = rescored_after_config_edit(&out, &data, &pred, "marked_differences", "plain");
     assert!(
         diff > 1e-4,
         "marks changed no score (largest difference {diff})"
